@@ -1,0 +1,23 @@
+//! conform: a record/replay conformance harness for AWS XML APIs.
+//!
+//! The pipeline, one module per arrow: [`scenario`] files are checked against the
+//! [`model`], their parameters go through the [`query`] serializer, [`sign`] and
+//! [`transport`]; answers are put in canonical form by [`normalize`] (with [`xml`] and the
+//! [`redact`] rules) and compared with [`snapshot`]s by the [`runner`]. The library prints
+//! nothing: the `conform` binary and the test harness present what it returns.
+
+pub mod diagnostic;
+pub mod model;
+pub mod normalize;
+pub mod query;
+pub mod redact;
+pub mod runner;
+pub mod scenario;
+pub mod secrets;
+pub mod sign;
+pub mod snapshot;
+pub mod suite;
+pub mod target;
+pub mod template;
+pub mod transport;
+pub mod xml;

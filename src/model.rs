@@ -1,0 +1,441 @@
+//! Service models in botocore's `service-2` JSON form, loaded once and queried by the
+//! scenario loader (validation), the query serializer and the coverage tooling.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("cannot read model {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("model {path} is not a valid botocore service model: {source}")]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("model {path}: shape `{shape}` refers to unknown shape `{target}`")]
+    DanglingShape {
+        path: PathBuf,
+        shape: String,
+        target: String,
+    },
+    #[error("model {path}: protocol `{protocol}` is not supported (conform speaks awsQuery)")]
+    Protocol { path: PathBuf, protocol: String },
+}
+
+/// One AWS service: its metadata, operations and shapes.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// The short name used in paths and test names (`sts`, `iam`): the endpoint prefix.
+    pub service: String,
+    pub api_version: String,
+    pub signing_name: String,
+    pub xml_namespace: Option<String>,
+    pub operations: BTreeMap<String, Operation>,
+    pub shapes: HashMap<String, Shape>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub name: String,
+    pub input: Option<String>,
+    pub output: Option<String>,
+    pub result_wrapper: Option<String>,
+    /// Error shape names, in model order.
+    pub errors: Vec<String>,
+    /// True when the model says the operation takes no SigV4 signature.
+    pub unsigned: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShapeKind {
+    Structure {
+        members: BTreeMap<String, Member>,
+        required: Vec<String>,
+    },
+    List {
+        member: Member,
+    },
+    Map {
+        key: Member,
+        value: Member,
+    },
+    String,
+    Integer,
+    Long,
+    Float,
+    Double,
+    Boolean,
+    Timestamp,
+    Blob,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub shape: String,
+    /// The wire name when it differs from the member name.
+    pub location_name: Option<String>,
+    pub flattened: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shape {
+    pub name: String,
+    pub kind: ShapeKind,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub pattern: Option<String>,
+    pub enum_values: Vec<String>,
+    pub flattened: bool,
+    pub sensitive: bool,
+    /// Present on exception shapes.
+    pub error: Option<ErrorInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorInfo {
+    pub code: String,
+    pub status: u16,
+    pub sender_fault: bool,
+}
+
+impl Model {
+    pub fn load(path: &Path) -> Result<Model, ModelError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_json(&text, path)
+    }
+
+    /// Parses a model; `path` is only used in error messages.
+    pub fn from_json(text: &str, path: &Path) -> Result<Model, ModelError> {
+        let raw: RawModel = serde_json::from_str(text).map_err(|source| ModelError::Parse {
+            path: path.to_owned(),
+            source,
+        })?;
+        let protocol = raw.metadata.protocol.clone();
+        if protocol != "query" {
+            return Err(ModelError::Protocol {
+                path: path.to_owned(),
+                protocol,
+            });
+        }
+        let shapes: HashMap<String, Shape> = raw
+            .shapes
+            .into_iter()
+            .map(|(name, s)| {
+                let shape = s.into_shape(&name);
+                (name, shape)
+            })
+            .collect();
+        for shape in shapes.values() {
+            for target in shape.references() {
+                if !shapes.contains_key(target) {
+                    return Err(ModelError::DanglingShape {
+                        path: path.to_owned(),
+                        shape: shape.name.clone(),
+                        target: target.to_owned(),
+                    });
+                }
+            }
+        }
+        let operations = raw
+            .operations
+            .into_iter()
+            .map(|(name, op)| {
+                let unsigned = op.authtype.as_deref() == Some("none")
+                    || op
+                        .auth
+                        .as_ref()
+                        .is_some_and(|a| a.iter().all(|x| x == "smithy.api#noAuth"));
+                let operation = Operation {
+                    name: name.clone(),
+                    input: op.input.map(|r| r.shape),
+                    result_wrapper: op.output.as_ref().and_then(|r| r.result_wrapper.clone()),
+                    output: op.output.map(|r| r.shape),
+                    errors: op.errors.into_iter().map(|r| r.shape).collect(),
+                    unsigned,
+                };
+                (name, operation)
+            })
+            .collect();
+        let md = raw.metadata;
+        Ok(Model {
+            service: md.endpoint_prefix.clone(),
+            signing_name: md.signing_name.unwrap_or(md.endpoint_prefix),
+            api_version: md.api_version,
+            xml_namespace: md.xml_namespace,
+            operations,
+            shapes,
+        })
+    }
+
+    pub fn operation(&self, name: &str) -> Option<&Operation> {
+        self.operations.get(name)
+    }
+
+    pub fn shape(&self, name: &str) -> &Shape {
+        // Every reference was checked at load time, so a miss is a bug in conform.
+        self.shapes
+            .get(name)
+            .unwrap_or_else(|| panic!("shape `{name}` was checked at load time"))
+    }
+
+    /// The input structure's members of an operation (empty when it takes none).
+    pub fn input_members(&self, op: &Operation) -> Option<&Shape> {
+        op.input.as_deref().map(|s| self.shape(s))
+    }
+
+    /// The exception shapes an operation may return, with their wire codes.
+    pub fn errors_of<'a>(&'a self, op: &'a Operation) -> impl Iterator<Item = &'a Shape> + 'a {
+        op.errors.iter().map(|e| self.shape(e))
+    }
+}
+
+impl Shape {
+    fn references(&self) -> Vec<&str> {
+        match &self.kind {
+            ShapeKind::Structure { members, .. } => {
+                members.values().map(|m| m.shape.as_str()).collect()
+            }
+            ShapeKind::List { member } => vec![member.shape.as_str()],
+            ShapeKind::Map { key, value } => vec![key.shape.as_str(), value.shape.as_str()],
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            ShapeKind::Structure { .. } => "structure",
+            ShapeKind::List { .. } => "list",
+            ShapeKind::Map { .. } => "map",
+            ShapeKind::String => "string",
+            ShapeKind::Integer => "integer",
+            ShapeKind::Long => "long",
+            ShapeKind::Float => "float",
+            ShapeKind::Double => "double",
+            ShapeKind::Boolean => "boolean",
+            ShapeKind::Timestamp => "timestamp",
+            ShapeKind::Blob => "blob",
+        }
+    }
+}
+
+/// Every model under `dir`, keyed by service name (`sts`, `iam`).
+pub fn load_dir(dir: &Path) -> Result<BTreeMap<String, Model>, ModelError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ModelError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    let mut out = BTreeMap::new();
+    for p in paths {
+        let m = Model::load(&p)?;
+        out.insert(m.service.clone(), m);
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct RawModel {
+    metadata: RawMetadata,
+    operations: BTreeMap<String, RawOperation>,
+    shapes: BTreeMap<String, RawShape>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawMetadata {
+    api_version: String,
+    endpoint_prefix: String,
+    protocol: String,
+    signing_name: Option<String>,
+    xml_namespace: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawOperation {
+    input: Option<RawRef>,
+    output: Option<RawRef>,
+    #[serde(default)]
+    errors: Vec<RawRef>,
+    authtype: Option<String>,
+    auth: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawRef {
+    shape: String,
+    result_wrapper: Option<String>,
+    location_name: Option<String>,
+    #[serde(default)]
+    flattened: bool,
+}
+
+impl RawRef {
+    fn into_member(self) -> Member {
+        Member {
+            shape: self.shape,
+            location_name: self.location_name,
+            flattened: self.flattened,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawShape {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    members: BTreeMap<String, RawRef>,
+    #[serde(default)]
+    required: Vec<String>,
+    member: Option<RawRef>,
+    key: Option<RawRef>,
+    value: Option<RawRef>,
+    min: Option<f64>,
+    max: Option<f64>,
+    pattern: Option<String>,
+    #[serde(rename = "enum", default)]
+    enum_values: Vec<String>,
+    #[serde(default)]
+    flattened: bool,
+    #[serde(default)]
+    sensitive: bool,
+    error: Option<RawError>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawError {
+    code: Option<String>,
+    http_status_code: Option<u16>,
+    #[serde(default)]
+    sender_fault: bool,
+}
+
+impl RawShape {
+    fn into_shape(self, name: &str) -> Shape {
+        let fallback = |r: Option<RawRef>| {
+            r.map(RawRef::into_member).unwrap_or(Member {
+                shape: "String".into(),
+                location_name: None,
+                flattened: false,
+            })
+        };
+        let kind = match self.kind.as_str() {
+            "structure" => ShapeKind::Structure {
+                members: self
+                    .members
+                    .into_iter()
+                    .map(|(k, v)| (k, v.into_member()))
+                    .collect(),
+                required: self.required,
+            },
+            "list" => ShapeKind::List {
+                member: fallback(self.member),
+            },
+            "map" => ShapeKind::Map {
+                key: fallback(self.key),
+                value: fallback(self.value),
+            },
+            "integer" => ShapeKind::Integer,
+            "long" => ShapeKind::Long,
+            "float" => ShapeKind::Float,
+            "double" => ShapeKind::Double,
+            "boolean" => ShapeKind::Boolean,
+            "timestamp" => ShapeKind::Timestamp,
+            "blob" => ShapeKind::Blob,
+            _ => ShapeKind::String,
+        };
+        let error = self.error.map(|e| ErrorInfo {
+            code: e.code.unwrap_or_else(|| name.to_owned()),
+            status: e.http_status_code.unwrap_or(400),
+            sender_fault: e.sender_fault,
+        });
+        Shape {
+            name: name.to_owned(),
+            kind,
+            min: self.min,
+            max: self.max,
+            pattern: self.pattern,
+            enum_values: self.enum_values,
+            flattened: self.flattened,
+            sensitive: self.sensitive,
+            error,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sts() -> Model {
+        Model::load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/models/sts-2011-06-15.json"
+        )))
+        .unwrap()
+    }
+
+    #[test]
+    fn sts_has_eleven_operations_and_knows_which_are_unsigned() {
+        let m = sts();
+        assert_eq!(m.service, "sts");
+        assert_eq!(m.api_version, "2011-06-15");
+        assert_eq!(m.operations.len(), 11);
+        let unsigned: Vec<_> = m
+            .operations
+            .values()
+            .filter(|o| o.unsigned)
+            .map(|o| o.name.as_str())
+            .collect();
+        assert_eq!(
+            unsigned,
+            ["AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"]
+        );
+    }
+
+    #[test]
+    fn constraints_and_error_codes_come_from_the_model() {
+        let m = sts();
+        let s = m.shape("roleSessionNameType");
+        assert_eq!((s.min, s.max), (Some(2.0), Some(64.0)));
+        assert_eq!(s.pattern.as_deref(), Some(r"[\w+=,.@-]*"));
+        let op = m.operation("AssumeRole").unwrap();
+        let codes: Vec<_> = m
+            .errors_of(op)
+            .map(|e| e.error.as_ref().unwrap().code.as_str())
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "MalformedPolicyDocument",
+                "PackedPolicyTooLarge",
+                "RegionDisabledException",
+                "ExpiredTokenException"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_non_query_protocol_is_refused() {
+        let text = r#"{"metadata":{"apiVersion":"1","endpointPrefix":"x","protocol":"json"},"operations":{},"shapes":{}}"#;
+        let err = Model::from_json(text, Path::new("x.json")).unwrap_err();
+        assert!(err.to_string().contains("protocol `json`"), "{err}");
+    }
+}

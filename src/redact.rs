@@ -1,0 +1,391 @@
+//! Redaction rules (data, one YAML file per service) and the per-case state that applies
+//! them: run-dependent values become placeholders that still check their shape, and a value
+//! seen twice keeps one numbered placeholder so equalities survive.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::SystemTime;
+
+use regex::Regex;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    #[error("cannot read redaction rules {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// The rules of one service.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    elements: Vec<ElementRule>,
+    values: Vec<ValueRule>,
+}
+
+#[derive(Debug, Clone)]
+struct ElementRule {
+    /// Path suffix of local names, innermost last (`["Credentials", "AccessKeyId"]`).
+    suffix: Vec<String>,
+    placeholder: String,
+    /// Full-match shape; a `keep` group is kept in the placeholder (a key prefix).
+    shape: Option<Regex>,
+    secret: bool,
+    numbered: bool,
+    relative_time: bool,
+}
+
+#[derive(Debug, Clone)]
+enum ValueMatch {
+    /// A target variable's value, e.g. the account id.
+    Variable(String),
+    Pattern(Regex),
+}
+
+#[derive(Debug, Clone)]
+struct ValueRule {
+    matcher: ValueMatch,
+    placeholder: String,
+    numbered: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    #[serde(default)]
+    elements: Vec<RawElementRule>,
+    #[serde(default)]
+    values: Vec<RawValueRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawElementRule {
+    element: String,
+    placeholder: String,
+    shape: Option<String>,
+    #[serde(default)]
+    secret: bool,
+    #[serde(default = "yes")]
+    numbered: bool,
+    #[serde(default)]
+    relative_time: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawValueRule {
+    variable: Option<String>,
+    pattern: Option<String>,
+    placeholder: String,
+    #[serde(default = "yes")]
+    numbered: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Rules {
+    pub fn load(path: &Path) -> Result<Rules, RulesError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RulesError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, path: &str) -> Result<Rules, RulesError> {
+        let invalid = |message: String| RulesError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        let raw: RawRules = serde_saphyr::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let compile = |p: &str| {
+            Regex::new(&format!("^(?:{p})$")).map_err(|e| invalid(format!("bad shape `{p}`: {e}")))
+        };
+        let mut elements = Vec::new();
+        for r in raw.elements {
+            elements.push(ElementRule {
+                suffix: r.element.split('/').map(str::to_owned).collect(),
+                placeholder: r.placeholder,
+                shape: r.shape.as_deref().map(compile).transpose()?,
+                secret: r.secret,
+                numbered: r.numbered,
+                relative_time: r.relative_time,
+            });
+        }
+        let mut values = Vec::new();
+        for r in raw.values {
+            let matcher = match (r.variable, r.pattern) {
+                (Some(v), None) => ValueMatch::Variable(v),
+                (None, Some(p)) => ValueMatch::Pattern(
+                    Regex::new(&p).map_err(|e| invalid(format!("bad pattern `{p}`: {e}")))?,
+                ),
+                _ => {
+                    return Err(invalid(format!(
+                        "value rule `{}` needs exactly one of `variable` and `pattern`",
+                        r.placeholder
+                    )));
+                }
+            };
+            values.push(ValueRule {
+                matcher,
+                placeholder: r.placeholder,
+                numbered: r.numbered,
+            });
+        }
+        Ok(Rules { elements, values })
+    }
+
+    /// The element names whose text the rules treat as secret (for scrubbing captures).
+    pub fn is_secret(&self, path: &[&str]) -> bool {
+        self.element_rule(path).is_some_and(|r| r.secret)
+    }
+
+    fn element_rule(&self, path: &[&str]) -> Option<&ElementRule> {
+        self.elements.iter().find(|r| {
+            r.suffix.len() <= path.len()
+                && r.suffix
+                    .iter()
+                    .rev()
+                    .zip(path.iter().rev())
+                    .all(|(a, b)| a == b)
+        })
+    }
+}
+
+/// Applies a service's rules within one case, numbering the values it meets.
+pub struct Redactor<'a> {
+    rules: &'a Rules,
+    vars: &'a HashMap<String, String>,
+    seen: HashMap<(String, String), usize>,
+    counters: HashMap<String, usize>,
+    /// Secret values met in answers: they must never reach a snapshot or a report.
+    pub secrets: Vec<String>,
+}
+
+impl<'a> Redactor<'a> {
+    pub fn new(rules: &'a Rules, vars: &'a HashMap<String, String>) -> Self {
+        Redactor {
+            rules,
+            vars,
+            seen: HashMap::new(),
+            counters: HashMap::new(),
+            secrets: Vec::new(),
+        }
+    }
+
+    fn number(&mut self, placeholder: &str, value: &str) -> usize {
+        let key = (placeholder.to_owned(), value.to_owned());
+        if let Some(n) = self.seen.get(&key) {
+            return *n;
+        }
+        let n = self.counters.entry(placeholder.to_owned()).or_insert(0);
+        *n += 1;
+        let n = *n;
+        self.seen.insert(key, n);
+        n
+    }
+
+    /// The text of the element at `path` as it goes into the snapshot. `sent_at` is when the
+    /// request left, for expirations.
+    pub fn element_text(&mut self, path: &[&str], text: &str, sent_at: SystemTime) -> String {
+        let Some(rule) = self.rules.element_rule(path) else {
+            return self.values(text);
+        };
+        if rule.secret && !text.is_empty() {
+            self.secrets.push(text.to_owned());
+        }
+        if rule.relative_time {
+            return match relative_time(text, sent_at) {
+                Some(rel) => format!("[{}:{rel}]", rule.placeholder),
+                None => self.values(text),
+            };
+        }
+        let caps = rule.shape.as_ref().map(|re| re.captures(text));
+        let keep = match &caps {
+            Some(Some(c)) => c.name("keep").map(|m| m.as_str().to_owned()),
+            Some(None) => {
+                // Wrong shape: the diff must show it, but never a secret's value.
+                return if rule.secret {
+                    format!(
+                        "[{}:unexpected-shape:{}-chars]",
+                        rule.placeholder,
+                        text.chars().count()
+                    )
+                } else {
+                    self.values(text)
+                };
+            }
+            None => None,
+        };
+        let rule = rule.clone();
+        let mut out = format!("[{}", rule.placeholder);
+        if let Some(k) = keep {
+            out.push(':');
+            out.push_str(&k);
+        }
+        if rule.numbered {
+            let n = self.number(&rule.placeholder, text);
+            out.push_str(&format!(":{n}"));
+        }
+        out.push(']');
+        out
+    }
+
+    /// Any other text: value rules replace run-dependent values inside it.
+    pub fn values(&mut self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for i in 0..self.rules.values.len() {
+            let rule = &self.rules.values[i];
+            let (placeholder, numbered) = (rule.placeholder.clone(), rule.numbered);
+            match &rule.matcher {
+                ValueMatch::Variable(v) => {
+                    if let Some(value) = self.vars.get(v).filter(|v| !v.is_empty())
+                        && out.contains(value.as_str())
+                    {
+                        out = out.replace(value.as_str(), &format!("[{placeholder}]"));
+                    }
+                }
+                ValueMatch::Pattern(re) => {
+                    let re = re.clone();
+                    if re.is_match(&out) {
+                        out = re
+                            .replace_all(&out, |c: &regex::Captures<'_>| {
+                                let v = c.get(0).map_or("", |m| m.as_str());
+                                if numbered {
+                                    format!("[{placeholder}:{}]", self.number(&placeholder, v))
+                                } else {
+                                    format!("[{placeholder}]")
+                                }
+                            })
+                            .into_owned();
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `+3600s` for an ISO 8601 UTC time 3600 s after `sent_at`, rounded to the minute so that
+/// clock skew and latency do not show; `+3600s:subsecond` when the time carries a fraction
+/// (AWS writes whole seconds). None when it is not such a time at all.
+fn relative_time(text: &str, sent_at: SystemTime) -> Option<String> {
+    if !text.ends_with('Z') || !text.contains('T') {
+        return None;
+    }
+    let t = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    let sent = OffsetDateTime::from(sent_at);
+    let delta = (t - sent).whole_seconds();
+    let rounded = ((delta as f64) / 60.0).round() as i64 * 60;
+    let sign = if rounded < 0 { "-" } else { "+" };
+    let mut out = format!("{sign}{}s", rounded.abs());
+    if t.nanosecond() != 0 || text.contains('.') {
+        out.push_str(":subsecond");
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    const RULES: &str = r#"
+elements:
+  - element: RequestId
+    placeholder: request-id
+    shape: '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+    numbered: false
+  - element: Credentials/AccessKeyId
+    placeholder: access-key-id
+    shape: '(?P<keep>ASIA|AKIA)[A-Z0-9]{16}'
+  - element: SecretAccessKey
+    placeholder: secret-access-key
+    shape: '[A-Za-z0-9/+]{40}'
+    secret: true
+  - element: Expiration
+    placeholder: expiration
+    relative_time: true
+values:
+  - variable: account_id
+    placeholder: account-id
+    numbered: false
+  - pattern: 'AROA[A-Z0-9]{17}'
+    placeholder: role-id
+"#;
+
+    fn vars() -> HashMap<String, String> {
+        [("account_id".to_owned(), "123456789012".to_owned())].into()
+    }
+
+    #[test]
+    fn placeholders_keep_prefixes_numbers_and_equalities() {
+        let rules = Rules::parse(RULES, "t").unwrap();
+        let v = vars();
+        let mut r = Redactor::new(&rules, &v);
+        let now = at(1_700_000_000);
+        let p = ["AssumeRoleResponse", "AssumeRoleResult", "Credentials", "AccessKeyId"];
+        assert_eq!(r.element_text(&p, "ASIAIOSFODNN7EXAMPLE", now), "[access-key-id:ASIA:1]");
+        assert_eq!(r.element_text(&p, "ASIAZZZZZZZZZZZZZZZZ", now), "[access-key-id:ASIA:2]");
+        assert_eq!(r.element_text(&p, "ASIAIOSFODNN7EXAMPLE", now), "[access-key-id:ASIA:1]");
+        // Only under Credentials: the rule's path suffix must match.
+        assert_eq!(r.element_text(&["X", "AccessKeyId"], "ASIAIOSFODNN7EXAMPLE", now), "ASIAIOSFODNN7EXAMPLE");
+        assert_eq!(
+            r.values("arn:aws:sts::123456789012:assumed-role/demo/s AROA1234567890ABCDEFG:s AROA1234567890ABCDEFG"),
+            "arn:aws:sts::[account-id]:assumed-role/demo/s [role-id:1]:s [role-id:1]"
+        );
+    }
+
+    #[test]
+    fn wrong_shapes_show_but_secrets_never_do() {
+        let rules = Rules::parse(RULES, "t").unwrap();
+        let v = vars();
+        let mut r = Redactor::new(&rules, &v);
+        let now = at(0);
+        assert_eq!(r.element_text(&["RequestId"], "not-a-uuid", now), "not-a-uuid");
+        assert_eq!(
+            r.element_text(&["RequestId"], "c6104cbe-af31-11e0-8154-cbc7ccf896c7", now),
+            "[request-id]"
+        );
+        let secret41 = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
+        assert_eq!(
+            r.element_text(&["SecretAccessKey"], secret41, now),
+            "[secret-access-key:unexpected-shape:41-chars]"
+        );
+        assert_eq!(r.secrets, [secret41]);
+    }
+
+    #[test]
+    fn expirations_are_relative_to_the_request_time() {
+        let rules = Rules::parse(RULES, "t").unwrap();
+        let v = vars();
+        let mut r = Redactor::new(&rules, &v);
+        // 2023-11-14T22:13:20Z is 1_700_000_000.
+        let sent = at(1_700_000_000 - 2);
+        assert_eq!(r.element_text(&["Expiration"], "2023-11-14T23:13:20Z", sent), "[expiration:+3600s]");
+        assert_eq!(
+            r.element_text(&["Expiration"], "2023-11-14T23:13:20.123456Z", sent),
+            "[expiration:+3600s:subsecond]"
+        );
+        assert_eq!(r.element_text(&["Expiration"], "tomorrow", sent), "tomorrow");
+    }
+
+    #[test]
+    fn bad_rules_are_reported() {
+        assert!(Rules::parse("values:\n  - placeholder: x\n", "r.yaml").unwrap_err().to_string().contains("exactly one"));
+        assert!(Rules::parse("elements:\n  - element: A\n    placeholder: a\n    shape: '('\n", "r.yaml").is_err());
+    }
+}

@@ -1,0 +1,371 @@
+//! Runs cases against a target: for each step, build the request (serialize or raw), sign
+//! it, send it, normalize the answer and capture variables; then compare the transcript with
+//! the stored snapshot.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::normalize;
+use crate::query;
+use crate::redact::{Redactor, Rules};
+use crate::scenario::{Case, CredentialsSpec, Request, Step};
+use crate::secrets::Secrets;
+use crate::sign::{self, Credentials};
+use crate::snapshot::{self, Verdict};
+use crate::suite::Suite;
+use crate::target::Target;
+use crate::template::Vars;
+use crate::transport::{HttpRequest, Transport, TransportError};
+
+const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
+
+/// What running one case produced.
+#[derive(Debug, Clone)]
+pub struct CaseRun {
+    /// Every step's normalized answer: the snapshot's contents.
+    pub transcript: String,
+    /// Why the case could not run to its end (no answer, a missing variable or capture).
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Pass,
+    /// The answer differs from the snapshot: a unified diff.
+    Fail { diff: String },
+    /// No snapshot is stored for the case yet.
+    Missing,
+    /// The case could not be run to its end.
+    Error { message: String },
+}
+
+impl Outcome {
+    pub fn is_pass(&self) -> bool {
+        matches!(self, Outcome::Pass)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// Index into the suite's cases.
+    pub index: usize,
+    pub test_name: String,
+    pub run: CaseRun,
+    pub outcome: Outcome,
+}
+
+pub struct Runner {
+    suite: Arc<Suite>,
+    target: Target,
+    transport: Transport,
+    secrets: Secrets,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error("{0}")]
+    Transport(#[from] TransportError),
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl Runner {
+    pub fn new(suite: Arc<Suite>, target: Target, secrets: Secrets) -> Result<Runner, TransportError> {
+        let transport = Transport::new(target.timeout, target.retries)?;
+        secrets.add(&target.credentials.secret_access_key);
+        if let Some(t) = &target.credentials.session_token {
+            secrets.add(t);
+        }
+        Ok(Runner {
+            suite,
+            target,
+            transport,
+            secrets,
+        })
+    }
+
+    pub fn suite(&self) -> &Arc<Suite> {
+        &self.suite
+    }
+
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// Runs one case and compares it with its snapshot.
+    pub async fn check(&self, index: usize) -> CaseResult {
+        let case = &self.suite.cases[index];
+        let run = self.run_case(case).await;
+        let outcome = match &run.error {
+            Some(message) => Outcome::Error {
+                message: message.clone(),
+            },
+            None => match self.suite.snapshots.compare(case, &run.transcript) {
+                Verdict::Match => Outcome::Pass,
+                Verdict::Missing => Outcome::Missing,
+                Verdict::Mismatch { diff } => Outcome::Fail {
+                    diff: self.secrets.scrub(&diff),
+                },
+            },
+        };
+        CaseResult {
+            index,
+            test_name: case.test_name(),
+            run,
+            outcome,
+        }
+    }
+
+    /// Runs cases with at most `jobs` in flight; `on_done` sees each result as it lands.
+    /// Results come back in the order of `indices`.
+    pub async fn check_all(
+        self: &Arc<Self>,
+        indices: &[usize],
+        jobs: usize,
+        mut on_done: impl FnMut(&CaseResult),
+    ) -> Vec<CaseResult> {
+        let limit = Arc::new(Semaphore::new(jobs.max(1)));
+        let mut set = JoinSet::new();
+        for (slot, &index) in indices.iter().enumerate() {
+            let runner = Arc::clone(self);
+            let limit = Arc::clone(&limit);
+            set.spawn(async move {
+                let _permit = limit.acquire_owned().await.expect("never closed");
+                (slot, runner.check(index).await)
+            });
+        }
+        let mut out: Vec<Option<CaseResult>> = vec![None; indices.len()];
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok((slot, result)) => {
+                    on_done(&result);
+                    out[slot] = Some(result);
+                }
+                Err(e) => {
+                    // A panic inside a case is a bug in conform; report it as that case's
+                    // error rather than losing the whole run.
+                    let _ = e;
+                }
+            }
+        }
+        out.into_iter()
+            .enumerate()
+            .map(|(slot, r)| {
+                r.unwrap_or_else(|| {
+                    let case = &self.suite.cases[indices[slot]];
+                    CaseResult {
+                        index: indices[slot],
+                        test_name: case.test_name(),
+                        run: CaseRun {
+                            transcript: String::new(),
+                            error: Some("internal error: the case panicked (a bug in conform, please report it)".into()),
+                        },
+                        outcome: Outcome::Error {
+                            message: "internal error: the case panicked (a bug in conform, please report it)".into(),
+                        },
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Runs the steps of a case against the target.
+    pub async fn run_case(&self, case: &Case) -> CaseRun {
+        let empty = Rules::default();
+        let rules = self.suite.rules.get(&case.service).unwrap_or(&empty);
+        let mut redactor = Redactor::new(rules, &self.target.vars);
+        let mut vars: Vars = self.target.vars.clone();
+        let mut transcript = String::with_capacity(1024);
+        let mut error = None;
+        for (i, step) in case.steps.iter().enumerate() {
+            if i > 0 {
+                transcript.push('\n');
+            }
+            transcript.push_str(&format!("=== step {}: {}\n", i + 1, step_title(step)));
+            let outcome = self.run_step(case, step, &vars, &mut redactor).await;
+            for s in redactor.secrets.drain(..) {
+                self.secrets.add(&s);
+            }
+            match outcome {
+                Ok((text, captured)) => {
+                    transcript.push_str(&text);
+                    for (k, v) in captured {
+                        vars.insert(k, v);
+                    }
+                }
+                Err(e) => {
+                    let msg = format!("step {} ({}): {e}", i + 1, step_title(step));
+                    transcript.push_str(&format!("error: {e}\n"));
+                    error = Some(msg);
+                    break;
+                }
+            }
+        }
+        CaseRun {
+            transcript: self.secrets.scrub(&transcript),
+            error: error.map(|e| self.secrets.scrub(&e)),
+        }
+    }
+
+    async fn run_step(
+        &self,
+        case: &Case,
+        step: &Step,
+        vars: &Vars,
+        redactor: &mut Redactor<'_>,
+    ) -> Result<(String, Vec<(String, String)>), StepError> {
+        let model = &self.suite.models[&case.service];
+        let setup = |e: &dyn std::fmt::Display| StepError::Setup(e.to_string());
+        let (method, url, mut headers, body, unsigned_op) = match &step.request {
+            Request::Call { operation, params } => {
+                let op = model
+                    .operation(operation)
+                    .ok_or_else(|| StepError::Setup(format!("unknown operation {operation}")))?;
+                let pairs = query::serialize(model, op, params, vars).map_err(|e| setup(&e))?;
+                let body = query::encode(&pairs).into_bytes();
+                let headers = vec![
+                    ("host".to_owned(), self.target.host()),
+                    ("content-type".to_owned(), FORM.to_owned()),
+                ];
+                ("POST".to_owned(), self.target.url("/", None), headers, body, op.unsigned)
+            }
+            Request::Raw(raw) => {
+                let path = raw.path.render(vars).map_err(|e| setup(&e))?;
+                let query = raw.query.as_ref().map(|q| q.render(vars)).transpose().map_err(|e| setup(&e))?;
+                let body = raw.body.as_ref().map(|b| b.render(vars)).transpose().map_err(|e| setup(&e))?;
+                let mut headers = vec![("host".to_owned(), self.target.host())];
+                for (k, v) in &raw.headers {
+                    headers.push((k.to_ascii_lowercase(), v.render(vars).map_err(|e| setup(&e))?));
+                }
+                if body.is_some() && !headers.iter().any(|(k, _)| k == "content-type") {
+                    headers.push(("content-type".to_owned(), FORM.to_owned()));
+                }
+                let url = self.target.url(&path, query.as_deref());
+                (raw.method.clone(), url, headers, body.unwrap_or_default().into_bytes(), false)
+            }
+        };
+        let creds = self.credentials(&step.credentials, unsigned_op, vars)?;
+        if let Some(c) = &creds {
+            self.secrets.add(&c.secret_access_key);
+            if let Some(t) = &c.session_token {
+                self.secrets.add(t);
+            }
+            let signed = sign::sign_headers(
+                c,
+                &self.target.region,
+                &model.signing_name,
+                &method,
+                &url,
+                &headers,
+                &body,
+                SystemTime::now(),
+            )
+            .map_err(|e| setup(&e))?;
+            headers.extend(signed);
+        }
+        let request = HttpRequest {
+            method,
+            url,
+            headers,
+            body,
+        };
+        let sent_at = SystemTime::now();
+        let response = self.transport.send(&request).await?;
+        let normalized = normalize::response(&response, redactor, sent_at);
+        let mut captured = Vec::new();
+        for cap in &step.captures {
+            let value = normalized
+                .document
+                .as_ref()
+                .and_then(|doc| cap.path.select(doc))
+                .ok_or_else(|| {
+                    StepError::Setup(format!(
+                        "capture `{}`: the answer (HTTP {}) has no element at that path",
+                        cap.variable, response.status
+                    ))
+                })?;
+            captured.push((cap.variable.clone(), value));
+        }
+        Ok((normalized.text, captured))
+    }
+
+    fn credentials(
+        &self,
+        spec: &CredentialsSpec,
+        unsigned_op: bool,
+        vars: &Vars,
+    ) -> Result<Option<Credentials>, StepError> {
+        let render = |t: &crate::template::Template| {
+            t.render(vars).map_err(|e| StepError::Setup(format!("credentials: {e}")))
+        };
+        Ok(match spec {
+            CredentialsSpec::Default if unsigned_op => None,
+            CredentialsSpec::Default | CredentialsSpec::Target => Some(self.target.credentials.clone()),
+            CredentialsSpec::Unsigned => None,
+            CredentialsSpec::Explicit {
+                access_key_id,
+                secret_access_key,
+                session_token,
+            } => Some(Credentials {
+                access_key_id: render(access_key_id)?,
+                secret_access_key: render(secret_access_key)?,
+                session_token: session_token.as_ref().map(render).transpose()?,
+            }),
+        })
+    }
+}
+
+/// The step as the snapshot names it: never rendered values, so no secret can show.
+fn step_title(step: &Step) -> String {
+    let what = match &step.request {
+        Request::Call { operation, .. } => operation.clone(),
+        Request::Raw(raw) => {
+            let mut s = format!("raw {} {}", raw.method, raw.path);
+            if let Some(q) = &raw.query {
+                s.push('?');
+                s.push_str(&q.to_string());
+            }
+            s
+        }
+    };
+    match &step.name {
+        Some(n) => format!("{what} ({n})"),
+        None => what,
+    }
+}
+
+/// Counts of a finished run, for summaries.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub missing: usize,
+    pub errors: usize,
+}
+
+impl Summary {
+    pub fn of(results: &[CaseResult]) -> Summary {
+        let mut s = Summary::default();
+        for r in results {
+            match r.outcome {
+                Outcome::Pass => s.passed += 1,
+                Outcome::Fail { .. } => s.failed += 1,
+                Outcome::Missing => s.missing += 1,
+                Outcome::Error { .. } => s.errors += 1,
+            }
+        }
+        s
+    }
+
+    pub fn ok(&self) -> bool {
+        self.failed == 0 && self.missing == 0 && self.errors == 0
+    }
+}
+
+/// The normalized text a snapshot holds for a result, for `.snap.new` writers.
+pub fn snapshot_contents(result: &CaseResult) -> String {
+    snapshot::normalize_contents(&result.run.transcript)
+}

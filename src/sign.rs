@@ -1,0 +1,119 @@
+//! SigV4 through the `aws-sigv4` crate: the harness never computes a signature itself.
+
+use std::time::SystemTime;
+
+use aws_credential_types::Credentials as AwsCredentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
+
+/// Long-term or temporary keys.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    // Never print the secret parts, not even in a debug dump.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"[redacted]")
+            .field("session_token", &self.session_token.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot sign the request: {0}")]
+pub struct SignError(String);
+
+/// The headers to add to a request so that it carries a SigV4 signature (Authorization,
+/// X-Amz-Date, and X-Amz-Security-Token with a session token).
+pub fn sign_headers(
+    creds: &Credentials,
+    region: &str,
+    service: &str,
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    time: SystemTime,
+) -> Result<Vec<(String, String)>, SignError> {
+    let identity: Identity = AwsCredentials::new(
+        creds.access_key_id.clone(),
+        creds.secret_access_key.clone(),
+        creds.session_token.clone(),
+        None,
+        "conform",
+    )
+    .into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(time)
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| SignError(e.to_string()))?
+        .into();
+    let signable = SignableRequest::new(
+        method,
+        url,
+        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        SignableBody::Bytes(body),
+    )
+    .map_err(|e| SignError(e.to_string()))?;
+    let (instructions, _signature) = sign(signable, &params)
+        .map_err(|e| SignError(e.to_string()))?
+        .into_parts();
+    Ok(instructions
+        .headers()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn creds(token: Option<&str>) -> Credentials {
+        Credentials {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+            session_token: token.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn signature_is_scoped_to_region_and_service_and_is_deterministic() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_440_938_160); // 2015-08-30T12:36:00Z
+        let headers = vec![
+            ("host".to_owned(), "sts.amazonaws.com".to_owned()),
+            ("content-type".to_owned(), "application/x-www-form-urlencoded; charset=utf-8".to_owned()),
+        ];
+        let body = b"Action=GetCallerIdentity&Version=2011-06-15";
+        let a = sign_headers(&creds(None), "us-east-1", "sts", "POST", "https://sts.amazonaws.com/", &headers, body, t).unwrap();
+        let b = sign_headers(&creds(None), "us-east-1", "sts", "POST", "https://sts.amazonaws.com/", &headers, body, t).unwrap();
+        assert_eq!(a, b);
+        let auth = &a.iter().find(|(k, _)| k == "authorization").unwrap().1;
+        assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/sts/aws4_request"), "{auth}");
+        assert!(a.iter().any(|(k, v)| k == "x-amz-date" && v == "20150830T123600Z"));
+        assert!(!a.iter().any(|(k, _)| k == "x-amz-security-token"));
+        // A different body gives a different signature.
+        let c = sign_headers(&creds(None), "us-east-1", "sts", "POST", "https://sts.amazonaws.com/", &headers, b"Action=X", t).unwrap();
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn session_tokens_travel_in_the_security_token_header() {
+        let headers = vec![("host".to_owned(), "localhost".to_owned())];
+        let h = sign_headers(&creds(Some("TOKEN")), "eu-west-1", "sts", "POST", "http://localhost/", &headers, b"", SystemTime::now()).unwrap();
+        assert!(h.iter().any(|(k, v)| k == "x-amz-security-token" && v == "TOKEN"));
+        assert!(format!("{:?}", creds(Some("TOKEN"))).contains("[redacted]"));
+        assert!(!format!("{:?}", creds(Some("TOKEN"))).contains("EXAMPLEKEY"));
+    }
+}

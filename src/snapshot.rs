@@ -1,0 +1,195 @@
+//! insta `.snap` files under `snapshots/<service>/<operation>/<case-id>.snap`: loaded once
+//! per run, compared with what a run produced, and diffed for people.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use similar::TextDiff;
+
+use crate::scenario::Case;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("cannot read snapshot directory {path}: {source}")]
+    ReadDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a readable insta snapshot: {message}")]
+    Parse { path: PathBuf, message: String },
+}
+
+/// Every stored snapshot of a suite, by its path relative to the snapshots root.
+#[derive(Debug, Default)]
+pub struct SnapshotStore {
+    pub root: PathBuf,
+    stored: HashMap<PathBuf, String>,
+    /// `.snap.new` files waiting for review.
+    pending: Vec<PathBuf>,
+}
+
+/// How a run's output compares with the stored snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Match,
+    /// No snapshot yet.
+    Missing,
+    /// A unified diff, expected (`snapshot`) against `actual`.
+    Mismatch { diff: String },
+}
+
+impl SnapshotStore {
+    pub fn load(root: &Path) -> Result<SnapshotStore, SnapshotError> {
+        let mut store = SnapshotStore {
+            root: root.to_owned(),
+            ..Default::default()
+        };
+        if !root.exists() {
+            return Ok(store);
+        }
+        let mut stack = vec![root.to_owned()];
+        while let Some(dir) = stack.pop() {
+            let entries = std::fs::read_dir(&dir).map_err(|source| SnapshotError::ReadDir {
+                path: dir.clone(),
+                source,
+            })?;
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if path.is_dir() {
+                    stack.push(path);
+                } else if name.ends_with(".snap") {
+                    let snap = insta::Snapshot::from_file(&path).map_err(|e| SnapshotError::Parse {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?;
+                    let text = snap
+                        .contents()
+                        .as_text()
+                        .map(|t| t.to_string())
+                        .ok_or_else(|| SnapshotError::Parse {
+                            path: path.clone(),
+                            message: "a binary snapshot; conform writes text".into(),
+                        })?;
+                    let rel = path.strip_prefix(root).unwrap_or(&path).to_owned();
+                    store.stored.insert(rel, text);
+                } else if name.ends_with(".snap.new") {
+                    store.pending.push(path);
+                }
+            }
+        }
+        store.pending.sort();
+        Ok(store)
+    }
+
+    /// `<service>/<operation>/<case-id>.snap`, relative to the root.
+    pub fn relative_path(case: &Case) -> PathBuf {
+        PathBuf::from(&case.service)
+            .join(&case.operation)
+            .join(format!("{}.snap", case.id))
+    }
+
+    pub fn path_of(&self, case: &Case) -> PathBuf {
+        self.root.join(Self::relative_path(case))
+    }
+
+    pub fn expected(&self, case: &Case) -> Option<&str> {
+        self.stored.get(&Self::relative_path(case)).map(String::as_str)
+    }
+
+    pub fn compare(&self, case: &Case, actual: &str) -> Verdict {
+        compare(self.expected(case), actual)
+    }
+
+    /// Stored snapshots no case produces.
+    pub fn orphans<'a>(&'a self, cases: &[Case]) -> Vec<&'a Path> {
+        let wanted: std::collections::HashSet<PathBuf> = cases.iter().map(Self::relative_path).collect();
+        let mut out: Vec<&Path> = self
+            .stored
+            .keys()
+            .filter(|p| !wanted.contains(*p))
+            .map(PathBuf::as_path)
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Cases with no stored snapshot.
+    pub fn missing<'a>(&self, cases: &'a [Case]) -> Vec<&'a Case> {
+        cases
+            .iter()
+            .filter(|c| !self.stored.contains_key(&Self::relative_path(c)))
+            .collect()
+    }
+
+    pub fn pending(&self) -> &[PathBuf] {
+        &self.pending
+    }
+
+    pub fn len(&self) -> usize {
+        self.stored.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.stored.is_empty()
+    }
+}
+
+/// insta's own rule: trailing whitespace and CRLF do not count.
+pub fn normalize_contents(s: &str) -> String {
+    s.trim_end().replace("\r\n", "\n")
+}
+
+pub fn compare(expected: Option<&str>, actual: &str) -> Verdict {
+    let Some(expected) = expected else {
+        return Verdict::Missing;
+    };
+    let actual = normalize_contents(actual);
+    if expected == actual {
+        Verdict::Match
+    } else {
+        Verdict::Mismatch {
+            diff: unified_diff(expected, &actual),
+        }
+    }
+}
+
+pub fn unified_diff(expected: &str, actual: &str) -> String {
+    let mut e = expected.to_owned();
+    e.push('\n');
+    let mut a = actual.to_owned();
+    a.push('\n');
+    TextDiff::from_lines(&e, &a)
+        .unified_diff()
+        .context_radius(3)
+        .header("snapshot", "actual")
+        .to_string()
+}
+
+/// The header line that says where a snapshot's truth comes from.
+pub fn description(case: &Case) -> String {
+    let mut d = format!(
+        "{} {}, provenance: {}, scenario: {}:{}",
+        case.kind, case.id, case.provenance, case.file, case.line
+    );
+    if let Some(src) = &case.source {
+        d.push_str(", source: ");
+        d.push_str(src);
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diffs_are_unified_and_trailing_space_does_not_count() {
+        assert_eq!(compare(Some("a\nb"), "a\nb\n\n"), Verdict::Match);
+        assert_eq!(compare(None, "a"), Verdict::Missing);
+        let Verdict::Mismatch { diff } = compare(Some("a\nb\nc"), "a\nB\nc") else {
+            panic!("expected a mismatch")
+        };
+        assert_eq!(diff, "--- snapshot\n+++ actual\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
+    }
+}

@@ -1,0 +1,212 @@
+//! A project's whole input, loaded once per run: models, redaction rules, every scenario
+//! and every stored snapshot.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::diagnostic::{Diagnostic, did_you_mean, span_at};
+use crate::model::{self, Model, ModelError};
+use crate::redact::{Rules, RulesError};
+use crate::scenario::{self, Case};
+use crate::snapshot::{SnapshotError, SnapshotStore};
+
+/// Where a project keeps its inputs (all relative to one root by default).
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub scenarios: PathBuf,
+    pub snapshots: PathBuf,
+    pub models: PathBuf,
+}
+
+impl Layout {
+    pub fn at(root: &Path) -> Layout {
+        Layout {
+            scenarios: root.join("scenarios"),
+            snapshots: root.join("snapshots"),
+            models: root.join("models"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Rules(#[from] RulesError),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} problem(s) in the scenarios", .0.len())]
+    Scenarios(Vec<Diagnostic>),
+}
+
+#[derive(Debug)]
+pub struct Suite {
+    pub layout: Layout,
+    pub models: BTreeMap<String, Model>,
+    pub rules: HashMap<String, Rules>,
+    /// Sorted by test name.
+    pub cases: Vec<Case>,
+    pub snapshots: SnapshotStore,
+}
+
+impl Suite {
+    pub fn load(layout: &Layout) -> Result<Suite, SuiteError> {
+        let models = model::load_dir(&layout.models)?;
+        let mut rules = HashMap::new();
+        for service in models.keys() {
+            let path = layout.models.join(format!("{service}.redact.yaml"));
+            let r = if path.exists() {
+                Rules::load(&path)?
+            } else {
+                Rules::default()
+            };
+            rules.insert(service.clone(), r);
+        }
+        let cases = load_cases(&layout.scenarios, &models)?;
+        let snapshots = SnapshotStore::load(&layout.snapshots)?;
+        Ok(Suite {
+            layout: layout.clone(),
+            models,
+            rules,
+            cases,
+            snapshots,
+        })
+    }
+
+    /// Cases whose test name contains any of the filters (all when there are none), as
+    /// libtest filters.
+    pub fn select(&self, filters: &[String], exact: bool) -> Vec<&Case> {
+        self.cases
+            .iter()
+            .filter(|c| {
+                let name = c.test_name();
+                filters.is_empty()
+                    || filters
+                        .iter()
+                        .any(|f| if exact { name == *f } else { name.contains(f.as_str()) })
+            })
+            .collect()
+    }
+
+    pub fn into_shared(self) -> Arc<Suite> {
+        Arc::new(self)
+    }
+}
+
+fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, SuiteError> {
+    let rd = std::fs::read_dir(dir).map_err(|source| SuiteError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut v: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    v.sort();
+    Ok(v)
+}
+
+fn is_yaml(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "yaml" || e == "yml")
+}
+
+fn load_cases(root: &Path, models: &BTreeMap<String, Model>) -> Result<Vec<Case>, SuiteError> {
+    let mut cases: Vec<Case> = Vec::new();
+    let mut errors: Vec<Diagnostic> = Vec::new();
+    if !root.exists() {
+        return Ok(cases);
+    }
+    let rel = |p: &Path| {
+        let r = p.strip_prefix(root.parent().unwrap_or(root)).unwrap_or(p);
+        r.display().to_string().replace('\\', "/")
+    };
+    let misplaced = |p: &Path, text: &str, msg: String, help: String| {
+        Diagnostic::new(Path::new(&rel(p)), Arc::from(text), span_at(text, 1, 1, 0), msg).with_help(help)
+    };
+    for service_dir in read_dir_sorted(root)? {
+        if !service_dir.is_dir() {
+            if is_yaml(&service_dir) {
+                let text = std::fs::read_to_string(&service_dir).unwrap_or_default();
+                errors.push(misplaced(
+                    &service_dir,
+                    &text,
+                    "a scenario file outside a service and operation directory".into(),
+                    "move it to scenarios/<service>/<operation>/".into(),
+                ));
+            }
+            continue;
+        }
+        let service = service_dir.file_name().and_then(|n| n.to_str()).unwrap_or("").to_owned();
+        let model = models.get(&service);
+        for op_dir in read_dir_sorted(&service_dir)? {
+            let op = op_dir.file_name().and_then(|n| n.to_str()).unwrap_or("").to_owned();
+            let files: Vec<PathBuf> = if op_dir.is_dir() {
+                read_dir_sorted(&op_dir)?.into_iter().filter(|p| is_yaml(p)).collect()
+            } else if is_yaml(&op_dir) {
+                let text = std::fs::read_to_string(&op_dir).unwrap_or_default();
+                errors.push(misplaced(
+                    &op_dir,
+                    &text,
+                    "a scenario file outside an operation directory".into(),
+                    format!("move it to scenarios/{service}/<operation>/"),
+                ));
+                continue;
+            } else {
+                continue;
+            };
+            for file in files {
+                let text = match std::fs::read_to_string(&file) {
+                    Ok(t) => t,
+                    Err(source) => return Err(SuiteError::Io { path: file, source }),
+                };
+                let Some(model) = model else {
+                    let help = match did_you_mean(&service, models.keys().map(String::as_str)) {
+                        Some(s) => format!("did you mean scenarios/{s}/? models/ holds: {}", models.keys().cloned().collect::<Vec<_>>().join(", ")),
+                        None => format!("add its model to models/, or use one of: {}", models.keys().cloned().collect::<Vec<_>>().join(", ")),
+                    };
+                    errors.push(misplaced(&file, &text, format!("no model for service `{service}`"), help));
+                    break;
+                };
+                if model.operation(&op).is_none() {
+                    let help = match did_you_mean(&op, model.operations.keys().map(String::as_str)) {
+                        Some(s) => format!("did you mean scenarios/{service}/{s}/?"),
+                        None => format!("{service} has: {}", model.operations.keys().cloned().collect::<Vec<_>>().join(", ")),
+                    };
+                    errors.push(misplaced(
+                        &file,
+                        &text,
+                        format!("the directory `{op}` is not a {service} operation"),
+                        help,
+                    ));
+                    break;
+                }
+                match scenario::parse_file(&rel(&file), &text, model, &op) {
+                    Ok(mut c) => cases.append(&mut c),
+                    Err(mut e) => errors.append(&mut e),
+                }
+            }
+        }
+    }
+    // Ids name snapshot files and tests: they must be unique across the suite.
+    let mut first: HashMap<&str, &Case> = HashMap::new();
+    for c in &cases {
+        if let Some(prev) = first.get(c.id.as_str()) {
+            let text = std::fs::read_to_string(root.parent().unwrap_or(root).join(&c.file)).unwrap_or_default();
+            errors.push(
+                Diagnostic::new(Path::new(&c.file), Arc::from(text.as_str()), span_at(&text, c.line, 1, 0), format!("case id `{}` is used twice", c.id))
+                    .with_help(format!("ids name tests and snapshots, so they are unique across the suite; the first is at {}:{}", prev.file, prev.line)),
+            );
+        } else {
+            first.insert(&c.id, c);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(SuiteError::Scenarios(errors));
+    }
+    cases.sort_by_key(Case::test_name);
+    Ok(cases)
+}

@@ -1,0 +1,146 @@
+//! What a run talks to: an endpoint, a region, credentials and the variables scenarios use.
+
+use std::time::Duration;
+
+use crate::sign::Credentials;
+use crate::template::Vars;
+
+/// Keys for local endpoints that accept any signature (moto, LocalStack, the replay
+/// server). They are AWS's documented example keys, valid nowhere.
+pub const EXAMPLE_ACCESS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+pub const EXAMPLE_SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+/// moto's default account.
+pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub endpoint: String,
+    pub region: String,
+    pub credentials: Credentials,
+    pub vars: Vars,
+    pub timeout: Duration,
+    pub retries: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("`{0}` is not an http(s) URL: {1}")]
+    BadEndpoint(String, String),
+    #[error("`{0}` is not a variable assignment: write NAME=VALUE")]
+    BadVar(String),
+}
+
+impl Target {
+    /// A target at `endpoint`. Credentials come from `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` through `env`, else the example keys.
+    pub fn at_endpoint(
+        endpoint: &str,
+        region: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Target, TargetError> {
+        let url = reqwest::Url::parse(endpoint)
+            .map_err(|e| TargetError::BadEndpoint(endpoint.to_owned(), e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(TargetError::BadEndpoint(
+                endpoint.to_owned(),
+                "use http://host:port or https://host".to_owned(),
+            ));
+        }
+        let credentials = match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+            (Some(ak), Some(sk)) if !ak.is_empty() && !sk.is_empty() => Credentials {
+                access_key_id: ak,
+                secret_access_key: sk,
+                session_token: env("AWS_SESSION_TOKEN").filter(|t| !t.is_empty()),
+            },
+            _ => Credentials {
+                access_key_id: EXAMPLE_ACCESS_KEY_ID.to_owned(),
+                secret_access_key: EXAMPLE_SECRET_ACCESS_KEY.to_owned(),
+                session_token: None,
+            },
+        };
+        let account = DEFAULT_ACCOUNT_ID.to_owned();
+        let mut vars = Vars::new();
+        vars.insert("region".into(), region.to_owned());
+        vars.insert("role_name".into(), "conform-test-role".into());
+        vars.insert(
+            "role_arn".into(),
+            format!("arn:aws:iam::{account}:role/conform-test-role"),
+        );
+        vars.insert("account_id".into(), account);
+        Ok(Target {
+            name: endpoint.to_owned(),
+            endpoint: url.to_string(),
+            region: region.to_owned(),
+            credentials,
+            vars,
+            timeout: Duration::from_secs(30),
+            retries: 0,
+        })
+    }
+
+    /// Applies `NAME=VALUE` overrides. Changing the account id also moves the default role
+    /// ARN unless that is set too.
+    pub fn set_vars<'a>(&mut self, assignments: impl IntoIterator<Item = &'a str>) -> Result<(), TargetError> {
+        let mut role_arn_given = false;
+        for a in assignments {
+            let (k, v) = a
+                .split_once('=')
+                .filter(|(k, _)| !k.trim().is_empty())
+                .ok_or_else(|| TargetError::BadVar(a.to_owned()))?;
+            role_arn_given |= k.trim() == "role_arn";
+            self.vars.insert(k.trim().to_owned(), v.to_owned());
+        }
+        if !role_arn_given {
+            let account = self.vars["account_id"].clone();
+            let role = self.vars["role_name"].clone();
+            self.vars
+                .insert("role_arn".into(), format!("arn:aws:iam::{account}:role/{role}"));
+        }
+        Ok(())
+    }
+
+    /// The URL requests go to, with a raw step's path and query.
+    pub fn url(&self, path: &str, query: Option<&str>) -> String {
+        let base = self.endpoint.trim_end_matches('/');
+        let path = if path.starts_with('/') { path.to_owned() } else { format!("/{path}") };
+        match query {
+            Some(q) => format!("{base}{path}?{q}"),
+            None => format!("{base}{path}"),
+        }
+    }
+
+    pub fn host(&self) -> String {
+        let url = reqwest::Url::parse(&self.endpoint).expect("checked in at_endpoint");
+        match url.port() {
+            Some(p) => format!("{}:{p}", url.host_str().unwrap_or("")),
+            None => url.host_str().unwrap_or("").to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_overrides_and_bad_input() {
+        let mut t = Target::at_endpoint("http://127.0.0.1:5000", "us-east-1", |_| None).unwrap();
+        assert_eq!(t.credentials.access_key_id, EXAMPLE_ACCESS_KEY_ID);
+        assert_eq!(t.vars["role_arn"], "arn:aws:iam::123456789012:role/conform-test-role");
+        t.set_vars(["account_id=000000000000"]).unwrap();
+        assert_eq!(t.vars["role_arn"], "arn:aws:iam::000000000000:role/conform-test-role");
+        assert_eq!(t.url("/", Some("Action=X")), "http://127.0.0.1:5000/?Action=X");
+        assert_eq!(t.host(), "127.0.0.1:5000");
+        assert!(t.set_vars(["nope"]).is_err());
+        assert!(Target::at_endpoint("localhost:5000", "us-east-1", |_| None).is_err());
+        assert!(Target::at_endpoint("ftp://x", "us-east-1", |_| None).is_err());
+        let env = |k: &str| match k {
+            "AWS_ACCESS_KEY_ID" => Some("AKIAENV".to_owned()),
+            "AWS_SECRET_ACCESS_KEY" => Some("secret".to_owned()),
+            _ => None,
+        };
+        let t = Target::at_endpoint("https://sts.amazonaws.com", "us-east-1", env).unwrap();
+        assert_eq!(t.credentials.access_key_id, "AKIAENV");
+    }
+}

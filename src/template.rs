@@ -1,0 +1,140 @@
+//! `{{name}}` templates: parsed once when a scenario loads, rendered per run against the
+//! target's variables and the captures of earlier steps.
+
+use std::collections::HashMap;
+use std::fmt;
+
+/// Variables visible to a step: the target's, then the captures of earlier steps.
+pub type Vars = HashMap<String, String>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Lit(String),
+    Var(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("`{{{{` is not closed by `}}}}`")]
+    Unclosed,
+    #[error("`{{{{{0}}}}}` is not a variable name: use letters, digits, `_`, `-` and `.`")]
+    BadName(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown variable `{{{{{name}}}}}`")]
+pub struct UnknownVariable {
+    pub name: String,
+}
+
+impl Template {
+    pub fn parse(text: &str) -> Result<Template, TemplateError> {
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("{{") {
+            if start > 0 {
+                parts.push(Part::Lit(rest[..start].to_owned()));
+            }
+            let after = &rest[start + 2..];
+            let end = after.find("}}").ok_or(TemplateError::Unclosed)?;
+            let name = after[..end].trim();
+            let valid = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            if !valid {
+                return Err(TemplateError::BadName(after[..end].to_owned()));
+            }
+            parts.push(Part::Var(name.to_owned()));
+            rest = &after[end + 2..];
+        }
+        if !rest.is_empty() || parts.is_empty() {
+            parts.push(Part::Lit(rest.to_owned()));
+        }
+        Ok(Template { parts })
+    }
+
+    /// A template that is only text (no variables).
+    pub fn literal(text: impl Into<String>) -> Template {
+        Template {
+            parts: vec![Part::Lit(text.into())],
+        }
+    }
+
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Var(v) => Some(v.as_str()),
+            Part::Lit(_) => None,
+        })
+    }
+
+    pub fn has_variables(&self) -> bool {
+        self.variables().next().is_some()
+    }
+
+    pub fn render(&self, vars: &Vars) -> Result<String, UnknownVariable> {
+        if let [Part::Lit(s)] = self.parts.as_slice() {
+            return Ok(s.clone());
+        }
+        let mut out = String::new();
+        for p in &self.parts {
+            match p {
+                Part::Lit(s) => out.push_str(s),
+                Part::Var(v) => match vars.get(v) {
+                    Some(value) => out.push_str(value),
+                    None => return Err(UnknownVariable { name: v.clone() }),
+                },
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl fmt::Display for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for p in &self.parts {
+            match p {
+                Part::Lit(s) => f.write_str(s)?,
+                Part::Var(v) => write!(f, "{{{{{v}}}}}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_variables_and_literals() {
+        let t = Template::parse("arn:aws:iam::{{account_id}}:role/{{ role }}").unwrap();
+        let vars: Vars = [("account_id", "123456789012"), ("role", "demo")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        assert_eq!(t.render(&vars).unwrap(), "arn:aws:iam::123456789012:role/demo");
+        assert_eq!(t.to_string(), "arn:aws:iam::{{account_id}}:role/{{role}}");
+        assert_eq!(t.variables().collect::<Vec<_>>(), ["account_id", "role"]);
+    }
+
+    #[test]
+    fn reports_unknown_and_malformed_variables() {
+        let t = Template::parse("{{nope}}").unwrap();
+        assert_eq!(
+            t.render(&Vars::new()).unwrap_err().to_string(),
+            "unknown variable `{{nope}}`"
+        );
+        assert_eq!(Template::parse("a {{b").unwrap_err(), TemplateError::Unclosed);
+        assert!(matches!(
+            Template::parse("{{a b}}"),
+            Err(TemplateError::BadName(_))
+        ));
+        assert_eq!(Template::parse("").unwrap().render(&Vars::new()).unwrap(), "");
+    }
+}
