@@ -1,1 +1,268 @@
-fn main() {}
+//! The `conform` command line: loads a project, runs or inspects it, and prints.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use conform::runner::{CaseResult, Outcome, Runner, Summary};
+use conform::secrets::Secrets;
+use conform::snapshot;
+use conform::suite::{Layout, Suite, SuiteError};
+use conform::target::Target;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+#[derive(Parser)]
+#[command(name = "conform", version, about = "Conformance harness for AWS XML APIs: replays YAML scenarios against an endpoint and compares the answers with snapshots")]
+struct Cli {
+    #[command(flatten)]
+    layout: LayoutArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct LayoutArgs {
+    /// Project root holding scenarios/, snapshots/ and models/.
+    #[arg(long, global = true, default_value = ".")]
+    root: PathBuf,
+    /// Scenario directory (default: ROOT/scenarios).
+    #[arg(long, global = true)]
+    scenarios: Option<PathBuf>,
+    /// Snapshot directory (default: ROOT/snapshots).
+    #[arg(long, global = true)]
+    snapshots: Option<PathBuf>,
+    /// Model directory (default: ROOT/models).
+    #[arg(long, global = true)]
+    models: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run scenarios against an endpoint and compare the answers with the snapshots.
+    Run(RunArgs),
+    /// List the cases (test names), optionally filtered.
+    List {
+        /// Substrings of test names (`sts::AssumeRole::...`) to keep.
+        #[arg(long = "filter")]
+        filters: Vec<String>,
+    },
+    /// Load every scenario and snapshot; report errors, orphans and missing snapshots.
+    Check,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The endpoint to test, e.g. http://127.0.0.1:5000 (moto) or https://sts.amazonaws.com.
+    #[arg(long)]
+    endpoint: String,
+    /// Signing region.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// Substrings of test names to run (all when none).
+    #[arg(long = "filter")]
+    filters: Vec<String>,
+    /// Filters must match whole test names.
+    #[arg(long)]
+    exact: bool,
+    /// Cases in flight at once (default: cores x 4).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Seconds to wait for each answer.
+    #[arg(long, default_value_t = 30)]
+    timeout: u64,
+    /// Retries of a request that got no answer (refused, timed out). None by default.
+    #[arg(long, default_value_t = 0)]
+    retries: u32,
+    /// Target variables, NAME=VALUE (account_id, role_arn, caller_arn, ...).
+    #[arg(long = "var")]
+    vars: Vec<String>,
+    /// Do not write .snap.new files for failing or new cases (never written when CI is set).
+    #[arg(long)]
+    no_new: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let layout = layout(&cli.layout);
+    let suite = match Suite::load(&layout) {
+        Ok(s) => s,
+        Err(SuiteError::Scenarios(diags)) => {
+            for d in &diags {
+                eprintln!("{}", d.render());
+            }
+            eprintln!("error: {} problem(s) in the scenarios; nothing was run", diags.len());
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(e).context("cannot load the project"),
+    };
+    match cli.command {
+        Command::List { filters } => {
+            for c in suite.select(&filters, false) {
+                println!("{}  [{} / {}]", c.test_name(), c.kind, c.provenance);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check => Ok(check(&suite)),
+        Command::Run(args) => run_suite(suite, args),
+    }
+}
+
+fn layout(a: &LayoutArgs) -> Layout {
+    let mut l = Layout::at(&a.root);
+    if let Some(p) = &a.scenarios {
+        l.scenarios = p.clone();
+    }
+    if let Some(p) = &a.snapshots {
+        l.snapshots = p.clone();
+    }
+    if let Some(p) = &a.models {
+        l.models = p.clone();
+    }
+    l
+}
+
+fn check(suite: &Suite) -> ExitCode {
+    let missing = suite.snapshots.missing(&suite.cases);
+    let orphans = suite.snapshots.orphans(&suite.cases);
+    for c in &missing {
+        println!(
+            "missing snapshot: {} (for {}, {}:{})",
+            suite.snapshots.path_of(c).display(),
+            c.test_name(),
+            c.file,
+            c.line
+        );
+    }
+    for o in &orphans {
+        println!(
+            "orphan snapshot: {} (no case has this id; delete it or restore its case)",
+            suite.layout.snapshots.join(o).display()
+        );
+    }
+    for p in suite.snapshots.pending() {
+        println!("pending review: {} (cargo insta review)", p.display());
+    }
+    println!(
+        "{} cases in {} models, {} snapshots: {} missing, {} orphaned",
+        suite.cases.len(),
+        suite.models.len(),
+        suite.snapshots.len(),
+        missing.len(),
+        orphans.len()
+    );
+    if missing.is_empty() && orphans.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn is_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let mut target = Target::at_endpoint(&args.endpoint, &args.region, |k| std::env::var(k).ok())?;
+    target.set_vars(args.vars.iter().map(String::as_str))?;
+    target.timeout = Duration::from_secs(args.timeout.max(1));
+    target.retries = args.retries;
+    let suite = Arc::new(suite);
+    let indices: Vec<usize> = {
+        let selected = suite.select(&args.filters, args.exact);
+        suite
+            .cases
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| selected.iter().any(|s| std::ptr::eq(*s, *c)))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    if indices.is_empty() {
+        eprintln!("no case matches the filters {:?}; `conform list` shows the names", args.filters);
+        return Ok(ExitCode::from(2));
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let jobs = args.jobs.unwrap_or(cores * 4).max(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let secrets = Secrets::new();
+    let runner = Arc::new(Runner::new(Arc::clone(&suite), target, secrets.clone())?);
+
+    let bar = ProgressBar::new(indices.len() as u64);
+    if is_ci() || !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} cases {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = Instant::now();
+    let results = runtime.block_on(runner.check_all(&indices, jobs, |r| {
+        bar.inc(1);
+        if !r.outcome.is_pass() {
+            bar.set_message(format!("({} not passing so far)", r.test_name));
+        }
+    }));
+    bar.finish_and_clear();
+    let elapsed = started.elapsed();
+
+    let write_new = !args.no_new && !is_ci();
+    for r in &results {
+        report(&suite, r, write_new, &secrets);
+    }
+    let s = Summary::of(&results);
+    println!(
+        "\n{} cases against {}: {} passed, {} failed, {} missing a snapshot, {} errors ({:.2} s, {} jobs)",
+        results.len(),
+        args.endpoint,
+        s.passed,
+        s.failed,
+        s.missing,
+        s.errors,
+        elapsed.as_secs_f64(),
+        jobs
+    );
+    Ok(if s.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn report(suite: &Suite, r: &CaseResult, write_new: bool, secrets: &Secrets) {
+    let case = &suite.cases[r.index];
+    let written = |r: &CaseResult| -> String {
+        if !write_new {
+            return String::new();
+        }
+        match snapshot::write_new(&suite.snapshots, case, &r.run.transcript, |t| secrets.leaks_into(t)) {
+            Ok(p) => format!("\n  wrote {} (review with `cargo insta review`)", p.display()),
+            Err(e) => format!("\n  {e}"),
+        }
+    };
+    match &r.outcome {
+        Outcome::Pass => {}
+        Outcome::Fail { diff } => {
+            println!("FAIL {}  ({}:{}){}", r.test_name, case.file, case.line, written(r));
+            println!("{diff}");
+        }
+        Outcome::Missing => {
+            println!("MISSING {}: no snapshot at {}{}", r.test_name, suite.snapshots.path_of(case).display(), written(r));
+        }
+        Outcome::Error { message } => {
+            println!("ERROR {}  ({}:{}): {message}", r.test_name, case.file, case.line);
+        }
+    }
+}

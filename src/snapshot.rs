@@ -193,3 +193,53 @@ mod tests {
         assert_eq!(diff, "--- snapshot\n+++ actual\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
     }
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("refused to write {path}: it would hold a secret of this run")]
+    Secret { path: PathBuf },
+}
+
+/// Writes `<case>.snap.new` beside where the case's snapshot lives, in insta's format, so
+/// `cargo insta review` can accept or reject it. Atomic: a temp file renamed into place,
+/// and never written when `leaks` says the text holds a secret.
+pub fn write_new(
+    store: &SnapshotStore,
+    case: &Case,
+    contents: &str,
+    leaks: impl Fn(&str) -> bool,
+) -> Result<PathBuf, WriteError> {
+    let path = store.path_of(case).with_extension("snap.new");
+    let text = format!(
+        "---\nsource: {}\ndescription: {}\n---\n{}\n",
+        yaml_scalar(&case.file),
+        yaml_scalar(&description(case)),
+        normalize_contents(contents)
+    );
+    if leaks(&text) {
+        return Err(WriteError::Secret { path });
+    }
+    let io = |source| WriteError::Io {
+        path: path.clone(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let tmp = dir.join(format!(".{}.tmp-{}", case.id, std::process::id()));
+    std::fs::write(&tmp, text).map_err(io)?;
+    std::fs::rename(&tmp, &path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })?;
+    Ok(path)
+}
+
+/// A YAML double-quoted scalar (JSON strings are valid YAML).
+fn yaml_scalar(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}

@@ -67,6 +67,11 @@ impl Target {
             "role_arn".into(),
             format!("arn:aws:iam::{account}:role/conform-test-role"),
         );
+        vars.insert(
+            "caller_arn".into(),
+            format!("arn:aws:iam::{account}:user/conform"),
+        );
+        vars.insert("caller_user_id".into(), "AIDAEXAMPLECONFORM000".into());
         vars.insert("account_id".into(), account);
         Ok(Target {
             name: endpoint.to_owned(),
@@ -80,22 +85,28 @@ impl Target {
     }
 
     /// Applies `NAME=VALUE` overrides. Changing the account id also moves the default role
-    /// ARN unless that is set too.
+    /// and caller ARNs unless those are set too.
     pub fn set_vars<'a>(&mut self, assignments: impl IntoIterator<Item = &'a str>) -> Result<(), TargetError> {
         let mut role_arn_given = false;
+        let mut caller_arn_given = false;
         for a in assignments {
             let (k, v) = a
                 .split_once('=')
                 .filter(|(k, _)| !k.trim().is_empty())
                 .ok_or_else(|| TargetError::BadVar(a.to_owned()))?;
             role_arn_given |= k.trim() == "role_arn";
+            caller_arn_given |= k.trim() == "caller_arn";
             self.vars.insert(k.trim().to_owned(), v.to_owned());
         }
+        let account = self.vars["account_id"].clone();
         if !role_arn_given {
-            let account = self.vars["account_id"].clone();
             let role = self.vars["role_name"].clone();
             self.vars
                 .insert("role_arn".into(), format!("arn:aws:iam::{account}:role/{role}"));
+        }
+        if !caller_arn_given {
+            self.vars
+                .insert("caller_arn".into(), format!("arn:aws:iam::{account}:user/conform"));
         }
         Ok(())
     }
