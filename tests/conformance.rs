@@ -1,1 +1,122 @@
-fn main(){}
+//! The conformance suite as tests: one libtest trial per case, named
+//! `<service>::<operation>::<case-id>`, so `cargo test --test conformance -- assume_role`
+//! filters, `--list` lists, and cargo-nextest can run and partition it.
+//!
+//! The endpoint comes from `CONFORM_ENDPOINT` (and `CONFORM_VARS`, `NAME=VALUE` pairs
+//! separated by spaces). Without it every case is listed but ignored.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use conform::runner::{Outcome, Runner};
+use conform::secrets::Secrets;
+use conform::snapshot;
+use conform::suite::{Layout, Suite, SuiteError};
+use conform::target::Target;
+use libtest_mimic::{Arguments, Failed, Trial};
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let suite = match Suite::load(&Layout::at(root)) {
+        Ok(s) => Arc::new(s),
+        Err(SuiteError::Scenarios(diags)) => {
+            for d in diags {
+                eprintln!("{}", d.render());
+            }
+            return ExitCode::from(101);
+        }
+        Err(e) => {
+            eprintln!("cannot load the suite: {e}");
+            return ExitCode::from(101);
+        }
+    };
+    // Our failure message carries the diff; insta's own rendering would repeat it.
+    if std::env::var_os("INSTA_OUTPUT").is_none() {
+        // SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var("INSTA_OUTPUT", "none") };
+    }
+    let runner = match std::env::var("CONFORM_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => match build_runner(&suite, &endpoint) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("conformance: {e}");
+                return ExitCode::from(101);
+            }
+        },
+        _ => {
+            if !args.list {
+                eprintln!(
+                    "conformance: CONFORM_ENDPOINT is not set, so every case is ignored; \
+                     run `cargo xtask conformance --endpoint URL` or set CONFORM_ENDPOINT"
+                );
+            }
+            None
+        }
+    };
+    let runtime = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime"),
+    );
+    let trials = (0..suite.cases.len())
+        .map(|i| {
+            let case = &suite.cases[i];
+            let (runner, runtime, suite) = (runner.clone(), Arc::clone(&runtime), Arc::clone(&suite));
+            let ignored = runner.is_none();
+            Trial::test(case.test_name(), move || match runner {
+                Some(r) => trial(&suite, &r, &runtime, i),
+                None => Ok(()),
+            })
+            .with_ignored_flag(ignored)
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+fn build_runner(suite: &Arc<Suite>, endpoint: &str) -> Result<Arc<Runner>, String> {
+    let region = std::env::var("CONFORM_REGION").unwrap_or_else(|_| "us-east-1".into());
+    let mut target = Target::at_endpoint(endpoint, &region, |k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
+    let vars = std::env::var("CONFORM_VARS").unwrap_or_default();
+    target.set_vars(vars.split_whitespace()).map_err(|e| e.to_string())?;
+    Runner::new(Arc::clone(suite), target, Secrets::new())
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
+}
+
+fn trial(suite: &Suite, runner: &Runner, runtime: &tokio::runtime::Runtime, index: usize) -> Result<(), Failed> {
+    let case = &suite.cases[index];
+    let result = runtime.block_on(runner.check(index));
+    if let Outcome::Error { message } = &result.outcome {
+        return Err(format!("{message}\n(scenario {}:{})", case.file, case.line).into());
+    }
+    if result.outcome.is_pass() {
+        return Ok(());
+    }
+    // Let insta record the new answer (a .snap.new outside CI) with the case's provenance.
+    let snapshot_dir = suite.layout.snapshots.join(&case.service).join(&case.operation);
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(snapshot_dir);
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_description(snapshot::description(case));
+    settings.set_input_file(suite.layout.scenarios.parent().unwrap_or(Path::new(".")).join(&case.file));
+    let contents = result.run.transcript.clone();
+    let name = case.id.clone();
+    let _ = settings.bind(|| {
+        std::panic::catch_unwind(|| insta::assert_snapshot!(name, contents))
+    });
+    let hint = "review the new answer with `cargo insta review`";
+    match result.outcome {
+        Outcome::Fail { diff } => Err(format!("answer differs from the snapshot ({hint}):\n{diff}").into()),
+        Outcome::Missing => Err(format!(
+            "no snapshot yet for this case; {hint}\n{}",
+            runner.secrets().scrub(&result.run.transcript)
+        )
+        .into()),
+        Outcome::Pass | Outcome::Error { .. } => Ok(()),
+    }
+}
