@@ -1,0 +1,161 @@
+//! A wiremock server that plays an STS emulator over loopback: it answers the starter
+//! scenarios the way STS.md says AWS does, or with one chosen deviation.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+pub const NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+pub const ACCOUNT: &str = "123456789012";
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Deviation {
+    None,
+    ChangedMessage,
+    MissingElement,
+    ReorderedElements,
+    WrongNamespace,
+    WrongStatus,
+    Html500,
+    Slow(Duration),
+    /// Puts every request header and the body into the answer, as a careless emulator might.
+    EchoRequest,
+    /// Hands out credentials whose values are the canary, in shapes AWS never uses.
+    LeakyCredentials(String),
+}
+
+#[derive(Clone)]
+pub struct FakeSts {
+    pub deviation: Deviation,
+}
+
+fn request_id() -> String {
+    // Any UUID shape will do; the harness redacts it.
+    "c6104cbe-af31-11e0-8154-cbc7ccf896c7".to_owned()
+}
+
+fn error(code: &str, msg: &str) -> String {
+    format!(
+        "<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{msg}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+        request_id()
+    )
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+impl Respond for FakeSts {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let params: Vec<(String, String)> = form_urlencoded::parse(&req.body).into_owned().collect();
+        let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let action = get("Action").unwrap_or_default();
+        let ns = if self.deviation == Deviation::WrongNamespace {
+            "https://sts.amazonaws.com/doc/2011-06-15"
+        } else {
+            NS
+        };
+        let (mut status, mut body) = if get("Version").is_none() {
+            (400, error("InvalidAction", &format!("Could not find operation {action} for version NO_VERSION_SPECIFIED")))
+        } else {
+            match action.as_str() {
+                "GetCallerIdentity" => {
+                    let auth = req.headers.get("authorization").map(|v| v.to_str().unwrap_or("").to_owned()).unwrap_or_default();
+                    // Temporary keys identify the assumed role; anything else the IAM user.
+                    let (arn, user) = if auth.contains("Credential=ASIA") {
+                        (format!("arn:aws:sts::{ACCOUNT}:assumed-role/conform-test-role/flow"), "AROA3XFRBF535EXAMPLE1:flow".to_owned())
+                    } else {
+                        (format!("arn:aws:iam::{ACCOUNT}:user/conform"), "AIDAEXAMPLECONFORM000".to_owned())
+                    };
+                    let fields = match self.deviation {
+                        Deviation::MissingElement => format!("<Arn>{arn}</Arn><UserId>{user}</UserId>"),
+                        Deviation::ReorderedElements => format!("<Account>{ACCOUNT}</Account><Arn>{arn}</Arn><UserId>{user}</UserId>"),
+                        _ => format!("<Arn>{arn}</Arn><UserId>{user}</UserId><Account>{ACCOUNT}</Account>"),
+                    };
+                    (200, format!(
+                        "<GetCallerIdentityResponse xmlns=\"{ns}\"><GetCallerIdentityResult>{fields}</GetCallerIdentityResult><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
+                        request_id()
+                    ))
+                }
+                "AssumeRole" => {
+                    let session = get("RoleSessionName").unwrap_or_default();
+                    if session.chars().count() < 2 {
+                        let bound = if self.deviation == Deviation::ChangedMessage { 3 } else { 2 };
+                        let status = if self.deviation == Deviation::WrongStatus { 403 } else { 400 };
+                        (status, error("ValidationError", &format!(
+                            "1 validation error detected: Value '{}' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to {bound}",
+                            escape(&session)
+                        )))
+                    } else {
+                        let duration: i64 = get("DurationSeconds").and_then(|d| d.parse().ok()).unwrap_or(3600);
+                        let exp = time::OffsetDateTime::now_utc() + time::Duration::seconds(duration);
+                        let exp = format!(
+                            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                            exp.year(), u8::from(exp.month()), exp.day(), exp.hour(), exp.minute(), exp.second()
+                        );
+                        let role = get("RoleArn").unwrap_or_default().rsplit('/').next().unwrap_or("").to_owned();
+                        let (secret, token) = match &self.deviation {
+                            Deviation::LeakyCredentials(c) => (c.clone(), c.clone()),
+                            _ => ("abcdefghijklmnopqrstuvwxyz0123456789ABCD".to_owned(), "FwoGZXIvYXdzEXAMPLETOKEN+abc/def==".to_owned()),
+                        };
+                        (200, format!(
+                            "<AssumeRoleResponse xmlns=\"{ns}\"><AssumeRoleResult><AssumedRoleUser><Arn>arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}</Arn><AssumedRoleId>AROA3XFRBF535EXAMPLE1:{session}</AssumedRoleId></AssumedRoleUser><Credentials><AccessKeyId>ASIA3XFRBF535EXAMPLE</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken><Expiration>{exp}</Expiration></Credentials><PackedPolicySize>7</PackedPolicySize></AssumeRoleResult><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></AssumeRoleResponse>",
+                            request_id()
+                        ))
+                    }
+                }
+                other => (400, error("InvalidAction", &format!("Could not find operation {other} for version 2011-06-15"))),
+            }
+        };
+        if self.deviation == Deviation::EchoRequest {
+            let mut echo = String::new();
+            for (k, v) in req.headers.iter() {
+                echo.push_str(&format!("{k}: {} ", v.to_str().unwrap_or("")));
+            }
+            echo.push_str(&String::from_utf8_lossy(&req.body));
+            body = error("Echo", &escape(&echo));
+            status = 400;
+        }
+        let mut t = match self.deviation {
+            Deviation::Html500 => ResponseTemplate::new(500)
+                .set_body_raw("<html><body><h1>500 Internal Server Error</h1><p>upstream crashed</body></html>", "text/html"),
+            _ => ResponseTemplate::new(status).set_body_raw(body, "text/xml"),
+        };
+        if let Deviation::Slow(d) = self.deviation {
+            t = t.set_delay(d);
+        }
+        t
+    }
+}
+
+pub async fn start(deviation: Deviation) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(any()).respond_with(FakeSts { deviation }).mount(&server).await;
+    server
+}
+
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh project in a temp dir with the repo's models and the given scenario files
+/// (`(relative path, text)`), and no snapshots.
+pub fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let root = dir.path().to_owned();
+    let models = root.join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    for entry in std::fs::read_dir(repo().join("models")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, models.join(p.file_name().unwrap())).unwrap();
+    }
+    for (rel, text) in files {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    (dir, root)
+}
