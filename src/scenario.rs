@@ -83,7 +83,9 @@ pub struct Case {
     pub steps: Vec<Step>,
     /// The scenario file, relative to the scenarios root.
     pub file: String,
+    /// Where the case's id is written.
     pub line: u32,
+    pub col: u32,
 }
 
 impl Case {
@@ -285,6 +287,7 @@ impl Ctx<'_> {
             steps,
             file: self.file.display().to_string().replace('\\', "/"),
             line: id_span.line,
+            col: id_span.col,
         })
     }
 
@@ -738,7 +741,18 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
         Some(i) => text[..i].to_owned(),
         None => text,
     };
-    text.trim().to_owned()
+    // Say what the scenario format wanted in its own terms, not the parser's.
+    let text = text.trim();
+    for (parser, ours) in [
+        ("expected sequence start", "expected a list here (items start with `- `)"),
+        ("expected mapping start", "expected a mapping here (`name: value` lines)"),
+        ("expected string scalar", "expected a text value here"),
+    ] {
+        if text == parser {
+            return ours.to_owned();
+        }
+    }
+    text.to_owned()
 }
 
 fn span_of<T>(s: &Spanned<T>) -> Span {

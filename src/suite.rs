@@ -197,7 +197,7 @@ fn load_cases(root: &Path, models: &BTreeMap<String, Model>) -> Result<Vec<Case>
         if let Some(prev) = first.get(c.id.as_str()) {
             let text = std::fs::read_to_string(root.parent().unwrap_or(root).join(&c.file)).unwrap_or_default();
             errors.push(
-                Diagnostic::new(Path::new(&c.file), Arc::from(text.as_str()), span_at(&text, c.line, 1, 0), format!("case id `{}` is used twice", c.id))
+                Diagnostic::new(Path::new(&c.file), Arc::from(text.as_str()), span_at(&text, c.line, c.col, c.id.len()), format!("case id `{}` is used twice", c.id))
                     .with_help(format!("ids name tests and snapshots, so they are unique across the suite; the first is at {}:{}", prev.file, prev.line)),
             );
         } else {

@@ -1,0 +1,173 @@
+//! The `conform` binary as a user runs it: against a loopback endpoint, on good and bad
+//! projects, with what it prints and how it exits.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{Deviation, start};
+
+fn conform(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_conform"));
+    cmd.arg("--root").arg(root).args(args);
+    cmd.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY").env_remove("AWS_SESSION_TOKEN");
+    cmd.env("CI", "");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("conform runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+/// A copy of the repo's scenarios and snapshots in a temp project, so runs may write.
+fn copy_of_repo() -> (tempfile::TempDir, std::path::PathBuf) {
+    let (dir, root) = common::project(&[]);
+    for sub in ["scenarios", "snapshots"] {
+        copy_dir(&common::repo().join(sub), &root.join(sub));
+    }
+    (dir, root)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_passes_against_a_conforming_endpoint() {
+    let server = start(Deviation::None).await;
+    let o = conform(common::repo(), &["run", "--endpoint", &server.uri(), "--no-new"], &[]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains(": 4 passed, 0 failed, 0 missing a snapshot, 0 errors"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_prints_each_diff_writes_snap_new_and_exits_non_zero() {
+    let server = start(Deviation::ChangedMessage).await;
+    let (_dir, root) = copy_of_repo();
+    let o = conform(&root, &["run", "--endpoint", &server.uri(), "--filter", "session_name"], &[]);
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("FAIL sts::AssumeRole::assume_role_session_name_too_short  (scenarios/sts/AssumeRole/limits.yaml:3)"), "{out}");
+    assert!(out.contains("+    <Message>1 validation error detected: Value 'a' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 3</Message>"), "{out}");
+    let new = root.join("snapshots/sts/AssumeRole/assume_role_session_name_too_short.snap.new");
+    let written = std::fs::read_to_string(&new).expect(".snap.new written");
+    assert!(written.starts_with("---\nsource: \"scenarios/sts/AssumeRole/limits.yaml\"\ndescription: \"limit assume_role_session_name_too_short, provenance: documented"), "{written}");
+    assert!(written.contains("greater than or equal to 3"));
+    // insta reads what we wrote.
+    let snap = insta::Snapshot::from_file(&new).expect("insta parses the .snap.new");
+    assert!(snap.contents().as_text().unwrap().to_string().contains("equal to 3"));
+    // The stored snapshot is untouched.
+    let stored = std::fs::read_to_string(root.join("snapshots/sts/AssumeRole/assume_role_session_name_too_short.snap")).unwrap();
+    assert!(stored.contains("equal to 2"));
+    let o = conform(&root, &["check"], &[]);
+    let (out, _) = text(&o);
+    assert!(out.contains("pending review:"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_ci_nothing_is_written() {
+    let server = start(Deviation::ChangedMessage).await;
+    let (_dir, root) = copy_of_repo();
+    let o = conform(&root, &["run", "--endpoint", &server.uri()], &[("CI", "true")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!root.join("snapshots/sts/AssumeRole/assume_role_session_name_too_short.snap.new").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_canary_never_reaches_stdout_or_stderr() {
+    let canary = "CANARYsecret/for+the=cli-output-000000000";
+    let server = start(Deviation::EchoRequest).await;
+    let (_dir, root) = copy_of_repo();
+    let o = conform(
+        &root,
+        &["run", "--endpoint", &server.uri()],
+        &[("AWS_ACCESS_KEY_ID", "AKIACANARYEXAMPLE000"), ("AWS_SECRET_ACCESS_KEY", canary), ("AWS_SESSION_TOKEN", canary)],
+    );
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out.contains("[redacted-secret]"), "the echo carried the token: {out}");
+    let enc: String = form_urlencoded::byte_serialize(canary.as_bytes()).collect();
+    for t in [&out, &err] {
+        assert!(!t.contains(canary) && !t.contains(&enc), "{t}");
+    }
+    for f in walk(&root.join("snapshots")) {
+        let body = std::fs::read_to_string(&f).unwrap();
+        assert!(!body.contains(canary) && !body.contains(&enc), "{}", f.display());
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+#[test]
+fn list_and_check_on_the_repo() {
+    let o = conform(common::repo(), &["list"], &[]);
+    let (out, _) = text(&o);
+    assert!(o.status.success());
+    assert!(out.contains("sts::AssumeRole::assume_role_doc_example_boto3  [doc-example / documented]"), "{out}");
+    let o = conform(common::repo(), &["check"], &[]);
+    let (out, _) = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("0 missing, 0 orphaned"), "{out}");
+}
+
+#[test]
+fn check_reports_orphans_and_missing_snapshots() {
+    let (_dir, root) = copy_of_repo();
+    std::fs::rename(
+        root.join("snapshots/sts/GetCallerIdentity/get_caller_identity.snap"),
+        root.join("snapshots/sts/GetCallerIdentity/renamed_case.snap"),
+    )
+    .unwrap();
+    let o = conform(&root, &["check"], &[]);
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("missing snapshot:") && out.contains("get_caller_identity.snap (for sts::GetCallerIdentity::get_caller_identity"), "{out}");
+    assert!(out.contains("orphan snapshot:") && out.contains("renamed_case.snap"), "{out}");
+}
+
+#[test]
+fn a_bad_scenario_stops_everything_with_its_location() {
+    let yaml = "cases:\n  - id: c\n    kind: limit\n    provenance: documented\n    description: d\n    steps:\n      - operation: AssumeRole\n        params: {RoleArn: x, RoleSesionName: ab}\n";
+    let (_dir, root) = common::project(&[("scenarios/sts/AssumeRole/a.yaml", yaml)]);
+    let o = conform(&root, &["run", "--endpoint", "http://127.0.0.1:9"], &[]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}{err}");
+    assert!(err.contains("scenarios/sts/AssumeRole/a.yaml:8:30: unknown parameter `RoleSesionName` for AssumeRole"), "{err}");
+    assert!(err.contains("did you mean `RoleSessionName`?"), "{err}");
+    assert!(err.contains("nothing was run"), "{err}");
+}
+
+#[test]
+fn bad_arguments_are_explained() {
+    let o = conform(common::repo(), &["run", "--endpoint", "localhost:5000"], &[]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err.contains("`localhost:5000` is not an http(s) URL"), "{err}");
+    let o = conform(common::repo(), &["run", "--endpoint", "http://127.0.0.1:9", "--filter", "no_such_case"], &[]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err.contains("no case matches the filters"), "{err}");
+}

@@ -1,0 +1,156 @@
+//! Bad scenario files give errors that name the file, line and column, show the line, and
+//! say what to do. The rendered messages are snapshot-tested: changing one is a review.
+
+mod common;
+
+use conform::suite::{Layout, Suite, SuiteError};
+
+/// Loads a project holding one scenario file and renders every diagnostic.
+fn errors_for(rel: &str, yaml: &str) -> String {
+    let (_dir, root) = common::project(&[(rel, yaml)]);
+    match Suite::load(&Layout::at(&root)) {
+        Err(SuiteError::Scenarios(diags)) => diags
+            .iter()
+            .map(|d| d.render())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Err(other) => panic!("expected scenario diagnostics, got {other}"),
+        Ok(_) => panic!("{rel} loaded, but it is wrong"),
+    }
+}
+
+const HEAD: &str = "cases:\n  - id: c\n    kind: limit\n    provenance: documented\n    description: d\n";
+
+fn assert_errors(name: &str, rel: &str, yaml: &str) {
+    let rendered = errors_for(rel, yaml);
+    insta::assert_snapshot!(name, rendered);
+}
+
+#[test]
+fn unknown_field() {
+    assert_errors(
+        "unknown_field",
+        "scenarios/sts/AssumeRole/a.yaml",
+        "cases:\n  - id: c\n    kidn: limit\n    provenance: documented\n    description: d\n    steps: []\n",
+    );
+}
+
+#[test]
+fn wrong_type_of_a_scenario_field() {
+    assert_errors(
+        "wrong_type_field",
+        "scenarios/sts/AssumeRole/a.yaml",
+        &format!("{HEAD}    steps:\n      operation: AssumeRole\n"),
+    );
+}
+
+#[test]
+fn wrong_type_of_a_parameter() {
+    assert_errors(
+        "wrong_type_param",
+        "scenarios/sts/AssumeRole/a.yaml",
+        &format!("{HEAD}    steps:\n      - operation: AssumeRole\n        params:\n          RoleArn: x\n          RoleSessionName: ab\n          DurationSeconds: an hour\n          Tags: {{Key: a}}\n"),
+    );
+}
+
+#[test]
+fn unknown_operation_with_suggestion() {
+    assert_errors(
+        "unknown_operation",
+        "scenarios/sts/AssumeRole/a.yaml",
+        &format!("{HEAD}    steps:\n      - operation: AssumeRol\n"),
+    );
+}
+
+#[test]
+fn unknown_parameter_with_suggestion() {
+    assert_errors(
+        "unknown_parameter",
+        "scenarios/sts/AssumeRole/a.yaml",
+        &format!("{HEAD}    steps:\n      - operation: AssumeRole\n        params:\n          RoleArn: x\n          RoleSesionName: ab\n          PolicyArns:\n            - {{Arn: arn:aws:iam::aws:policy/ReadOnlyAccess}}\n"),
+    );
+}
+
+#[test]
+fn unknown_kind_and_provenance() {
+    assert_errors(
+        "unknown_kind",
+        "scenarios/sts/AssumeRole/a.yaml",
+        "cases:\n  - id: c\n    kind: limits\n    provenance: guessed\n    description: d\n    steps:\n      - operation: AssumeRole\n",
+    );
+}
+
+#[test]
+fn malformed_yaml() {
+    assert_errors(
+        "malformed_yaml",
+        "scenarios/sts/AssumeRole/a.yaml",
+        "cases:\n  - id: 'c\n    kind: limit\n",
+    );
+}
+
+#[test]
+fn bad_variables_credentials_and_captures() {
+    assert_errors(
+        "bad_templates",
+        "scenarios/sts/AssumeRole/a.yaml",
+        &format!("{HEAD}    steps:\n      - operation: AssumeRole\n        params:\n          RoleArn: '{{{{role arn}}}}'\n          RoleSessionName: '{{{{open'\n        credentials: {{access_key_id: x}}\n        capture:\n          k: a//b\n"),
+    );
+}
+
+#[test]
+fn raw_step_mixed_with_operation() {
+    assert_errors(
+        "raw_and_operation",
+        "scenarios/sts/GetCallerIdentity/a.yaml",
+        &format!("{HEAD}    steps:\n      - operation: GetCallerIdentity\n        raw:\n          body: Action=GetCallerIdentity\n"),
+    );
+}
+
+#[test]
+fn duplicate_ids_across_files() {
+    let case = |id: &str| format!("cases:\n  - id: {id}\n    kind: limit\n    provenance: documented\n    description: d\n    steps:\n      - operation: GetCallerIdentity\n");
+    let (_dir, root) = common::project(&[
+        ("scenarios/sts/GetCallerIdentity/a.yaml", &case("same")),
+        ("scenarios/sts/GetCallerIdentity/b.yaml", &case("same")),
+    ]);
+    let Err(SuiteError::Scenarios(diags)) = Suite::load(&Layout::at(&root)) else {
+        panic!("duplicate ids loaded")
+    };
+    let rendered = diags.iter().map(|d| d.render()).collect::<Vec<_>>().join("\n");
+    insta::assert_snapshot!("duplicate_ids", rendered);
+}
+
+#[test]
+fn misplaced_files_and_unknown_directories() {
+    let ok = "cases:\n  - id: c\n    kind: limit\n    provenance: documented\n    description: d\n    steps:\n      - operation: GetCallerIdentity\n";
+    let (_dir, root) = common::project(&[
+        ("scenarios/sts/loose.yaml", ok),
+        ("scenarios/sst/GetCallerIdentity/a.yaml", ok),
+        ("scenarios/sts/GetCallerIdentiy/a.yaml", ok),
+    ]);
+    let Err(SuiteError::Scenarios(diags)) = Suite::load(&Layout::at(&root)) else {
+        panic!("misplaced files loaded")
+    };
+    let rendered = diags.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
+    insta::assert_snapshot!("misplaced", rendered);
+}
+
+#[test]
+fn loading_never_panics_on_arbitrary_bytes() {
+    // A few hostile inputs: binary junk, deep nesting, huge numbers, anchors and aliases.
+    let deep = format!("{}1{}", "[".repeat(2000), "]".repeat(2000));
+    let inputs = [
+        "\u{0}\u{1}\u{2}".to_owned(),
+        deep,
+        "cases: 99999999999999999999999999".to_owned(),
+        "a: &x [*x]".to_owned(),
+        format!("{HEAD}    steps:\n      - params: {{DurationSeconds: 99999999999999999999}}\n"),
+        "".to_owned(),
+    ];
+    for input in inputs {
+        let (_dir, root) = common::project(&[("scenarios/sts/AssumeRole/a.yaml", &input)]);
+        let r = std::panic::catch_unwind(|| Suite::load(&Layout::at(&root)).map(|_| ()));
+        assert!(matches!(r, Ok(Err(SuiteError::Scenarios(_)))), "input {:?} gave {r:?}", &input[..input.len().min(40)]);
+    }
+}
