@@ -23,7 +23,7 @@ use conform::sign;
 use conform::snapshot;
 use conform::suite::{Layout, Suite};
 use conform::target::Target;
-use conform::transport::HttpResponse;
+use conform::transport::{HttpRequest, HttpResponse};
 
 const CASES: usize = 1000;
 const ROUNDS: usize = 3;
@@ -44,7 +44,13 @@ struct Measure {
 fn measure<T>(f: impl FnOnce() -> T) -> (T, Measure) {
     let (c0, w0) = (cpu_time(), Instant::now());
     let out = f();
-    (out, Measure { cpu: cpu_time() - c0, wall: w0.elapsed() })
+    (
+        out,
+        Measure {
+            cpu: cpu_time() - c0,
+            wall: w0.elapsed(),
+        },
+    )
 }
 
 fn per_case(d: Duration, n: usize) -> f64 {
@@ -55,12 +61,20 @@ fn per_case(d: Duration, n: usize) -> f64 {
 /// GetCallerIdentity.
 fn scenario_files() -> Vec<(String, String)> {
     let mut files = Vec::new();
-    for (op, chunk) in [("AssumeRole", 0), ("AssumeRole", 1), ("GetCallerIdentity", 2)] {
+    for (op, chunk) in [
+        ("AssumeRole", 0),
+        ("AssumeRole", 1),
+        ("GetCallerIdentity", 2),
+    ] {
         let mut yaml = String::from("cases:\n");
         for i in (0..CASES).filter(|i| i % 3 == chunk) {
             let steps = match chunk {
-                0 => "      - operation: AssumeRole\n        params:\n          ExternalId: 123ABC\n          Policy: '{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"Stmt1\",\"Effect\":\"Allow\",\"Action\":\"s3:ListAllMyBuckets\",\"Resource\":\"*\"}]}'\n          RoleArn: '{{role_arn}}'\n          RoleSessionName: testAssumeRoleSession\n          Tags:\n            - {Key: Project, Value: Unicorn}\n            - {Key: Team, Value: Automation}\n            - {Key: Cost-Center, Value: '12345'}\n          TransitiveTagKeys: [Project, Cost-Center]\n",
-                1 => "      - operation: AssumeRole\n        params: {RoleArn: '{{role_arn}}', RoleSessionName: a}\n",
+                0 => {
+                    "      - operation: AssumeRole\n        params:\n          ExternalId: 123ABC\n          Policy: '{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"Stmt1\",\"Effect\":\"Allow\",\"Action\":\"s3:ListAllMyBuckets\",\"Resource\":\"*\"}]}'\n          RoleArn: '{{role_arn}}'\n          RoleSessionName: testAssumeRoleSession\n          Tags:\n            - {Key: Project, Value: Unicorn}\n            - {Key: Team, Value: Automation}\n            - {Key: Cost-Center, Value: '12345'}\n          TransitiveTagKeys: [Project, Cost-Center]\n"
+                }
+                1 => {
+                    "      - operation: AssumeRole\n        params: {RoleArn: '{{role_arn}}', RoleSessionName: a}\n"
+                }
                 _ => "      - operation: GetCallerIdentity\n",
             };
             write!(yaml, "  - id: bench_{i:04}\n    kind: limit\n    provenance: inferred\n    description: benchmark case {i}\n    steps:\n{steps}").unwrap();
@@ -72,12 +86,18 @@ fn scenario_files() -> Vec<(String, String)> {
 
 fn main() {
     let files = scenario_files();
-    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
     let (_dir, root) = common::project(&refs);
     let layout = Layout::at(&root);
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let jobs = cores * 4;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let server = rt.block_on(common::start(common::Deviation::None));
     let endpoint = server.uri();
     let target = Target::at_endpoint(&endpoint, "us-east-1", |_| None).unwrap();
@@ -88,7 +108,13 @@ fn main() {
     let all: Vec<usize> = (0..suite.cases.len()).collect();
     assert_eq!(all.len(), CASES);
     for r in rt.block_on(runner.check_all(&all, jobs, |_| {})) {
-        let new = snapshot::write_new(&suite.snapshots, &suite.cases[r.index], &r.run.transcript, |_| false).unwrap();
+        let new = snapshot::write_new(
+            &suite.snapshots,
+            &suite.cases[r.index],
+            &r.run.transcript,
+            |_| false,
+        )
+        .unwrap();
         std::fs::rename(&new, new.with_extension("")).unwrap();
     }
 
@@ -102,9 +128,16 @@ fn main() {
         .cases
         .iter()
         .map(|c| match &c.steps[0].request {
-            Request::Call { operation, params } => {
-                query::encode(&query::serialize(model, model.operation(operation).unwrap(), params, &target.vars).unwrap()).into_bytes()
-            }
+            Request::Call { operation, params } => query::encode(
+                &query::serialize(
+                    model,
+                    model.operation(operation).unwrap(),
+                    params,
+                    &target.vars,
+                )
+                .unwrap(),
+            )
+            .into_bytes(),
             Request::Raw(_) => unreachable!("bench cases are calls"),
         })
         .collect();
@@ -115,9 +148,14 @@ fn main() {
     let mut answers: Vec<String> = Vec::new();
     for _ in 0..ROUNDS {
         let (results, m) = measure(|| rt.block_on(runner.check_all(&all, jobs, |_| {})));
-        let passed = results.iter().filter(|r| r.outcome == Outcome::Pass).count();
+        let passed = results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Pass)
+            .count();
         if passed != CASES {
-            eprintln!("bench: only {passed} of {CASES} cases passed; the numbers would mean nothing");
+            eprintln!(
+                "bench: only {passed} of {CASES} cases passed; the numbers would mean nothing"
+            );
             std::process::exit(1);
         }
         runs.push(m);
@@ -126,12 +164,20 @@ fn main() {
                 let limit = Arc::new(tokio::sync::Semaphore::new(jobs));
                 let mut set = tokio::task::JoinSet::new();
                 for (i, body) in bodies.iter().enumerate() {
-                    let (client, limit, url, body) = (client.clone(), Arc::clone(&limit), endpoint.clone(), body.clone());
+                    let (client, limit, url, body) = (
+                        client.clone(),
+                        Arc::clone(&limit),
+                        endpoint.clone(),
+                        body.clone(),
+                    );
                     set.spawn(async move {
                         let _p = limit.acquire_owned().await.unwrap();
                         let r = client
                             .post(&url)
-                            .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+                            .header(
+                                "content-type",
+                                "application/x-www-form-urlencoded; charset=utf-8",
+                            )
                             .body(body)
                             .send()
                             .await
@@ -157,14 +203,30 @@ fn main() {
     let creds = target.credentials.clone();
     let headers = vec![
         ("host".to_owned(), target.host()),
-        ("content-type".to_owned(), "application/x-www-form-urlencoded; charset=utf-8".to_owned()),
+        (
+            "content-type".to_owned(),
+            "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
+        ),
     ];
     let (_, ser_sign) = measure(|| {
         for c in &suite.cases {
             if let Request::Call { operation, params } = &c.steps[0].request {
-                let pairs = query::serialize(model, model.operation(operation).unwrap(), params, &target.vars).unwrap();
+                let pairs = query::serialize(
+                    model,
+                    model.operation(operation).unwrap(),
+                    params,
+                    &target.vars,
+                )
+                .unwrap();
                 let body = query::encode(&pairs);
-                let h = sign::sign_headers(&creds, "us-east-1", "sts", "POST", &endpoint, &headers, body.as_bytes(), SystemTime::now()).unwrap();
+                let req = HttpRequest {
+                    method: "POST".into(),
+                    url: endpoint.clone(),
+                    headers: headers.clone(),
+                    body: body.into_bytes(),
+                };
+                let h = sign::sign_headers(&creds, "us-east-1", "sts", &req, SystemTime::now())
+                    .unwrap();
                 std::hint::black_box(h);
             }
         }
@@ -173,8 +235,16 @@ fn main() {
     let (_, norm_cmp) = measure(|| {
         for (c, body) in suite.cases.iter().zip(&answers) {
             let resp = HttpResponse {
-                status: if body.contains("ErrorResponse") { 400 } else { 200 },
-                reason: if body.contains("ErrorResponse") { "Bad Request".into() } else { "OK".into() },
+                status: if body.contains("ErrorResponse") {
+                    400
+                } else {
+                    200
+                },
+                reason: if body.contains("ErrorResponse") {
+                    "Bad Request".into()
+                } else {
+                    "OK".into()
+                },
                 content_type: Some("text/xml".into()),
                 body: body.clone(),
             };
@@ -186,8 +256,13 @@ fn main() {
     });
 
     let harness = per_case(run_cpu.saturating_sub(base_cpu), CASES);
-    println!("conform harness benchmark: {CASES} single-step cases, in-process endpoint on loopback, {jobs} jobs, best of {ROUNDS}");
-    println!("  load (models, {CASES} scenarios, {CASES} snapshots): {:>7.1} us CPU per case", per_case(load.cpu, CASES));
+    println!(
+        "conform harness benchmark: {CASES} single-step cases, in-process endpoint on loopback, {jobs} jobs, best of {ROUNDS}"
+    );
+    println!(
+        "  load (models, {CASES} scenarios, {CASES} snapshots): {:>7.1} us CPU per case",
+        per_case(load.cpu, CASES)
+    );
     println!(
         "  full run:                          {:>7.1} us CPU per case, {:>6.0} cases/s (harness + endpoint)",
         per_case(run_cpu, CASES),
@@ -204,7 +279,13 @@ fn main() {
         run_cpu.as_secs_f64() / base_cpu.as_secs_f64()
     );
     println!("  phases alone (one thread, no network):");
-    println!("    serialize + sign:                {:>7.1} us per case", per_case(ser_sign.cpu, CASES));
-    println!("    normalize + redact + compare:    {:>7.1} us per case", per_case(norm_cmp.cpu, CASES));
+    println!(
+        "    serialize + sign:                {:>7.1} us per case",
+        per_case(ser_sign.cpu, CASES)
+    );
+    println!(
+        "    normalize + redact + compare:    {:>7.1} us per case",
+        per_case(norm_cmp.cpu, CASES)
+    );
     drop(server);
 }

@@ -74,10 +74,12 @@ impl miette::Diagnostic for Diagnostic {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
         let offset = self.span.offset.min(self.source_text.len());
         let len = self.span.len.min(self.source_text.len() - offset);
-        Some(Box::new(std::iter::once(miette::LabeledSpan::new_with_span(
-            Some("here".into()),
-            SourceSpan::new(offset.into(), len),
-        ))))
+        Some(Box::new(std::iter::once(
+            miette::LabeledSpan::new_with_span(
+                Some("here".into()),
+                SourceSpan::new(offset.into(), len),
+            ),
+        )))
     }
 }
 
@@ -107,7 +109,10 @@ pub fn span_at(source: &str, line: u32, col: u32, len: usize) -> Span {
 }
 
 /// Closest candidate by edit distance, for "did you mean" hints.
-pub fn did_you_mean<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    given: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = given.to_ascii_lowercase();
     candidates
         .into_iter()
@@ -125,7 +130,10 @@ mod tests {
     fn suggestions_tolerate_case_and_typos() {
         let ops = ["AssumeRole", "GetCallerIdentity", "GetSessionToken"];
         assert_eq!(did_you_mean("AssumRole", ops), Some("AssumeRole"));
-        assert_eq!(did_you_mean("getcalleridentity", ops), Some("GetCallerIdentity"));
+        assert_eq!(
+            did_you_mean("getcalleridentity", ops),
+            Some("GetCallerIdentity")
+        );
         assert_eq!(did_you_mean("ListBuckets", ops), None);
     }
 

@@ -16,7 +16,11 @@ use conform::target::Target;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[derive(Parser)]
-#[command(name = "conform", version, about = "Conformance harness for AWS XML APIs: replays YAML scenarios against an endpoint and compares the answers with snapshots")]
+#[command(
+    name = "conform",
+    version,
+    about = "Conformance harness for AWS XML APIs: replays YAML scenarios against an endpoint and compares the answers with snapshots"
+)]
 struct Cli {
     #[command(flatten)]
     layout: LayoutArgs,
@@ -104,7 +108,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for d in &diags {
                 eprintln!("{}", d.render());
             }
-            eprintln!("error: {} problem(s) in the scenarios; nothing was run", diags.len());
+            eprintln!(
+                "error: {} problem(s) in the scenarios; nothing was run",
+                diags.len()
+            );
             return Ok(ExitCode::from(2));
         }
         Err(e) => return Err(e).context("cannot load the project"),
@@ -192,7 +199,10 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
             .collect()
     };
     if indices.is_empty() {
-        eprintln!("no case matches the filters {:?}; `conform list` shows the names", args.filters);
+        eprintln!(
+            "no case matches the filters {:?}; `conform list` shows the names",
+            args.filters
+        );
         return Ok(ExitCode::from(2));
     }
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -238,7 +248,11 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         elapsed.as_secs_f64(),
         jobs
     );
-    Ok(if s.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if s.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn report(suite: &Suite, r: &CaseResult, write_new: bool, secrets: &Secrets) {
@@ -247,22 +261,41 @@ fn report(suite: &Suite, r: &CaseResult, write_new: bool, secrets: &Secrets) {
         if !write_new {
             return String::new();
         }
-        match snapshot::write_new(&suite.snapshots, case, &r.run.transcript, |t| secrets.leaks_into(t)) {
-            Ok(p) => format!("\n  wrote {} (review with `cargo insta review`)", p.display()),
+        match snapshot::write_new(&suite.snapshots, case, &r.run.transcript, |t| {
+            secrets.leaks_into(t)
+        }) {
+            Ok(p) => format!(
+                "\n  wrote {} (review with `cargo insta review`)",
+                p.display()
+            ),
             Err(e) => format!("\n  {e}"),
         }
     };
     match &r.outcome {
         Outcome::Pass => {}
         Outcome::Fail { diff } => {
-            println!("FAIL {}  ({}:{}){}", r.test_name, case.file, case.line, written(r));
+            println!(
+                "FAIL {}  ({}:{}){}",
+                r.test_name,
+                case.file,
+                case.line,
+                written(r)
+            );
             println!("{diff}");
         }
         Outcome::Missing => {
-            println!("MISSING {}: no snapshot at {}{}", r.test_name, suite.snapshots.path_of(case).display(), written(r));
+            println!(
+                "MISSING {}: no snapshot at {}{}",
+                r.test_name,
+                suite.snapshots.path_of(case).display(),
+                written(r)
+            );
         }
         Outcome::Error { message } => {
-            println!("ERROR {}  ({}:{}): {message}", r.test_name, case.file, case.line);
+            println!(
+                "ERROR {}  ({}:{}): {message}",
+                r.test_name, case.file, case.line
+            );
         }
     }
 }

@@ -15,7 +15,11 @@ pub struct Normalized {
     pub document: Option<Element>,
 }
 
-pub fn response(resp: &HttpResponse, redactor: &mut Redactor<'_>, sent_at: SystemTime) -> Normalized {
+pub fn response(
+    resp: &HttpResponse,
+    redactor: &mut Redactor<'_>,
+    sent_at: SystemTime,
+) -> Normalized {
     let mut text = String::with_capacity(resp.body.len() + 64);
     text.push_str(&format!("HTTP {} {}\n", resp.status, resp.reason));
     text.push_str(&format!(
@@ -25,11 +29,15 @@ pub fn response(resp: &HttpResponse, redactor: &mut Redactor<'_>, sent_at: Syste
     let body = resp.body.trim();
     if body.is_empty() {
         text.push_str("body: (empty)\n");
-        return Normalized { text, document: None };
+        return Normalized {
+            text,
+            document: None,
+        };
     }
     match xml::parse(body) {
         Ok(doc) => {
-            let canonical = xml::canonical(&doc, &mut |path, t| redactor.element_text(path, t, sent_at));
+            let canonical =
+                xml::canonical(&doc, &mut |path, t| redactor.element_text(path, t, sent_at));
             text.push_str(&canonical);
             Normalized {
                 text,
@@ -40,7 +48,10 @@ pub fn response(resp: &HttpResponse, redactor: &mut Redactor<'_>, sent_at: Syste
             text.push_str(&format!("body (not XML, {e}):\n"));
             text.push_str(&redactor.values(body));
             text.push('\n');
-            Normalized { text, document: None }
+            Normalized {
+                text,
+                document: None,
+            }
         }
     }
 }
@@ -54,7 +65,11 @@ mod tests {
     fn resp(status: u16, ct: Option<&str>, body: &str) -> HttpResponse {
         HttpResponse {
             status,
-            reason: http::StatusCode::from_u16(status).unwrap().canonical_reason().unwrap_or("").into(),
+            reason: http::StatusCode::from_u16(status)
+                .unwrap()
+                .canonical_reason()
+                .unwrap_or("")
+                .into(),
             content_type: ct.map(str::to_owned),
             body: body.into(),
         }
@@ -65,11 +80,24 @@ mod tests {
         let rules = Rules::default();
         let vars = HashMap::new();
         let mut r = Redactor::new(&rules, &vars);
-        let n = response(&resp(500, Some("text/html"), "<html><body>oops</p></html>"), &mut r, SystemTime::now());
+        let n = response(
+            &resp(500, Some("text/html"), "<html><body>oops</p></html>"),
+            &mut r,
+            SystemTime::now(),
+        );
         assert!(n.document.is_none());
-        assert!(n.text.starts_with("HTTP 500 Internal Server Error\ncontent-type: text/html\nbody (not XML"), "{}", n.text);
+        assert!(
+            n.text.starts_with(
+                "HTTP 500 Internal Server Error\ncontent-type: text/html\nbody (not XML"
+            ),
+            "{}",
+            n.text
+        );
         assert!(n.text.ends_with("<html><body>oops</p></html>\n"));
         let n = response(&resp(502, None, ""), &mut r, SystemTime::now());
-        assert_eq!(n.text, "HTTP 502 Bad Gateway\ncontent-type: (none)\nbody: (empty)\n");
+        assert_eq!(
+            n.text,
+            "HTTP 502 Bad Gateway\ncontent-type: (none)\nbody: (empty)\n"
+        );
     }
 }

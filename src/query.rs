@@ -35,7 +35,10 @@ pub fn serialize(
         return Ok(out);
     };
     let ShapeKind::Structure { members, .. } = &model.shape(input).kind else {
-        return Err(QueryError::Value(format!("{} input is not a structure", op.name)));
+        return Err(QueryError::Value(format!(
+            "{} input is not a structure",
+            op.name
+        )));
     };
     let mut w = Writer { model, vars, out };
     for (name, value) in params {
@@ -64,7 +67,12 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    fn value(&mut self, prefix: &str, member: &Member, value: &ParamValue) -> Result<(), QueryError> {
+    fn value(
+        &mut self,
+        prefix: &str,
+        member: &Member,
+        value: &ParamValue,
+    ) -> Result<(), QueryError> {
         let shape = self.model.shape(&member.shape);
         match (&shape.kind, value) {
             (ShapeKind::Structure { members, .. }, ParamValue::Map(entries)) => {
@@ -90,7 +98,10 @@ impl Writer<'_> {
                         None => prefix.to_owned(),
                     }
                 } else {
-                    format!("{prefix}.{}", item.location_name.as_deref().unwrap_or("member"))
+                    format!(
+                        "{prefix}.{}",
+                        item.location_name.as_deref().unwrap_or("member")
+                    )
                 };
                 for (i, v) in items.iter().enumerate() {
                     self.value(&format!("{base}.{}", i + 1), item, v)?;
@@ -107,7 +118,8 @@ impl Writer<'_> {
                 let vname = val.location_name.as_deref().unwrap_or("value");
                 for (i, (k, v)) in entries.iter().enumerate() {
                     let n = i + 1;
-                    self.out.push((format!("{base}.{n}.{kname}"), k.render(self.vars)?));
+                    self.out
+                        .push((format!("{base}.{n}.{kname}"), k.render(self.vars)?));
                     self.value(&format!("{base}.{n}.{vname}"), val, v)?;
                 }
             }
@@ -181,7 +193,11 @@ mod tests {
     use std::path::Path;
 
     fn sts() -> Model {
-        Model::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/models/sts-2011-06-15.json"))).unwrap()
+        Model::load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/models/sts-2011-06-15.json"
+        )))
+        .unwrap()
     }
 
     fn s(v: &str) -> ParamValue {
@@ -189,16 +205,29 @@ mod tests {
     }
 
     fn map(entries: &[(&str, ParamValue)]) -> ParamValue {
-        ParamValue::Map(entries.iter().map(|(k, v)| (Template::literal(*k), v.clone())).collect())
+        ParamValue::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (Template::literal(*k), v.clone()))
+                .collect(),
+        )
     }
 
-    fn run(model: &Model, op: &str, params: Vec<(&str, ParamValue)>, vars: &Vars) -> Vec<(String, String)> {
-        let params: Vec<(String, ParamValue)> = params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    fn run(
+        model: &Model,
+        op: &str,
+        params: Vec<(&str, ParamValue)>,
+        vars: &Vars,
+    ) -> Vec<(String, String)> {
+        let params: Vec<(String, ParamValue)> =
+            params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         serialize(model, model.operation(op).unwrap(), &params, vars).unwrap()
     }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -211,12 +240,21 @@ mod tests {
             vec![
                 ("RoleArn", s("arn:aws:iam::{{account_id}}:role/demo")),
                 ("RoleSessionName", s("testAssumeRoleSession")),
-                ("Tags", ParamValue::List(vec![
-                    map(&[("Key", s("Project")), ("Value", s("Unicorn"))]),
-                    map(&[("Key", s("Team")), ("Value", s("Automation"))]),
-                ])),
+                (
+                    "Tags",
+                    ParamValue::List(vec![
+                        map(&[("Key", s("Project")), ("Value", s("Unicorn"))]),
+                        map(&[("Key", s("Team")), ("Value", s("Automation"))]),
+                    ]),
+                ),
                 ("TransitiveTagKeys", ParamValue::List(vec![s("Project")])),
-                ("PolicyArns", ParamValue::List(vec![map(&[("arn", s("arn:aws:iam::aws:policy/ReadOnlyAccess"))])])),
+                (
+                    "PolicyArns",
+                    ParamValue::List(vec![map(&[(
+                        "arn",
+                        s("arn:aws:iam::aws:policy/ReadOnlyAccess"),
+                    )])]),
+                ),
                 ("DurationSeconds", ParamValue::Int(1600)),
             ],
             &vars,
@@ -233,7 +271,10 @@ mod tests {
                 ("Tags.member.2.Key", "Team"),
                 ("Tags.member.2.Value", "Automation"),
                 ("TransitiveTagKeys.member.1", "Project"),
-                ("PolicyArns.member.1.arn", "arn:aws:iam::aws:policy/ReadOnlyAccess"),
+                (
+                    "PolicyArns.member.1.arn",
+                    "arn:aws:iam::aws:policy/ReadOnlyAccess"
+                ),
                 ("DurationSeconds", "1600"),
             ])
         );
@@ -242,7 +283,12 @@ mod tests {
     #[test]
     fn empty_lists_are_sent_as_the_bare_name() {
         let m = sts();
-        let got = run(&m, "AssumeRole", vec![("Tags", ParamValue::List(vec![]))], &Vars::new());
+        let got = run(
+            &m,
+            "AssumeRole",
+            vec![("Tags", ParamValue::List(vec![]))],
+            &Vars::new(),
+        );
         assert_eq!(got[2], ("Tags".to_owned(), String::new()));
         assert_eq!(encode(&got), "Action=AssumeRole&Version=2011-06-15&Tags=");
     }
@@ -251,15 +297,26 @@ mod tests {
     fn encoding_escapes_reserved_characters() {
         let body = encode(&pairs(&[("Policy", "{\"a\": \"b+c\"}"), ("X", "a&b=c")]));
         assert_eq!(body, "Policy=%7B%22a%22%3A+%22b%2Bc%22%7D&X=a%26b%3Dc");
-        let back: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
-        assert_eq!(back, pairs(&[("Policy", "{\"a\": \"b+c\"}"), ("X", "a&b=c")]));
+        let back: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect();
+        assert_eq!(
+            back,
+            pairs(&[("Policy", "{\"a\": \"b+c\"}"), ("X", "a&b=c")])
+        );
     }
 
     #[test]
     fn unknown_variables_are_errors() {
         let m = sts();
         let params = vec![("RoleArn".to_owned(), s("{{role_arn}}"))];
-        let err = serialize(&m, m.operation("AssumeRole").unwrap(), &params, &Vars::new()).unwrap_err();
+        let err = serialize(
+            &m,
+            m.operation("AssumeRole").unwrap(),
+            &params,
+            &Vars::new(),
+        )
+        .unwrap_err();
         assert_eq!(err.to_string(), "unknown variable `{{role_arn}}`");
     }
 

@@ -337,12 +337,29 @@ values:
         let v = vars();
         let mut r = Redactor::new(&rules, &v);
         let now = at(1_700_000_000);
-        let p = ["AssumeRoleResponse", "AssumeRoleResult", "Credentials", "AccessKeyId"];
-        assert_eq!(r.element_text(&p, "ASIAIOSFODNN7EXAMPLE", now), "[access-key-id:ASIA:1]");
-        assert_eq!(r.element_text(&p, "ASIAZZZZZZZZZZZZZZZZ", now), "[access-key-id:ASIA:2]");
-        assert_eq!(r.element_text(&p, "ASIAIOSFODNN7EXAMPLE", now), "[access-key-id:ASIA:1]");
+        let p = [
+            "AssumeRoleResponse",
+            "AssumeRoleResult",
+            "Credentials",
+            "AccessKeyId",
+        ];
+        assert_eq!(
+            r.element_text(&p, "ASIAIOSFODNN7EXAMPLE", now),
+            "[access-key-id:ASIA:1]"
+        );
+        assert_eq!(
+            r.element_text(&p, "ASIAZZZZZZZZZZZZZZZZ", now),
+            "[access-key-id:ASIA:2]"
+        );
+        assert_eq!(
+            r.element_text(&p, "ASIAIOSFODNN7EXAMPLE", now),
+            "[access-key-id:ASIA:1]"
+        );
         // Only under Credentials: the rule's path suffix must match.
-        assert_eq!(r.element_text(&["X", "AccessKeyId"], "ASIAIOSFODNN7EXAMPLE", now), "ASIAIOSFODNN7EXAMPLE");
+        assert_eq!(
+            r.element_text(&["X", "AccessKeyId"], "ASIAIOSFODNN7EXAMPLE", now),
+            "ASIAIOSFODNN7EXAMPLE"
+        );
         assert_eq!(
             r.values("arn:aws:sts::123456789012:assumed-role/demo/s AROA1234567890ABCDEFG:s AROA1234567890ABCDEFG"),
             "arn:aws:sts::[account-id]:assumed-role/demo/s [role-id:1]:s [role-id:1]"
@@ -355,7 +372,10 @@ values:
         let v = vars();
         let mut r = Redactor::new(&rules, &v);
         let now = at(0);
-        assert_eq!(r.element_text(&["RequestId"], "not-a-uuid", now), "not-a-uuid");
+        assert_eq!(
+            r.element_text(&["RequestId"], "not-a-uuid", now),
+            "not-a-uuid"
+        );
         assert_eq!(
             r.element_text(&["RequestId"], "c6104cbe-af31-11e0-8154-cbc7ccf896c7", now),
             "[request-id]"
@@ -375,17 +395,34 @@ values:
         let mut r = Redactor::new(&rules, &v);
         // 2023-11-14T22:13:20Z is 1_700_000_000.
         let sent = at(1_700_000_000 - 2);
-        assert_eq!(r.element_text(&["Expiration"], "2023-11-14T23:13:20Z", sent), "[expiration:+3600s]");
+        assert_eq!(
+            r.element_text(&["Expiration"], "2023-11-14T23:13:20Z", sent),
+            "[expiration:+3600s]"
+        );
         assert_eq!(
             r.element_text(&["Expiration"], "2023-11-14T23:13:20.123456Z", sent),
             "[expiration:+3600s:subsecond]"
         );
-        assert_eq!(r.element_text(&["Expiration"], "tomorrow", sent), "tomorrow");
+        assert_eq!(
+            r.element_text(&["Expiration"], "tomorrow", sent),
+            "tomorrow"
+        );
     }
 
     #[test]
     fn bad_rules_are_reported() {
-        assert!(Rules::parse("values:\n  - placeholder: x\n", "r.yaml").unwrap_err().to_string().contains("exactly one"));
-        assert!(Rules::parse("elements:\n  - element: A\n    placeholder: a\n    shape: '('\n", "r.yaml").is_err());
+        assert!(
+            Rules::parse("values:\n  - placeholder: x\n", "r.yaml")
+                .unwrap_err()
+                .to_string()
+                .contains("exactly one")
+        );
+        assert!(
+            Rules::parse(
+                "elements:\n  - element: A\n    placeholder: a\n    shape: '('\n",
+                "r.yaml"
+            )
+            .is_err()
+        );
     }
 }

@@ -35,11 +35,15 @@ pub struct CaseRun {
 pub enum Outcome {
     Pass,
     /// The answer differs from the snapshot: a unified diff.
-    Fail { diff: String },
+    Fail {
+        diff: String,
+    },
     /// No snapshot is stored for the case yet.
     Missing,
     /// The case could not be run to its end.
-    Error { message: String },
+    Error {
+        message: String,
+    },
 }
 
 impl Outcome {
@@ -73,7 +77,11 @@ enum StepError {
 }
 
 impl Runner {
-    pub fn new(suite: Arc<Suite>, target: Target, secrets: Secrets) -> Result<Runner, TransportError> {
+    pub fn new(
+        suite: Arc<Suite>,
+        target: Target,
+        secrets: Secrets,
+    ) -> Result<Runner, TransportError> {
         let transport = Transport::new(target.timeout, target.retries)?;
         secrets.add(&target.credentials.secret_access_key);
         if let Some(t) = &target.credentials.session_token {
@@ -219,7 +227,7 @@ impl Runner {
     ) -> Result<(String, Vec<(String, String)>), StepError> {
         let model = &self.suite.models[&case.service];
         let setup = |e: &dyn std::fmt::Display| StepError::Setup(e.to_string());
-        let (method, url, mut headers, body, unsigned_op) = match &step.request {
+        let (method, url, headers, body, unsigned_op) = match &step.request {
             Request::Call { operation, params } => {
                 let op = model
                     .operation(operation)
@@ -230,48 +238,69 @@ impl Runner {
                     ("host".to_owned(), self.target.host()),
                     ("content-type".to_owned(), FORM.to_owned()),
                 ];
-                ("POST".to_owned(), self.target.url("/", None), headers, body, op.unsigned)
+                (
+                    "POST".to_owned(),
+                    self.target.url("/", None),
+                    headers,
+                    body,
+                    op.unsigned,
+                )
             }
             Request::Raw(raw) => {
                 let path = raw.path.render(vars).map_err(|e| setup(&e))?;
-                let query = raw.query.as_ref().map(|q| q.render(vars)).transpose().map_err(|e| setup(&e))?;
-                let body = raw.body.as_ref().map(|b| b.render(vars)).transpose().map_err(|e| setup(&e))?;
+                let query = raw
+                    .query
+                    .as_ref()
+                    .map(|q| q.render(vars))
+                    .transpose()
+                    .map_err(|e| setup(&e))?;
+                let body = raw
+                    .body
+                    .as_ref()
+                    .map(|b| b.render(vars))
+                    .transpose()
+                    .map_err(|e| setup(&e))?;
                 let mut headers = vec![("host".to_owned(), self.target.host())];
                 for (k, v) in &raw.headers {
-                    headers.push((k.to_ascii_lowercase(), v.render(vars).map_err(|e| setup(&e))?));
+                    headers.push((
+                        k.to_ascii_lowercase(),
+                        v.render(vars).map_err(|e| setup(&e))?,
+                    ));
                 }
                 if body.is_some() && !headers.iter().any(|(k, _)| k == "content-type") {
                     headers.push(("content-type".to_owned(), FORM.to_owned()));
                 }
                 let url = self.target.url(&path, query.as_deref());
-                (raw.method.clone(), url, headers, body.unwrap_or_default().into_bytes(), false)
+                (
+                    raw.method.clone(),
+                    url,
+                    headers,
+                    body.unwrap_or_default().into_bytes(),
+                    false,
+                )
             }
         };
-        let creds = self.credentials(&step.credentials, unsigned_op, vars)?;
-        if let Some(c) = &creds {
-            self.secrets.add(&c.secret_access_key);
-            if let Some(t) = &c.session_token {
-                self.secrets.add(t);
-            }
-            let signed = sign::sign_headers(
-                c,
-                &self.target.region,
-                &model.signing_name,
-                &method,
-                &url,
-                &headers,
-                &body,
-                SystemTime::now(),
-            )
-            .map_err(|e| setup(&e))?;
-            headers.extend(signed);
-        }
-        let request = HttpRequest {
+        let mut request = HttpRequest {
             method,
             url,
             headers,
             body,
         };
+        if let Some(c) = self.credentials(&step.credentials, unsigned_op, vars)? {
+            self.secrets.add(&c.secret_access_key);
+            if let Some(t) = &c.session_token {
+                self.secrets.add(t);
+            }
+            let signed = sign::sign_headers(
+                &c,
+                &self.target.region,
+                &model.signing_name,
+                &request,
+                SystemTime::now(),
+            )
+            .map_err(|e| setup(&e))?;
+            request.headers.extend(signed);
+        }
         let sent_at = SystemTime::now();
         let response = self.transport.send(&request).await?;
         let normalized = normalize::response(&response, redactor, sent_at);
@@ -299,11 +328,14 @@ impl Runner {
         vars: &Vars,
     ) -> Result<Option<Credentials>, StepError> {
         let render = |t: &crate::template::Template| {
-            t.render(vars).map_err(|e| StepError::Setup(format!("credentials: {e}")))
+            t.render(vars)
+                .map_err(|e| StepError::Setup(format!("credentials: {e}")))
         };
         Ok(match spec {
             CredentialsSpec::Default if unsigned_op => None,
-            CredentialsSpec::Default | CredentialsSpec::Target => Some(self.target.credentials.clone()),
+            CredentialsSpec::Default | CredentialsSpec::Target => {
+                Some(self.target.credentials.clone())
+            }
             CredentialsSpec::Unsigned => None,
             CredentialsSpec::Explicit {
                 access_key_id,

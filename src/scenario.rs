@@ -41,7 +41,10 @@ impl Kind {
         ("flow", Kind::Flow),
     ];
     pub fn as_str(self) -> &'static str {
-        Self::ALL.iter().find(|(_, k)| *k == self).map_or("", |(n, _)| n)
+        Self::ALL
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map_or("", |(n, _)| n)
     }
 }
 
@@ -52,7 +55,10 @@ impl Provenance {
         ("inferred", Provenance::Inferred),
     ];
     pub fn as_str(self) -> &'static str {
-        Self::ALL.iter().find(|(_, k)| *k == self).map_or("", |(n, _)| n)
+        Self::ALL
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map_or("", |(n, _)| n)
     }
 }
 
@@ -186,8 +192,13 @@ pub fn parse_file(
     }
     if raw_is_empty(&cases, &errors) {
         errors.push(
-            Diagnostic::new(ctx.file, source, span_at(text, 1, 1, 0), "the file holds no cases")
-                .with_help("add at least one entry under `cases:`"),
+            Diagnostic::new(
+                ctx.file,
+                source,
+                span_at(text, 1, 1, 0),
+                "the file holds no cases",
+            )
+            .with_help("add at least one entry under `cases:`"),
         );
     }
     if errors.is_empty() {
@@ -330,8 +341,11 @@ impl Ctx<'_> {
         let request = if let Some(raw) = rs.raw {
             if let Some(op) = rs.operation.as_ref() {
                 errors.push(
-                    self.err(span_of(op), "a step has either `operation`/`params` or `raw`, not both")
-                        .with_help("a raw step writes the whole request itself; drop `operation`"),
+                    self.err(
+                        span_of(op),
+                        "a step has either `operation`/`params` or `raw`, not both",
+                    )
+                    .with_help("a raw step writes the whole request itself; drop `operation`"),
                 );
             }
             if let Some(p) = rs.params.as_ref() {
@@ -350,14 +364,25 @@ impl Ctx<'_> {
                 None => {
                     let mut d = self.err(
                         op_span,
-                        format!("unknown operation `{op_name}` for service `{}`", self.model.service),
+                        format!(
+                            "unknown operation `{op_name}` for service `{}`",
+                            self.model.service
+                        ),
                     );
-                    d = match did_you_mean(op_name, self.model.operations.keys().map(String::as_str)) {
+                    d = match did_you_mean(
+                        op_name,
+                        self.model.operations.keys().map(String::as_str),
+                    ) {
                         Some(s) => d.with_help(format!("did you mean `{s}`?")),
                         None => d.with_help(format!(
                             "the {} model has: {}",
                             self.model.service,
-                            self.model.operations.keys().cloned().collect::<Vec<_>>().join(", ")
+                            self.model
+                                .operations
+                                .keys()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         )),
                     };
                     errors.push(d);
@@ -370,7 +395,9 @@ impl Ctx<'_> {
                         (Some(p), None) => {
                             errors.push(
                                 self.err(span_of(p), format!("{op_name} takes no parameters"))
-                                    .with_help("remove `params`, or use a raw step to send extra ones"),
+                                    .with_help(
+                                        "remove `params`, or use a raw step to send extra ones",
+                                    ),
                             );
                             None
                         }
@@ -418,14 +445,22 @@ impl Ctx<'_> {
         }
     }
 
-    fn raw_request(&self, raw: Spanned<RawRaw>, errors: &mut Vec<Diagnostic>) -> Option<RawRequest> {
+    fn raw_request(
+        &self,
+        raw: Spanned<RawRaw>,
+        errors: &mut Vec<Diagnostic>,
+    ) -> Option<RawRequest> {
         let r = raw.value;
-        let method = r.method.map_or_else(|| "POST".to_owned(), |m| m.value.to_ascii_uppercase());
+        let method = r
+            .method
+            .map_or_else(|| "POST".to_owned(), |m| m.value.to_ascii_uppercase());
         let path = match r.path {
             Some(p) => self.template(&p.value, span_of(&p), errors),
             None => Some(Template::literal("/")),
         };
-        let query = r.query.map(|q| self.template(&q.value, span_of(&q), errors));
+        let query = r
+            .query
+            .map(|q| self.template(&q.value, span_of(&q), errors));
         let body = r.body.map(|b| self.template(&b.value, span_of(&b), errors));
         let mut headers = Vec::new();
         if let Some(h) = r.headers {
@@ -440,14 +475,21 @@ impl Ctx<'_> {
                             }
                             None => errors.push(self.err(
                                 span_of(v),
-                                format!("header `{}` must be a text value, not {}", k.value, v.value.describe()),
+                                format!(
+                                    "header `{}` must be a text value, not {}",
+                                    k.value,
+                                    v.value.describe()
+                                ),
                             )),
                         }
                     }
                 }
                 other => errors.push(self.err(
                     span_of(&h),
-                    format!("`headers` must be a mapping of header names to values, not {}", other.describe()),
+                    format!(
+                        "`headers` must be a mapping of header names to values, not {}",
+                        other.describe()
+                    ),
                 )),
             }
         }
@@ -475,8 +517,12 @@ impl Ctx<'_> {
                         "secret_access_key" => &mut sk,
                         "session_token" => &mut tok,
                         other => {
-                            let mut d = self.err(span_of(k), format!("unknown credentials field `{other}`"));
-                            d = match did_you_mean(other, ["access_key_id", "secret_access_key", "session_token"]) {
+                            let mut d = self
+                                .err(span_of(k), format!("unknown credentials field `{other}`"));
+                            d = match did_you_mean(
+                                other,
+                                ["access_key_id", "secret_access_key", "session_token"],
+                            ) {
                                 Some(s) => d.with_help(format!("did you mean `{s}`?")),
                                 None => d.with_help(help),
                             };
@@ -500,8 +546,11 @@ impl Ctx<'_> {
                     },
                     _ => {
                         errors.push(
-                            self.err(span_of(c), "credentials need both access_key_id and secret_access_key")
-                                .with_help(help),
+                            self.err(
+                                span_of(c),
+                                "credentials need both access_key_id and secret_access_key",
+                            )
+                            .with_help(help),
                         );
                         CredentialsSpec::Default
                     }
@@ -509,8 +558,11 @@ impl Ctx<'_> {
             }
             other => {
                 errors.push(
-                    self.err(span_of(c), format!("credentials cannot be {}", other.describe()))
-                        .with_help(help),
+                    self.err(
+                        span_of(c),
+                        format!("credentials cannot be {}", other.describe()),
+                    )
+                    .with_help(help),
                 );
                 CredentialsSpec::Default
             }
@@ -526,14 +578,24 @@ impl Ctx<'_> {
     ) {
         let RawNode::Map(entries) = &cap.value else {
             errors.push(
-                self.err(span_of(cap), format!("`capture` must map variable names to element paths, not {}", cap.value.describe()))
-                    .with_help("for example `capture: {key: AssumeRoleResult/Credentials/AccessKeyId}`"),
+                self.err(
+                    span_of(cap),
+                    format!(
+                        "`capture` must map variable names to element paths, not {}",
+                        cap.value.describe()
+                    ),
+                )
+                .with_help(
+                    "for example `capture: {key: AssumeRoleResult/Credentials/AccessKeyId}`",
+                ),
             );
             return;
         };
         for (k, v) in entries {
             let name_ok = !k.value.is_empty()
-                && k.value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+                && k.value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
             if !name_ok {
                 errors.push(
                     self.err(span_of(k), format!("`{}` is not a variable name", k.value))
@@ -543,13 +605,19 @@ impl Ctx<'_> {
             }
             if earlier.contains(&k.value) || out.iter().any(|c| c.variable == k.value) {
                 errors.push(
-                    self.err(span_of(k), format!("variable `{}` is captured twice in this case", k.value))
-                        .with_help("give each capture its own name"),
+                    self.err(
+                        span_of(k),
+                        format!("variable `{}` is captured twice in this case", k.value),
+                    )
+                    .with_help("give each capture its own name"),
                 );
                 continue;
             }
             let RawNode::Str(path) = &v.value else {
-                errors.push(self.err(span_of(v), "a capture path must be text, like `AssumeRoleResult/Credentials/AccessKeyId`"));
+                errors.push(self.err(
+                    span_of(v),
+                    "a capture path must be text, like `AssumeRoleResult/Credentials/AccessKeyId`",
+                ));
                 continue;
             };
             match ElementPath::parse(path) {
@@ -595,10 +663,15 @@ impl Ctx<'_> {
         for (k, v) in entries {
             let Some(member) = members.get(&k.value) else {
                 ok = false;
-                let mut d = self.err(span_of(k), format!("unknown parameter `{}` for {context}", k.value));
+                let mut d = self.err(
+                    span_of(k),
+                    format!("unknown parameter `{}` for {context}", k.value),
+                );
                 d = match did_you_mean(&k.value, members.keys().map(String::as_str)) {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                    None if members.is_empty() => d.with_help(format!("{context} takes no parameters")),
+                    None if members.is_empty() => {
+                        d.with_help(format!("{context} takes no parameters"))
+                    }
                     None => d.with_help(format!(
                         "{context} takes: {}",
                         members.keys().cloned().collect::<Vec<_>>().join(", ")
@@ -610,8 +683,11 @@ impl Ctx<'_> {
             if out.iter().any(|(n, _)| n == &k.value) {
                 ok = false;
                 errors.push(
-                    self.err(span_of(k), format!("parameter `{}` is given twice", k.value))
-                        .with_help("to send a parameter twice on purpose, use a raw step"),
+                    self.err(
+                        span_of(k),
+                        format!("parameter `{}` is given twice", k.value),
+                    )
+                    .with_help("to send a parameter twice on purpose, use a raw step"),
                 );
                 continue;
             }
@@ -654,24 +730,43 @@ impl Ctx<'_> {
         }
         match &shape.kind {
             ShapeKind::Structure { .. } => match &node.value {
-                RawNode::Map(entries) => self.members(entries, shape_name, context, errors).map(|m| {
-                    ParamValue::Map(m.into_iter().map(|(k, v)| (Template::literal(k), v)).collect())
-                }),
-                _ => mismatch(errors, "a structure", "write a mapping of member names to values"),
+                RawNode::Map(entries) => {
+                    self.members(entries, shape_name, context, errors).map(|m| {
+                        ParamValue::Map(
+                            m.into_iter()
+                                .map(|(k, v)| (Template::literal(k), v))
+                                .collect(),
+                        )
+                    })
+                }
+                _ => mismatch(
+                    errors,
+                    "a structure",
+                    "write a mapping of member names to values",
+                ),
             },
             ShapeKind::List { member } => match &node.value {
                 RawNode::Seq(items) => {
                     let mut out = Vec::new();
                     let mut ok = true;
                     for (i, item) in items.iter().enumerate() {
-                        match self.value(item, &member.shape, &format!("{context}[{}]", i + 1), errors) {
+                        match self.value(
+                            item,
+                            &member.shape,
+                            &format!("{context}[{}]", i + 1),
+                            errors,
+                        ) {
                             Some(v) => out.push(v),
                             None => ok = false,
                         }
                     }
                     ok.then_some(ParamValue::List(out))
                 }
-                _ => mismatch(errors, "a list", "write a YAML sequence (`[a, b]` or `- a` lines); `[]` sends an empty list"),
+                _ => mismatch(
+                    errors,
+                    "a list",
+                    "write a YAML sequence (`[a, b]` or `- a` lines); `[]` sends an empty list",
+                ),
             },
             ShapeKind::Map { value, .. } => match &node.value {
                 RawNode::Map(entries) => {
@@ -679,7 +774,8 @@ impl Ctx<'_> {
                     let mut ok = true;
                     for (k, v) in entries {
                         let key = self.template(&k.value, span_of(k), errors);
-                        let val = self.value(v, &value.shape, &format!("{context}.{}", k.value), errors);
+                        let val =
+                            self.value(v, &value.shape, &format!("{context}.{}", k.value), errors);
                         match (key, val) {
                             (Some(k), Some(v)) => out.push((k, v)),
                             _ => ok = false,
@@ -696,7 +792,11 @@ impl Ctx<'_> {
                     let text = node.value.as_scalar_text().unwrap_or_default();
                     Some(ParamValue::Str(Template::literal(text)))
                 }
-                _ => mismatch(errors, &format!("a {}", shape.kind_name()), "write a text value"),
+                _ => mismatch(
+                    errors,
+                    &format!("a {}", shape.kind_name()),
+                    "write a text value",
+                ),
             },
             ShapeKind::Integer | ShapeKind::Long => match &node.value {
                 RawNode::Int(i) => Some(ParamValue::Int(*i)),
@@ -704,11 +804,19 @@ impl Ctx<'_> {
                     Ok(i) => Some(ParamValue::Int(i)),
                     Err(_) => match self.template(s, span, errors) {
                         Some(t) if t.has_variables() => Some(ParamValue::Str(t)),
-                        Some(_) => mismatch(errors, "an integer", "write a whole number; to send something that is not a number, use a raw step"),
+                        Some(_) => mismatch(
+                            errors,
+                            "an integer",
+                            "write a whole number; to send something that is not a number, use a raw step",
+                        ),
                         None => None,
                     },
                 },
-                _ => mismatch(errors, "an integer", "write a whole number; to send something that is not a number, use a raw step"),
+                _ => mismatch(
+                    errors,
+                    "an integer",
+                    "write a whole number; to send something that is not a number, use a raw step",
+                ),
             },
             ShapeKind::Float | ShapeKind::Double => match &node.value {
                 RawNode::Int(i) => Some(ParamValue::Float(*i as f64)),
@@ -724,10 +832,18 @@ impl Ctx<'_> {
                 RawNode::Bool(b) => Some(ParamValue::Bool(*b)),
                 RawNode::Str(s) => match self.template(s, span, errors) {
                     Some(t) if t.has_variables() => Some(ParamValue::Str(t)),
-                    Some(_) => mismatch(errors, "a boolean", "write true or false, or use a raw step"),
+                    Some(_) => mismatch(
+                        errors,
+                        "a boolean",
+                        "write true or false, or use a raw step",
+                    ),
                     None => None,
                 },
-                _ => mismatch(errors, "a boolean", "write true or false, or use a raw step"),
+                _ => mismatch(
+                    errors,
+                    "a boolean",
+                    "write true or false, or use a raw step",
+                ),
             },
         }
     }
@@ -744,8 +860,14 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
     // Say what the scenario format wanted in its own terms, not the parser's.
     let text = text.trim();
     for (parser, ours) in [
-        ("expected sequence start", "expected a list here (items start with `- `)"),
-        ("expected mapping start", "expected a mapping here (`name: value` lines)"),
+        (
+            "expected sequence start",
+            "expected a list here (items start with `- `)",
+        ),
+        (
+            "expected mapping start",
+            "expected a mapping here (`name: value` lines)",
+        ),
         ("expected string scalar", "expected a text value here"),
     ] {
         if text == parser {

@@ -7,6 +7,8 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, si
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 
+use crate::transport::HttpRequest;
+
 /// Long-term or temporary keys.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -21,7 +23,10 @@ impl std::fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"[redacted]")
-            .field("session_token", &self.session_token.as_ref().map(|_| "[redacted]"))
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "[redacted]"),
+            )
             .finish()
     }
 }
@@ -36,10 +41,7 @@ pub fn sign_headers(
     creds: &Credentials,
     region: &str,
     service: &str,
-    method: &str,
-    url: &str,
-    headers: &[(String, String)],
-    body: &[u8],
+    request: &HttpRequest,
     time: SystemTime,
 ) -> Result<Vec<(String, String)>, SignError> {
     let identity: Identity = AwsCredentials::new(
@@ -60,10 +62,13 @@ pub fn sign_headers(
         .map_err(|e| SignError(e.to_string()))?
         .into();
     let signable = SignableRequest::new(
-        method,
-        url,
-        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        SignableBody::Bytes(body),
+        &request.method,
+        &request.url,
+        request
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+        SignableBody::Bytes(&request.body),
     )
     .map_err(|e| SignError(e.to_string()))?;
     let (instructions, _signature) = sign(signable, &params)
@@ -88,31 +93,62 @@ mod tests {
         }
     }
 
+    fn req(url: &str, body: &[u8]) -> HttpRequest {
+        let host = url.split('/').nth(2).unwrap_or("").to_owned();
+        HttpRequest {
+            method: "POST".into(),
+            url: url.into(),
+            headers: vec![
+                ("host".to_owned(), host),
+                (
+                    "content-type".to_owned(),
+                    "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
+                ),
+            ],
+            body: body.to_vec(),
+        }
+    }
+
     #[test]
     fn signature_is_scoped_to_region_and_service_and_is_deterministic() {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_440_938_160); // 2015-08-30T12:36:00Z
-        let headers = vec![
-            ("host".to_owned(), "sts.amazonaws.com".to_owned()),
-            ("content-type".to_owned(), "application/x-www-form-urlencoded; charset=utf-8".to_owned()),
-        ];
+        let url = "https://sts.amazonaws.com/";
         let body = b"Action=GetCallerIdentity&Version=2011-06-15";
-        let a = sign_headers(&creds(None), "us-east-1", "sts", "POST", "https://sts.amazonaws.com/", &headers, body, t).unwrap();
-        let b = sign_headers(&creds(None), "us-east-1", "sts", "POST", "https://sts.amazonaws.com/", &headers, body, t).unwrap();
+        let a = sign_headers(&creds(None), "us-east-1", "sts", &req(url, body), t).unwrap();
+        let b = sign_headers(&creds(None), "us-east-1", "sts", &req(url, body), t).unwrap();
         assert_eq!(a, b);
         let auth = &a.iter().find(|(k, _)| k == "authorization").unwrap().1;
-        assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/sts/aws4_request"), "{auth}");
-        assert!(a.iter().any(|(k, v)| k == "x-amz-date" && v == "20150830T123600Z"));
+        assert!(
+            auth.starts_with(
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/sts/aws4_request"
+            ),
+            "{auth}"
+        );
+        assert!(
+            a.iter()
+                .any(|(k, v)| k == "x-amz-date" && v == "20150830T123600Z")
+        );
         assert!(!a.iter().any(|(k, _)| k == "x-amz-security-token"));
         // A different body gives a different signature.
-        let c = sign_headers(&creds(None), "us-east-1", "sts", "POST", "https://sts.amazonaws.com/", &headers, b"Action=X", t).unwrap();
+        let c = sign_headers(&creds(None), "us-east-1", "sts", &req(url, b"Action=X"), t).unwrap();
         assert_ne!(a, c);
     }
 
     #[test]
     fn session_tokens_travel_in_the_security_token_header() {
-        let headers = vec![("host".to_owned(), "localhost".to_owned())];
-        let h = sign_headers(&creds(Some("TOKEN")), "eu-west-1", "sts", "POST", "http://localhost/", &headers, b"", SystemTime::now()).unwrap();
-        assert!(h.iter().any(|(k, v)| k == "x-amz-security-token" && v == "TOKEN"));
+        let r = req("http://localhost/", b"");
+        let h = sign_headers(
+            &creds(Some("TOKEN")),
+            "eu-west-1",
+            "sts",
+            &r,
+            SystemTime::now(),
+        )
+        .unwrap();
+        assert!(
+            h.iter()
+                .any(|(k, v)| k == "x-amz-security-token" && v == "TOKEN")
+        );
         assert!(format!("{:?}", creds(Some("TOKEN"))).contains("[redacted]"));
         assert!(!format!("{:?}", creds(Some("TOKEN"))).contains("EXAMPLEKEY"));
     }

@@ -35,7 +35,9 @@ pub enum Verdict {
     /// No snapshot yet.
     Missing,
     /// A unified diff, expected (`snapshot`) against `actual`.
-    Mismatch { diff: String },
+    Mismatch {
+        diff: String,
+    },
 }
 
 impl SnapshotStore {
@@ -59,10 +61,11 @@ impl SnapshotStore {
                 if path.is_dir() {
                     stack.push(path);
                 } else if name.ends_with(".snap") {
-                    let snap = insta::Snapshot::from_file(&path).map_err(|e| SnapshotError::Parse {
-                        path: path.clone(),
-                        message: e.to_string(),
-                    })?;
+                    let snap =
+                        insta::Snapshot::from_file(&path).map_err(|e| SnapshotError::Parse {
+                            path: path.clone(),
+                            message: e.to_string(),
+                        })?;
                     let text = snap
                         .contents()
                         .as_text()
@@ -94,7 +97,9 @@ impl SnapshotStore {
     }
 
     pub fn expected(&self, case: &Case) -> Option<&str> {
-        self.stored.get(&Self::relative_path(case)).map(String::as_str)
+        self.stored
+            .get(&Self::relative_path(case))
+            .map(String::as_str)
     }
 
     pub fn compare(&self, case: &Case, actual: &str) -> Verdict {
@@ -103,7 +108,8 @@ impl SnapshotStore {
 
     /// Stored snapshots no case produces.
     pub fn orphans<'a>(&'a self, cases: &[Case]) -> Vec<&'a Path> {
-        let wanted: std::collections::HashSet<PathBuf> = cases.iter().map(Self::relative_path).collect();
+        let wanted: std::collections::HashSet<PathBuf> =
+            cases.iter().map(Self::relative_path).collect();
         let mut out: Vec<&Path> = self
             .stored
             .keys()
@@ -190,7 +196,10 @@ mod tests {
         let Verdict::Mismatch { diff } = compare(Some("a\nb\nc"), "a\nB\nc") else {
             panic!("expected a mismatch")
         };
-        assert_eq!(diff, "--- snapshot\n+++ actual\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
+        assert_eq!(
+            diff,
+            "--- snapshot\n+++ actual\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n"
+        );
     }
 }
 

@@ -88,9 +88,13 @@ impl Suite {
             .filter(|c| {
                 let name = c.test_name();
                 filters.is_empty()
-                    || filters
-                        .iter()
-                        .any(|f| if exact { name == *f } else { name.contains(f.as_str()) })
+                    || filters.iter().any(|f| {
+                        if exact {
+                            name == *f
+                        } else {
+                            name.contains(f.as_str())
+                        }
+                    })
             })
             .collect()
     }
@@ -125,7 +129,13 @@ fn load_cases(root: &Path, models: &BTreeMap<String, Model>) -> Result<Vec<Case>
         r.display().to_string().replace('\\', "/")
     };
     let misplaced = |p: &Path, text: &str, msg: String, help: String| {
-        Diagnostic::new(Path::new(&rel(p)), Arc::from(text), span_at(text, 1, 1, 0), msg).with_help(help)
+        Diagnostic::new(
+            Path::new(&rel(p)),
+            Arc::from(text),
+            span_at(text, 1, 1, 0),
+            msg,
+        )
+        .with_help(help)
     };
     for service_dir in read_dir_sorted(root)? {
         if !service_dir.is_dir() {
@@ -140,12 +150,23 @@ fn load_cases(root: &Path, models: &BTreeMap<String, Model>) -> Result<Vec<Case>
             }
             continue;
         }
-        let service = service_dir.file_name().and_then(|n| n.to_str()).unwrap_or("").to_owned();
+        let service = service_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_owned();
         let model = models.get(&service);
         for op_dir in read_dir_sorted(&service_dir)? {
-            let op = op_dir.file_name().and_then(|n| n.to_str()).unwrap_or("").to_owned();
+            let op = op_dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_owned();
             let files: Vec<PathBuf> = if op_dir.is_dir() {
-                read_dir_sorted(&op_dir)?.into_iter().filter(|p| is_yaml(p)).collect()
+                read_dir_sorted(&op_dir)?
+                    .into_iter()
+                    .filter(|p| is_yaml(p))
+                    .collect()
             } else if is_yaml(&op_dir) {
                 let text = std::fs::read_to_string(&op_dir).unwrap_or_default();
                 errors.push(misplaced(
@@ -165,16 +186,36 @@ fn load_cases(root: &Path, models: &BTreeMap<String, Model>) -> Result<Vec<Case>
                 };
                 let Some(model) = model else {
                     let help = match did_you_mean(&service, models.keys().map(String::as_str)) {
-                        Some(s) => format!("did you mean scenarios/{s}/? models/ holds: {}", models.keys().cloned().collect::<Vec<_>>().join(", ")),
-                        None => format!("add its model to models/, or use one of: {}", models.keys().cloned().collect::<Vec<_>>().join(", ")),
+                        Some(s) => format!(
+                            "did you mean scenarios/{s}/? models/ holds: {}",
+                            models.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                        None => format!(
+                            "add its model to models/, or use one of: {}",
+                            models.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
                     };
-                    errors.push(misplaced(&file, &text, format!("no model for service `{service}`"), help));
+                    errors.push(misplaced(
+                        &file,
+                        &text,
+                        format!("no model for service `{service}`"),
+                        help,
+                    ));
                     break;
                 };
                 if model.operation(&op).is_none() {
-                    let help = match did_you_mean(&op, model.operations.keys().map(String::as_str)) {
+                    let help = match did_you_mean(&op, model.operations.keys().map(String::as_str))
+                    {
                         Some(s) => format!("did you mean scenarios/{service}/{s}/?"),
-                        None => format!("{service} has: {}", model.operations.keys().cloned().collect::<Vec<_>>().join(", ")),
+                        None => format!(
+                            "{service} has: {}",
+                            model
+                                .operations
+                                .keys()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
                     };
                     errors.push(misplaced(
                         &file,
@@ -195,7 +236,8 @@ fn load_cases(root: &Path, models: &BTreeMap<String, Model>) -> Result<Vec<Case>
     let mut first: HashMap<&str, &Case> = HashMap::new();
     for c in &cases {
         if let Some(prev) = first.get(c.id.as_str()) {
-            let text = std::fs::read_to_string(root.parent().unwrap_or(root).join(&c.file)).unwrap_or_default();
+            let text = std::fs::read_to_string(root.parent().unwrap_or(root).join(&c.file))
+                .unwrap_or_default();
             errors.push(
                 Diagnostic::new(Path::new(&c.file), Arc::from(text.as_str()), span_at(&text, c.line, c.col, c.id.len()), format!("case id `{}` is used twice", c.id))
                     .with_help(format!("ids name tests and snapshots, so they are unique across the suite; the first is at {}:{}", prev.file, prev.line)),

@@ -86,7 +86,10 @@ impl Target {
 
     /// Applies `NAME=VALUE` overrides. Changing the account id also moves the default role
     /// and caller ARNs unless those are set too.
-    pub fn set_vars<'a>(&mut self, assignments: impl IntoIterator<Item = &'a str>) -> Result<(), TargetError> {
+    pub fn set_vars<'a>(
+        &mut self,
+        assignments: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), TargetError> {
         let mut role_arn_given = false;
         let mut caller_arn_given = false;
         for a in assignments {
@@ -101,12 +104,16 @@ impl Target {
         let account = self.vars["account_id"].clone();
         if !role_arn_given {
             let role = self.vars["role_name"].clone();
-            self.vars
-                .insert("role_arn".into(), format!("arn:aws:iam::{account}:role/{role}"));
+            self.vars.insert(
+                "role_arn".into(),
+                format!("arn:aws:iam::{account}:role/{role}"),
+            );
         }
         if !caller_arn_given {
-            self.vars
-                .insert("caller_arn".into(), format!("arn:aws:iam::{account}:user/conform"));
+            self.vars.insert(
+                "caller_arn".into(),
+                format!("arn:aws:iam::{account}:user/conform"),
+            );
         }
         Ok(())
     }
@@ -114,7 +121,11 @@ impl Target {
     /// The URL requests go to, with a raw step's path and query.
     pub fn url(&self, path: &str, query: Option<&str>) -> String {
         let base = self.endpoint.trim_end_matches('/');
-        let path = if path.starts_with('/') { path.to_owned() } else { format!("/{path}") };
+        let path = if path.starts_with('/') {
+            path.to_owned()
+        } else {
+            format!("/{path}")
+        };
         match query {
             Some(q) => format!("{base}{path}?{q}"),
             None => format!("{base}{path}"),
@@ -138,10 +149,19 @@ mod tests {
     fn defaults_overrides_and_bad_input() {
         let mut t = Target::at_endpoint("http://127.0.0.1:5000", "us-east-1", |_| None).unwrap();
         assert_eq!(t.credentials.access_key_id, EXAMPLE_ACCESS_KEY_ID);
-        assert_eq!(t.vars["role_arn"], "arn:aws:iam::123456789012:role/conform-test-role");
+        assert_eq!(
+            t.vars["role_arn"],
+            "arn:aws:iam::123456789012:role/conform-test-role"
+        );
         t.set_vars(["account_id=000000000000"]).unwrap();
-        assert_eq!(t.vars["role_arn"], "arn:aws:iam::000000000000:role/conform-test-role");
-        assert_eq!(t.url("/", Some("Action=X")), "http://127.0.0.1:5000/?Action=X");
+        assert_eq!(
+            t.vars["role_arn"],
+            "arn:aws:iam::000000000000:role/conform-test-role"
+        );
+        assert_eq!(
+            t.url("/", Some("Action=X")),
+            "http://127.0.0.1:5000/?Action=X"
+        );
         assert_eq!(t.host(), "127.0.0.1:5000");
         assert!(t.set_vars(["nope"]).is_err());
         assert!(Target::at_endpoint("localhost:5000", "us-east-1", |_| None).is_err());

@@ -118,7 +118,10 @@ mod tests {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
-        assert_eq!(t.render(&vars).unwrap(), "arn:aws:iam::123456789012:role/demo");
+        assert_eq!(
+            t.render(&vars).unwrap(),
+            "arn:aws:iam::123456789012:role/demo"
+        );
         assert_eq!(t.to_string(), "arn:aws:iam::{{account_id}}:role/{{role}}");
         assert_eq!(t.variables().collect::<Vec<_>>(), ["account_id", "role"]);
     }
@@ -130,11 +133,17 @@ mod tests {
             t.render(&Vars::new()).unwrap_err().to_string(),
             "unknown variable `{{nope}}`"
         );
-        assert_eq!(Template::parse("a {{b").unwrap_err(), TemplateError::Unclosed);
+        assert_eq!(
+            Template::parse("a {{b").unwrap_err(),
+            TemplateError::Unclosed
+        );
         assert!(matches!(
             Template::parse("{{a b}}"),
             Err(TemplateError::BadName(_))
         ));
-        assert_eq!(Template::parse("").unwrap().render(&Vars::new()).unwrap(), "");
+        assert_eq!(
+            Template::parse("").unwrap().render(&Vars::new()).unwrap(),
+            ""
+        );
     }
 }

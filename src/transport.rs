@@ -69,8 +69,9 @@ impl Transport {
     }
 
     async fn send_once(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
-        let method = reqwest::Method::from_bytes(req.method.as_bytes())
-            .map_err(|_| TransportError::Other(format!("`{}` is not an HTTP method", req.method)))?;
+        let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|_| {
+            TransportError::Other(format!("`{}` is not an HTTP method", req.method))
+        })?;
         let mut builder = self.client.request(method, &req.url);
         for (k, v) in &req.headers {
             builder = builder.header(k, v);
@@ -85,7 +86,10 @@ impl Transport {
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let bytes = resp.bytes().await.map_err(|e| self.classify(&e, &req.url))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| self.classify(&e, &req.url))?;
         Ok(HttpResponse {
             status: status.as_u16(),
             reason: status.canonical_reason().unwrap_or("").to_owned(),

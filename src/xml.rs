@@ -104,7 +104,9 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
                 }
             }
             Event::End(_) => {
-                let el = stack.pop().ok_or_else(|| XmlError("unbalanced end tag".into()))?;
+                let el = stack
+                    .pop()
+                    .ok_or_else(|| XmlError("unbalanced end tag".into()))?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(Node::Element(el)),
                     None => root = Some(el),
@@ -117,13 +119,14 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
             }
             Event::GeneralRef(r) => {
                 let name = r.decode().map_err(|e| XmlError(e.to_string()))?;
-                let decoded = if let Some(ch) = r.resolve_char_ref().map_err(|e| XmlError(e.to_string()))? {
-                    ch.to_string()
-                } else {
-                    quick_xml::escape::resolve_predefined_entity(&name)
-                        .ok_or_else(|| XmlError(format!("unknown entity `&{name};`")))?
-                        .to_owned()
-                };
+                let decoded =
+                    if let Some(ch) = r.resolve_char_ref().map_err(|e| XmlError(e.to_string()))? {
+                        ch.to_string()
+                    } else {
+                        quick_xml::escape::resolve_predefined_entity(&name)
+                            .ok_or_else(|| XmlError(format!("unknown entity `&{name};`")))?
+                            .to_owned()
+                    };
                 push_text(&mut stack, &root, &decoded)?;
             }
             Event::CData(c) => {
@@ -308,7 +311,11 @@ impl ElementPath {
         let (root, rest) = match text.strip_prefix('/') {
             Some(abs) => match abs.split_once('/') {
                 Some((root, rest)) => (Some(root.to_owned()), rest),
-                None => return Err("an absolute path names the root and at least one element below it".into()),
+                None => {
+                    return Err(
+                        "an absolute path names the root and at least one element below it".into(),
+                    );
+                }
             },
             None => (None, text),
         };
@@ -411,14 +418,20 @@ mod tests {
     fn paths_select_relative_absolute_indexed_and_descendant() {
         let root = parse(DOC).unwrap();
         let sel = |p: &str| ElementPath::parse(p).unwrap().select(&root);
-        assert_eq!(sel("GetCallerIdentityResult/Account").as_deref(), Some("123456789012"));
+        assert_eq!(
+            sel("GetCallerIdentityResult/Account").as_deref(),
+            Some("123456789012")
+        );
         assert_eq!(
             sel("/GetCallerIdentityResponse/GetCallerIdentityResult/Account").as_deref(),
             Some("123456789012")
         );
         assert_eq!(sel("/Other/GetCallerIdentityResult/Account"), None);
         assert_eq!(sel("//RequestId").as_deref(), Some("x"));
-        assert_eq!(sel("GetCallerIdentityResult[1]/Account").as_deref(), Some("123456789012"));
+        assert_eq!(
+            sel("GetCallerIdentityResult[1]/Account").as_deref(),
+            Some("123456789012")
+        );
         assert_eq!(sel("GetCallerIdentityResult[2]/Account"), None);
         assert!(ElementPath::parse("a//b").is_err());
         assert!(ElementPath::parse("a[0]").is_err());

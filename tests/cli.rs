@@ -11,7 +11,9 @@ use common::{Deviation, start};
 fn conform(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_conform"));
     cmd.arg("--root").arg(root).args(args);
-    cmd.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY").env_remove("AWS_SESSION_TOKEN");
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN");
     cmd.env("CI", "");
     for (k, v) in env {
         cmd.env(k, v);
@@ -20,7 +22,10 @@ fn conform(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 fn text(o: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 /// A copy of the repo's scenarios and snapshots in a temp project, so runs may write.
@@ -47,17 +52,34 @@ fn copy_dir(from: &Path, to: &Path) {
 #[tokio::test(flavor = "multi_thread")]
 async fn run_passes_against_a_conforming_endpoint() {
     let server = start(Deviation::None).await;
-    let o = conform(common::repo(), &["run", "--endpoint", &server.uri(), "--no-new"], &[]);
+    let o = conform(
+        common::repo(),
+        &["run", "--endpoint", &server.uri(), "--no-new"],
+        &[],
+    );
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}\n{err}");
-    assert!(out.contains(": 4 passed, 0 failed, 0 missing a snapshot, 0 errors"), "{out}");
+    assert!(
+        out.contains(": 4 passed, 0 failed, 0 missing a snapshot, 0 errors"),
+        "{out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_prints_each_diff_writes_snap_new_and_exits_non_zero() {
     let server = start(Deviation::ChangedMessage).await;
     let (_dir, root) = copy_of_repo();
-    let o = conform(&root, &["run", "--endpoint", &server.uri(), "--filter", "session_name"], &[]);
+    let o = conform(
+        &root,
+        &[
+            "run",
+            "--endpoint",
+            &server.uri(),
+            "--filter",
+            "session_name",
+        ],
+        &[],
+    );
     let (out, _) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("FAIL sts::AssumeRole::assume_role_session_name_too_short  (scenarios/sts/AssumeRole/limits.yaml:3)"), "{out}");
@@ -68,9 +90,18 @@ async fn run_prints_each_diff_writes_snap_new_and_exits_non_zero() {
     assert!(written.contains("greater than or equal to 3"));
     // insta reads what we wrote.
     let snap = insta::Snapshot::from_file(&new).expect("insta parses the .snap.new");
-    assert!(snap.contents().as_text().unwrap().to_string().contains("equal to 3"));
+    assert!(
+        snap.contents()
+            .as_text()
+            .unwrap()
+            .to_string()
+            .contains("equal to 3")
+    );
     // The stored snapshot is untouched.
-    let stored = std::fs::read_to_string(root.join("snapshots/sts/AssumeRole/assume_role_session_name_too_short.snap")).unwrap();
+    let stored = std::fs::read_to_string(
+        root.join("snapshots/sts/AssumeRole/assume_role_session_name_too_short.snap"),
+    )
+    .unwrap();
     assert!(stored.contains("equal to 2"));
     let o = conform(&root, &["check"], &[]);
     let (out, _) = text(&o);
@@ -81,9 +112,17 @@ async fn run_prints_each_diff_writes_snap_new_and_exits_non_zero() {
 async fn in_ci_nothing_is_written() {
     let server = start(Deviation::ChangedMessage).await;
     let (_dir, root) = copy_of_repo();
-    let o = conform(&root, &["run", "--endpoint", &server.uri()], &[("CI", "true")]);
+    let o = conform(
+        &root,
+        &["run", "--endpoint", &server.uri()],
+        &[("CI", "true")],
+    );
     assert_eq!(o.status.code(), Some(1));
-    assert!(!root.join("snapshots/sts/AssumeRole/assume_role_session_name_too_short.snap.new").exists());
+    assert!(
+        !root
+            .join("snapshots/sts/AssumeRole/assume_role_session_name_too_short.snap.new")
+            .exists()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -94,18 +133,29 @@ async fn the_canary_never_reaches_stdout_or_stderr() {
     let o = conform(
         &root,
         &["run", "--endpoint", &server.uri()],
-        &[("AWS_ACCESS_KEY_ID", "AKIACANARYEXAMPLE000"), ("AWS_SECRET_ACCESS_KEY", canary), ("AWS_SESSION_TOKEN", canary)],
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIACANARYEXAMPLE000"),
+            ("AWS_SECRET_ACCESS_KEY", canary),
+            ("AWS_SESSION_TOKEN", canary),
+        ],
     );
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(1));
-    assert!(out.contains("[redacted-secret]"), "the echo carried the token: {out}");
+    assert!(
+        out.contains("[redacted-secret]"),
+        "the echo carried the token: {out}"
+    );
     let enc: String = form_urlencoded::byte_serialize(canary.as_bytes()).collect();
     for t in [&out, &err] {
         assert!(!t.contains(canary) && !t.contains(&enc), "{t}");
     }
     for f in walk(&root.join("snapshots")) {
         let body = std::fs::read_to_string(&f).unwrap();
-        assert!(!body.contains(canary) && !body.contains(&enc), "{}", f.display());
+        assert!(
+            !body.contains(canary) && !body.contains(&enc),
+            "{}",
+            f.display()
+        );
     }
 }
 
@@ -126,7 +176,10 @@ fn list_and_check_on_the_repo() {
     let o = conform(common::repo(), &["list"], &[]);
     let (out, _) = text(&o);
     assert!(o.status.success());
-    assert!(out.contains("sts::AssumeRole::assume_role_doc_example_boto3  [doc-example / documented]"), "{out}");
+    assert!(
+        out.contains("sts::AssumeRole::assume_role_doc_example_boto3  [doc-example / documented]"),
+        "{out}"
+    );
     let o = conform(common::repo(), &["check"], &[]);
     let (out, _) = text(&o);
     assert!(o.status.success(), "{out}");
@@ -144,8 +197,17 @@ fn check_reports_orphans_and_missing_snapshots() {
     let o = conform(&root, &["check"], &[]);
     let (out, _) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(out.contains("missing snapshot:") && out.contains("get_caller_identity.snap (for sts::GetCallerIdentity::get_caller_identity"), "{out}");
-    assert!(out.contains("orphan snapshot:") && out.contains("renamed_case.snap"), "{out}");
+    assert!(
+        out.contains("missing snapshot:")
+            && out.contains(
+                "get_caller_identity.snap (for sts::GetCallerIdentity::get_caller_identity"
+            ),
+        "{out}"
+    );
+    assert!(
+        out.contains("orphan snapshot:") && out.contains("renamed_case.snap"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -162,11 +224,28 @@ fn a_bad_scenario_stops_everything_with_its_location() {
 
 #[test]
 fn bad_arguments_are_explained() {
-    let o = conform(common::repo(), &["run", "--endpoint", "localhost:5000"], &[]);
+    let o = conform(
+        common::repo(),
+        &["run", "--endpoint", "localhost:5000"],
+        &[],
+    );
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2));
-    assert!(err.contains("`localhost:5000` is not an http(s) URL"), "{err}");
-    let o = conform(common::repo(), &["run", "--endpoint", "http://127.0.0.1:9", "--filter", "no_such_case"], &[]);
+    assert!(
+        err.contains("`localhost:5000` is not an http(s) URL"),
+        "{err}"
+    );
+    let o = conform(
+        common::repo(),
+        &[
+            "run",
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--filter",
+            "no_such_case",
+        ],
+        &[],
+    );
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2));
     assert!(err.contains("no case matches the filters"), "{err}");

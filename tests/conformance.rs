@@ -65,7 +65,8 @@ fn main() -> ExitCode {
     let trials = (0..suite.cases.len())
         .map(|i| {
             let case = &suite.cases[i];
-            let (runner, runtime, suite) = (runner.clone(), Arc::clone(&runtime), Arc::clone(&suite));
+            let (runner, runtime, suite) =
+                (runner.clone(), Arc::clone(&runtime), Arc::clone(&suite));
             let ignored = runner.is_none();
             Trial::test(case.test_name(), move || match runner {
                 Some(r) => trial(&suite, &r, &runtime, i),
@@ -79,15 +80,23 @@ fn main() -> ExitCode {
 
 fn build_runner(suite: &Arc<Suite>, endpoint: &str) -> Result<Arc<Runner>, String> {
     let region = std::env::var("CONFORM_REGION").unwrap_or_else(|_| "us-east-1".into());
-    let mut target = Target::at_endpoint(endpoint, &region, |k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
+    let mut target = Target::at_endpoint(endpoint, &region, |k| std::env::var(k).ok())
+        .map_err(|e| e.to_string())?;
     let vars = std::env::var("CONFORM_VARS").unwrap_or_default();
-    target.set_vars(vars.split_whitespace()).map_err(|e| e.to_string())?;
+    target
+        .set_vars(vars.split_whitespace())
+        .map_err(|e| e.to_string())?;
     Runner::new(Arc::clone(suite), target, Secrets::new())
         .map(Arc::new)
         .map_err(|e| e.to_string())
 }
 
-fn trial(suite: &Suite, runner: &Runner, runtime: &tokio::runtime::Runtime, index: usize) -> Result<(), Failed> {
+fn trial(
+    suite: &Suite,
+    runner: &Runner,
+    runtime: &tokio::runtime::Runtime,
+    index: usize,
+) -> Result<(), Failed> {
     let case = &suite.cases[index];
     let result = runtime.block_on(runner.check(index));
     if let Outcome::Error { message } = &result.outcome {
@@ -97,21 +106,32 @@ fn trial(suite: &Suite, runner: &Runner, runtime: &tokio::runtime::Runtime, inde
         return Ok(());
     }
     // Let insta record the new answer (a .snap.new outside CI) with the case's provenance.
-    let snapshot_dir = suite.layout.snapshots.join(&case.service).join(&case.operation);
+    let snapshot_dir = suite
+        .layout
+        .snapshots
+        .join(&case.service)
+        .join(&case.operation);
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(snapshot_dir);
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     settings.set_description(snapshot::description(case));
-    settings.set_input_file(suite.layout.scenarios.parent().unwrap_or(Path::new(".")).join(&case.file));
+    settings.set_input_file(
+        suite
+            .layout
+            .scenarios
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(&case.file),
+    );
     let contents = result.run.transcript.clone();
     let name = case.id.clone();
-    let _ = settings.bind(|| {
-        std::panic::catch_unwind(|| insta::assert_snapshot!(name, contents))
-    });
+    let _ = settings.bind(|| std::panic::catch_unwind(|| insta::assert_snapshot!(name, contents)));
     let hint = "review the new answer with `cargo insta review`";
     match result.outcome {
-        Outcome::Fail { diff } => Err(format!("answer differs from the snapshot ({hint}):\n{diff}").into()),
+        Outcome::Fail { diff } => {
+            Err(format!("answer differs from the snapshot ({hint}):\n{diff}").into())
+        }
         Outcome::Missing => Err(format!(
             "no snapshot yet for this case; {hint}\n{}",
             runner.secrets().scrub(&result.run.transcript)

@@ -36,7 +36,10 @@ async fn run_one(deviation: Deviation, case: &str) -> CaseResult {
 fn diff_of(r: &CaseResult) -> &str {
     match &r.outcome {
         Outcome::Fail { diff } => diff,
-        other => panic!("{} should fail with a diff, got {other:?}\n{}", r.test_name, r.run.transcript),
+        other => panic!(
+            "{} should fail with a diff, got {other:?}\n{}",
+            r.test_name, r.run.transcript
+        ),
     }
 }
 
@@ -49,13 +52,23 @@ async fn conforming_answers_pass_every_starter_case() {
     let results = r.check_all(&all, 4, |_| {}).await;
     assert!(results.len() >= 4);
     for res in &results {
-        assert_eq!(res.outcome, Outcome::Pass, "{}\n{}", res.test_name, res.run.transcript);
+        assert_eq!(
+            res.outcome,
+            Outcome::Pass,
+            "{}\n{}",
+            res.test_name,
+            res.run.transcript
+        );
     }
 }
 
 #[tokio::test]
 async fn a_changed_message_fails_with_both_messages_in_the_diff() {
-    let r = run_one(Deviation::ChangedMessage, "assume_role_session_name_too_short").await;
+    let r = run_one(
+        Deviation::ChangedMessage,
+        "assume_role_session_name_too_short",
+    )
+    .await;
     let diff = diff_of(&r);
     assert!(diff.contains("-    <Message>1 validation error detected: Value 'a' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2</Message>"), "{diff}");
     assert!(diff.contains("+    <Message>1 validation error detected: Value 'a' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 3</Message>"), "{diff}");
@@ -65,7 +78,10 @@ async fn a_changed_message_fails_with_both_messages_in_the_diff() {
 async fn a_missing_element_fails() {
     let r = run_one(Deviation::MissingElement, "get_caller_identity").await;
     let diff = diff_of(&r);
-    assert!(diff.contains("-    <Account>[account-id]</Account>"), "{diff}");
+    assert!(
+        diff.contains("-    <Account>[account-id]</Account>"),
+        "{diff}"
+    );
     assert!(!diff.contains("+    <Account>"), "{diff}");
 }
 
@@ -73,21 +89,32 @@ async fn a_missing_element_fails() {
 async fn a_reordered_element_fails() {
     let r = run_one(Deviation::ReorderedElements, "get_caller_identity").await;
     let diff = diff_of(&r);
-    assert!(diff.contains("+    <Account>[account-id]</Account>\n     <Arn>[caller-arn]</Arn>"), "{diff}");
+    assert!(
+        diff.contains("+    <Account>[account-id]</Account>\n     <Arn>[caller-arn]</Arn>"),
+        "{diff}"
+    );
 }
 
 #[tokio::test]
 async fn a_wrong_namespace_fails() {
     let r = run_one(Deviation::WrongNamespace, "get_caller_identity").await;
     let diff = diff_of(&r);
-    assert!(diff.contains("+<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15\">"), "{diff}");
+    assert!(
+        diff.contains(
+            "+<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15\">"
+        ),
+        "{diff}"
+    );
 }
 
 #[tokio::test]
 async fn a_wrong_status_fails() {
     let r = run_one(Deviation::WrongStatus, "assume_role_session_name_too_short").await;
     let diff = diff_of(&r);
-    assert!(diff.contains("-HTTP 400 Bad Request\n+HTTP 403 Forbidden"), "{diff}");
+    assert!(
+        diff.contains("-HTTP 400 Bad Request\n+HTTP 403 Forbidden"),
+        "{diff}"
+    );
 }
 
 #[tokio::test]
@@ -102,10 +129,17 @@ async fn an_html_500_is_reported_as_text_not_a_harness_error() {
 
 #[tokio::test]
 async fn a_timeout_is_an_error_that_says_so() {
-    let r = run_one(Deviation::Slow(Duration::from_secs(5)), "get_caller_identity").await;
+    let r = run_one(
+        Deviation::Slow(Duration::from_secs(5)),
+        "get_caller_identity",
+    )
+    .await;
     match &r.outcome {
         Outcome::Error { message } => {
-            assert!(message.starts_with("step 1 (GetCallerIdentity): no answer within 1s"), "{message}")
+            assert!(
+                message.starts_with("step 1 (GetCallerIdentity): no answer within 1s"),
+                "{message}"
+            )
         }
         other => panic!("expected an error, got {other:?}"),
     }
@@ -123,7 +157,10 @@ async fn a_refused_connection_is_an_error_that_names_the_endpoint() {
     let r = runner(&suite, &endpoint).check(0).await;
     match &r.outcome {
         Outcome::Error { message } => {
-            assert!(message.contains(&format!("cannot connect to {endpoint}/")), "{message}");
+            assert!(
+                message.contains(&format!("cannot connect to {endpoint}/")),
+                "{message}"
+            );
             assert!(message.to_lowercase().contains("refused"), "{message}");
         }
         other => panic!("expected an error, got {other:?}"),
@@ -147,23 +184,39 @@ fn assert_no_canary(what: &str, text: &str, canaries: &[&str]) {
     for c in canaries {
         let enc: String = form_urlencoded::byte_serialize(c.as_bytes()).collect();
         assert!(!text.contains(c), "{what} holds the canary {c}:\n{text}");
-        assert!(!text.contains(&enc), "{what} holds the encoded canary {enc}:\n{text}");
+        assert!(
+            !text.contains(&enc),
+            "{what} holds the encoded canary {enc}:\n{text}"
+        );
     }
 }
 
 #[tokio::test]
 async fn secrets_never_reach_a_transcript_a_diff_or_a_written_file() {
     let leaked = "CANARYhandedOUT/by+a=careless-emulator";
-    for deviation in [Deviation::EchoRequest, Deviation::LeakyCredentials(leaked.to_owned())] {
+    for deviation in [
+        Deviation::EchoRequest,
+        Deviation::LeakyCredentials(leaked.to_owned()),
+    ] {
         let server = start(deviation.clone()).await;
         let (_dir, root) = common::project(&[]);
-        let suite = Arc::new(Suite::load(&Layout {
-            scenarios: common::repo().join("scenarios"),
-            snapshots: root.join("snapshots"),
-            models: common::repo().join("models"),
-        }).unwrap());
+        let suite = Arc::new(
+            Suite::load(&Layout {
+                scenarios: common::repo().join("scenarios"),
+                snapshots: root.join("snapshots"),
+                models: common::repo().join("models"),
+            })
+            .unwrap(),
+        );
         let secrets = Secrets::new();
-        let r = Arc::new(Runner::new(Arc::clone(&suite), canary_target(&server.uri()), secrets.clone()).unwrap());
+        let r = Arc::new(
+            Runner::new(
+                Arc::clone(&suite),
+                canary_target(&server.uri()),
+                secrets.clone(),
+            )
+            .unwrap(),
+        );
         let all: Vec<usize> = (0..suite.cases.len()).collect();
         let results = r.check_all(&all, 4, |_| {}).await;
         let canaries = [CANARY_SECRET, CANARY_TOKEN, leaked];
@@ -175,14 +228,33 @@ async fn secrets_never_reach_a_transcript_a_diff_or_a_written_file() {
             if let Outcome::Error { message } = &res.outcome {
                 assert_no_canary(&res.test_name, message, &canaries);
             }
-            let written = conform::snapshot::write_new(&suite.snapshots, &suite.cases[res.index], &res.run.transcript, |t| secrets.leaks_into(t)).unwrap();
-            assert_no_canary("a .snap.new", &std::fs::read_to_string(written).unwrap(), &canaries);
+            let written = conform::snapshot::write_new(
+                &suite.snapshots,
+                &suite.cases[res.index],
+                &res.run.transcript,
+                |t| secrets.leaks_into(t),
+            )
+            .unwrap();
+            assert_no_canary(
+                "a .snap.new",
+                &std::fs::read_to_string(written).unwrap(),
+                &canaries,
+            );
         }
         // The echo really did carry the token, so the scrub had something to do.
         if deviation == Deviation::EchoRequest {
-            assert!(results.iter().any(|r| r.run.transcript.contains("[redacted-secret]")));
+            assert!(
+                results
+                    .iter()
+                    .any(|r| r.run.transcript.contains("[redacted-secret]"))
+            );
         } else {
-            let t = &results.iter().find(|r| r.test_name.ends_with("boto3")).unwrap().run.transcript;
+            let t = &results
+                .iter()
+                .find(|r| r.test_name.ends_with("boto3"))
+                .unwrap()
+                .run
+                .transcript;
             assert!(t.contains("<SecretAccessKey>[secret-access-key:unexpected-shape:38-chars]</SecretAccessKey>"), "{t}");
         }
     }
@@ -195,10 +267,17 @@ fn a_file_that_would_hold_a_secret_is_refused_and_not_written() {
         scenarios: common::repo().join("scenarios"),
         snapshots: root.join("snapshots"),
         models: common::repo().join("models"),
-    }).unwrap();
+    })
+    .unwrap();
     let secrets = Secrets::new();
     secrets.add(CANARY_SECRET);
-    let err = conform::snapshot::write_new(&suite.snapshots, &suite.cases[0], &format!("x {CANARY_SECRET}"), |t| secrets.leaks_into(t)).unwrap_err();
+    let err = conform::snapshot::write_new(
+        &suite.snapshots,
+        &suite.cases[0],
+        &format!("x {CANARY_SECRET}"),
+        |t| secrets.leaks_into(t),
+    )
+    .unwrap_err();
     assert!(err.to_string().starts_with("refused to write"), "{err}");
     assert!(!root.join("snapshots").exists() || walk(&root.join("snapshots")).is_empty());
 }
@@ -246,21 +325,63 @@ async fn captures_feed_later_steps_and_credentials_follow_the_scenario() {
     let res = r.check(0).await;
     assert_eq!(res.outcome, Outcome::Missing, "{}", res.run.transcript);
     let t = &res.run.transcript;
-    assert!(t.contains("=== step 2: GetCallerIdentity\nHTTP 200 OK"), "{t}");
-    assert!(t.contains("<Arn>arn:aws:sts::[account-id]:assumed-role/[role-name]/flow</Arn>"), "{t}");
+    assert!(
+        t.contains("=== step 2: GetCallerIdentity\nHTTP 200 OK"),
+        "{t}"
+    );
+    assert!(
+        t.contains("<Arn>arn:aws:sts::[account-id]:assumed-role/[role-name]/flow</Arn>"),
+        "{t}"
+    );
     assert!(t.contains("<UserId>[role-id:1]:flow</UserId>"), "{t}");
-    assert!(t.contains("=== step 3: GetCallerIdentity (unsigned on purpose)"), "{t}");
+    assert!(
+        t.contains("=== step 3: GetCallerIdentity (unsigned on purpose)"),
+        "{t}"
+    );
 
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 4);
-    let header = |i: usize, h: &str| requests[i].headers.get(h).map(|v| v.to_str().unwrap().to_owned());
-    assert!(header(0, "authorization").unwrap().contains("Credential=AKIAIOSFODNN7EXAMPLE/"), "target keys sign step 1");
-    assert!(header(1, "authorization").unwrap().contains("Credential=ASIA3XFRBF535EXAMPLE/"), "captured keys sign step 2");
-    assert!(header(1, "authorization").unwrap().contains("/us-east-1/sts/aws4_request"));
-    assert_eq!(header(1, "x-amz-security-token").as_deref(), Some("FwoGZXIvYXdzEXAMPLETOKEN+abc/def=="));
-    assert_eq!(header(2, "authorization"), None, "credentials: none sends unsigned");
-    assert_eq!(header(3, "authorization"), None, "the model marks AssumeRoleWithWebIdentity unsigned");
-    assert_eq!(header(3, "content-type").as_deref(), Some("application/x-www-form-urlencoded; charset=utf-8"));
+    let header = |i: usize, h: &str| {
+        requests[i]
+            .headers
+            .get(h)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    assert!(
+        header(0, "authorization")
+            .unwrap()
+            .contains("Credential=AKIAIOSFODNN7EXAMPLE/"),
+        "target keys sign step 1"
+    );
+    assert!(
+        header(1, "authorization")
+            .unwrap()
+            .contains("Credential=ASIA3XFRBF535EXAMPLE/"),
+        "captured keys sign step 2"
+    );
+    assert!(
+        header(1, "authorization")
+            .unwrap()
+            .contains("/us-east-1/sts/aws4_request")
+    );
+    assert_eq!(
+        header(1, "x-amz-security-token").as_deref(),
+        Some("FwoGZXIvYXdzEXAMPLETOKEN+abc/def==")
+    );
+    assert_eq!(
+        header(2, "authorization"),
+        None,
+        "credentials: none sends unsigned"
+    );
+    assert_eq!(
+        header(3, "authorization"),
+        None,
+        "the model marks AssumeRoleWithWebIdentity unsigned"
+    );
+    assert_eq!(
+        header(3, "content-type").as_deref(),
+        Some("application/x-www-form-urlencoded; charset=utf-8")
+    );
     let body = String::from_utf8_lossy(&requests[3].body).into_owned();
     assert_eq!(
         body,
@@ -291,7 +412,11 @@ cases:
             message: "step 1 (GetCallerIdentity): capture `x`: the answer (HTTP 200) has no element at that path".into()
         }
     );
-    assert_eq!(server.received_requests().await.unwrap().len(), 1, "step 2 is not sent");
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "step 2 is not sent"
+    );
 }
 
 #[tokio::test]
@@ -303,7 +428,9 @@ async fn an_unknown_variable_is_reported_before_anything_is_sent() {
     let res = runner(&suite, &server.uri()).check(0).await;
     assert_eq!(
         res.outcome,
-        Outcome::Error { message: "step 1 (AssumeRole): unknown variable `{{no_such_var}}`".into() }
+        Outcome::Error {
+            message: "step 1 (AssumeRole): unknown variable `{{no_such_var}}`".into()
+        }
     );
     assert!(server.received_requests().await.unwrap().is_empty());
 }

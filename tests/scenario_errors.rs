@@ -19,7 +19,8 @@ fn errors_for(rel: &str, yaml: &str) -> String {
     }
 }
 
-const HEAD: &str = "cases:\n  - id: c\n    kind: limit\n    provenance: documented\n    description: d\n";
+const HEAD: &str =
+    "cases:\n  - id: c\n    kind: limit\n    provenance: documented\n    description: d\n";
 
 fn assert_errors(name: &str, rel: &str, yaml: &str) {
     let rendered = errors_for(rel, yaml);
@@ -49,7 +50,9 @@ fn wrong_type_of_a_parameter() {
     assert_errors(
         "wrong_type_param",
         "scenarios/sts/AssumeRole/a.yaml",
-        &format!("{HEAD}    steps:\n      - operation: AssumeRole\n        params:\n          RoleArn: x\n          RoleSessionName: ab\n          DurationSeconds: an hour\n          Tags: {{Key: a}}\n"),
+        &format!(
+            "{HEAD}    steps:\n      - operation: AssumeRole\n        params:\n          RoleArn: x\n          RoleSessionName: ab\n          DurationSeconds: an hour\n          Tags: {{Key: a}}\n"
+        ),
     );
 }
 
@@ -67,7 +70,9 @@ fn unknown_parameter_with_suggestion() {
     assert_errors(
         "unknown_parameter",
         "scenarios/sts/AssumeRole/a.yaml",
-        &format!("{HEAD}    steps:\n      - operation: AssumeRole\n        params:\n          RoleArn: x\n          RoleSesionName: ab\n          PolicyArns:\n            - {{Arn: arn:aws:iam::aws:policy/ReadOnlyAccess}}\n"),
+        &format!(
+            "{HEAD}    steps:\n      - operation: AssumeRole\n        params:\n          RoleArn: x\n          RoleSesionName: ab\n          PolicyArns:\n            - {{Arn: arn:aws:iam::aws:policy/ReadOnlyAccess}}\n"
+        ),
     );
 }
 
@@ -94,7 +99,9 @@ fn bad_variables_credentials_and_captures() {
     assert_errors(
         "bad_templates",
         "scenarios/sts/AssumeRole/a.yaml",
-        &format!("{HEAD}    steps:\n      - operation: AssumeRole\n        params:\n          RoleArn: '{{{{role arn}}}}'\n          RoleSessionName: '{{{{open'\n        credentials: {{access_key_id: x}}\n        capture:\n          k: a//b\n"),
+        &format!(
+            "{HEAD}    steps:\n      - operation: AssumeRole\n        params:\n          RoleArn: '{{{{role arn}}}}'\n          RoleSessionName: '{{{{open'\n        credentials: {{access_key_id: x}}\n        capture:\n          k: a//b\n"
+        ),
     );
 }
 
@@ -103,13 +110,19 @@ fn raw_step_mixed_with_operation() {
     assert_errors(
         "raw_and_operation",
         "scenarios/sts/GetCallerIdentity/a.yaml",
-        &format!("{HEAD}    steps:\n      - operation: GetCallerIdentity\n        raw:\n          body: Action=GetCallerIdentity\n"),
+        &format!(
+            "{HEAD}    steps:\n      - operation: GetCallerIdentity\n        raw:\n          body: Action=GetCallerIdentity\n"
+        ),
     );
 }
 
 #[test]
 fn duplicate_ids_across_files() {
-    let case = |id: &str| format!("cases:\n  - id: {id}\n    kind: limit\n    provenance: documented\n    description: d\n    steps:\n      - operation: GetCallerIdentity\n");
+    let case = |id: &str| {
+        format!(
+            "cases:\n  - id: {id}\n    kind: limit\n    provenance: documented\n    description: d\n    steps:\n      - operation: GetCallerIdentity\n"
+        )
+    };
     let (_dir, root) = common::project(&[
         ("scenarios/sts/GetCallerIdentity/a.yaml", &case("same")),
         ("scenarios/sts/GetCallerIdentity/b.yaml", &case("same")),
@@ -117,7 +130,11 @@ fn duplicate_ids_across_files() {
     let Err(SuiteError::Scenarios(diags)) = Suite::load(&Layout::at(&root)) else {
         panic!("duplicate ids loaded")
     };
-    let rendered = diags.iter().map(|d| d.render()).collect::<Vec<_>>().join("\n");
+    let rendered = diags
+        .iter()
+        .map(|d| d.render())
+        .collect::<Vec<_>>()
+        .join("\n");
     insta::assert_snapshot!("duplicate_ids", rendered);
 }
 
@@ -132,7 +149,11 @@ fn misplaced_files_and_unknown_directories() {
     let Err(SuiteError::Scenarios(diags)) = Suite::load(&Layout::at(&root)) else {
         panic!("misplaced files loaded")
     };
-    let rendered = diags.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
+    let rendered = diags
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
     insta::assert_snapshot!("misplaced", rendered);
 }
 
@@ -151,6 +172,10 @@ fn loading_never_panics_on_arbitrary_bytes() {
     for input in inputs {
         let (_dir, root) = common::project(&[("scenarios/sts/AssumeRole/a.yaml", &input)]);
         let r = std::panic::catch_unwind(|| Suite::load(&Layout::at(&root)).map(|_| ()));
-        assert!(matches!(r, Ok(Err(SuiteError::Scenarios(_)))), "input {:?} gave {r:?}", &input[..input.len().min(40)]);
+        assert!(
+            matches!(r, Ok(Err(SuiteError::Scenarios(_)))),
+            "input {:?} gave {r:?}",
+            &input[..input.len().min(40)]
+        );
     }
 }

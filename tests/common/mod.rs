@@ -45,12 +45,15 @@ fn error(code: &str, msg: &str) -> String {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 impl Respond for FakeSts {
     fn respond(&self, req: &Request) -> ResponseTemplate {
-        let params: Vec<(String, String)> = form_urlencoded::parse(&req.body).into_owned().collect();
+        let params: Vec<(String, String)> =
+            form_urlencoded::parse(&req.body).into_owned().collect();
         let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let action = get("Action").unwrap_or_default();
         let ns = if self.deviation == Deviation::WrongNamespace {
@@ -59,55 +62,119 @@ impl Respond for FakeSts {
             NS
         };
         let (mut status, mut body) = if get("Version").is_none() {
-            (400, error("InvalidAction", &format!("Could not find operation {action} for version NO_VERSION_SPECIFIED")))
+            (
+                400,
+                error(
+                    "InvalidAction",
+                    &format!("Could not find operation {action} for version NO_VERSION_SPECIFIED"),
+                ),
+            )
         } else {
             match action.as_str() {
                 "GetCallerIdentity" => {
-                    let auth = req.headers.get("authorization").map(|v| v.to_str().unwrap_or("").to_owned()).unwrap_or_default();
+                    let auth = req
+                        .headers
+                        .get("authorization")
+                        .map(|v| v.to_str().unwrap_or("").to_owned())
+                        .unwrap_or_default();
                     // Temporary keys identify the assumed role; anything else the IAM user.
                     let (arn, user) = if auth.contains("Credential=ASIA") {
-                        (format!("arn:aws:sts::{ACCOUNT}:assumed-role/conform-test-role/flow"), "AROA3XFRBF535EXAMPLE1:flow".to_owned())
+                        (
+                            format!("arn:aws:sts::{ACCOUNT}:assumed-role/conform-test-role/flow"),
+                            "AROA3XFRBF535EXAMPLE1:flow".to_owned(),
+                        )
                     } else {
-                        (format!("arn:aws:iam::{ACCOUNT}:user/conform"), "AIDAEXAMPLECONFORM000".to_owned())
+                        (
+                            format!("arn:aws:iam::{ACCOUNT}:user/conform"),
+                            "AIDAEXAMPLECONFORM000".to_owned(),
+                        )
                     };
                     let fields = match self.deviation {
-                        Deviation::MissingElement => format!("<Arn>{arn}</Arn><UserId>{user}</UserId>"),
-                        Deviation::ReorderedElements => format!("<Account>{ACCOUNT}</Account><Arn>{arn}</Arn><UserId>{user}</UserId>"),
-                        _ => format!("<Arn>{arn}</Arn><UserId>{user}</UserId><Account>{ACCOUNT}</Account>"),
+                        Deviation::MissingElement => {
+                            format!("<Arn>{arn}</Arn><UserId>{user}</UserId>")
+                        }
+                        Deviation::ReorderedElements => format!(
+                            "<Account>{ACCOUNT}</Account><Arn>{arn}</Arn><UserId>{user}</UserId>"
+                        ),
+                        _ => format!(
+                            "<Arn>{arn}</Arn><UserId>{user}</UserId><Account>{ACCOUNT}</Account>"
+                        ),
                     };
-                    (200, format!(
-                        "<GetCallerIdentityResponse xmlns=\"{ns}\"><GetCallerIdentityResult>{fields}</GetCallerIdentityResult><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
-                        request_id()
-                    ))
+                    (
+                        200,
+                        format!(
+                            "<GetCallerIdentityResponse xmlns=\"{ns}\"><GetCallerIdentityResult>{fields}</GetCallerIdentityResult><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
+                            request_id()
+                        ),
+                    )
                 }
                 "AssumeRole" => {
                     let session = get("RoleSessionName").unwrap_or_default();
                     if session.chars().count() < 2 {
-                        let bound = if self.deviation == Deviation::ChangedMessage { 3 } else { 2 };
-                        let status = if self.deviation == Deviation::WrongStatus { 403 } else { 400 };
-                        (status, error("ValidationError", &format!(
-                            "1 validation error detected: Value '{}' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to {bound}",
-                            escape(&session)
-                        )))
+                        let bound = if self.deviation == Deviation::ChangedMessage {
+                            3
+                        } else {
+                            2
+                        };
+                        let status = if self.deviation == Deviation::WrongStatus {
+                            403
+                        } else {
+                            400
+                        };
+                        (
+                            status,
+                            error(
+                                "ValidationError",
+                                &format!(
+                                    "1 validation error detected: Value '{}' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to {bound}",
+                                    escape(&session)
+                                ),
+                            ),
+                        )
                     } else {
-                        let duration: i64 = get("DurationSeconds").and_then(|d| d.parse().ok()).unwrap_or(3600);
-                        let exp = time::OffsetDateTime::now_utc() + time::Duration::seconds(duration);
+                        let duration: i64 = get("DurationSeconds")
+                            .and_then(|d| d.parse().ok())
+                            .unwrap_or(3600);
+                        let exp =
+                            time::OffsetDateTime::now_utc() + time::Duration::seconds(duration);
                         let exp = format!(
                             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-                            exp.year(), u8::from(exp.month()), exp.day(), exp.hour(), exp.minute(), exp.second()
+                            exp.year(),
+                            u8::from(exp.month()),
+                            exp.day(),
+                            exp.hour(),
+                            exp.minute(),
+                            exp.second()
                         );
-                        let role = get("RoleArn").unwrap_or_default().rsplit('/').next().unwrap_or("").to_owned();
+                        let role = get("RoleArn")
+                            .unwrap_or_default()
+                            .rsplit('/')
+                            .next()
+                            .unwrap_or("")
+                            .to_owned();
                         let (secret, token) = match &self.deviation {
                             Deviation::LeakyCredentials(c) => (c.clone(), c.clone()),
-                            _ => ("abcdefghijklmnopqrstuvwxyz0123456789ABCD".to_owned(), "FwoGZXIvYXdzEXAMPLETOKEN+abc/def==".to_owned()),
+                            _ => (
+                                "abcdefghijklmnopqrstuvwxyz0123456789ABCD".to_owned(),
+                                "FwoGZXIvYXdzEXAMPLETOKEN+abc/def==".to_owned(),
+                            ),
                         };
-                        (200, format!(
-                            "<AssumeRoleResponse xmlns=\"{ns}\"><AssumeRoleResult><AssumedRoleUser><Arn>arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}</Arn><AssumedRoleId>AROA3XFRBF535EXAMPLE1:{session}</AssumedRoleId></AssumedRoleUser><Credentials><AccessKeyId>ASIA3XFRBF535EXAMPLE</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken><Expiration>{exp}</Expiration></Credentials><PackedPolicySize>7</PackedPolicySize></AssumeRoleResult><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></AssumeRoleResponse>",
-                            request_id()
-                        ))
+                        (
+                            200,
+                            format!(
+                                "<AssumeRoleResponse xmlns=\"{ns}\"><AssumeRoleResult><AssumedRoleUser><Arn>arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}</Arn><AssumedRoleId>AROA3XFRBF535EXAMPLE1:{session}</AssumedRoleId></AssumedRoleUser><Credentials><AccessKeyId>ASIA3XFRBF535EXAMPLE</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken><Expiration>{exp}</Expiration></Credentials><PackedPolicySize>7</PackedPolicySize></AssumeRoleResult><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></AssumeRoleResponse>",
+                                request_id()
+                            ),
+                        )
                     }
                 }
-                other => (400, error("InvalidAction", &format!("Could not find operation {other} for version 2011-06-15"))),
+                other => (
+                    400,
+                    error(
+                        "InvalidAction",
+                        &format!("Could not find operation {other} for version 2011-06-15"),
+                    ),
+                ),
             }
         };
         if self.deviation == Deviation::EchoRequest {
@@ -120,8 +187,10 @@ impl Respond for FakeSts {
             status = 400;
         }
         let mut t = match self.deviation {
-            Deviation::Html500 => ResponseTemplate::new(500)
-                .set_body_raw("<html><body><h1>500 Internal Server Error</h1><p>upstream crashed</body></html>", "text/html"),
+            Deviation::Html500 => ResponseTemplate::new(500).set_body_raw(
+                "<html><body><h1>500 Internal Server Error</h1><p>upstream crashed</body></html>",
+                "text/html",
+            ),
             _ => ResponseTemplate::new(status).set_body_raw(body, "text/xml"),
         };
         if let Deviation::Slow(d) = self.deviation {
@@ -133,7 +202,10 @@ impl Respond for FakeSts {
 
 pub async fn start(deviation: Deviation) -> MockServer {
     let server = MockServer::start().await;
-    Mock::given(any()).respond_with(FakeSts { deviation }).mount(&server).await;
+    Mock::given(any())
+        .respond_with(FakeSts { deviation })
+        .mount(&server)
+        .await;
     server
 }
 

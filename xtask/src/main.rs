@@ -53,7 +53,11 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
             "--endpoint" => endpoint = Some(it.next().context("--endpoint needs a URL")?.clone()),
             "--jobs" | "--var" | "--region" | "--timeout" | "--retries" => {
                 pass.push(a.clone());
-                pass.push(it.next().with_context(|| format!("{a} needs a value"))?.clone());
+                pass.push(
+                    it.next()
+                        .with_context(|| format!("{a} needs a value"))?
+                        .clone(),
+                );
             }
             "--" => filters.extend(it.by_ref().cloned()),
             other if other.starts_with("--") => bail!("unknown option `{other}`\n{USAGE}"),
@@ -65,10 +69,12 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
          the built-in replay target that makes this optional is not there yet",
     )?;
     let root = workspace();
-    let mut cmd: Vec<String> = ["run", "--quiet", "-p", "conform", "--bin", "conform", "--", "--root"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut cmd: Vec<String> = [
+        "run", "--quiet", "-p", "conform", "--bin", "conform", "--", "--root",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     cmd.push(root.display().to_string());
     cmd.extend(["run".into(), "--endpoint".into(), endpoint]);
     cmd.extend(pass);
