@@ -90,6 +90,13 @@ struct RunArgs {
 }
 
 fn main() -> ExitCode {
+    // Output piped into `head` must end the program quietly, as for other Unix tools, rather
+    // than panic in println!.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of a signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
