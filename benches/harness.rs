@@ -119,6 +119,7 @@ fn main() {
     }
 
     let (suite, load) = measure(|| Suite::load(&layout).unwrap());
+    let (_, load_snaps) = measure(|| snapshot::SnapshotStore::load(&layout.snapshots).unwrap());
     let suite = Arc::new(suite);
     let runner = Arc::new(Runner::new(Arc::clone(&suite), target.clone(), Secrets::new()).unwrap());
 
@@ -262,6 +263,10 @@ fn main() {
     println!(
         "  load (models, {CASES} scenarios, {CASES} snapshots): {:>7.1} us CPU per case",
         per_case(load.cpu, CASES)
+    );
+    println!(
+        "    of which reading snapshots:      {:>7.1} us CPU per case",
+        per_case(load_snaps.cpu, CASES)
     );
     println!(
         "  full run:                          {:>7.1} us CPU per case, {:>6.0} cases/s (harness + endpoint)",

@@ -197,7 +197,10 @@ impl<'a> Redactor<'a> {
     /// The text of the element at `path` as it goes into the snapshot. `sent_at` is when the
     /// request left, for expirations.
     pub fn element_text(&mut self, path: &[&str], text: &str, sent_at: SystemTime) -> String {
-        let Some(rule) = self.rules.element_rule(path) else {
+        // Copy the shared reference out, so rules can be read while `self` is mutated
+        // (cloning a rule would clone its regex and throw away its match cache).
+        let rules = self.rules;
+        let Some(rule) = rules.element_rule(path) else {
             return self.values(text);
         };
         if rule.secret && !text.is_empty() {
@@ -209,28 +212,28 @@ impl<'a> Redactor<'a> {
                 None => self.values(text),
             };
         }
-        let caps = rule.shape.as_ref().map(|re| re.captures(text));
-        let keep = match &caps {
-            Some(Some(c)) => c.name("keep").map(|m| m.as_str().to_owned()),
-            Some(None) => {
-                // Wrong shape: the diff must show it, but never a secret's value.
-                return if rule.secret {
-                    format!(
-                        "[{}:unexpected-shape:{}-chars]",
-                        rule.placeholder,
-                        text.chars().count()
-                    )
-                } else {
-                    self.values(text)
-                };
-            }
+        let keep = match &rule.shape {
             None => None,
+            Some(re) => match re.captures(text) {
+                Some(c) => c.name("keep").map(|m| m.as_str()),
+                None => {
+                    // Wrong shape: the diff must show it, but never a secret's value.
+                    return if rule.secret {
+                        format!(
+                            "[{}:unexpected-shape:{}-chars]",
+                            rule.placeholder,
+                            text.chars().count()
+                        )
+                    } else {
+                        self.values(text)
+                    };
+                }
+            },
         };
-        let rule = rule.clone();
         let mut out = format!("[{}", rule.placeholder);
         if let Some(k) = keep {
             out.push(':');
-            out.push_str(&k);
+            out.push_str(k);
         }
         if rule.numbered {
             let n = self.number(&rule.placeholder, text);
@@ -242,36 +245,40 @@ impl<'a> Redactor<'a> {
 
     /// Any other text: value rules replace run-dependent values inside it.
     pub fn values(&mut self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for i in 0..self.rules.values.len() {
-            let rule = &self.rules.values[i];
-            let (placeholder, numbered) = (rule.placeholder.clone(), rule.numbered);
+        let rules = self.rules;
+        let mut out: Option<String> = None;
+        for rule in &rules.values {
+            let cur = out.as_deref().unwrap_or(text);
             match &rule.matcher {
                 ValueMatch::Variable(v) => {
                     if let Some(value) = self.vars.get(v).filter(|v| !v.is_empty())
-                        && out.contains(value.as_str())
+                        && cur.contains(value.as_str())
                     {
-                        out = out.replace(value.as_str(), &format!("[{placeholder}]"));
+                        out = Some(cur.replace(value.as_str(), &format!("[{}]", rule.placeholder)));
                     }
                 }
                 ValueMatch::Pattern(re) => {
-                    let re = re.clone();
-                    if re.is_match(&out) {
-                        out = re
-                            .replace_all(&out, |c: &regex::Captures<'_>| {
+                    if re.is_match(cur) {
+                        let replaced = re
+                            .replace_all(cur, |c: &regex::Captures<'_>| {
                                 let v = c.get(0).map_or("", |m| m.as_str());
-                                if numbered {
-                                    format!("[{placeholder}:{}]", self.number(&placeholder, v))
+                                if rule.numbered {
+                                    format!(
+                                        "[{}:{}]",
+                                        rule.placeholder,
+                                        self.number(&rule.placeholder, v)
+                                    )
                                 } else {
-                                    format!("[{placeholder}]")
+                                    format!("[{}]", rule.placeholder)
                                 }
                             })
                             .into_owned();
+                        out = Some(replaced);
                     }
                 }
             }
         }
-        out
+        out.unwrap_or_else(|| text.to_owned())
     }
 }
 
