@@ -136,7 +136,8 @@ fn main() {
                     params,
                     &target.vars,
                 )
-                .unwrap(),
+                .unwrap()
+                .pairs,
             )
             .into_bytes(),
             Request::Raw(_) => unreachable!("bench cases are calls"),
@@ -218,7 +219,8 @@ fn main() {
                     params,
                     &target.vars,
                 )
-                .unwrap();
+                .unwrap()
+                .pairs;
                 let body = query::encode(&pairs);
                 let req = HttpRequest {
                     method: "POST".into(),

@@ -21,18 +21,30 @@ pub enum QueryError {
     Value(String),
 }
 
-/// The decoded pairs of a call, in the order they are sent.
+/// A serialized call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Serialized {
+    /// The decoded pairs, in the order they are sent.
+    pub pairs: Vec<(String, String)>,
+    /// Values of members the model marks sensitive (tokens, assertions, secrets): the
+    /// runner keeps them out of everything it writes.
+    pub sensitive: Vec<String>,
+}
+
 pub fn serialize(
     model: &Model,
     op: &Operation,
     params: &[(String, ParamValue)],
     vars: &Vars,
-) -> Result<Vec<(String, String)>, QueryError> {
+) -> Result<Serialized, QueryError> {
     let mut out = Vec::with_capacity(params.len() + 2);
     out.push(("Action".to_owned(), op.name.clone()));
     out.push(("Version".to_owned(), model.api_version.clone()));
     let Some(input) = op.input.as_deref() else {
-        return Ok(out);
+        return Ok(Serialized {
+            pairs: out,
+            sensitive: Vec::new(),
+        });
     };
     let ShapeKind::Structure { members, .. } = &model.shape(input).kind else {
         return Err(QueryError::Value(format!(
@@ -40,7 +52,12 @@ pub fn serialize(
             op.name
         )));
     };
-    let mut w = Writer { model, vars, out };
+    let mut w = Writer {
+        model,
+        vars,
+        out,
+        sensitive: Vec::new(),
+    };
     for (name, value) in params {
         let member = members
             .get(name)
@@ -48,7 +65,10 @@ pub fn serialize(
         let key = member.location_name.clone().unwrap_or_else(|| name.clone());
         w.value(&key, member, value)?;
     }
-    Ok(w.out)
+    Ok(Serialized {
+        pairs: w.out,
+        sensitive: w.sensitive,
+    })
 }
 
 /// `application/x-www-form-urlencoded` text of the pairs.
@@ -64,6 +84,7 @@ struct Writer<'a> {
     model: &'a Model,
     vars: &'a Vars,
     out: Vec<(String, String)>,
+    sensitive: Vec<String>,
 }
 
 impl Writer<'_> {
@@ -74,6 +95,22 @@ impl Writer<'_> {
         value: &ParamValue,
     ) -> Result<(), QueryError> {
         let shape = self.model.shape(&member.shape);
+        let before = self.out.len();
+        self.scalar_or_nested(prefix, member, shape, value)?;
+        if shape.sensitive {
+            let added: Vec<String> = self.out[before..].iter().map(|(_, v)| v.clone()).collect();
+            self.sensitive.extend(added);
+        }
+        Ok(())
+    }
+
+    fn scalar_or_nested(
+        &mut self,
+        prefix: &str,
+        member: &Member,
+        shape: &crate::model::Shape,
+        value: &ParamValue,
+    ) -> Result<(), QueryError> {
         match (&shape.kind, value) {
             (ShapeKind::Structure { members, .. }, ParamValue::Map(entries)) => {
                 for (k, v) in entries {
@@ -221,7 +258,9 @@ mod tests {
     ) -> Vec<(String, String)> {
         let params: Vec<(String, ParamValue)> =
             params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        serialize(model, model.operation(op).unwrap(), &params, vars).unwrap()
+        serialize(model, model.operation(op).unwrap(), &params, vars)
+            .unwrap()
+            .pairs
     }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -304,6 +343,18 @@ mod tests {
             back,
             pairs(&[("Policy", "{\"a\": \"b+c\"}"), ("X", "a&b=c")])
         );
+    }
+
+    #[test]
+    fn sensitive_members_are_reported_for_scrubbing() {
+        let m = sts();
+        let params = vec![
+            ("RoleArn".to_owned(), s("arn:aws:iam::1:role/r")),
+            ("WebIdentityToken".to_owned(), s("eyJhbGciOi.token")),
+        ];
+        let op = m.operation("AssumeRoleWithWebIdentity").unwrap();
+        let call = serialize(&m, op, &params, &Vars::new()).unwrap();
+        assert_eq!(call.sensitive, ["eyJhbGciOi.token"]);
     }
 
     #[test]

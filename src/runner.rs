@@ -232,8 +232,11 @@ impl Runner {
                 let op = model
                     .operation(operation)
                     .ok_or_else(|| StepError::Setup(format!("unknown operation {operation}")))?;
-                let pairs = query::serialize(model, op, params, vars).map_err(|e| setup(&e))?;
-                let body = query::encode(&pairs).into_bytes();
+                let call = query::serialize(model, op, params, vars).map_err(|e| setup(&e))?;
+                for v in &call.sensitive {
+                    self.secrets.add(v);
+                }
+                let body = query::encode(&call.pairs).into_bytes();
                 let headers = vec![
                     ("host".to_owned(), self.target.host()),
                     ("content-type".to_owned(), FORM.to_owned()),

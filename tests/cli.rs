@@ -149,7 +149,7 @@ async fn the_canary_never_reaches_stdout_or_stderr() {
     for t in [&out, &err] {
         assert!(!t.contains(canary) && !t.contains(&enc), "{t}");
     }
-    for f in walk(&root.join("snapshots")) {
+    for f in common::walk(&root.join("snapshots")) {
         let body = std::fs::read_to_string(&f).unwrap();
         assert!(
             !body.contains(canary) && !body.contains(&enc),
@@ -157,18 +157,6 @@ async fn the_canary_never_reaches_stdout_or_stderr() {
             f.display()
         );
     }
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        if e.path().is_dir() {
-            out.extend(walk(&e.path()));
-        } else {
-            out.push(e.path());
-        }
-    }
-    out
 }
 
 #[test]

@@ -279,19 +279,7 @@ fn a_file_that_would_hold_a_secret_is_refused_and_not_written() {
     )
     .unwrap_err();
     assert!(err.to_string().starts_with("refused to write"), "{err}");
-    assert!(!root.join("snapshots").exists() || walk(&root.join("snapshots")).is_empty());
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        if e.path().is_dir() {
-            out.extend(walk(&e.path()));
-        } else {
-            out.push(e.path());
-        }
-    }
-    out
+    assert!(!root.join("snapshots").exists() || common::walk(&root.join("snapshots")).is_empty());
 }
 
 const FLOW: &str = r#"
@@ -433,4 +421,20 @@ async fn an_unknown_variable_is_reported_before_anything_is_sent() {
         }
     );
     assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn sensitive_parameters_are_scrubbed_from_what_an_echoing_endpoint_returns() {
+    let canary = "CANARYwebIdentityToken.eyJzdWIiOiJ4In0";
+    let yaml = format!(
+        "cases:\n  - id: web\n    kind: doc-example\n    provenance: inferred\n    description: d\n    steps:\n      - params: {{RoleArn: '{{{{role_arn}}}}', RoleSessionName: web, WebIdentityToken: '{canary}'}}\n"
+    );
+    let server = start(Deviation::EchoRequest).await;
+    let (_dir, root) =
+        common::project(&[("scenarios/sts/AssumeRoleWithWebIdentity/w.yaml", &yaml)]);
+    let suite = Arc::new(Suite::load(&Layout::at(&root)).unwrap());
+    let res = runner(&suite, &server.uri()).check(0).await;
+    let t = &res.run.transcript;
+    assert!(t.contains("WebIdentityToken=[redacted-secret]"), "{t}");
+    assert_no_canary("transcript", t, &[canary]);
 }
