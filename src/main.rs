@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use conform::coverage::ServiceCoverage;
 use conform::runner::{CaseResult, Outcome, Runner, Summary};
 use conform::secrets::Secrets;
 use conform::snapshot;
@@ -56,6 +57,12 @@ enum Command {
     },
     /// Load every scenario and snapshot; report errors, orphans and missing snapshots.
     Check,
+    /// Write scenarios/<service>/COVERAGE.md: which constraints and errors cases exercise.
+    Coverage {
+        /// Do not write: fail if a COVERAGE.md is out of date.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(Args)]
@@ -131,6 +138,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => Ok(check(&suite)),
+        Command::Coverage { check } => coverage(&suite, check),
         Command::Run(args) => run_suite(suite, args),
     }
 }
@@ -183,6 +191,57 @@ fn check(suite: &Suite) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+fn coverage_of(suite: &Suite) -> Vec<(std::path::PathBuf, ServiceCoverage)> {
+    let vars = conform::target::default_vars("us-east-1");
+    let snapshot_of = |c: &conform::scenario::Case| suite.snapshots.expected(c).map(str::to_owned);
+    suite
+        .models
+        .values()
+        .filter(|m| suite.cases.iter().any(|c| c.service == m.service))
+        .map(|m| {
+            let path = suite.layout.scenarios.join(&m.service).join("COVERAGE.md");
+            (
+                path,
+                ServiceCoverage::compute(m, &suite.cases, &snapshot_of, &vars),
+            )
+        })
+        .collect()
+}
+
+fn coverage(suite: &Suite, check_only: bool) -> anyhow::Result<ExitCode> {
+    let mut stale = false;
+    for (path, cov) in coverage_of(suite) {
+        let md = cov.to_markdown();
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        if current == md {
+            println!("{} is up to date", path.display());
+        } else if check_only {
+            println!(
+                "{} is out of date: run `conform coverage` and commit it",
+                path.display()
+            );
+            stale = true;
+        } else {
+            std::fs::write(&path, md)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("wrote {}", path.display());
+        }
+        let gaps = cov.uncovered_members();
+        if !gaps.is_empty() {
+            println!(
+                "{} constrained members of {} have no case yet",
+                gaps.len(),
+                cov.service
+            );
+        }
+    }
+    Ok(if stale {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn is_ci() -> bool {

@@ -59,20 +59,7 @@ impl Target {
                 session_token: None,
             },
         };
-        let account = DEFAULT_ACCOUNT_ID.to_owned();
-        let mut vars = Vars::new();
-        vars.insert("region".into(), region.to_owned());
-        vars.insert("role_name".into(), "conform-test-role".into());
-        vars.insert(
-            "role_arn".into(),
-            format!("arn:aws:iam::{account}:role/conform-test-role"),
-        );
-        vars.insert(
-            "caller_arn".into(),
-            format!("arn:aws:iam::{account}:user/conform"),
-        );
-        vars.insert("caller_user_id".into(), "AIDAEXAMPLECONFORM000".into());
-        vars.insert("account_id".into(), account);
+        let vars = default_vars(region);
         Ok(Target {
             name: endpoint.to_owned(),
             endpoint: url.to_string(),
@@ -139,6 +126,25 @@ impl Target {
             None => url.host_str().unwrap_or("").to_owned(),
         }
     }
+}
+
+/// The variables every target starts with (moto's account and a conventional role).
+pub fn default_vars(region: &str) -> Vars {
+    let account = DEFAULT_ACCOUNT_ID.to_owned();
+    let mut vars = Vars::new();
+    vars.insert("region".into(), region.to_owned());
+    vars.insert("role_name".into(), "conform-test-role".into());
+    vars.insert(
+        "role_arn".into(),
+        format!("arn:aws:iam::{account}:role/conform-test-role"),
+    );
+    vars.insert(
+        "caller_arn".into(),
+        format!("arn:aws:iam::{account}:user/conform"),
+    );
+    vars.insert("caller_user_id".into(), "AIDAEXAMPLECONFORM000".into());
+    vars.insert("account_id".into(), account);
+    vars
 }
 
 #[cfg(test)]

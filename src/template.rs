@@ -24,6 +24,8 @@ pub enum TemplateError {
     Unclosed,
     #[error("`{{{{{0}}}}}` is not a variable name: use letters, digits, `_`, `-` and `.`")]
     BadName(String),
+    #[error("`{{{{{0}}}}}`: write `{{{{repeat COUNT TEXT}}}}` with COUNT from 0 to 1000000")]
+    BadRepeat(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,11 +40,29 @@ impl Template {
         let mut rest = text;
         while let Some(start) = rest.find("{{") {
             if start > 0 {
-                parts.push(Part::Lit(rest[..start].to_owned()));
+                push_lit(&mut parts, &rest[..start]);
             }
             let after = &rest[start + 2..];
             let end = after.find("}}").ok_or(TemplateError::Unclosed)?;
-            let name = after[..end].trim();
+            let inner = &after[..end];
+            if let Some(args) = inner.trim_start().strip_prefix("repeat ") {
+                // Long values for length limits, expanded once here so they cost nothing
+                // per run and their length is known when the suite loads.
+                let bad = || TemplateError::BadRepeat(inner.to_owned());
+                let (count, text) = args.trim_start().split_once(' ').ok_or_else(bad)?;
+                let count: usize = count
+                    .parse()
+                    .ok()
+                    .filter(|c| *c <= 1_000_000)
+                    .ok_or_else(bad)?;
+                if text.is_empty() {
+                    return Err(bad());
+                }
+                push_lit(&mut parts, &text.repeat(count));
+                rest = &after[end + 2..];
+                continue;
+            }
+            let name = inner.trim();
             let valid = !name.is_empty()
                 && name
                     .chars()
@@ -54,9 +74,17 @@ impl Template {
             rest = &after[end + 2..];
         }
         if !rest.is_empty() || parts.is_empty() {
-            parts.push(Part::Lit(rest.to_owned()));
+            push_lit(&mut parts, rest);
         }
         Ok(Template { parts })
+    }
+
+    /// The text when the template has no variables.
+    pub fn as_literal(&self) -> Option<&str> {
+        match self.parts.as_slice() {
+            [Part::Lit(s)] => Some(s),
+            _ => None,
+        }
     }
 
     /// A template that is only text (no variables).
@@ -95,6 +123,14 @@ impl Template {
     }
 }
 
+fn push_lit(parts: &mut Vec<Part>, text: &str) {
+    if let Some(Part::Lit(prev)) = parts.last_mut() {
+        prev.push_str(text);
+    } else {
+        parts.push(Part::Lit(text.to_owned()));
+    }
+}
+
 impl fmt::Display for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for p in &self.parts {
@@ -124,6 +160,20 @@ mod tests {
         );
         assert_eq!(t.to_string(), "arn:aws:iam::{{account_id}}:role/{{role}}");
         assert_eq!(t.variables().collect::<Vec<_>>(), ["account_id", "role"]);
+    }
+
+    #[test]
+    fn repeat_expands_when_parsed() {
+        let t = Template::parse("ab{{repeat 3 xy}}c{{repeat 2 é}}").unwrap();
+        assert_eq!(t.as_literal(), Some("abxyxyxycéé"));
+        let t = Template::parse("{{repeat 64 s}}").unwrap();
+        assert_eq!(t.as_literal().unwrap().chars().count(), 64);
+        for bad in ["{{repeat x a}}", "{{repeat 2}}", "{{repeat 99999999 a}}"] {
+            assert!(
+                matches!(Template::parse(bad), Err(TemplateError::BadRepeat(_))),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
