@@ -91,7 +91,7 @@ impl ServiceCoverage {
         let mut calls: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut codes: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
         for case in cases.iter().filter(|c| c.service == model.service) {
-            for step in &case.steps {
+            for step in case.steps.iter().filter(|s| s.service == model.service) {
                 if let Request::Call { operation, params } = &step.request {
                     calls
                         .entry(operation.clone())

@@ -323,6 +323,9 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
 
 fn report(suite: &Suite, r: &CaseResult, write_new: bool, secrets: &Secrets) {
     let case = &suite.cases[r.index];
+    for w in &r.run.warnings {
+        println!("WARN {}: {w}", r.test_name);
+    }
     let written = |r: &CaseResult| -> String {
         if !write_new {
             return String::new();

@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use crate::normalize;
 use crate::query;
 use crate::redact::{Redactor, Rules};
-use crate::scenario::{Case, CredentialsSpec, Request, Step};
+use crate::scenario::{Case, CredentialsSpec, Request, Role, Step};
 use crate::secrets::Secrets;
 use crate::sign::{self, Credentials};
 use crate::snapshot::{self, Verdict};
@@ -29,6 +29,8 @@ pub struct CaseRun {
     pub transcript: String,
     /// Why the case could not run to its end (no answer, a missing variable or capture).
     pub error: Option<String>,
+    /// Problems that do not change the verdict (a cleanup step that failed).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -170,6 +172,7 @@ impl Runner {
                         run: CaseRun {
                             transcript: String::new(),
                             error: Some("internal error: the case panicked (a bug in conform, please report it)".into()),
+                            warnings: Vec::new(),
                         },
                         outcome: Outcome::Error {
                             message: "internal error: the case panicked (a bug in conform, please report it)".into(),
@@ -180,7 +183,8 @@ impl Runner {
             .collect()
     }
 
-    /// Runs the steps of a case against the target.
+    /// Runs the steps of a case against the target: setup steps, the checked steps (their
+    /// answers make the transcript), then cleanup steps whatever happened before.
     pub async fn run_case(&self, case: &Case) -> CaseRun {
         let empty = Rules::default();
         let rules = self.suite.rules.get(&case.service).unwrap_or(&empty);
@@ -188,44 +192,84 @@ impl Runner {
         let mut vars: Vars = self.target.vars.clone();
         let mut transcript = String::with_capacity(1024);
         let mut error = None;
-        for (i, step) in case.steps.iter().enumerate() {
-            if i > 0 {
-                transcript.push('\n');
+        let mut warnings = Vec::new();
+        let mut checked = 0;
+        for step in case.steps.iter().filter(|s| s.role != Role::Cleanup) {
+            let title = step_title(case, step);
+            if step.role == Role::Check {
+                checked += 1;
+                if checked > 1 {
+                    transcript.push('\n');
+                }
+                transcript.push_str(&format!("=== step {checked}: {title}\n"));
             }
-            transcript.push_str(&format!("=== step {}: {}\n", i + 1, step_title(step)));
-            let outcome = self.run_step(case, step, &vars, &mut redactor).await;
+            let outcome = self.run_step(step, &vars, &mut redactor).await;
             for s in redactor.secrets.drain(..) {
                 self.secrets.add(&s);
             }
             match outcome {
-                Ok((text, captured)) => {
-                    transcript.push_str(&text);
-                    for (k, v) in captured {
-                        vars.insert(k, v);
-                    }
-                }
-                Err(e) => {
-                    let msg = format!("step {} ({}): {e}", i + 1, step_title(step));
-                    transcript.push_str(&format!("error: {e}\n"));
-                    error = Some(msg);
+                Ok(answer) if step.role == Role::Setup && !answer.succeeded() => {
+                    error = Some(format!(
+                        "setup step ({title}) was refused: {}",
+                        answer.summary()
+                    ));
                     break;
                 }
+                Ok(answer) => {
+                    if step.role == Role::Check {
+                        transcript.push_str(&answer.text);
+                    }
+                    if let Some(e) = answer.capture_error {
+                        let which = match step.role {
+                            Role::Setup => format!("setup step ({title})"),
+                            _ => format!("step {checked} ({title})"),
+                        };
+                        error = Some(format!("{which}: {e}"));
+                        break;
+                    }
+                    vars.extend(answer.captured);
+                }
+                Err(e) => {
+                    let which = match step.role {
+                        Role::Setup => format!("setup step ({title})"),
+                        _ => format!("step {checked} ({title})"),
+                    };
+                    if step.role == Role::Check {
+                        transcript.push_str(&format!("error: {e}\n"));
+                    }
+                    error = Some(format!("{which}: {e}"));
+                    break;
+                }
+            }
+        }
+        for step in case.steps.iter().filter(|s| s.role == Role::Cleanup) {
+            let title = step_title(case, step);
+            match self.run_step(step, &vars, &mut redactor).await {
+                Ok(answer) if !answer.succeeded() => warnings.push(format!(
+                    "cleanup step ({title}) was refused: {}",
+                    answer.summary()
+                )),
+                Ok(_) => {}
+                Err(e) => warnings.push(format!("cleanup step ({title}) did not run: {e}")),
+            }
+            for s in redactor.secrets.drain(..) {
+                self.secrets.add(&s);
             }
         }
         CaseRun {
             transcript: self.secrets.scrub(&transcript),
             error: error.map(|e| self.secrets.scrub(&e)),
+            warnings: warnings.iter().map(|w| self.secrets.scrub(w)).collect(),
         }
     }
 
     async fn run_step(
         &self,
-        case: &Case,
         step: &Step,
         vars: &Vars,
         redactor: &mut Redactor<'_>,
-    ) -> Result<(String, Vec<(String, String)>), StepError> {
-        let model = &self.suite.models[&case.service];
+    ) -> Result<Answer, StepError> {
+        let model = &self.suite.models[&step.service];
         let setup = |e: &dyn std::fmt::Display| StepError::Setup(e.to_string());
         let (method, url, headers, body, unsigned_op) = match &step.request {
             Request::Call { operation, params } => {
@@ -308,20 +352,33 @@ impl Runner {
         let response = self.transport.send(&request).await?;
         let normalized = normalize::response(&response, redactor, sent_at);
         let mut captured = Vec::new();
+        let mut capture_error = None;
         for cap in &step.captures {
-            let value = normalized
+            match normalized
                 .document
                 .as_ref()
                 .and_then(|doc| cap.path.select(doc))
-                .ok_or_else(|| {
-                    StepError::Setup(format!(
+            {
+                Some(value) => captured.push((cap.variable.clone(), value)),
+                None => {
+                    capture_error = Some(format!(
                         "capture `{}`: the answer (HTTP {}) has no element at that path",
                         cap.variable, response.status
-                    ))
-                })?;
-            captured.push((cap.variable.clone(), value));
+                    ));
+                    break;
+                }
+            }
         }
-        Ok((normalized.text, captured))
+        let code = normalized.document.as_ref().and_then(|d| {
+            d.select(&crate::xml::ElementPath::parse("//Code").expect("a valid path"))
+        });
+        Ok(Answer {
+            text: normalized.text,
+            captured,
+            capture_error,
+            status: response.status,
+            code,
+        })
     }
 
     fn credentials(
@@ -353,9 +410,37 @@ impl Runner {
     }
 }
 
-/// The step as the snapshot names it: never rendered values, so no secret can show.
-fn step_title(step: &Step) -> String {
+/// One step's answer, normalized.
+struct Answer {
+    text: String,
+    captured: Vec<(String, String)>,
+    /// A capture that found nothing: later steps cannot run.
+    capture_error: Option<String>,
+    status: u16,
+    /// The error code of an error answer.
+    code: Option<String>,
+}
+
+impl Answer {
+    fn succeeded(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    fn summary(&self) -> String {
+        match &self.code {
+            Some(c) => format!("HTTP {} {c}", self.status),
+            None => format!("HTTP {}", self.status),
+        }
+    }
+}
+
+/// The step as the snapshot names it: never rendered values, so no secret can show. A step
+/// calling another service than the case's says which (`iam:CreateRole`).
+fn step_title(case: &Case, step: &Step) -> String {
     let what = match &step.request {
+        Request::Call { operation, .. } if step.service != case.service => {
+            format!("{}:{operation}", step.service)
+        }
         Request::Call { operation, .. } => operation.clone(),
         Request::Raw(raw) => {
             let mut s = format!("raw {} {}", raw.method, raw.path);

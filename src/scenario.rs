@@ -1,6 +1,7 @@
 //! Scenario files: YAML in, typed and model-checked [`Case`]s out. Every problem is a
 //! [`Diagnostic`] anchored at the file, line and column where it was written.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -103,11 +104,27 @@ impl Case {
 
 #[derive(Debug, Clone)]
 pub struct Step {
+    /// The service the step calls: the case's own unless the step names another (an IAM
+    /// setup step in an STS case).
+    pub service: String,
     pub name: Option<String>,
+    pub role: Role,
     pub request: Request,
     pub credentials: CredentialsSpec,
     pub captures: Vec<Capture>,
     pub line: u32,
+}
+
+/// What a step is for. Setup and cleanup steps prepare and remove account state (an IAM
+/// role to assume); their answers vary from run to run and stay out of the snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Runs first; must succeed (2xx), or the case stops with an error.
+    Setup,
+    /// The steps whose answers the snapshot holds.
+    Check,
+    /// Runs last, whatever happened before; a failure is reported, not compared.
+    Cleanup,
 }
 
 #[derive(Debug, Clone)]
@@ -169,14 +186,16 @@ pub enum ParamValue {
 pub fn parse_file(
     rel: &str,
     text: &str,
-    model: &Model,
+    models: &BTreeMap<String, Model>,
+    service: &str,
     operation: &str,
 ) -> Result<Vec<Case>, Vec<Diagnostic>> {
     let source: Arc<str> = Arc::from(text);
     let ctx = Ctx {
         file: Path::new(rel),
         source: source.clone(),
-        model,
+        model: &models[service],
+        models,
     };
     let raw: RawFile = match serde_saphyr::from_str(text) {
         Ok(raw) => raw,
@@ -215,7 +234,9 @@ fn raw_is_empty(cases: &[Case], errors: &[Diagnostic]) -> bool {
 struct Ctx<'a> {
     file: &'a Path,
     source: Arc<str>,
+    /// The case's service.
     model: &'a Model,
+    models: &'a BTreeMap<String, Model>,
 }
 
 impl Ctx<'_> {
@@ -284,6 +305,26 @@ impl Ctx<'_> {
                 Err(mut e) => errors.append(&mut e),
             }
         }
+        // Setup steps first, then the checked ones, then cleanup: the order they run in.
+        let rank = |r: Role| match r {
+            Role::Setup => 0,
+            Role::Check => 1,
+            Role::Cleanup => 2,
+        };
+        for pair in steps.windows(2) {
+            if rank(pair[1].role) < rank(pair[0].role) {
+                errors.push(
+                    self.err(span_at(&self.source, pair[1].line.max(1), 1, 0), "steps are out of order: setup steps come first, cleanup steps last")
+                        .with_help("move this step so that setup, checked and cleanup steps follow each other in that order"),
+                );
+            }
+        }
+        if !steps.is_empty() && !steps.iter().any(|s| s.role == Role::Check) {
+            errors.push(
+                self.err(id_span, "this case has no step whose answer it checks")
+                    .with_help("setup and cleanup steps stay out of the snapshot; add a step without `setup` or `cleanup`"),
+            );
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -338,6 +379,34 @@ impl Ctx<'_> {
             .or(rs.raw.as_ref().map(|r| span_of(r).line))
             .or(rs.params.as_ref().map(|p| span_of(p).line))
             .unwrap_or(0);
+        let model = match &rs.service {
+            None => self.model,
+            Some(svc) => match self.models.get(&svc.value) {
+                Some(m) => m,
+                None => {
+                    let names = self.models.keys().map(String::as_str);
+                    let mut d = self.err(
+                        span_of(svc),
+                        format!("no model for service `{}`", svc.value),
+                    );
+                    d = match did_you_mean(&svc.value, names) {
+                        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                        None => d.with_help(format!(
+                            "models/ holds: {}",
+                            self.models.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )),
+                    };
+                    return Err(vec![d]);
+                }
+            },
+        };
+        if rs.service.is_some() && rs.operation.is_none() && rs.raw.is_none() {
+            errors.push(
+                self.err(span_of(rs.service.as_ref().expect("checked")), "a step that names a service must name its operation")
+                    .with_help("add `operation:`; only the case's own service defaults to the directory's operation"),
+            );
+            return Err(errors);
+        }
         let request = if let Some(raw) = rs.raw {
             if let Some(op) = rs.operation.as_ref() {
                 errors.push(
@@ -360,24 +429,21 @@ impl Ctx<'_> {
                 Some(o) => (o.value.as_str(), span_of(o)),
                 None => (dir_operation, Span::default()),
             };
-            match self.model.operation(op_name) {
+            match model.operation(op_name) {
                 None => {
                     let mut d = self.err(
                         op_span,
                         format!(
                             "unknown operation `{op_name}` for service `{}`",
-                            self.model.service
+                            model.service
                         ),
                     );
-                    d = match did_you_mean(
-                        op_name,
-                        self.model.operations.keys().map(String::as_str),
-                    ) {
+                    d = match did_you_mean(op_name, model.operations.keys().map(String::as_str)) {
                         Some(s) => d.with_help(format!("did you mean `{s}`?")),
                         None => d.with_help(format!(
                             "the {} model has: {}",
-                            self.model.service,
-                            self.model
+                            model.service,
+                            model
                                 .operations
                                 .keys()
                                 .cloned()
@@ -404,7 +470,7 @@ impl Ctx<'_> {
                         (Some(p), Some(input)) => match &p.value {
                             RawNode::Null => Some(Vec::new()),
                             RawNode::Map(entries) => {
-                                self.members(entries, input, op_name, &mut errors)
+                                self.members(model, entries, input, op_name, &mut errors)
                             }
                             other => {
                                 errors.push(self.err(
@@ -429,13 +495,28 @@ impl Ctx<'_> {
             None => CredentialsSpec::Default,
             Some(c) => self.credentials(&c, &mut errors),
         };
+        if rs.setup && rs.cleanup {
+            errors.push(
+                self.err(
+                    span_at(&self.source, line.max(1), 1, 0),
+                    "a step cannot be both `setup` and `cleanup`",
+                )
+                .with_help("a setup step runs first and a cleanup step last: write two steps"),
+            );
+        }
         let mut captures = Vec::new();
         if let Some(cap) = rs.capture {
             self.captures(&cap, captured, &mut captures, &mut errors);
         }
         match request {
             Some(request) if errors.is_empty() => Ok(Step {
+                service: model.service.clone(),
                 name: rs.name,
+                role: match (rs.setup, rs.cleanup) {
+                    (true, _) => Role::Setup,
+                    (false, true) => Role::Cleanup,
+                    (false, false) => Role::Check,
+                },
                 request,
                 credentials,
                 captures,
@@ -649,12 +730,13 @@ impl Ctx<'_> {
     /// Structure members: names checked against the model, values against their shapes.
     fn members(
         &self,
+        model: &Model,
         entries: &[(Spanned<String>, Spanned<RawNode>)],
         shape_name: &str,
         context: &str,
         errors: &mut Vec<Diagnostic>,
     ) -> Option<Vec<(String, ParamValue)>> {
-        let shape = self.model.shape(shape_name);
+        let shape = model.shape(shape_name);
         let ShapeKind::Structure { members, .. } = &shape.kind else {
             return None;
         };
@@ -691,7 +773,13 @@ impl Ctx<'_> {
                 );
                 continue;
             }
-            match self.value(v, &member.shape, &format!("{context}.{}", k.value), errors) {
+            match self.value(
+                model,
+                v,
+                &member.shape,
+                &format!("{context}.{}", k.value),
+                errors,
+            ) {
                 Some(val) => out.push((k.value.clone(), val)),
                 None => ok = false,
             }
@@ -701,12 +789,13 @@ impl Ctx<'_> {
 
     fn value(
         &self,
+        model: &Model,
         node: &Spanned<RawNode>,
         shape_name: &str,
         context: &str,
         errors: &mut Vec<Diagnostic>,
     ) -> Option<ParamValue> {
-        let shape = self.model.shape(shape_name);
+        let shape = model.shape(shape_name);
         let span = span_of(node);
         let mismatch = |errors: &mut Vec<Diagnostic>, expected: &str, hint: &str| {
             errors.push(
@@ -730,15 +819,15 @@ impl Ctx<'_> {
         }
         match &shape.kind {
             ShapeKind::Structure { .. } => match &node.value {
-                RawNode::Map(entries) => {
-                    self.members(entries, shape_name, context, errors).map(|m| {
+                RawNode::Map(entries) => self
+                    .members(model, entries, shape_name, context, errors)
+                    .map(|m| {
                         ParamValue::Map(
                             m.into_iter()
                                 .map(|(k, v)| (Template::literal(k), v))
                                 .collect(),
                         )
-                    })
-                }
+                    }),
                 _ => mismatch(
                     errors,
                     "a structure",
@@ -751,6 +840,7 @@ impl Ctx<'_> {
                     let mut ok = true;
                     for (i, item) in items.iter().enumerate() {
                         match self.value(
+                            model,
                             item,
                             &member.shape,
                             &format!("{context}[{}]", i + 1),
@@ -774,8 +864,13 @@ impl Ctx<'_> {
                     let mut ok = true;
                     for (k, v) in entries {
                         let key = self.template(&k.value, span_of(k), errors);
-                        let val =
-                            self.value(v, &value.shape, &format!("{context}.{}", k.value), errors);
+                        let val = self.value(
+                            model,
+                            v,
+                            &value.shape,
+                            &format!("{context}.{}", k.value),
+                            errors,
+                        );
                         match (key, val) {
                             (Some(k), Some(v)) => out.push((k, v)),
                             _ => ok = false,
@@ -911,6 +1006,11 @@ struct RawCase {
 struct RawStep {
     #[serde(default)]
     name: Option<String>,
+    service: Option<Spanned<String>>,
+    #[serde(default)]
+    setup: bool,
+    #[serde(default)]
+    cleanup: bool,
     operation: Option<Spanned<String>>,
     params: Option<Spanned<RawNode>>,
     credentials: Option<Spanned<RawNode>>,

@@ -225,7 +225,7 @@ fn load_cases(root: &Path, models: &BTreeMap<String, Model>) -> Result<Vec<Case>
                     ));
                     break;
                 }
-                match scenario::parse_file(&rel(&file), &text, model, &op) {
+                match scenario::parse_file(&rel(&file), &text, models, &service, &op) {
                     Ok(mut c) => cases.append(&mut c),
                     Err(mut e) => errors.append(&mut e),
                 }

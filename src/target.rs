@@ -144,7 +144,22 @@ pub fn default_vars(region: &str) -> Vars {
     );
     vars.insert("caller_user_id".into(), "AIDAEXAMPLECONFORM000".into());
     vars.insert("account_id".into(), account);
+    vars.insert("run_id".into(), run_id());
     vars
+}
+
+/// Eight hex digits, different for every run: names of resources a run creates (an IAM role
+/// for one case) carry it so that runs never collide and leftovers are recognisable.
+fn run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    format!("{:08x}", h.finish() as u32)
 }
 
 #[cfg(test)]

@@ -99,6 +99,9 @@ fn trial(
 ) -> Result<(), Failed> {
     let case = &suite.cases[index];
     let result = runtime.block_on(runner.check(index));
+    for w in &result.run.warnings {
+        eprintln!("warning: {}: {w}", case.test_name());
+    }
     if let Outcome::Error { message } = &result.outcome {
         return Err(format!("{message}\n(scenario {}:{})", case.file, case.line).into());
     }

@@ -438,3 +438,113 @@ async fn sensitive_parameters_are_scrubbed_from_what_an_echoing_endpoint_returns
     assert!(t.contains("WebIdentityToken=[redacted-secret]"), "{t}");
     assert_no_canary("transcript", t, &[canary]);
 }
+
+fn role_case(role: &str) -> String {
+    format!(
+        r#"
+cases:
+  - id: with_role
+    kind: exception
+    provenance: inferred
+    description: A role made for the case, assumed, then deleted.
+    steps:
+      - service: iam
+        operation: CreateRole
+        setup: true
+        params:
+          RoleName: 'conform-{{{{run_id}}}}-{role}'
+          AssumeRolePolicyDocument: '{{"Version":"2012-10-17","Statement":[]}}'
+        capture: {{made_arn: CreateRoleResult/Role/Arn, made_name: //RoleName}}
+      - operation: AssumeRole
+        params: {{RoleArn: '{{{{made_arn}}}}', RoleSessionName: s1}}
+      - service: iam
+        operation: DeleteRole
+        cleanup: true
+        params: {{RoleName: '{{{{made_name}}}}'}}
+"#
+    )
+}
+
+async fn run_role_case(role: &str) -> (CaseResult, Vec<wiremock::Request>) {
+    let server = start(Deviation::None).await;
+    let (_dir, root) = common::project(&[("scenarios/sts/AssumeRole/r.yaml", &role_case(role))]);
+    let suite = Arc::new(Suite::load(&Layout::at(&root)).unwrap());
+    let res = runner(&suite, &server.uri()).check(0).await;
+    (res, server.received_requests().await.unwrap())
+}
+
+fn action(r: &wiremock::Request) -> String {
+    form_urlencoded::parse(&r.body)
+        .find(|(k, _)| k == "Action")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn setup_and_cleanup_steps_run_around_the_checked_ones_and_stay_out_of_the_snapshot() {
+    let (res, requests) = run_role_case("trusting").await;
+    assert_eq!(res.outcome, Outcome::Missing, "{:?}", res.run);
+    let t = &res.run.transcript;
+    assert!(t.starts_with("=== step 1: AssumeRole\nHTTP 200 OK"), "{t}");
+    assert!(!t.contains("CreateRole") && !t.contains("step 2"), "{t}");
+    assert!(
+        t.contains("assumed-role/conform-[run-id]-trusting/s1"),
+        "{t}"
+    );
+    assert!(res.run.warnings.is_empty(), "{:?}", res.run.warnings);
+    let actions: Vec<String> = requests.iter().map(action).collect();
+    assert_eq!(actions, ["CreateRole", "AssumeRole", "DeleteRole"]);
+    let scope = |i: usize| {
+        requests[i]
+            .headers
+            .get("authorization")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        scope(0).contains("/us-east-1/iam/aws4_request"),
+        "{}",
+        scope(0)
+    );
+    assert!(
+        scope(1).contains("/us-east-1/sts/aws4_request"),
+        "{}",
+        scope(1)
+    );
+    let body = String::from_utf8_lossy(&requests[0].body).into_owned();
+    assert!(
+        body.starts_with("Action=CreateRole&Version=2010-05-08&RoleName=conform-"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_setup_stops_the_case_but_cleanup_still_runs() {
+    let (res, requests) = run_role_case("taken").await;
+    assert_eq!(
+        res.outcome,
+        Outcome::Error {
+            message: "setup step (iam:CreateRole) was refused: HTTP 409 EntityAlreadyExists".into()
+        }
+    );
+    let actions: Vec<String> = requests.iter().map(action).collect();
+    // The AssumeRole is not sent; the cleanup cannot name a role that was never captured.
+    assert_eq!(actions, ["CreateRole"]);
+    assert_eq!(
+        res.run.warnings,
+        ["cleanup step (iam:DeleteRole) did not run: unknown variable `{{made_name}}`"]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_cleanup_is_a_warning_not_a_verdict() {
+    let (res, requests) = run_role_case("stuck").await;
+    assert_eq!(res.outcome, Outcome::Missing);
+    assert_eq!(requests.len(), 3);
+    assert_eq!(
+        res.run.warnings,
+        ["cleanup step (iam:DeleteRole) was refused: HTTP 409 DeleteConflict"]
+    );
+}

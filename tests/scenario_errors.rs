@@ -179,3 +179,14 @@ fn loading_never_panics_on_arbitrary_bytes() {
         );
     }
 }
+
+#[test]
+fn setup_and_cleanup_out_of_order_and_an_unknown_service() {
+    assert_errors(
+        "step_roles",
+        "scenarios/sts/AssumeRole/a.yaml",
+        &format!(
+            "{HEAD}    steps:\n      - service: iam\n        operation: DeleteRole\n        cleanup: true\n        params: {{RoleName: r}}\n      - params: {{RoleArn: x, RoleSessionName: ab}}\n      - service: iamm\n        operation: CreateRole\n        setup: true\n"
+        ),
+    );
+}

@@ -50,6 +50,48 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+
+fn iam_error(code: &str, msg: &str) -> String {
+    format!(
+        "<ErrorResponse xmlns=\"{IAM_NS}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{msg}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+        request_id()
+    )
+}
+
+/// Role names containing `taken` already exist; those containing `stuck` cannot be deleted.
+fn iam(action: &str, name: &str) -> (u16, String) {
+    let rid = request_id();
+    match action {
+        "CreateRole" if name.contains("taken") => (
+            409,
+            iam_error(
+                "EntityAlreadyExists",
+                &format!("Role with name {name} already exists."),
+            ),
+        ),
+        "CreateRole" => (
+            200,
+            format!(
+                "<CreateRoleResponse xmlns=\"{IAM_NS}\"><CreateRoleResult><Role><RoleName>{name}</RoleName><Arn>arn:aws:iam::{ACCOUNT}:role/{name}</Arn><RoleId>AROA3XFRBF535EXAMPLE2</RoleId><CreateDate>2026-01-01T00:00:00Z</CreateDate></Role></CreateRoleResult><ResponseMetadata><RequestId>{rid}</RequestId></ResponseMetadata></CreateRoleResponse>"
+            ),
+        ),
+        _ if name.contains("stuck") => (
+            409,
+            iam_error(
+                "DeleteConflict",
+                "Cannot delete entity, must detach all policies first.",
+            ),
+        ),
+        _ => (
+            200,
+            format!(
+                "<DeleteRoleResponse xmlns=\"{IAM_NS}\"><ResponseMetadata><RequestId>{rid}</RequestId></ResponseMetadata></DeleteRoleResponse>"
+            ),
+        ),
+    }
+}
+
 impl Respond for FakeSts {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let params: Vec<(String, String)> =
@@ -168,6 +210,8 @@ impl Respond for FakeSts {
                         )
                     }
                 }
+                // Just enough IAM for setup and cleanup steps.
+                "CreateRole" | "DeleteRole" => iam(&action, &get("RoleName").unwrap_or_default()),
                 other => (
                     400,
                     error(
