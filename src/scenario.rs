@@ -400,9 +400,12 @@ impl Ctx<'_> {
                 }
             },
         };
-        if rs.service.is_some() && rs.operation.is_none() && rs.raw.is_none() {
+        if let Some(svc) = &rs.service
+            && rs.operation.is_none()
+            && rs.raw.is_none()
+        {
             errors.push(
-                self.err(span_of(rs.service.as_ref().expect("checked")), "a step that names a service must name its operation")
+                self.err(span_of(svc), "a step that names a service must name its operation")
                     .with_help("add `operation:`; only the case's own service defaults to the directory's operation"),
             );
             return Err(errors);
