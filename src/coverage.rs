@@ -289,7 +289,10 @@ fn member_specs<'a>(
     depth: usize,
 ) {
     let s = model.shape(shape);
-    let ShapeKind::Structure { members, required } = &s.kind else {
+    let ShapeKind::Structure {
+        members, required, ..
+    } = &s.kind
+    else {
         return;
     };
     if depth > 4 {
@@ -501,7 +504,10 @@ fn observe_structure(
     vars: &Vars,
     out: &mut Vec<(String, Seen)>,
 ) {
-    let ShapeKind::Structure { members, required } = &model.shape(shape).kind else {
+    let ShapeKind::Structure {
+        members, required, ..
+    } = &model.shape(shape).kind
+    else {
         return;
     };
     for r in required {

@@ -57,6 +57,8 @@ pub enum ShapeKind {
     Structure {
         members: BTreeMap<String, Member>,
         required: Vec<String>,
+        /// Member names in model order: AWS validates and answers in this order.
+        order: Vec<String>,
     },
     List {
         member: Member,
@@ -299,8 +301,8 @@ impl RawRef {
 struct RawShape {
     #[serde(rename = "type")]
     kind: String,
-    #[serde(default)]
-    members: BTreeMap<String, RawRef>,
+    #[serde(default, deserialize_with = "ordered")]
+    members: Vec<(String, RawRef)>,
     #[serde(default)]
     required: Vec<String>,
     member: Option<RawRef>,
@@ -327,6 +329,28 @@ struct RawError {
     sender_fault: bool,
 }
 
+/// A JSON object as its entries in document order (serde_json's map would sort them).
+fn ordered<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, RawRef)>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Vec<(String, RawRef)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map of members")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some((k, v)) = m.next_entry::<String, RawRef>()? {
+                out.push((k, v));
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(V)
+}
+
 impl RawShape {
     fn into_shape(self, name: &str) -> Shape {
         let fallback = |r: Option<RawRef>| {
@@ -338,6 +362,7 @@ impl RawShape {
         };
         let kind = match self.kind.as_str() {
             "structure" => ShapeKind::Structure {
+                order: self.members.iter().map(|(k, _)| k.clone()).collect(),
                 members: self
                     .members
                     .into_iter()
@@ -430,6 +455,15 @@ mod tests {
                 "ExpiredTokenException"
             ]
         );
+    }
+
+    #[test]
+    fn structures_remember_the_model_order_of_their_members() {
+        let m = sts();
+        let ShapeKind::Structure { order, .. } = &m.shape("AssumeRoleRequest").kind else {
+            panic!("a structure")
+        };
+        assert_eq!(&order[..3], ["RoleArn", "RoleSessionName", "PolicyArns"]);
     }
 
     #[test]

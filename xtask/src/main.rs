@@ -1,7 +1,10 @@
-//! Repository tasks: `cargo xtask conformance | bench`.
+//! Repository tasks: `cargo xtask conformance | bench | expect`.
+
+mod reference;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
@@ -9,7 +12,10 @@ const USAGE: &str = "usage:
   cargo xtask conformance [--endpoint URL] [--jobs N] [--var NAME=VALUE]... [-- FILTER...]
       run the scenarios against an endpoint (moto, LocalStack, your emulator, AWS)
   cargo xtask bench
-      measure the harness's own cost per case against an in-process endpoint";
+      measure the harness's own cost per case against an in-process endpoint
+  cargo xtask expect [--root DIR]
+      write the missing snapshots of documented/inferred STS cases from the documented
+      behaviour (never overwrites a snapshot; lists the cases it cannot answer)";
 
 fn main() -> ExitCode {
     match run() {
@@ -28,6 +34,14 @@ fn run() -> anyhow::Result<ExitCode> {
     match task.as_str() {
         "conformance" => conformance(&rest),
         "bench" => cargo(&["bench", "-p", "conform", "--bench", "harness"]),
+        "expect" => {
+            let root = match rest.as_slice() {
+                [flag, dir] if flag == "--root" => PathBuf::from(dir),
+                [] => workspace(),
+                _ => bail!("usage: cargo xtask expect [--root DIR]"),
+            };
+            expect(&root)
+        }
         "" | "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -98,4 +112,125 @@ fn cargo(args: &[&str]) -> anyhow::Result<ExitCode> {
         Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(1)),
         None => ExitCode::from(1),
     })
+}
+
+/// A case the documented-behaviour reference can answer: STS calls only, signed with the
+/// target's keys or with keys captured earlier in the case, no setup or cleanup.
+fn reference_can_answer(case: &conform::scenario::Case) -> bool {
+    use conform::scenario::{CredentialsSpec, Request, Role};
+    let mut captured: Vec<&str> = Vec::new();
+    for step in &case.steps {
+        if step.role != Role::Check
+            || step.service != "sts"
+            || !matches!(step.request, Request::Call { .. })
+        {
+            return false;
+        }
+        match &step.credentials {
+            CredentialsSpec::Default | CredentialsSpec::Target => {}
+            CredentialsSpec::Unsigned => return false,
+            CredentialsSpec::Explicit {
+                access_key_id,
+                secret_access_key,
+                session_token,
+            } => {
+                let all = [
+                    Some(access_key_id),
+                    Some(secret_access_key),
+                    session_token.as_ref(),
+                ];
+                if !all
+                    .into_iter()
+                    .flatten()
+                    .all(|t| t.variables().all(|v| captured.contains(&v)))
+                {
+                    return false;
+                }
+            }
+        }
+        captured.extend(step.captures.iter().map(|c| c.variable.as_str()));
+    }
+    true
+}
+
+fn expect(root: &Path) -> anyhow::Result<ExitCode> {
+    use conform::runner::{Outcome, Runner};
+    use conform::suite::{Layout, Suite, SuiteError};
+    use wiremock::{Mock, MockServer, matchers::any};
+
+    let suite = match Suite::load(&Layout::at(root)) {
+        Ok(s) => Arc::new(s),
+        Err(SuiteError::Scenarios(d)) => {
+            for x in d {
+                eprintln!("{}", x.render());
+            }
+            bail!("fix the scenarios first");
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let wanted: Vec<usize> = suite
+        .cases
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.service == "sts" && suite.snapshots.expected(c).is_none())
+        .map(|(i, _)| i)
+        .collect();
+    let (eligible, by_hand): (Vec<usize>, Vec<usize>) = wanted
+        .into_iter()
+        .partition(|i| reference_can_answer(&suite.cases[*i]));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let server = rt.block_on(MockServer::start());
+    let target = conform::target::Target::at_endpoint(&server.uri(), "us-east-1", |_| None)?;
+    let reference = reference::ReferenceSts::new(
+        suite.models["sts"].clone(),
+        target.vars.clone(),
+        target.credentials.access_key_id.clone(),
+    );
+    rt.block_on(Mock::given(any()).respond_with(reference).mount(&server));
+    let secrets = conform::secrets::Secrets::new();
+    let runner = Arc::new(Runner::new(Arc::clone(&suite), target, secrets.clone())?);
+    let mut declined = Vec::new();
+    let mut wrote = 0;
+    // One case at a time: the reference numbers the keys it hands out in order.
+    for r in rt.block_on(runner.check_all(&eligible, 1, |_| {})) {
+        let case = &suite.cases[r.index];
+        match &r.outcome {
+            Outcome::Missing if r.run.transcript.contains("HTTP 501") => {
+                let why = r
+                    .run
+                    .transcript
+                    .split("no documented answer (")
+                    .nth(1)
+                    .and_then(|s| s.split(')').next())
+                    .unwrap_or("unknown");
+                declined.push(format!("{} ({why})", case.test_name()));
+            }
+            Outcome::Missing => {
+                let new =
+                    conform::snapshot::write_new(&suite.snapshots, case, &r.run.transcript, |t| {
+                        secrets.leaks_into(t)
+                    })?;
+                let path = new.with_extension("");
+                std::fs::rename(&new, &path)?;
+                wrote += 1;
+            }
+            other => declined.push(format!("{} ({other:?})", case.test_name())),
+        }
+    }
+    for i in &by_hand {
+        declined.push(format!(
+            "{} (setup, raw or explicit-credential steps)",
+            suite.cases[*i].test_name()
+        ));
+    }
+    println!("wrote {wrote} snapshots from the documented behaviour");
+    if !declined.is_empty() {
+        println!("{} cases need a hand-written snapshot:", declined.len());
+        for d in &declined {
+            println!("  {d}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,801 @@
+//! The documented behaviour of STS, as an endpoint: what the API reference, the model and
+//! STS.md say AWS answers. It exists to author the expected snapshots of documented and
+//! inferred cases (`cargo xtask expect`); it is never a target a conformance run trusts.
+//!
+//! It answers model validation (every constraint, in model order, in the recorded message
+//! format), the success shapes of the operations a plain account can call, and the
+//! authorization outcomes that follow from the target's declared identities. Anything else
+//! it declines with HTTP 501, and the case keeps a hand-written snapshot instead.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use conform::coverage::pattern_matches;
+use conform::model::{Model, Operation, Shape, ShapeKind};
+use conform::template::Vars;
+use wiremock::{Request, Respond, ResponseTemplate};
+
+const NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+#[derive(Clone, Debug)]
+enum Identity {
+    /// The target's own IAM user.
+    Caller,
+    AssumedRole {
+        role: String,
+        session: String,
+        role_id: String,
+    },
+    Federated {
+        name: String,
+    },
+    /// Credentials of GetSessionToken: the caller, with a session.
+    Session,
+}
+
+pub struct ReferenceSts {
+    model: Model,
+    vars: Vars,
+    access_key_id: String,
+    issued: Mutex<HashMap<String, Identity>>,
+}
+
+struct Answer {
+    status: u16,
+    body: String,
+}
+
+fn decline(why: &str) -> Answer {
+    Answer {
+        status: 501,
+        body: format!("reference: no documented answer ({why})"),
+    }
+}
+
+fn error(status: u16, code: &str, message: &str) -> Answer {
+    Answer {
+        status,
+        body: format!(
+            "<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+            escape(message),
+            request_id()
+        ),
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn request_id() -> String {
+    "b64dc4ee-8d6a-4bd9-9f7b-2a1c7b0c1f00".to_owned()
+}
+
+/// Deterministic upper-case letters and digits from a seed.
+fn token_chars(seed: &str, n: usize, alphabet: &[u8]) -> String {
+    let mut h: u64 = 1469598103934665603;
+    let mut out = String::with_capacity(n);
+    for i in 0..n {
+        for b in seed.bytes().chain([i as u8]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(1099511628211);
+        }
+        out.push(alphabet[(h % alphabet.len() as u64) as usize] as char);
+    }
+    out
+}
+
+const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn lower_camel(name: &str) -> String {
+    let mut c = name.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+/// The request's parameters, decoded.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn get(&self, k: &str) -> Option<&str> {
+        self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+    fn has_prefix(&self, p: &str) -> bool {
+        self.0
+            .iter()
+            .any(|(n, _)| n == p || n.starts_with(&format!("{p}.")))
+    }
+    /// Indices `N` of `prefix.member.N...`, sorted; `Some(vec![])` for `prefix=` (empty list).
+    fn list(&self, prefix: &str) -> Option<Vec<usize>> {
+        let head = format!("{prefix}.member.");
+        let mut idx: Vec<usize> = self
+            .0
+            .iter()
+            .filter_map(|(n, _)| n.strip_prefix(&head))
+            .filter_map(|rest| rest.split('.').next()?.parse().ok())
+            .collect();
+        idx.sort_unstable();
+        idx.dedup();
+        if !idx.is_empty() {
+            Some(idx)
+        } else if self.get(prefix).is_some() {
+            Some(Vec::new())
+        } else {
+            None
+        }
+    }
+}
+
+struct Violation {
+    path: String,
+    value: Option<String>,
+    rule: String,
+}
+
+impl ReferenceSts {
+    pub fn new(model: Model, vars: Vars, access_key_id: String) -> Self {
+        ReferenceSts {
+            model,
+            vars,
+            access_key_id,
+            issued: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn validate_structure(
+        &self,
+        shape: &str,
+        p: &Params,
+        wire: &str,
+        msg: &str,
+        out: &mut Vec<Violation>,
+    ) {
+        let ShapeKind::Structure {
+            members,
+            required,
+            order,
+        } = &self.model.shape(shape).kind
+        else {
+            return;
+        };
+        for name in order {
+            let m = &members[name];
+            let wire_name = if wire.is_empty() {
+                name.clone()
+            } else {
+                format!("{wire}.{name}")
+            };
+            let msg_name = if msg.is_empty() {
+                lower_camel(name)
+            } else {
+                format!("{msg}.{}", lower_camel(name))
+            };
+            let s = self.model.shape(&m.shape);
+            let present = match s.kind {
+                ShapeKind::Structure { .. } | ShapeKind::List { .. } | ShapeKind::Map { .. } => {
+                    p.has_prefix(&wire_name)
+                }
+                _ => p.get(&wire_name).is_some(),
+            };
+            if !present {
+                if required.contains(name) {
+                    out.push(Violation {
+                        path: msg_name,
+                        value: None,
+                        rule: "Member must not be null".into(),
+                    });
+                }
+                continue;
+            }
+            self.validate_value(s, &m.shape, p, &wire_name, &msg_name, out);
+        }
+    }
+
+    fn validate_value(
+        &self,
+        s: &Shape,
+        shape: &str,
+        p: &Params,
+        wire: &str,
+        msg: &str,
+        out: &mut Vec<Violation>,
+    ) {
+        match &s.kind {
+            ShapeKind::Structure { .. } => self.validate_structure(shape, p, wire, msg, out),
+            ShapeKind::List { member } => {
+                let idx = p.list(wire).unwrap_or_default();
+                let n = idx.len() as f64;
+                let item = self.model.shape(&member.shape);
+                let shown = || {
+                    let items: Vec<String> = idx
+                        .iter()
+                        .map(|i| {
+                            p.get(&format!("{wire}.member.{i}"))
+                                .unwrap_or("")
+                                .to_owned()
+                        })
+                        .collect();
+                    format!("[{}]", items.join(", "))
+                };
+                if let Some(min) = s.min.filter(|m| n < *m) {
+                    out.push(Violation {
+                        path: msg.into(),
+                        value: Some(shown()),
+                        rule: format!("Member must have length greater than or equal to {min}"),
+                    });
+                }
+                if let Some(max) = s.max.filter(|m| n > *m) {
+                    out.push(Violation {
+                        path: msg.into(),
+                        value: Some(shown()),
+                        rule: format!("Member must have length less than or equal to {max}"),
+                    });
+                }
+                for i in idx {
+                    let w = format!("{wire}.member.{i}");
+                    let m = format!("{msg}.{i}.member");
+                    self.validate_value(item, &member.shape, p, &w, &m, out);
+                }
+            }
+            ShapeKind::String => {
+                let v = p.get(wire).unwrap_or("");
+                let len = v.chars().count() as f64;
+                if let Some(min) = s.min.filter(|m| len < *m) {
+                    out.push(Violation {
+                        path: msg.into(),
+                        value: Some(v.into()),
+                        rule: format!("Member must have length greater than or equal to {min}"),
+                    });
+                }
+                if let Some(max) = s.max.filter(|m| len > *m) {
+                    out.push(Violation {
+                        path: msg.into(),
+                        value: Some(v.into()),
+                        rule: format!("Member must have length less than or equal to {max}"),
+                    });
+                }
+                if let Some(pat) = &s.pattern
+                    && !pattern_matches(pat, v)
+                {
+                    out.push(Violation {
+                        path: msg.into(),
+                        value: Some(v.into()),
+                        rule: format!("Member must satisfy regular expression pattern: {pat}"),
+                    });
+                }
+                if !s.enum_values.is_empty() && !s.enum_values.iter().any(|e| e == v) {
+                    out.push(Violation {
+                        path: msg.into(),
+                        value: Some(v.into()),
+                        rule: format!(
+                            "Member must satisfy enum value set: [{}]",
+                            s.enum_values.join(", ")
+                        ),
+                    });
+                }
+            }
+            ShapeKind::Integer | ShapeKind::Long => {
+                let raw = p.get(wire).unwrap_or("");
+                if let Ok(v) = raw.parse::<f64>() {
+                    if let Some(min) = s.min.filter(|m| v < *m) {
+                        out.push(Violation {
+                            path: msg.into(),
+                            value: Some(raw.into()),
+                            rule: format!("Member must have value greater than or equal to {min}"),
+                        });
+                    }
+                    if let Some(max) = s.max.filter(|m| v > *m) {
+                        out.push(Violation {
+                            path: msg.into(),
+                            value: Some(raw.into()),
+                            rule: format!("Member must have value less than or equal to {max}"),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn identity(&self, key: Option<&str>) -> Option<Result<Identity, Answer>> {
+        let key = key?;
+        if key == self.access_key_id {
+            return Some(Ok(Identity::Caller));
+        }
+        let issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        Some(match issued.get(key) {
+            Some(id) => Ok(id.clone()),
+            None => Err(error(
+                403,
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid.",
+            )),
+        })
+    }
+
+    fn caller_arn(&self, id: &Identity) -> String {
+        let acct = &self.vars["account_id"];
+        match id {
+            Identity::Caller | Identity::Session => self.vars["caller_arn"].clone(),
+            Identity::AssumedRole { role, session, .. } => {
+                format!("arn:aws:sts::{acct}:assumed-role/{role}/{session}")
+            }
+            Identity::Federated { name } => format!("arn:aws:sts::{acct}:federated-user/{name}"),
+        }
+    }
+
+    fn credentials(&self, id: Identity, seconds: i64) -> String {
+        let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        let n = issued.len();
+        let key = format!("ASIA{}", token_chars(&format!("key{n}"), 16, UPPER_DIGITS));
+        issued.insert(key.clone(), id);
+        let secret = token_chars(&format!("secret{n}"), 40, BASE64);
+        let token = token_chars(&format!("token{n}"), 356, BASE64);
+        let exp = time::OffsetDateTime::now_utc() + time::Duration::seconds(seconds);
+        let exp = format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            exp.year(),
+            u8::from(exp.month()),
+            exp.day(),
+            exp.hour(),
+            exp.minute(),
+            exp.second()
+        );
+        format!(
+            "<Credentials><AccessKeyId>{key}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken><Expiration>{exp}</Expiration></Credentials>"
+        )
+    }
+
+    fn success(&self, op: &str, result: &str) -> Answer {
+        Answer {
+            status: 200,
+            body: format!(
+                "<{op}Response xmlns=\"{NS}\"><{op}Result>{result}</{op}Result><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></{op}Response>",
+                request_id()
+            ),
+        }
+    }
+
+    /// The answer to decoded parameters sent with the access key `key` (None: unsigned).
+    fn answer(&self, pairs: Vec<(String, String)>, key: Option<&str>) -> Answer {
+        let p = Params(pairs);
+        let Some(action) = p.get("Action").map(str::to_owned) else {
+            return decline("no Action");
+        };
+        if p.get("Version") != Some(self.model.api_version.as_str()) {
+            return decline("Version missing or wrong");
+        }
+        let Some(op) = self.model.operation(&action).cloned() else {
+            return decline("unknown Action");
+        };
+        let id = match self.identity(key) {
+            None if op.unsigned => Identity::Caller,
+            None => return decline("unsigned request"),
+            Some(Err(a)) => return a,
+            Some(Ok(id)) => id,
+        };
+        let mut violations = Vec::new();
+        if let Some(input) = op.input.as_deref() {
+            self.validate_structure(input, &p, "", "", &mut violations);
+        }
+        if !violations.is_empty() {
+            let n = violations.len();
+            let parts: Vec<String> = violations
+                .iter()
+                .map(|v| match &v.value {
+                    Some(val) => format!(
+                        "Value '{val}' at '{}' failed to satisfy constraint: {}",
+                        v.path, v.rule
+                    ),
+                    None => format!(
+                        "Value null at '{}' failed to satisfy constraint: {}",
+                        v.path, v.rule
+                    ),
+                })
+                .collect();
+            let head = if n == 1 {
+                "1 validation error detected".to_owned()
+            } else {
+                format!("{n} validation errors detected")
+            };
+            return error(
+                400,
+                "ValidationError",
+                &format!("{head}: {}", parts.join("; ")),
+            );
+        }
+        self.operation(&op, &p, id)
+    }
+
+    fn operation(&self, op: &Operation, p: &Params, id: Identity) -> Answer {
+        let acct = self.vars["account_id"].clone();
+        match op.name.as_str() {
+            "GetCallerIdentity" => {
+                let (arn, user) = match &id {
+                    Identity::Caller | Identity::Session => (
+                        self.vars["caller_arn"].clone(),
+                        self.vars["caller_user_id"].clone(),
+                    ),
+                    Identity::AssumedRole {
+                        role_id, session, ..
+                    } => (self.caller_arn(&id), format!("{role_id}:{session}")),
+                    Identity::Federated { name } => {
+                        (self.caller_arn(&id), format!("{acct}:{name}"))
+                    }
+                };
+                self.success(
+                    "GetCallerIdentity",
+                    &format!("<Arn>{arn}</Arn><UserId>{user}</UserId><Account>{acct}</Account>"),
+                )
+            }
+            "AssumeRole" => self.assume_role(p, id),
+            "GetSessionToken" => {
+                if !matches!(id, Identity::Caller) {
+                    return error(
+                        403,
+                        "AccessDenied",
+                        "Cannot call GetSessionToken with session credentials",
+                    );
+                }
+                if p.get("SerialNumber").is_some() || p.get("TokenCode").is_some() {
+                    return error(
+                        403,
+                        "AccessDenied",
+                        "MultiFactorAuthentication failed with invalid MFA one time pass code. ",
+                    );
+                }
+                let secs = p
+                    .get("DurationSeconds")
+                    .and_then(|d| d.parse().ok())
+                    .unwrap_or(43200);
+                self.success(
+                    "GetSessionToken",
+                    &self.credentials(Identity::Session, secs),
+                )
+            }
+            "GetFederationToken" => {
+                if !matches!(id, Identity::Caller) {
+                    return error(
+                        403,
+                        "AccessDenied",
+                        "Cannot call GetFederationToken with session credentials",
+                    );
+                }
+                if let Some(why) = policy_problem(p) {
+                    return decline(why);
+                }
+                let name = p.get("Name").unwrap_or("").to_owned();
+                let secs = p
+                    .get("DurationSeconds")
+                    .and_then(|d| d.parse().ok())
+                    .unwrap_or(43200);
+                let creds = self.credentials(Identity::Federated { name: name.clone() }, secs);
+                let packed =
+                    if p.has_prefix("Policy") || p.has_prefix("PolicyArns") || p.has_prefix("Tags")
+                    {
+                        6
+                    } else {
+                        0
+                    };
+                self.success(
+                    "GetFederationToken",
+                    &format!("{creds}<FederatedUser><FederatedUserId>{acct}:{name}</FederatedUserId><Arn>arn:aws:sts::{acct}:federated-user/{name}</Arn></FederatedUser><PackedPolicySize>{packed}</PackedPolicySize>"),
+                )
+            }
+            other => decline(&format!(
+                "{other} needs account state the reference cannot know"
+            )),
+        }
+    }
+
+    fn assume_role(&self, p: &Params, id: Identity) -> Answer {
+        let acct = self.vars["account_id"].clone();
+        let role_arn = p.get("RoleArn").unwrap_or("");
+        if let Some(why) = policy_problem(p) {
+            return decline(why);
+        }
+        if p.has_prefix("ProvidedContexts") {
+            return decline("provided contexts need a trusted context provider");
+        }
+        if p.get("SourceIdentity")
+            .is_some_and(|s| s.to_ascii_lowercase().starts_with("aws:"))
+        {
+            return decline("the aws: prefix of SourceIdentity is not documented as a model rule");
+        }
+        if let Some(why) = tag_problem(p) {
+            return decline(why);
+        }
+        if role_arn != self.vars["role_arn"] {
+            // Only the target's role exists and trusts the caller.
+            let caller = self.caller_arn(&id);
+            return error(
+                403,
+                "AccessDenied",
+                &format!(
+                    "User: {caller} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+                ),
+            );
+        }
+        if p.get("SerialNumber").is_some() || p.get("TokenCode").is_some() {
+            return error(
+                403,
+                "AccessDenied",
+                "MultiFactorAuthentication failed with invalid MFA one time pass code. ",
+            );
+        }
+        let secs: i64 = p
+            .get("DurationSeconds")
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(3600);
+        if matches!(id, Identity::AssumedRole { .. }) && secs > 3600 {
+            return decline("role chaining limit");
+        }
+        let role = self.vars["role_name"].clone();
+        let session = p.get("RoleSessionName").unwrap_or("").to_owned();
+        let role_id = format!("AROA{}", token_chars(&role, 17, UPPER_DIGITS));
+        let creds = self.credentials(
+            Identity::AssumedRole {
+                role: role.clone(),
+                session: session.clone(),
+                role_id: role_id.clone(),
+            },
+            secs,
+        );
+        let mut result = String::new();
+        if let Some(si) = p.get("SourceIdentity") {
+            result.push_str(&format!("<SourceIdentity>{}</SourceIdentity>", escape(si)));
+        }
+        result.push_str(&format!(
+            "<AssumedRoleUser><Arn>arn:aws:sts::{acct}:assumed-role/{role}/{}</Arn><AssumedRoleId>{role_id}:{}</AssumedRoleId></AssumedRoleUser>",
+            escape(&session),
+            escape(&session)
+        ));
+        result.push_str(&creds);
+        if p.has_prefix("Policy") || p.has_prefix("PolicyArns") || p.has_prefix("Tags") {
+            result.push_str("<PackedPolicySize>6</PackedPolicySize>");
+        }
+        self.success("AssumeRole", &result)
+    }
+}
+
+/// Session-policy situations whose outcome is documented but not as a model rule.
+fn policy_problem(p: &Params) -> Option<&'static str> {
+    if let Some(policy) = p.get("Policy")
+        && serde_json::from_str::<serde_json::Value>(policy).is_err()
+    {
+        return Some("a session policy that is not JSON");
+    }
+    let arns = p.list("PolicyArns").unwrap_or_default();
+    if arns.len() > 10 {
+        return Some("more than 10 policy ARNs");
+    }
+    let plain: usize = p.get("Policy").map_or(0, |s| s.chars().count())
+        + arns
+            .iter()
+            .map(|i| {
+                p.get(&format!("PolicyArns.member.{i}.arn"))
+                    .map_or(0, |s| s.chars().count())
+            })
+            .sum::<usize>();
+    if plain > 2048 {
+        return Some("session policies over 2048 plaintext characters");
+    }
+    None
+}
+
+fn tag_problem(p: &Params) -> Option<&'static str> {
+    let tags = p.list("Tags").unwrap_or_default();
+    let keys: Vec<String> = tags
+        .iter()
+        .filter_map(|i| p.get(&format!("Tags.member.{i}.Key")))
+        .map(str::to_lowercase)
+        .collect();
+    let mut unique = keys.clone();
+    unique.sort();
+    unique.dedup();
+    if unique.len() != keys.len() {
+        return Some("duplicate tag keys");
+    }
+    let transitive = p.list("TransitiveTagKeys").unwrap_or_default();
+    for i in transitive {
+        let k = p
+            .get(&format!("TransitiveTagKeys.member.{i}"))
+            .unwrap_or("")
+            .to_lowercase();
+        if !keys.contains(&k) {
+            return Some("a transitive tag key that is not a tag");
+        }
+    }
+    if tags.len() > 40 {
+        return Some("tags near the packed size limit");
+    }
+    None
+}
+
+impl Respond for ReferenceSts {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let mut pairs: Vec<(String, String)> =
+            form_urlencoded::parse(&req.body).into_owned().collect();
+        if let Some(q) = req.url.query() {
+            pairs.extend(form_urlencoded::parse(q.as_bytes()).into_owned());
+        }
+        let key = req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|a| a.split("Credential=").nth(1))
+            .and_then(|c| c.split('/').next())
+            .map(str::to_owned);
+        let a = self.answer(pairs, key.as_deref());
+        let ct = if a.status == 501 {
+            "text/plain"
+        } else {
+            "text/xml"
+        };
+        ResponseTemplate::new(a.status).set_body_raw(a.body, ct)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn reference() -> ReferenceSts {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let model = Model::load(&root.join("models/sts-2011-06-15.json")).unwrap();
+        ReferenceSts::new(
+            model,
+            conform::target::default_vars("us-east-1"),
+            "AKIDCALLER".into(),
+        )
+    }
+
+    fn ask(r: &ReferenceSts, params: &[(&str, &str)]) -> Answer {
+        let mut pairs = vec![("Version".to_owned(), "2011-06-15".to_owned())];
+        pairs.extend(params.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        r.answer(pairs, Some("AKIDCALLER"))
+    }
+
+    fn message(a: &Answer) -> &str {
+        a.body
+            .split("<Message>")
+            .nth(1)
+            .and_then(|m| m.split("</Message>").next())
+            .unwrap_or("")
+    }
+
+    #[test]
+    fn validation_lists_every_violation_in_model_order() {
+        let r = reference();
+        let long = "s".repeat(65) + ":";
+        let a = ask(
+            &r,
+            &[
+                ("Action", "AssumeRole"),
+                ("RoleSessionName", &long),
+                ("DurationSeconds", "899"),
+            ],
+        );
+        assert_eq!(a.status, 400);
+        assert_eq!(
+            message(&a),
+            format!(
+                "4 validation errors detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null; \
+                 Value '{long}' at 'roleSessionName' failed to satisfy constraint: Member must have length less than or equal to 64; \
+                 Value '{long}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*; \
+                 Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
+            )
+        );
+    }
+
+    #[test]
+    fn nested_members_are_named_by_their_wire_path() {
+        let r = reference();
+        let a = ask(
+            &r,
+            &[
+                ("Action", "AssumeRole"),
+                (
+                    "RoleArn",
+                    "arn:aws:iam::123456789012:role/conform-test-role",
+                ),
+                ("RoleSessionName", "ab"),
+                ("Tags.member.1.Key", "k"),
+                ("Tags.member.1.Value", "a*b"),
+            ],
+        );
+        assert_eq!(
+            message(&a),
+            "1 validation error detected: Value 'a*b' at 'tags.1.member.value' failed to satisfy constraint: \
+             Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*"
+        );
+    }
+
+    #[test]
+    fn only_the_targets_role_can_be_assumed_and_its_keys_identify_the_session() {
+        let r = reference();
+        let a = ask(
+            &r,
+            &[
+                ("Action", "AssumeRole"),
+                ("RoleArn", "arn:aws:iam::123456789012:role/other"),
+                ("RoleSessionName", "ab"),
+            ],
+        );
+        assert_eq!(a.status, 403);
+        assert_eq!(
+            message(&a),
+            "User: arn:aws:iam::123456789012:user/conform is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/other"
+        );
+        let ok = ask(
+            &r,
+            &[
+                ("Action", "AssumeRole"),
+                (
+                    "RoleArn",
+                    "arn:aws:iam::123456789012:role/conform-test-role",
+                ),
+                ("RoleSessionName", "ab"),
+            ],
+        );
+        assert_eq!(ok.status, 200);
+        let key = ok
+            .body
+            .split("<AccessKeyId>")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_owned();
+        let me = r.answer(
+            vec![
+                ("Action".into(), "GetCallerIdentity".into()),
+                ("Version".into(), "2011-06-15".into()),
+            ],
+            Some(&key),
+        );
+        assert!(
+            me.body
+                .contains("<Arn>arn:aws:sts::123456789012:assumed-role/conform-test-role/ab</Arn>"),
+            "{}",
+            me.body
+        );
+        let unknown = r.answer(
+            vec![
+                ("Action".into(), "GetCallerIdentity".into()),
+                ("Version".into(), "2011-06-15".into()),
+            ],
+            Some("ASIANOBODY"),
+        );
+        assert_eq!(unknown.status, 403);
+        let odd = ask(
+            &r,
+            &[
+                ("Action", "AssumeRole"),
+                (
+                    "RoleArn",
+                    "arn:aws:iam::123456789012:role/conform-test-role",
+                ),
+                ("RoleSessionName", "ab"),
+                ("Policy", "not json"),
+            ],
+        );
+        assert_eq!(
+            odd.status, 501,
+            "what is not a model rule is declined, not guessed"
+        );
+    }
+
+    #[test]
+    fn messages_use_lower_camel_member_paths() {
+        assert_eq!(lower_camel("RoleSessionName"), "roleSessionName");
+        assert_eq!(lower_camel("SAMLAssertion"), "sAMLAssertion");
+    }
+}
