@@ -203,6 +203,11 @@ impl<'a> Redactor<'a> {
         let Some(rule) = rules.element_rule(path) else {
             return self.values(text);
         };
+        // A target's own value (its account id) is checked by equality, which says more than
+        // a shape: let the value rules name it.
+        if !rule.secret && rules.values.iter().any(|v| matches!(&v.matcher, ValueMatch::Variable(n) if self.vars.get(n).is_some_and(|x| x == text))) {
+            return self.values(text);
+        }
         if rule.secret && !text.is_empty() {
             self.secrets.push(text.to_owned());
         }
@@ -370,6 +375,25 @@ values:
         assert_eq!(
             r.values("arn:aws:sts::123456789012:assumed-role/demo/s AROA1234567890ABCDEFG:s AROA1234567890ABCDEFG"),
             "arn:aws:sts::[account-id]:assumed-role/demo/s [role-id:1]:s [role-id:1]"
+        );
+    }
+
+    #[test]
+    fn a_targets_own_value_wins_over_a_shape_placeholder() {
+        let rules = Rules::parse(
+            "elements:\n  - element: Account\n    placeholder: key-account\n    shape: '[0-9]{12}'\nvalues:\n  - variable: account_id\n    placeholder: account-id\n    numbered: false\n",
+            "t",
+        )
+        .unwrap();
+        let v = vars();
+        let mut r = Redactor::new(&rules, &v);
+        assert_eq!(
+            r.element_text(&["Account"], "123456789012", at(0)),
+            "[account-id]"
+        );
+        assert_eq!(
+            r.element_text(&["Account"], "999999999999", at(0)),
+            "[key-account:1]"
         );
     }
 

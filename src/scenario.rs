@@ -948,7 +948,7 @@ impl Ctx<'_> {
 }
 
 /// The parser's message without its own snippet: we render location and caret ourselves.
-fn yaml_message(e: &serde_saphyr::Error) -> String {
+pub(crate) fn yaml_message(e: &serde_saphyr::Error) -> String {
     let text = e.without_snippet().to_string();
     // The parser appends its own " at line X column Y"; the diagnostic already says where.
     let text = match text.find(" at line ") {
@@ -1124,5 +1124,50 @@ impl<'de> Visitor<'de> for NodeVisitor {
             out.push((k, v));
         }
         Ok(RawNode::Map(out))
+    }
+}
+
+impl Step {
+    /// Every variable the step's templates use.
+    pub fn variables(&self) -> Vec<&str> {
+        fn walk<'a>(v: &'a ParamValue, out: &mut Vec<&'a str>) {
+            match v {
+                ParamValue::Str(t) => out.extend(t.variables()),
+                ParamValue::List(items) => items.iter().for_each(|i| walk(i, out)),
+                ParamValue::Map(entries) => {
+                    for (k, v) in entries {
+                        out.extend(k.variables());
+                        walk(v, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        match &self.request {
+            Request::Call { params, .. } => params.iter().for_each(|(_, v)| walk(v, &mut out)),
+            Request::Raw(r) => {
+                out.extend(r.path.variables());
+                for t in [&r.query, &r.body].into_iter().flatten() {
+                    out.extend(t.variables());
+                }
+                for (_, t) in &r.headers {
+                    out.extend(t.variables());
+                }
+            }
+        }
+        if let CredentialsSpec::Explicit {
+            access_key_id,
+            secret_access_key,
+            session_token,
+        } = &self.credentials
+        {
+            out.extend(access_key_id.variables());
+            out.extend(secret_access_key.variables());
+            if let Some(t) = session_token {
+                out.extend(t.variables());
+            }
+        }
+        out
     }
 }

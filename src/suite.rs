@@ -46,10 +46,29 @@ pub enum SuiteError {
     Scenarios(Vec<Diagnostic>),
 }
 
+/// A variable a target provides, with a stand-in for local targets.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variable {
+    /// What the target must provide, for people setting one up.
+    pub description: String,
+    /// The value used unless the target sets one (fine for local emulators, not for AWS).
+    pub default: String,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VariablesFile {
+    variables: BTreeMap<String, Variable>,
+}
+
 #[derive(Debug)]
 pub struct Suite {
     pub layout: Layout,
     pub models: BTreeMap<String, Model>,
+    /// Variables scenarios may use beyond the built-in target ones, declared in
+    /// `scenarios/<service>/variables.yaml` with what a target must provide.
+    pub variables: BTreeMap<String, Variable>,
     pub rules: HashMap<String, Rules>,
     /// Sorted by test name.
     pub cases: Vec<Case>,
@@ -69,11 +88,14 @@ impl Suite {
             };
             rules.insert(service.clone(), r);
         }
+        let variables = load_variables(&layout.scenarios, &models)?;
         let cases = load_cases(&layout.scenarios, &models)?;
+        check_variables(&layout.scenarios, &cases, &variables)?;
         let snapshots = SnapshotStore::load(&layout.snapshots)?;
         Ok(Suite {
             layout: layout.clone(),
             models,
+            variables,
             rules,
             cases,
             snapshots,
@@ -101,6 +123,107 @@ impl Suite {
 
     pub fn into_shared(self) -> Arc<Suite> {
         Arc::new(self)
+    }
+
+    /// The declared variables' defaults, for a target that does not set them.
+    pub fn default_vars(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.variables.iter().map(|(k, v)| (k, &v.default))
+    }
+}
+
+fn load_variables(
+    root: &Path,
+    models: &BTreeMap<String, Model>,
+) -> Result<BTreeMap<String, Variable>, SuiteError> {
+    let mut out = BTreeMap::new();
+    for service in models.keys() {
+        let path = root.join(service).join("variables.yaml");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let rel = path
+            .strip_prefix(root.parent().unwrap_or(root))
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        match serde_saphyr::from_str::<VariablesFile>(&text) {
+            Ok(f) => out.extend(f.variables),
+            Err(e) => {
+                let (line, col) = e
+                    .location()
+                    .map_or((1, 1), |l| (l.line() as u32, l.column() as u32));
+                let d = Diagnostic::new(
+                    Path::new(&rel),
+                    Arc::from(text.as_str()),
+                    span_at(&text, line.max(1), col.max(1), 1),
+                    crate::scenario::yaml_message(&e),
+                )
+                .with_help("each variable has a `description` (what the target must provide) and a `default` (a stand-in for local targets)");
+                return Err(SuiteError::Scenarios(vec![d]));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every `{{variable}}` must be a built-in target variable, a declared one, or a capture of
+/// an earlier step: a typo is a load error, not a failure in the middle of a run.
+fn check_variables(
+    root: &Path,
+    cases: &[Case],
+    declared: &BTreeMap<String, Variable>,
+) -> Result<(), SuiteError> {
+    let builtin = crate::target::default_vars("us-east-1");
+    let mut errors = Vec::new();
+    for case in cases {
+        let mut captured: Vec<&str> = Vec::new();
+        let all_captures: Vec<&str> = case
+            .steps
+            .iter()
+            .flat_map(|s| s.captures.iter().map(|c| c.variable.as_str()))
+            .collect();
+        for step in &case.steps {
+            let cleanup = step.role == crate::scenario::Role::Cleanup;
+            for v in step.variables() {
+                let known = builtin.contains_key(v)
+                    || declared.contains_key(v)
+                    || captured.contains(&v)
+                    // Cleanup runs last, after any step that may have captured.
+                    || (cleanup && all_captures.contains(&v));
+                if known {
+                    continue;
+                }
+                let text = std::fs::read_to_string(root.parent().unwrap_or(root).join(&case.file))
+                    .unwrap_or_default();
+                let candidates = builtin
+                    .keys()
+                    .chain(declared.keys())
+                    .map(String::as_str)
+                    .chain(captured.iter().copied());
+                let mut help = format!(
+                    "declare it in scenarios/{}/variables.yaml (what the target must provide, and a default for local targets), or capture it in an earlier step",
+                    case.service
+                );
+                if let Some(s) = did_you_mean(v, candidates) {
+                    help = format!("did you mean `{{{{{s}}}}}`? Otherwise {help}");
+                }
+                errors.push(
+                    Diagnostic::new(
+                        Path::new(&case.file),
+                        Arc::from(text.as_str()),
+                        span_at(&text, step.line.max(1), 1, 0),
+                        format!("case `{}` uses the unknown variable `{{{{{v}}}}}`", case.id),
+                    )
+                    .with_help(help),
+                );
+            }
+            captured.extend(step.captures.iter().map(|c| c.variable.as_str()));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(SuiteError::Scenarios(errors))
     }
 }
 
@@ -167,6 +290,8 @@ fn load_cases(root: &Path, models: &BTreeMap<String, Model>) -> Result<Vec<Case>
                     .into_iter()
                     .filter(|p| is_yaml(p))
                     .collect()
+            } else if op_dir.file_name().is_some_and(|n| n == "variables.yaml") {
+                continue;
             } else if is_yaml(&op_dir) {
                 let text = std::fs::read_to_string(&op_dir).unwrap_or_default();
                 errors.push(misplaced(

@@ -59,7 +59,8 @@ impl Target {
                 session_token: None,
             },
         };
-        let vars = default_vars(region);
+        let mut vars = default_vars(region);
+        vars.insert("access_key_id".into(), credentials.access_key_id.clone());
         Ok(Target {
             name: endpoint.to_owned(),
             endpoint: url.to_string(),
@@ -145,6 +146,8 @@ pub fn default_vars(region: &str) -> Vars {
     vars.insert("caller_user_id".into(), "AIDAEXAMPLECONFORM000".into());
     vars.insert("account_id".into(), account);
     vars.insert("run_id".into(), run_id());
+    // The target's own key id (not a secret): GetAccessKeyInfo and signature cases use it.
+    vars.insert("access_key_id".into(), EXAMPLE_ACCESS_KEY_ID.into());
     vars
 }
 

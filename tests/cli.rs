@@ -28,32 +28,17 @@ fn text(o: &Output) -> (String, String) {
     )
 }
 
-/// A copy of the repo's scenarios and snapshots in a temp project, so runs may write.
+/// A writable copy of the starter project, so runs may write.
 fn copy_of_repo() -> (tempfile::TempDir, std::path::PathBuf) {
-    let (dir, root) = common::project(&[]);
-    for sub in ["scenarios", "snapshots"] {
-        copy_dir(&common::repo().join(sub), &root.join(sub));
-    }
-    (dir, root)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
+    common::starter_copy()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_passes_against_a_conforming_endpoint() {
     let server = start(Deviation::None).await;
+    let (_dir, root) = common::starter_copy();
     let o = conform(
-        common::repo(),
+        &root,
         &["run", "--endpoint", &server.uri(), "--no-new"],
         &[],
     );
@@ -161,14 +146,15 @@ async fn the_canary_never_reaches_stdout_or_stderr() {
 
 #[test]
 fn list_and_check_on_the_repo() {
-    let o = conform(common::repo(), &["list"], &[]);
+    let (_dir, root) = common::starter_copy();
+    let o = conform(&root, &["list"], &[]);
     let (out, _) = text(&o);
     assert!(o.status.success());
     assert!(
         out.contains("sts::AssumeRole::assume_role_doc_example_boto3  [doc-example / documented]"),
         "{out}"
     );
-    let o = conform(common::repo(), &["check"], &[]);
+    let o = conform(&root, &["check"], &[]);
     let (out, _) = text(&o);
     assert!(o.status.success(), "{out}");
     assert!(out.contains("0 missing, 0 orphaned"), "{out}");
@@ -212,19 +198,17 @@ fn a_bad_scenario_stops_everything_with_its_location() {
 
 #[test]
 fn bad_arguments_are_explained() {
-    let o = conform(
-        common::repo(),
-        &["run", "--endpoint", "localhost:5000"],
-        &[],
-    );
+    let (_dir, root) = common::starter_copy();
+    let o = conform(&root, &["run", "--endpoint", "localhost:5000"], &[]);
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         err.contains("`localhost:5000` is not an http(s) URL"),
         "{err}"
     );
+    let (_dir, root) = common::starter_copy();
     let o = conform(
-        common::repo(),
+        &root,
         &[
             "run",
             "--endpoint",

@@ -13,7 +13,7 @@ use conform::suite::{Layout, Suite};
 use conform::target::Target;
 
 fn suite() -> Arc<Suite> {
-    Arc::new(Suite::load(&Layout::at(common::repo())).expect("the repo's suite loads"))
+    Arc::new(Suite::load(&common::starter_layout()).expect("the starter suite loads"))
 }
 
 fn runner(suite: &Arc<Suite>, endpoint: &str) -> Arc<Runner> {
@@ -202,7 +202,7 @@ async fn secrets_never_reach_a_transcript_a_diff_or_a_written_file() {
         let (_dir, root) = common::project(&[]);
         let suite = Arc::new(
             Suite::load(&Layout {
-                scenarios: common::repo().join("scenarios"),
+                scenarios: common::starter().join("scenarios"),
                 snapshots: root.join("snapshots"),
                 models: common::repo().join("models"),
             })
@@ -264,7 +264,7 @@ async fn secrets_never_reach_a_transcript_a_diff_or_a_written_file() {
 fn a_file_that_would_hold_a_secret_is_refused_and_not_written() {
     let (_dir, root) = common::project(&[]);
     let suite = Suite::load(&Layout {
-        scenarios: common::repo().join("scenarios"),
+        scenarios: common::starter().join("scenarios"),
         snapshots: root.join("snapshots"),
         models: common::repo().join("models"),
     })
@@ -405,22 +405,6 @@ cases:
         1,
         "step 2 is not sent"
     );
-}
-
-#[tokio::test]
-async fn an_unknown_variable_is_reported_before_anything_is_sent() {
-    let server = start(Deviation::None).await;
-    let yaml = "cases:\n  - id: v\n    kind: limit\n    provenance: inferred\n    description: d\n    steps:\n      - params: {RoleArn: '{{no_such_var}}', RoleSessionName: ab}\n";
-    let (_dir, root) = common::project(&[("scenarios/sts/AssumeRole/v.yaml", yaml)]);
-    let suite = Arc::new(Suite::load(&Layout::at(&root)).unwrap());
-    let res = runner(&suite, &server.uri()).check(0).await;
-    assert_eq!(
-        res.outcome,
-        Outcome::Error {
-            message: "step 1 (AssumeRole): unknown variable `{{no_such_var}}`".into()
-        }
-    );
-    assert!(server.received_requests().await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -190,3 +190,40 @@ fn setup_and_cleanup_out_of_order_and_an_unknown_service() {
         ),
     );
 }
+
+#[test]
+fn a_variable_that_is_neither_built_in_declared_nor_captured() {
+    let yaml = format!(
+        "{HEAD}    steps:\n      - params: {{RoleArn: '{{{{role_arm}}}}', RoleSessionName: '{{{{later}}}}'}}\n        capture: {{later: //Arn}}\n      - params: {{RoleArn: '{{{{disabled_region}}}}', RoleSessionName: '{{{{later}}}}'}}\n"
+    );
+    let vars = "variables:\n  disabled_region:\n    description: A region where STS is off.\n    default: me-south-1\n";
+    let (_dir, root) = common::project(&[
+        ("scenarios/sts/AssumeRole/a.yaml", &yaml),
+        ("scenarios/sts/variables.yaml", vars),
+    ]);
+    let Err(SuiteError::Scenarios(diags)) = Suite::load(&Layout::at(&root)) else {
+        panic!("unknown variables loaded")
+    };
+    let rendered = diags
+        .iter()
+        .map(|d| d.to_string() + "\n  help: " + d.help.as_deref().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!("unknown_variables", rendered);
+}
+
+#[test]
+fn a_broken_variables_file() {
+    let ok = "cases:\n  - id: c\n    kind: limit\n    provenance: documented\n    description: d\n    steps:\n      - operation: GetCallerIdentity\n";
+    let (_dir, root) = common::project(&[
+        ("scenarios/sts/GetCallerIdentity/a.yaml", ok),
+        (
+            "scenarios/sts/variables.yaml",
+            "variables:\n  x:\n    description: d\n    defualt: v\n",
+        ),
+    ]);
+    let Err(SuiteError::Scenarios(diags)) = Suite::load(&Layout::at(&root)) else {
+        panic!("a broken variables file loaded")
+    };
+    insta::assert_snapshot!("broken_variables_file", diags[0].render());
+}

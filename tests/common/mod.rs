@@ -288,3 +288,39 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// The starter scenarios and their snapshots, kept in tests/fixtures so that the harness's
+/// own tests do not move with the corpus.
+pub fn starter() -> PathBuf {
+    repo().join("tests/fixtures/starter")
+}
+
+/// The starter project in place: fixture scenarios and snapshots, the repo's models.
+pub fn starter_layout() -> conform::suite::Layout {
+    conform::suite::Layout {
+        scenarios: starter().join("scenarios"),
+        snapshots: starter().join("snapshots"),
+        models: repo().join("models"),
+    }
+}
+
+/// A writable copy of the starter project in a temp dir.
+pub fn starter_copy() -> (tempfile::TempDir, PathBuf) {
+    let (dir, root) = project(&[]);
+    for sub in ["scenarios", "snapshots"] {
+        copy_dir(&starter().join(sub), &root.join(sub));
+    }
+    (dir, root)
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}

@@ -182,7 +182,10 @@ fn expect(root: &Path) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     let server = rt.block_on(MockServer::start());
-    let target = conform::target::Target::at_endpoint(&server.uri(), "us-east-1", |_| None)?;
+    let mut target = conform::target::Target::at_endpoint(&server.uri(), "us-east-1", |_| None)?;
+    for (k, v) in suite.default_vars() {
+        target.vars.entry(k.clone()).or_insert_with(|| v.clone());
+    }
     let reference = reference::ReferenceSts::new(
         suite.models["sts"].clone(),
         target.vars.clone(),

@@ -446,7 +446,7 @@ impl ReferenceSts {
                     return error(
                         403,
                         "AccessDenied",
-                        "MultiFactorAuthentication failed with invalid MFA one time pass code. ",
+                        "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user.",
                     );
                 }
                 let secs = p
@@ -525,7 +525,7 @@ impl ReferenceSts {
             return error(
                 403,
                 "AccessDenied",
-                "MultiFactorAuthentication failed with invalid MFA one time pass code. ",
+                "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user.",
             );
         }
         let secs: i64 = p
@@ -611,7 +611,17 @@ fn tag_problem(p: &Params) -> Option<&'static str> {
             return Some("a transitive tag key that is not a tag");
         }
     }
-    if tags.len() > 40 {
+    let tag_chars: usize = tags
+        .iter()
+        .flat_map(|i| {
+            [
+                format!("Tags.member.{i}.Key"),
+                format!("Tags.member.{i}.Value"),
+            ]
+        })
+        .filter_map(|k| p.get(&k).map(|v| v.chars().count()))
+        .sum();
+    if tag_chars > 2048 {
         return Some("tags near the packed size limit");
     }
     None
