@@ -39,6 +39,8 @@ struct ElementRule {
     secret: bool,
     numbered: bool,
     relative_time: bool,
+    /// The element must hold exactly this target variable's value.
+    variable: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +78,7 @@ struct RawElementRule {
     numbered: bool,
     #[serde(default)]
     relative_time: bool,
+    variable: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -119,6 +122,7 @@ impl Rules {
                 secret: r.secret,
                 numbered: r.numbered,
                 relative_time: r.relative_time,
+                variable: r.variable,
             });
         }
         let mut values = Vec::new();
@@ -203,13 +207,25 @@ impl<'a> Redactor<'a> {
         let Some(rule) = rules.element_rule(path) else {
             return self.values(text);
         };
-        // A target's own value (its account id) is checked by equality, which says more than
-        // a shape: let the value rules name it.
-        if !rule.secret && rules.values.iter().any(|v| matches!(&v.matcher, ValueMatch::Variable(n) if self.vars.get(n).is_some_and(|x| x == text))) {
-            return self.values(text);
-        }
         if rule.secret && !text.is_empty() {
             self.secrets.push(text.to_owned());
+        }
+        // A target's own value (its account id) is checked by equality, which says more than
+        // a shape: let the value rules name it. (A rule that names its variable already does.)
+        if !rule.secret
+            && rule.variable.is_none()
+            && rules.values.iter().any(|v| {
+                matches!(&v.matcher, ValueMatch::Variable(n) if self.vars.get(n).is_some_and(|x| x == text))
+            })
+        {
+            return self.values(text);
+        }
+        if let Some(var) = &rule.variable {
+            return if self.vars.get(var).is_some_and(|v| v == text) {
+                format!("[{}]", rule.placeholder)
+            } else {
+                self.values(text)
+            };
         }
         if rule.relative_time {
             return match relative_time(text, sent_at) {
@@ -264,18 +280,27 @@ impl<'a> Redactor<'a> {
                 }
                 ValueMatch::Pattern(re) => {
                     if re.is_match(cur) {
+                        // A group named `v` marks the value inside a longer match (the
+                        // number in "consumes 498% of"); without one the whole match is it.
                         let replaced = re
                             .replace_all(cur, |c: &regex::Captures<'_>| {
-                                let v = c.get(0).map_or("", |m| m.as_str());
-                                if rule.numbered {
-                                    format!(
-                                        "[{}:{}]",
-                                        rule.placeholder,
-                                        self.number(&rule.placeholder, v)
-                                    )
+                                let whole = c.get(0).map_or("", |m| m.as_str());
+                                let offset = c.get(0).map_or(0, |m| m.start());
+                                let (start, v) = match c.name("v") {
+                                    Some(m) => (m.start() - offset, m.as_str()),
+                                    None => (0, whole),
+                                };
+                                let placeholder = if rule.numbered {
+                                    let n = self.number(&rule.placeholder, v);
+                                    format!("[{}:{n}]", rule.placeholder)
                                 } else {
                                     format!("[{}]", rule.placeholder)
-                                }
+                                };
+                                format!(
+                                    "{}{placeholder}{}",
+                                    &whole[..start],
+                                    &whole[start + v.len()..]
+                                )
                             })
                             .into_owned();
                         out = Some(replaced);
@@ -417,6 +442,16 @@ values:
             "[secret-access-key:unexpected-shape:41-chars]"
         );
         assert_eq!(r.secrets, [secret41]);
+        let secret40 = "abcdefghijklmnopqrstuvwxyz0123456789ABCD";
+        assert_eq!(
+            r.element_text(&["SecretAccessKey"], secret40, now),
+            "[secret-access-key:1]"
+        );
+        assert_eq!(
+            r.secrets,
+            [secret41, secret40],
+            "well-shaped secrets are remembered too"
+        );
     }
 
     #[test]
@@ -437,6 +472,21 @@ values:
         assert_eq!(
             r.element_text(&["Expiration"], "tomorrow", sent),
             "tomorrow"
+        );
+    }
+
+    #[test]
+    fn a_named_group_marks_the_value_inside_a_longer_match() {
+        let rules = Rules::parse(
+            "values:\n  - pattern: 'consumes (?P<v>[0-9]+)% of'\n    placeholder: packed-percent\n    numbered: false\n",
+            "t",
+        )
+        .unwrap();
+        let v = vars();
+        let mut r = Redactor::new(&rules, &v);
+        assert_eq!(
+            r.values("Packed policy consumes 498% of allotted space"),
+            "Packed policy consumes [packed-percent]% of allotted space"
         );
     }
 

@@ -81,9 +81,13 @@ enum StepError {
 impl Runner {
     pub fn new(
         suite: Arc<Suite>,
-        target: Target,
+        mut target: Target,
         secrets: Secrets,
     ) -> Result<Runner, TransportError> {
+        // Declared variables take their default unless the target sets them.
+        for (k, v) in suite.default_vars() {
+            target.vars.entry(k.clone()).or_insert_with(|| v.clone());
+        }
         let transport = Transport::new(target.timeout, target.retries)?;
         secrets.add(&target.credentials.secret_access_key);
         if let Some(t) = &target.credentials.session_token {

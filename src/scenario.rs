@@ -87,6 +87,9 @@ pub struct Case {
     pub description: String,
     /// Free text naming where the expected outcome comes from (a seed, a recording).
     pub source: Option<String>,
+    /// Variables naming what the target must provide for the outcome to show at all (a
+    /// region where STS is disabled): declared ones, checked at load.
+    pub requires: Vec<String>,
     pub steps: Vec<Step>,
     /// The scenario file, relative to the scenarios root.
     pub file: String,
@@ -336,6 +339,7 @@ impl Ctx<'_> {
             provenance: provenance.expect("no error means a provenance"),
             description: rc.description.value.trim().to_owned(),
             source: rc.source,
+            requires: rc.requires,
             steps,
             file: self.file.display().to_string().replace('\\', "/"),
             line: id_span.line,
@@ -1001,6 +1005,8 @@ struct RawCase {
     description: Spanned<String>,
     #[serde(default)]
     source: Option<String>,
+    #[serde(default)]
+    requires: Vec<String>,
     steps: Spanned<Vec<RawStep>>,
 }
 

@@ -176,6 +176,16 @@ fn check_variables(
     let builtin = crate::target::default_vars("us-east-1");
     let mut errors = Vec::new();
     for case in cases {
+        for r in &case.requires {
+            if !builtin.contains_key(r) && !declared.contains_key(r) {
+                let text = std::fs::read_to_string(root.parent().unwrap_or(root).join(&case.file))
+                    .unwrap_or_default();
+                errors.push(
+                    Diagnostic::new(Path::new(&case.file), Arc::from(text.as_str()), span_at(&text, case.line, case.col, case.id.len()), format!("case `{}` requires `{r}`, which is not a declared variable", case.id))
+                        .with_help(format!("declare it in scenarios/{}/variables.yaml with what the target must provide", case.service)),
+                );
+            }
+        }
         let mut captured: Vec<&str> = Vec::new();
         let all_captures: Vec<&str> = case
             .steps

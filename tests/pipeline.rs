@@ -532,3 +532,48 @@ async fn a_failed_cleanup_is_a_warning_not_a_verdict() {
         ["cleanup step (iam:DeleteRole) was refused: HTTP 409 DeleteConflict"]
     );
 }
+
+#[tokio::test]
+async fn declared_variables_take_their_default_unless_the_target_sets_them() {
+    let server = start(Deviation::None).await;
+    let yaml = "cases:\n  - id: v\n    kind: limit\n    provenance: inferred\n    description: d\n    steps:\n      - params: {RoleArn: '{{role_arn}}', RoleSessionName: '{{session}}'}\n";
+    let vars =
+        "variables:\n  session:\n    description: A session name.\n    default: from-default\n";
+    let (_dir, root) = common::project(&[
+        ("scenarios/sts/AssumeRole/v.yaml", yaml),
+        ("scenarios/sts/variables.yaml", vars),
+    ]);
+    let suite = Arc::new(Suite::load(&Layout::at(&root)).unwrap());
+    let res = runner(&suite, &server.uri()).check(0).await;
+    assert!(
+        res.run
+            .transcript
+            .contains("assumed-role/[role-name]/from-default"),
+        "{}",
+        res.run.transcript
+    );
+    let mut target = Target::at_endpoint(&server.uri(), "us-east-1", |_| None).unwrap();
+    target.set_vars(["session=from-target"]).unwrap();
+    let r = Runner::new(Arc::clone(&suite), target, Secrets::new()).unwrap();
+    let res = r.check(0).await;
+    assert!(
+        res.run
+            .transcript
+            .contains("assumed-role/[role-name]/from-target"),
+        "{}",
+        res.run.transcript
+    );
+}
+
+#[tokio::test]
+async fn secrets_handed_out_in_an_answer_are_scrubbed_when_they_come_back() {
+    // Step 1's answer hands out a session token; step 2 sends it and the endpoint echoes it.
+    let server = start(Deviation::EchoSessionRequests).await;
+    let (_dir, root) = common::project(&[("scenarios/sts/AssumeRole/flow.yaml", FLOW)]);
+    let suite = Arc::new(Suite::load(&Layout::at(&root)).unwrap());
+    let res = runner(&suite, &server.uri()).check(0).await;
+    let t = &res.run.transcript;
+    assert!(t.contains("=== step 2: GetCallerIdentity\nHTTP 400"), "{t}");
+    assert!(t.contains("x-amz-security-token: [redacted-secret]"), "{t}");
+    assert_no_canary("transcript", t, &["FwoGZXIvYXdzEXAMPLETOKEN+abc/def=="]);
+}

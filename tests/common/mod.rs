@@ -23,6 +23,8 @@ pub enum Deviation {
     Slow(Duration),
     /// Puts every request header and the body into the answer, as a careless emulator might.
     EchoRequest,
+    /// Echoes only requests signed with a session token (temporary credentials).
+    EchoSessionRequests,
     /// Hands out credentials whose values are the canary, in shapes AWS never uses.
     LeakyCredentials(String),
 }
@@ -221,7 +223,10 @@ impl Respond for FakeSts {
                 ),
             }
         };
-        if self.deviation == Deviation::EchoRequest {
+        let echo = self.deviation == Deviation::EchoRequest
+            || (self.deviation == Deviation::EchoSessionRequests
+                && req.headers.get("x-amz-security-token").is_some());
+        if echo {
             let mut echo = String::new();
             for (k, v) in req.headers.iter() {
                 echo.push_str(&format!("{k}: {} ", v.to_str().unwrap_or("")));

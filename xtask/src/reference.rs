@@ -90,6 +90,20 @@ fn token_chars(seed: &str, n: usize, alphabet: &[u8]) -> String {
 const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/// ISO 8601 UTC, whole seconds, `seconds` from now.
+fn iso_in(seconds: i64) -> String {
+    let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(seconds);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 fn lower_camel(name: &str) -> String {
     let mut c = name.chars();
     match c.next() {
@@ -336,16 +350,7 @@ impl ReferenceSts {
         issued.insert(key.clone(), id);
         let secret = token_chars(&format!("secret{n}"), 40, BASE64);
         let token = token_chars(&format!("token{n}"), 356, BASE64);
-        let exp = time::OffsetDateTime::now_utc() + time::Duration::seconds(seconds);
-        let exp = format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            exp.year(),
-            u8::from(exp.month()),
-            exp.day(),
-            exp.hour(),
-            exp.minute(),
-            exp.second()
-        );
+        let exp = iso_in(seconds);
         format!(
             "<Credentials><AccessKeyId>{key}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken><Expiration>{exp}</Expiration></Credentials>"
         )
@@ -409,6 +414,25 @@ impl ReferenceSts {
                 &format!("{head}: {}", parts.join("; ")),
             );
         }
+        let region = self.var("disabled_region");
+        if !region.is_empty() && p.0.iter().any(|(_, v)| v.contains(region)) {
+            return decline("a case for a region where STS is disabled");
+        }
+        if matches!(id, Identity::AssumedRole { .. })
+            && (p.has_prefix("Tags") || p.has_prefix("TransitiveTagKeys"))
+        {
+            return decline("session tags of a chained session depend on the calling session's");
+        }
+        if op.name == "GetWebIdentityToken" {
+            let size: usize =
+                p.0.iter()
+                    .filter(|(k, _)| k.starts_with("Audience") || k.starts_with("Tags"))
+                    .map(|(_, v)| v.len())
+                    .sum();
+            if size > 2048 {
+                return decline("a token payload whose size limit is not documented");
+            }
+        }
         self.operation(&op, &p, id)
     }
 
@@ -442,12 +466,8 @@ impl ReferenceSts {
                         "Cannot call GetSessionToken with session credentials",
                     );
                 }
-                if p.get("SerialNumber").is_some() || p.get("TokenCode").is_some() {
-                    return error(
-                        403,
-                        "AccessDenied",
-                        "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user.",
-                    );
+                if let Some(denied) = self.mfa_problem(p) {
+                    return denied;
                 }
                 let secs = p
                     .get("DurationSeconds")
@@ -466,7 +486,7 @@ impl ReferenceSts {
                         "Cannot call GetFederationToken with session credentials",
                     );
                 }
-                if let Some(why) = policy_problem(p) {
+                if let Some(why) = policy_problem(p).or_else(|| tag_problem(p)) {
                     return decline(why);
                 }
                 let name = p.get("Name").unwrap_or("").to_owned();
@@ -487,10 +507,233 @@ impl ReferenceSts {
                     &format!("{creds}<FederatedUser><FederatedUserId>{acct}:{name}</FederatedUserId><Arn>arn:aws:sts::{acct}:federated-user/{name}</Arn></FederatedUser><PackedPolicySize>{packed}</PackedPolicySize>"),
                 )
             }
+            "GetAccessKeyInfo" => {
+                let key = p.get("AccessKeyId").unwrap_or("");
+                let issued = self
+                    .issued
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains_key(key);
+                // A key id encodes its account; one that is neither the target's nor one it
+                // handed out belongs to some other account.
+                let account = if key == self.access_key_id || issued {
+                    acct
+                } else {
+                    "111122223333".to_owned()
+                };
+                self.success("GetAccessKeyInfo", &format!("<Account>{account}</Account>"))
+            }
+            "AssumeRoleWithWebIdentity" => self.web_identity(p),
+            "AssumeRoleWithSAML" => self.saml(p),
+            "AssumeRoot" => {
+                if p.get("TargetPrincipal") != Some(self.var("member_account_id")) {
+                    return decline("a target principal other than the declared member account");
+                }
+                // The root-task policies AWS documents.
+                const TASKS: [&str; 5] = [
+                    "IAMAuditRootUserCredentials",
+                    "IAMCreateRootUserPassword",
+                    "IAMDeleteRootUserCredentials",
+                    "S3UnlockBucketPolicy",
+                    "SQSUnlockQueuePolicy",
+                ];
+                let arn = p.get("TaskPolicyArn.arn").unwrap_or("");
+                if !TASKS
+                    .iter()
+                    .any(|t| arn == format!("arn:aws:iam::aws:policy/root-task/{t}"))
+                {
+                    return decline("a task policy that is not one of AWS's root-task policies");
+                }
+                let secs = p
+                    .get("DurationSeconds")
+                    .and_then(|d| d.parse().ok())
+                    .unwrap_or(900);
+                self.success("AssumeRoot", &self.credentials(Identity::Caller, secs))
+            }
+            "DecodeAuthorizationMessage" => {
+                if p.get("EncodedMessage") != Some(self.var("encoded_authorization_message")) {
+                    return decline("a message the target did not provide");
+                }
+                self.success(
+                    "DecodeAuthorizationMessage",
+                    "<DecodedMessage>{&quot;allowed&quot;:false,&quot;explicitDeny&quot;:false,&quot;matchedStatements&quot;:{&quot;items&quot;:[]}}</DecodedMessage>",
+                )
+            }
+            "GetDelegatedAccessToken" => {
+                if p.get("TradeInToken") != Some(self.var("trade_in_token")) {
+                    return decline("a trade-in token the target did not provide");
+                }
+                let creds = self.credentials(Identity::Caller, 3600);
+                let principal = self.var("delegated_principal_arn");
+                self.success(
+                    "GetDelegatedAccessToken",
+                    &format!("{creds}<AssumedPrincipal>{principal}</AssumedPrincipal>"),
+                )
+            }
+            "GetWebIdentityToken" => {
+                if !matches!(p.get("SigningAlgorithm"), Some("RS256" | "ES384")) {
+                    return decline("a signing algorithm outside RS256 and ES384");
+                }
+                // The default lifetime is not documented; 300 s is inferred.
+                let secs: i64 = p
+                    .get("DurationSeconds")
+                    .and_then(|d| d.parse().ok())
+                    .unwrap_or(300);
+                let jwt = format!(
+                    "{}.{}.{}",
+                    token_chars(
+                        "jwt-header",
+                        36,
+                        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                    ),
+                    token_chars(
+                        "jwt-payload",
+                        120,
+                        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                    ),
+                    token_chars(
+                        "jwt-signature",
+                        86,
+                        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                    )
+                );
+                self.success(
+                    "GetWebIdentityToken",
+                    &format!(
+                        "<WebIdentityToken>{jwt}</WebIdentityToken><Expiration>{}</Expiration>",
+                        iso_in(secs)
+                    ),
+                )
+            }
             other => decline(&format!(
                 "{other} needs account state the reference cannot know"
             )),
         }
+    }
+
+    /// MFA: a device the caller does not have, or a code that is not its current one.
+    fn mfa_problem(&self, p: &Params) -> Option<Answer> {
+        let serial = p.get("SerialNumber");
+        let code = p.get("TokenCode");
+        if serial.is_none() && code.is_none() {
+            return None;
+        }
+        if serial != Some(self.var("mfa_serial_number")) {
+            return Some(error(
+                403,
+                "AccessDenied",
+                "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user.",
+            ));
+        }
+        if code != Some(self.var("mfa_token_code")) {
+            return Some(error(
+                403,
+                "AccessDenied",
+                "MultiFactorAuthentication failed with invalid MFA one time pass code.",
+            ));
+        }
+        None
+    }
+
+    fn var(&self, name: &str) -> &str {
+        self.vars.get(name).map_or("", String::as_str)
+    }
+
+    /// AssumedRoleUser and Credentials for a session of `role_arn`'s role.
+    fn role_session(&self, role_arn: &str, session: &str, secs: i64) -> (String, String) {
+        let acct = &self.vars["account_id"];
+        let role = role_arn.rsplit('/').next().unwrap_or("").to_owned();
+        let role_id = format!("AROA{}", token_chars(&role, 17, UPPER_DIGITS));
+        let creds = self.credentials(
+            Identity::AssumedRole {
+                role: role.clone(),
+                session: session.to_owned(),
+                role_id: role_id.clone(),
+            },
+            secs,
+        );
+        let user = format!(
+            "<AssumedRoleUser><AssumedRoleId>{role_id}:{s}</AssumedRoleId><Arn>arn:aws:sts::{acct}:assumed-role/{role}/{s}</Arn></AssumedRoleUser>",
+            s = escape(session)
+        );
+        (user, creds)
+    }
+
+    fn web_identity(&self, p: &Params) -> Answer {
+        if p.get("WebIdentityToken") != Some(self.var("web_identity_token"))
+            || p.get("ProviderId").is_some()
+        {
+            return decline("a token the target did not provide");
+        }
+        if let Some(why) = policy_problem(p) {
+            return decline(why);
+        }
+        let role_arn = p.get("RoleArn").unwrap_or("");
+        if !looks_like_role_arn(role_arn) {
+            return decline("a role ARN that is not an ARN");
+        }
+        if role_arn != self.var("web_identity_role_arn") {
+            return error(
+                403,
+                "AccessDenied",
+                "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+            );
+        }
+        let secs = p
+            .get("DurationSeconds")
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(3600);
+        let (user, creds) =
+            self.role_session(role_arn, p.get("RoleSessionName").unwrap_or(""), secs);
+        let packed = if p.has_prefix("Policy") || p.has_prefix("PolicyArns") {
+            "<PackedPolicySize>6</PackedPolicySize>"
+        } else {
+            ""
+        };
+        self.success(
+            "AssumeRoleWithWebIdentity",
+            &format!(
+                "{creds}<SubjectFromWebIdentityToken>{}</SubjectFromWebIdentityToken>{user}{packed}<Provider>{}</Provider><Audience>{}</Audience>",
+                self.var("web_identity_subject"),
+                self.var("web_identity_provider"),
+                self.var("web_identity_audience")
+            ),
+        )
+    }
+
+    fn saml(&self, p: &Params) -> Answer {
+        if p.get("SAMLAssertion") != Some(self.var("saml_assertion"))
+            || p.get("PrincipalArn") != Some(self.var("saml_provider_arn"))
+        {
+            return decline("an assertion or provider the target did not provide");
+        }
+        if let Some(why) = policy_problem(p) {
+            return decline(why);
+        }
+        let role_arn = p.get("RoleArn").unwrap_or("");
+        if role_arn != self.var("saml_role_arn") {
+            return decline("a role the assertion does not name");
+        }
+        let secs = p
+            .get("DurationSeconds")
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(3600);
+        // The session is named by the assertion's RoleSessionName attribute: its subject here.
+        let (user, creds) = self.role_session(role_arn, self.var("saml_subject"), secs);
+        let packed = if p.has_prefix("Policy") || p.has_prefix("PolicyArns") {
+            "<PackedPolicySize>6</PackedPolicySize>"
+        } else {
+            ""
+        };
+        self.success(
+            "AssumeRoleWithSAML",
+            &format!(
+                "{creds}{user}{packed}<Subject>{}</Subject><SubjectType>persistent</SubjectType><Issuer>{}</Issuer><Audience>https://signin.aws.amazon.com/saml</Audience><NameQualifier>{}</NameQualifier>",
+                self.var("saml_subject"),
+                self.var("saml_issuer"),
+                self.var("saml_name_qualifier")
+            ),
+        )
     }
 
     fn assume_role(&self, p: &Params, id: Identity) -> Answer {
@@ -521,12 +764,8 @@ impl ReferenceSts {
                 ),
             );
         }
-        if p.get("SerialNumber").is_some() || p.get("TokenCode").is_some() {
-            return error(
-                403,
-                "AccessDenied",
-                "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user.",
-            );
+        if let Some(denied) = self.mfa_problem(p) {
+            return denied;
         }
         let secs: i64 = p
             .get("DurationSeconds")
@@ -563,16 +802,52 @@ impl ReferenceSts {
     }
 }
 
+fn looks_like_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "iam"
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5].starts_with("role/")
+}
+
 /// Session-policy situations whose outcome is documented but not as a model rule.
 fn policy_problem(p: &Params) -> Option<&'static str> {
+    if let Some(policy) = p.get("Policy") {
+        if !matches!(
+            serde_json::from_str::<serde_json::Value>(policy),
+            Ok(serde_json::Value::Object(_))
+        ) {
+            return Some("a session policy that is not a JSON policy document");
+        }
+        // How much a large, varied policy packs to depends on AWS's compression.
+        let mut distinct: Vec<char> = policy.chars().collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if policy.chars().count() > 1024 && distinct.len() > 20 {
+            return Some("a large varied policy, whose packed size cannot be predicted");
+        }
+    }
     if let Some(policy) = p.get("Policy")
-        && serde_json::from_str::<serde_json::Value>(policy).is_err()
+        && policy.contains("\"Principal\"")
     {
-        return Some("a session policy that is not JSON");
+        return Some("a session policy that names a principal");
     }
     let arns = p.list("PolicyArns").unwrap_or_default();
     if arns.len() > 10 {
         return Some("more than 10 policy ARNs");
+    }
+    for i in &arns {
+        let arn = p.get(&format!("PolicyArns.member.{i}.arn")).unwrap_or("");
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let valid = parts.len() == 6
+            && parts[0] == "arn"
+            && parts[2] == "iam"
+            && parts[5].starts_with("policy/");
+        if !valid {
+            return Some("a policy ARN that is not an ARN");
+        }
     }
     let plain: usize = p.get("Policy").map_or(0, |s| s.chars().count())
         + arns
@@ -621,7 +896,7 @@ fn tag_problem(p: &Params) -> Option<&'static str> {
         })
         .filter_map(|k| p.get(&k).map(|v| v.chars().count()))
         .sum();
-    if tag_chars > 2048 {
+    if tag_chars > 1024 {
         return Some("tags near the packed size limit");
     }
     None
