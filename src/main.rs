@@ -178,15 +178,26 @@ fn check(suite: &Suite) -> ExitCode {
     for p in suite.snapshots.pending() {
         println!("pending review: {} (cargo insta review)", p.display());
     }
+    let mut uncovered = 0;
+    for (_, cov) in coverage_of(suite) {
+        for (op, member) in cov.uncovered_members() {
+            uncovered += 1;
+            println!(
+                "no case for a constrained member: {}::{op} {member} (add a limit case; `conform coverage` lists its bounds)",
+                cov.service
+            );
+        }
+    }
     println!(
-        "{} cases in {} models, {} snapshots: {} missing, {} orphaned",
+        "{} cases in {} models, {} snapshots: {} missing, {} orphaned, {} constrained members without a case",
         suite.cases.len(),
         suite.models.len(),
         suite.snapshots.len(),
         missing.len(),
-        orphans.len()
+        orphans.len(),
+        uncovered
     );
-    if missing.is_empty() && orphans.is_empty() {
+    if missing.is_empty() && orphans.is_empty() && uncovered == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -154,10 +154,26 @@ fn list_and_check_on_the_repo() {
         out.contains("sts::AssumeRole::assume_role_doc_example_boto3  [doc-example / documented]"),
         "{out}"
     );
+    // Four cases leave most constrained members without a case: check refuses that.
     let o = conform(&root, &["check"], &[]);
     let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("no case for a constrained member: sts::AssumeRole ExternalId"),
+        "{out}"
+    );
+    assert!(out.contains("0 missing, 0 orphaned, "), "{out}");
+}
+
+#[test]
+fn the_repos_corpus_passes_check() {
+    let o = conform(common::repo(), &["check"], &[]);
+    let (out, _) = text(&o);
     assert!(o.status.success(), "{out}");
-    assert!(out.contains("0 missing, 0 orphaned"), "{out}");
+    assert!(
+        out.contains("0 missing, 0 orphaned, 0 constrained members without a case"),
+        "{out}"
+    );
 }
 
 #[test]
