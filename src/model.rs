@@ -178,6 +178,15 @@ impl Model {
         })
     }
 
+    /// The operation names, comma-separated, for messages that list them.
+    pub fn operation_list(&self) -> String {
+        self.operations
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub fn operation(&self, name: &str) -> Option<&Operation> {
         self.operations.get(name)
     }

@@ -192,7 +192,8 @@ fn replace_last(prefix: &str, name: &str) -> String {
     }
 }
 
-fn iso8601(t: OffsetDateTime) -> String {
+/// ISO 8601 in UTC with whole seconds, as awsQuery timestamps and STS expirations are written.
+pub fn iso8601(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",

@@ -450,12 +450,7 @@ impl Ctx<'_> {
                         None => d.with_help(format!(
                             "the {} model has: {}",
                             model.service,
-                            model
-                                .operations
-                                .keys()
-                                .cloned()
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            model.operation_list()
                         )),
                     };
                     errors.push(d);

@@ -342,15 +342,7 @@ fn load_cases(root: &Path, models: &BTreeMap<String, Model>) -> Result<Vec<Case>
                     let help = match did_you_mean(&op, model.operations.keys().map(String::as_str))
                     {
                         Some(s) => format!("did you mean scenarios/{service}/{s}/?"),
-                        None => format!(
-                            "{service} has: {}",
-                            model
-                                .operations
-                                .keys()
-                                .cloned()
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
+                        None => format!("{service} has: {}", model.operation_list()),
                     };
                     errors.push(misplaced(
                         &file,

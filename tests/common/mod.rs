@@ -181,15 +181,7 @@ impl Respond for FakeSts {
                             .unwrap_or(3600);
                         let exp =
                             time::OffsetDateTime::now_utc() + time::Duration::seconds(duration);
-                        let exp = format!(
-                            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-                            exp.year(),
-                            u8::from(exp.month()),
-                            exp.day(),
-                            exp.hour(),
-                            exp.minute(),
-                            exp.second()
-                        );
+                        let exp = conform::query::iso8601(exp);
                         let role = get("RoleArn")
                             .unwrap_or_default()
                             .rsplit('/')

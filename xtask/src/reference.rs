@@ -92,16 +92,7 @@ const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 
 /// ISO 8601 UTC, whole seconds, `seconds` from now.
 fn iso_in(seconds: i64) -> String {
-    let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(seconds);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    conform::query::iso8601(time::OffsetDateTime::now_utc() + time::Duration::seconds(seconds))
 }
 
 fn lower_camel(name: &str) -> String {
