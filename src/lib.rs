@@ -12,6 +12,7 @@ pub mod model;
 pub mod normalize;
 pub mod query;
 pub mod redact;
+pub mod replay;
 pub mod runner;
 pub mod scenario;
 pub mod secrets;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use conform::coverage::ServiceCoverage;
+use conform::replay::Replay;
 use conform::runner::{CaseResult, Outcome, Runner, Summary};
 use conform::secrets::Secrets;
 use conform::snapshot;
@@ -68,8 +69,9 @@ enum Command {
 #[derive(Args)]
 struct RunArgs {
     /// The endpoint to test, e.g. http://127.0.0.1:5000 (moto) or https://sts.amazonaws.com.
+    /// Without it, the built-in replay server answers from the snapshots.
     #[arg(long)]
-    endpoint: String,
+    endpoint: Option<String>,
     /// Signing region.
     #[arg(long, default_value = "us-east-1")]
     region: String,
@@ -260,11 +262,34 @@ fn is_ci() -> bool {
 }
 
 fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let mut target = Target::at_endpoint(&args.endpoint, &args.region, |k| std::env::var(k).ok())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let suite = Arc::new(suite);
+    // The built-in target: the replay server, in process, on a free loopback port, standing
+    // for the same variables (the same run id) as the run.
+    let replay_vars = conform::target::default_vars(&args.region);
+    let replay_server = match &args.endpoint {
+        Some(_) => None,
+        None => {
+            let replay = Arc::new(Replay::from_suite(&suite, replay_vars.clone()));
+            Some(runtime.block_on(conform::replay::serve(replay, 0)).context("cannot start the replay server")?)
+        }
+    };
+    let endpoint = match (&args.endpoint, &replay_server) {
+        (Some(e), _) => e.clone(),
+        (None, Some(s)) => s.uri(),
+        (None, None) => unreachable!("a server was started"),
+    };
+    let target_name = if replay_server.is_some() { format!("the built-in replay server ({endpoint})") } else { endpoint.clone() };
+    let mut target = Target::at_endpoint(&endpoint, &args.region, |k| std::env::var(k).ok())?;
     target.set_vars(args.vars.iter().map(String::as_str))?;
     target.timeout = Duration::from_secs(args.timeout.max(1));
     target.retries = args.retries;
-    let suite = Arc::new(suite);
+    if replay_server.is_some() {
+        target.vars.insert("run_id".into(), replay_vars["run_id"].clone());
+    }
     let indices: Vec<usize> = {
         let selected = suite.select(&args.filters, args.exact);
         suite
@@ -272,9 +297,17 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .enumerate()
             .filter(|(_, c)| selected.iter().any(|s| std::ptr::eq(*s, *c)))
+            // A replay cannot be what a case requires of a real target (a disabled region).
+            .filter(|(_, c)| replay_server.is_none() || c.requires.is_empty())
             .map(|(i, _)| i)
             .collect()
     };
+    let needs_target = suite.select(&args.filters, args.exact).iter().filter(|c| !c.requires.is_empty()).count();
+    if replay_server.is_some() && needs_target > 0 {
+        eprintln!(
+            "note: {needs_target} cases need what only a real target provides (`requires:`); the built-in replay server skips them"
+        );
+    }
     if indices.is_empty() {
         eprintln!(
             "no case matches the filters {:?}; `conform list` shows the names",
@@ -284,10 +317,6 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let jobs = args.jobs.unwrap_or(cores * 4).max(1);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     let secrets = Secrets::new();
     let runner = Arc::new(Runner::new(Arc::clone(&suite), target, secrets.clone())?);
 
@@ -317,7 +346,7 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
     println!(
         "\n{} cases against {}: {} passed, {} failed, {} missing a snapshot, {} errors ({:.2} s, {} jobs)",
         results.len(),
-        args.endpoint,
+        target_name,
         s.passed,
         s.failed,
         s.missing,

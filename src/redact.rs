@@ -148,6 +148,20 @@ impl Rules {
         Ok(Rules { elements, values })
     }
 
+    /// `(placeholder, variable)` for every rule that stands for a variable's value: the
+    /// replay side turns those placeholders back into the value.
+    pub fn variable_placeholders(&self) -> Vec<(String, String)> {
+        let values = self.values.iter().filter_map(|r| match &r.matcher {
+            ValueMatch::Variable(v) => Some((r.placeholder.clone(), v.clone())),
+            ValueMatch::Pattern(_) => None,
+        });
+        let elements = self
+            .elements
+            .iter()
+            .filter_map(|r| r.variable.as_ref().map(|v| (r.placeholder.clone(), v.clone())));
+        values.chain(elements).collect()
+    }
+
     /// The element names whose text the rules treat as secret (for scrubbing captures).
     pub fn is_secret(&self, path: &[&str]) -> bool {
         self.element_rule(path).is_some_and(|r| r.secret)

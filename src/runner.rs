@@ -193,6 +193,9 @@ impl Runner {
         let empty = Rules::default();
         let rules = self.suite.rules.get(&case.service).unwrap_or(&empty);
         let mut redactor = Redactor::new(rules, &self.target.vars);
+        // Setup and cleanup answers stay out of the snapshot, so they must not take part in
+        // its numbering either: they get a redactor of their own (for its secrets).
+        let mut plumbing = Redactor::new(rules, &self.target.vars);
         let mut vars: Vars = self.target.vars.clone();
         let mut transcript = String::with_capacity(1024);
         let mut error = None;
@@ -207,8 +210,9 @@ impl Runner {
                 }
                 transcript.push_str(&format!("=== step {checked}: {title}\n"));
             }
-            let outcome = self.run_step(step, &vars, &mut redactor).await;
-            for s in redactor.secrets.drain(..) {
+            let r = if step.role == Role::Check { &mut redactor } else { &mut plumbing };
+            let outcome = self.run_step(step, &vars, r).await;
+            for s in redactor.secrets.drain(..).chain(plumbing.secrets.drain(..)) {
                 self.secrets.add(&s);
             }
             match outcome {
@@ -248,7 +252,7 @@ impl Runner {
         }
         for step in case.steps.iter().filter(|s| s.role == Role::Cleanup) {
             let title = step_title(case, step);
-            match self.run_step(step, &vars, &mut redactor).await {
+            match self.run_step(step, &vars, &mut plumbing).await {
                 Ok(answer) if !answer.succeeded() => warnings.push(format!(
                     "cleanup step ({title}) was refused: {}",
                     answer.summary()
@@ -256,7 +260,7 @@ impl Runner {
                 Ok(_) => {}
                 Err(e) => warnings.push(format!("cleanup step ({title}) did not run: {e}")),
             }
-            for s in redactor.secrets.drain(..) {
+            for s in plumbing.secrets.drain(..) {
                 self.secrets.add(&s);
             }
         }

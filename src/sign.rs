@@ -80,6 +80,58 @@ pub fn sign_headers(
         .collect())
 }
 
+/// Whether `request` (as received, Authorization included) carries a valid SigV4 signature
+/// made with `creds`: its headers are signed again with the scope and time it names.
+pub fn verify(creds: &Credentials, request: &HttpRequest) -> bool {
+    let header = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let Some(auth) = header("authorization") else {
+        return false;
+    };
+    let field = |name: &str| {
+        auth.split([' ', ','])
+            .find_map(|p| p.strip_prefix(name))
+            .map(str::to_owned)
+    };
+    let (Some(scope), Some(signed), Some(date)) = (field("Credential="), field("SignedHeaders="), header("x-amz-date")) else {
+        return false;
+    };
+    let parts: Vec<&str> = scope.split('/').collect();
+    if parts.len() != 5 || parts[0] != creds.access_key_id {
+        return false;
+    }
+    let Ok(time) = time::PrimitiveDateTime::parse(
+        date,
+        time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"),
+    ) else {
+        return false;
+    };
+    let time: SystemTime = time.assume_utc().into();
+    let names: Vec<&str> = signed.split(';').collect();
+    let headers: Vec<(String, String)> = request
+        .headers
+        .iter()
+        .filter(|(k, _)| {
+            let k = k.to_ascii_lowercase();
+            names.contains(&k.as_str()) && k != "x-amz-date" && k != "x-amz-security-token" && k != "x-amz-content-sha256"
+        })
+        .cloned()
+        .collect();
+    let unsigned = HttpRequest {
+        headers,
+        ..request.clone()
+    };
+    match sign_headers(creds, parts[2], parts[3], &unsigned, time) {
+        Ok(h) => h.iter().any(|(k, v)| k == "authorization" && v == auth),
+        Err(_) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +184,20 @@ mod tests {
         // A different body gives a different signature.
         let c = sign_headers(&creds(None), "us-east-1", "sts", &req(url, b"Action=X"), t).unwrap();
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn a_signature_verifies_with_its_secret_and_not_with_another() {
+        let mut r = req("http://127.0.0.1:5000/", b"Action=GetCallerIdentity&Version=2011-06-15");
+        let signed = sign_headers(&creds(Some("TOKEN")), "us-east-1", "sts", &r, SystemTime::now()).unwrap();
+        r.headers.extend(signed);
+        assert!(verify(&creds(Some("TOKEN")), &r));
+        let mut other = creds(None);
+        other.secret_access_key = "another-secret".into();
+        assert!(!verify(&other, &r));
+        let mut tampered = r.clone();
+        tampered.body = b"Action=GetCallerIdentity&Version=2011-06-16".to_vec();
+        assert!(!verify(&creds(Some("TOKEN")), &tampered));
     }
 
     #[test]

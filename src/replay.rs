@@ -1,0 +1,856 @@
+//! The replay side: answers requests the way the recorded service did, from the snapshots.
+//!
+//! Every checked step of every case becomes an expected request (its decoded parameters,
+//! variables of the run left open and bound from what arrives) with the answer its snapshot
+//! holds. A request is matched on its decoded, sorted parameters; placeholders in the answer
+//! are turned back into plausible values (fresh request ids, `ASIA` keys, expirations from
+//! now). Keys handed out are remembered, so the later steps of a flow match by the
+//! credentials that sign them. Setup and cleanup steps get generic answers. Anything else
+//! gets a loud error that names the closest cases.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use regex::Regex;
+
+use crate::query;
+use crate::redact::Rules;
+use crate::scenario::{Case, CredentialsSpec, Request, Role, Step};
+use crate::suite::Suite;
+use crate::template::Vars;
+
+/// The code of the error a request that no scenario expects gets.
+pub const NO_MATCH_CODE: &str = "ConformNoMatchingScenario";
+/// The code of the error a request that breaks the protocol an SDK must follow gets.
+pub const REJECTED_CODE: &str = "ConformRequestRejected";
+
+/// A request as it arrived.
+#[derive(Debug, Clone, Default)]
+pub struct Incoming {
+    pub method: String,
+    pub query: Option<String>,
+    /// Names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Incoming {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The access key the request is signed with, from its Authorization header.
+    fn access_key(&self) -> Option<&str> {
+        self.header("authorization")?.split("Credential=").nth(1)?.split('/').next()
+    }
+
+    /// The service of the SigV4 credential scope.
+    fn signed_for(&self) -> Option<&str> {
+        self.header("authorization")?.split("Credential=").nth(1)?.split('/').nth(3)
+    }
+
+    /// Whether the request's signature was made with this key and secret.
+    fn signed_with(&self, key: &str, secret: &str) -> bool {
+        let host = self.header("host").unwrap_or("localhost");
+        let url = match &self.query {
+            Some(q) => format!("http://{host}/?{q}"),
+            None => format!("http://{host}/"),
+        };
+        let creds = crate::sign::Credentials {
+            access_key_id: key.to_owned(),
+            secret_access_key: secret.to_owned(),
+            session_token: self.header("x-amz-security-token").map(str::to_owned),
+        };
+        let req = crate::transport::HttpRequest {
+            method: self.method.clone(),
+            url,
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+        };
+        crate::sign::verify(&creds, &req)
+    }
+
+    /// Decoded parameters of the body and the query string, sorted.
+    fn params(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = form_urlencoded::parse(&self.body).into_owned().collect();
+        if let Some(q) = &self.query {
+            out.extend(form_urlencoded::parse(q.as_bytes()).into_owned());
+        }
+        out.sort();
+        out
+    }
+}
+
+/// What the replay server answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: String,
+}
+
+#[derive(Debug, Clone)]
+enum Value {
+    Literal(String),
+    /// A value with run variables in it; the regex binds them (group `v0` is `vars[0]`).
+    Open { re: Regex, vars: Vec<String> },
+}
+
+#[derive(Debug, Clone)]
+enum Creds {
+    /// The client's own keys (any key this server did not hand out).
+    Own,
+    Unsigned,
+    /// Keys this server handed out earlier in the same case.
+    Issued,
+    /// A fixed key (a declared variable, a made-up one). With its secret, the signature
+    /// tells this request from one signed by the client's own key.
+    Key(String, Option<String>),
+}
+
+#[derive(Debug, Clone)]
+struct Answer {
+    status: u16,
+    content_type: Option<String>,
+    body: String,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    case: usize,
+    role: Role,
+    test_name: String,
+    params: Vec<(String, Value)>,
+    creds: Creds,
+    /// The service a signed request must be scoped to; None for unsigned or raw requests.
+    service: Option<String>,
+    raw: bool,
+    /// The Content-Type a raw step sends (a form for anything else).
+    content_type: Option<String>,
+    answer: Option<Answer>,
+}
+
+impl Entry {
+    /// A raw step's own Content-Type must be the one that came; other entries take forms.
+    fn accepts_content_type(&self, req: &Incoming) -> bool {
+        let got = req.header("content-type").unwrap_or("");
+        let main = |ct: &str| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        match &self.content_type {
+            Some(want) => main(want) == main(got),
+            None => req.body.is_empty() || main(got) == "application/x-www-form-urlencoded" || !self.raw,
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// Access keys handed out, with the cases they may belong to (cases whose first steps
+    /// are the same request all own the keys it handed out).
+    issued: HashMap<String, Vec<usize>>,
+    requested: HashSet<String>,
+    unmatched: Vec<String>,
+    counter: u64,
+    /// Numbered values (role ids, keys) stay the same across the steps of a case, as the
+    /// same role's id does in AWS.
+    stable: HashMap<(usize, String), String>,
+}
+
+pub struct Replay {
+    entries: Vec<Entry>,
+    vars: Vars,
+    /// Placeholder name to the variable whose value it stands for.
+    placeholder_vars: HashMap<String, String>,
+    state: Mutex<State>,
+}
+
+/// What a run of the server saw, for its report at shutdown.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub never_requested: Vec<String>,
+    pub unmatched: Vec<String>,
+}
+
+const OPEN: char = '\u{E000}';
+const CLOSE: char = '\u{E001}';
+
+impl Replay {
+    /// The replay of every case of the suite that has a snapshot. `vars` are the values the
+    /// server stands for (account id, role names); variables that change per run (captures,
+    /// the run id) are bound from the requests.
+    pub fn from_suite(suite: &Suite, vars: Vars) -> Replay {
+        let mut vars = vars;
+        for (k, v) in suite.default_vars() {
+            vars.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        let mut placeholder_vars = HashMap::new();
+        for rules in suite.rules.values() {
+            placeholder_vars.extend(placeholders_of(rules));
+        }
+        let mut entries = Vec::new();
+        for (ci, case) in suite.cases.iter().enumerate() {
+            // What a case requires of a real target (a disabled region) a replay cannot be.
+            if !case.requires.is_empty() {
+                continue;
+            }
+            let Some(snapshot) = suite.snapshots.expected(case) else {
+                continue;
+            };
+            let mut answers = parse_transcript(snapshot).into_iter();
+            let captured: Vec<&str> = case
+                .steps
+                .iter()
+                .flat_map(|s| s.captures.iter().map(|c| c.variable.as_str()))
+                .collect();
+            for step in &case.steps {
+                let answer = match step.role {
+                    Role::Check => answers.next(),
+                    _ => None,
+                };
+                if step.role == Role::Check && answer.is_none() {
+                    break;
+                }
+                if let Some(entry) = entry_for(suite, case, ci, step, answer, &vars, &captured) {
+                    entries.push(entry);
+                }
+            }
+        }
+        Replay {
+            entries,
+            vars,
+            placeholder_vars,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The answer to one request.
+    pub fn answer(&self, req: &Incoming) -> Reply {
+        let params = req.params();
+        let key = req.access_key().map(str::to_owned);
+        let issued_cases: Option<Vec<usize>> = key.as_ref().and_then(|k| self.lock().issued.get(k).cloned());
+        let issued_to = |case: usize| issued_cases.as_ref().is_some_and(|c| c.contains(&case));
+        let mut best: Option<(usize, &Entry, HashMap<String, String>)> = None;
+        let mut tied: Vec<usize> = Vec::new();
+        let mut near: Vec<(usize, &Entry)> = Vec::new();
+        for e in &self.entries {
+            let Some((exact, bound, misses)) = match_params(&e.params, &params) else {
+                continue;
+            };
+            if misses > 0 {
+                near.push((misses, e));
+                continue;
+            }
+            let creds_ok = match &e.creds {
+                Creds::Own => key.is_some() && issued_cases.is_none(),
+                Creds::Unsigned => key.is_none(),
+                Creds::Issued => issued_to(e.case),
+                Creds::Key(k, secret) => {
+                    key.as_deref() == Some(k.as_str())
+                        && secret.as_ref().is_none_or(|s| req.signed_with(k, s))
+                }
+            };
+            if !creds_ok {
+                near.push((1, e));
+                continue;
+            }
+            if !e.accepts_content_type(req) {
+                near.push((1, e));
+                continue;
+            }
+            // Prefer the most literal match; among equals, named keys, then the case the
+            // handed-out keys belong to.
+            let score = exact * 8
+                + 4 * usize::from(matches!(e.creds, Creds::Key(..)))
+                + 2 * usize::from(issued_to(e.case))
+                + usize::from(e.raw && e.content_type.is_some());
+            match &best {
+                Some((s, _, _)) if score < *s => {}
+                Some((s, _, _)) if score == *s => tied.push(e.case),
+                _ => {
+                    tied = vec![e.case];
+                    best = Some((score, e, bound));
+                }
+            }
+        }
+        let Some((_, entry, bound)) = best else {
+            return self.no_match(req, &params, near);
+        };
+        if let Some(problem) = self.verify(entry, req) {
+            return self.rejected(&entry.test_name, &problem);
+        }
+        self.lock().requested.insert(entry.test_name.clone());
+        match &entry.answer {
+            Some(a) => {
+                let body = self.render(&a.body, &bound, entry.case, &tied);
+                Reply {
+                    status: a.status,
+                    content_type: a.content_type.clone(),
+                    body,
+                }
+            }
+            None => self.generic(entry, &params, &bound, &tied),
+        }
+    }
+
+    /// Which cases were never asked for, and which requests matched nothing.
+    pub fn report(&self) -> Report {
+        let st = self.lock();
+        let mut never: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|e| e.role == Role::Check && !st.requested.contains(&e.test_name))
+            .map(|e| e.test_name.clone())
+            .collect();
+        never.dedup();
+        Report {
+            never_requested: never,
+            unmatched: st.unmatched.clone(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What an SDK must send: a signature scoped to the right service for a signed
+    /// operation and none for an unsigned one, a form Content-Type, and the Version.
+    fn verify(&self, e: &Entry, req: &Incoming) -> Option<String> {
+        if e.raw {
+            return None;
+        }
+        if let Some(service) = &e.service {
+            match req.signed_for() {
+                None => return Some("the operation is signed, but the request has no SigV4 Authorization header".into()),
+                Some(s) if s != service => {
+                    return Some(format!("the signature is scoped to `{s}`, the operation belongs to `{service}`"));
+                }
+                _ => {}
+            }
+        }
+        let ct = req.header("content-type").unwrap_or("");
+        if !req.body.is_empty() && !ct.starts_with("application/x-www-form-urlencoded") {
+            return Some(format!("Content-Type is `{ct}`, not application/x-www-form-urlencoded"));
+        }
+        None
+    }
+
+    fn rejected(&self, case: &str, problem: &str) -> Reply {
+        let msg = format!("The request matches {case}, but {problem}.");
+        self.lock().unmatched.push(msg.clone());
+        error_reply(400, REJECTED_CODE, &msg)
+    }
+
+    fn no_match(&self, req: &Incoming, params: &[(String, String)], mut near: Vec<(usize, &Entry)>) -> Reply {
+        near.sort_by_key(|(m, e)| (*m, e.test_name.clone()));
+        near.dedup_by(|a, b| a.1.test_name == b.1.test_name);
+        let action = params
+            .iter()
+            .find(|(k, _)| k == "Action")
+            .map_or("(no Action)", |(_, v)| v.as_str());
+        let mut msg = format!("No scenario expects this {action} request ({} parameters).", params.len());
+        if near.is_empty() {
+            msg.push_str(" No case sends this action with these parameter names.");
+        } else {
+            msg.push_str(" Closest: ");
+            let list: Vec<String> = near
+                .iter()
+                .take(3)
+                .map(|(_, e)| format!("{} ({})", e.test_name, differences(&e.params, params, req)))
+                .collect();
+            msg.push_str(&list.join("; "));
+        }
+        self.lock().unmatched.push(msg.clone());
+        error_reply(400, NO_MATCH_CODE, &msg)
+    }
+
+    /// A stored answer with its placeholders turned back into values.
+    fn render(&self, body: &str, bound: &HashMap<String, String>, case: usize, owners: &[usize]) -> String {
+        static PLACEHOLDER: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+        let re = PLACEHOLDER.get_or_init(|| Regex::new(r"\[([a-z][a-z0-9-]*)((?::[^\]\s]*)?)\]").expect("a valid regex"));
+        let mut numbered: HashMap<String, String> = HashMap::new();
+        let mut st = self.lock();
+        st.counter += 1;
+        let seed = st.counter;
+        let mut issued = Vec::new();
+        let out = re
+            .replace_all(body, |c: &regex::Captures<'_>| {
+                let name = &c[1];
+                let arg = c.get(2).map_or("", |m| m.as_str()).trim_start_matches(':');
+                if let Some(var) = self.placeholder_vars.get(name) {
+                    return bound
+                        .get(var)
+                        .or_else(|| self.vars.get(var))
+                        .cloned()
+                        .unwrap_or_else(|| c[0].to_owned());
+                }
+                let key = format!("{name}:{arg}");
+                if let Some(v) = numbered.get(&key) {
+                    return v.clone();
+                }
+                let stable = matches!(name, "role-id" | "user-id" | "key-account-id");
+                if stable && let Some(v) = st.stable.get(&(case, key.clone())) {
+                    return v.clone();
+                }
+                let v = match name {
+                    "request-id" => uuid(seed),
+                    "access-key-id" => {
+                        let prefix = arg.split(':').next().filter(|p| p.len() == 4).unwrap_or("ASIA");
+                        let k = format!("{prefix}{}", chars(&format!("{seed}{key}"), 16, UPPER));
+                        issued.push(k.clone());
+                        k
+                    }
+                    "secret-access-key" => {
+                        let n = arg
+                            .split(':')
+                            .find_map(|p| p.strip_suffix("-chars").and_then(|n| n.parse().ok()))
+                            .unwrap_or(40);
+                        chars(&format!("s{seed}{key}"), n, BASE64)
+                    }
+                    "session-token" => format!("IQoJb3JpZ2luX2Vj{}", chars(&format!("t{seed}"), 300, BASE64)),
+                    "expiration" => expiration(arg),
+                    "role-id" => format!("AROA{}", chars(&key, 17, UPPER)),
+                    "user-id" => format!("AIDA{}", chars(&key, 17, UPPER)),
+                    "key-account-id" => "111122223333".to_owned(),
+                    "packed-policy-size" => "6".to_owned(),
+                    "packed-percent" => "112".to_owned(),
+                    "unix-time" => {
+                        let now = SystemTime::now()
+                            .duration_since(SystemTime::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs());
+                        // The first is "now", later ones are earlier (an expiry that passed).
+                        let n: u64 = arg.parse().unwrap_or(1);
+                        (now - 3600 * (n - 1).min(10)).to_string()
+                    }
+                    "web-identity-token" => format!(
+                        "{}.{}.{}",
+                        chars("h", 36, URL64),
+                        chars(&format!("p{seed}"), 120, URL64),
+                        chars("s", 86, URL64)
+                    ),
+                    "decoded-message" => "{\"allowed\":false,\"explicitDeny\":false}".to_owned(),
+                    _ => c[0].to_owned(),
+                };
+                if stable {
+                    st.stable.insert((case, key.clone()), v.clone());
+                }
+                numbered.insert(key, v.clone());
+                v
+            })
+            .into_owned();
+        for k in issued {
+            st.issued.insert(k, owners.to_vec());
+        }
+        out
+    }
+
+    /// Setup and cleanup steps: enough of IAM and STS for what they create and capture.
+    fn generic(&self, e: &Entry, params: &[(String, String)], bound: &HashMap<String, String>, owners: &[usize]) -> Reply {
+        let get = |k: &str| params.iter().find(|(n, _)| n == k).map_or("", |(_, v)| v.as_str());
+        let account = self.vars.get("account_id").cloned().unwrap_or_default();
+        let action = get("Action");
+        let ns_iam = "https://iam.amazonaws.com/doc/2010-05-08/";
+        let ns_sts = "https://sts.amazonaws.com/doc/2011-06-15/";
+        let ok = |op: &str, ns: &str, result: &str| {
+            let inner = if result.is_empty() {
+                String::new()
+            } else {
+                format!("<{op}Result>{result}</{op}Result>")
+            };
+            format!(
+                "<{op}Response xmlns=\"{ns}\">{inner}<ResponseMetadata><RequestId>[request-id]</RequestId></ResponseMetadata></{op}Response>"
+            )
+        };
+        let body = match action {
+            "CreateRole" => {
+                let name = escape(get("RoleName"));
+                ok(
+                    action,
+                    ns_iam,
+                    &format!(
+                        "<Role><Path>/</Path><RoleName>{name}</RoleName><RoleId>[role-id:9]</RoleId><Arn>arn:aws:iam::{account}:role/{name}</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate></Role>"
+                    ),
+                )
+            }
+            "CreateOpenIDConnectProvider" => {
+                let host = get("Url").trim_start_matches("https://").to_owned();
+                ok(action, ns_iam, &format!("<OpenIDConnectProviderArn>arn:aws:iam::{account}:oidc-provider/{}</OpenIDConnectProviderArn>", escape(&host)))
+            }
+            "CreateSAMLProvider" => ok(
+                action,
+                ns_iam,
+                &format!("<SAMLProviderArn>arn:aws:iam::{account}:saml-provider/{}</SAMLProviderArn>", escape(get("Name"))),
+            ),
+            "AssumeRole" => {
+                let role = get("RoleArn").rsplit('/').next().unwrap_or("").to_owned();
+                let session = escape(get("RoleSessionName"));
+                let secs = get("DurationSeconds").parse::<i64>().unwrap_or(3600);
+                ok(
+                    action,
+                    ns_sts,
+                    &format!(
+                        "<AssumedRoleUser><Arn>arn:aws:sts::{account}:assumed-role/{role}/{session}</Arn><AssumedRoleId>[role-id:9]:{session}</AssumedRoleId></AssumedRoleUser><Credentials><AccessKeyId>[access-key-id:ASIA:9]</AccessKeyId><SecretAccessKey>[secret-access-key]</SecretAccessKey><SessionToken>[session-token]</SessionToken><Expiration>[expiration:+{secs}s]</Expiration></Credentials>"
+                    ),
+                )
+            }
+            a if a.starts_with("Delete") || a.starts_with("Put") || a.starts_with("Attach") || a.starts_with("Detach") => {
+                ok(action, if e.service.as_deref() == Some("sts") { ns_sts } else { ns_iam }, "")
+            }
+            _ => {
+                return error_reply(
+                    400,
+                    NO_MATCH_CODE,
+                    &format!("{} has a setup or cleanup step ({action}) the replay server cannot answer.", e.test_name),
+                );
+            }
+        };
+        Reply {
+            status: 200,
+            content_type: Some("text/xml".into()),
+            body: self.render(&body, bound, e.case, owners),
+        }
+    }
+}
+
+fn error_reply(status: u16, code: &str, message: &str) -> Reply {
+    Reply {
+        status,
+        content_type: Some("text/xml".into()),
+        body: format!(
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+            escape(message),
+            uuid(0)
+        ),
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Placeholders that stand for a variable's value, from a service's rules.
+fn placeholders_of(rules: &Rules) -> Vec<(String, String)> {
+    rules.variable_placeholders()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn entry_for(
+    suite: &Suite,
+    case: &Case,
+    ci: usize,
+    step: &Step,
+    answer: Option<Answer>,
+    vars: &Vars,
+    captured: &[&str],
+) -> Option<Entry> {
+    // Render with the server's values, but leave open what the client decides at run time.
+    let mut open: Vec<String> = captured.iter().map(|s| s.to_string()).collect();
+    open.push("run_id".into());
+    let mut render_vars = vars.clone();
+    for (i, name) in open.iter().enumerate() {
+        render_vars.insert(name.clone(), format!("{OPEN}{i}{CLOSE}"));
+    }
+    let model = suite.models.get(&step.service)?;
+    let mut raw_ct = None;
+    let (pairs, raw, signed) = match &step.request {
+        Request::Call { operation, params } => {
+            let op = model.operation(operation)?;
+            let call = query::serialize(model, op, params, &render_vars).ok()?;
+            (call.pairs, false, !op.unsigned)
+        }
+        Request::Raw(r) => {
+            raw_ct = r
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                .and_then(|(_, t)| t.render(vars).ok())
+                .or_else(|| r.body.is_some().then(|| "application/x-www-form-urlencoded".to_owned()));
+            let mut pairs: Vec<(String, String)> = Vec::new();
+            for t in [&r.body, &r.query].into_iter().flatten() {
+                let text = t.render(&render_vars).ok()?;
+                pairs.extend(form_urlencoded::parse(text.as_bytes()).into_owned());
+            }
+            (pairs, true, false)
+        }
+    };
+    let mut params: Vec<(String, Value)> = pairs
+        .into_iter()
+        .map(|(k, v)| (k, open_value(&v, &open)))
+        .collect();
+    params.sort_by(|a, b| a.0.cmp(&b.0));
+    let creds = match &step.credentials {
+        CredentialsSpec::Unsigned => Creds::Unsigned,
+        CredentialsSpec::Default if !signed && !raw => Creds::Unsigned,
+        CredentialsSpec::Default | CredentialsSpec::Target => Creds::Own,
+        CredentialsSpec::Explicit { access_key_id, .. } => {
+            if access_key_id.variables().any(|v| captured.contains(&v)) {
+                Creds::Issued
+            } else {
+                Creds::Key(
+                access_key_id.render(vars).ok()?,
+                match &step.credentials {
+                    CredentialsSpec::Explicit { secret_access_key, .. } => secret_access_key.render(vars).ok(),
+                    _ => None,
+                },
+            )
+            }
+        }
+    };
+    let signed_creds = !matches!(creds, Creds::Unsigned);
+    Some(Entry {
+        case: ci,
+        role: step.role,
+        test_name: case.test_name(),
+        params,
+        creds,
+        service: (signed_creds && !raw).then(|| model.signing_name.clone()),
+        raw,
+        content_type: raw_ct,
+        answer,
+    })
+}
+
+fn open_value(v: &str, open: &[String]) -> Value {
+    if !v.contains(OPEN) {
+        return Value::Literal(v.to_owned());
+    }
+    let mut re = String::from("^");
+    let mut vars = Vec::new();
+    let mut rest = v;
+    while let Some(start) = rest.find(OPEN) {
+        re.push_str(&regex::escape(&rest[..start]));
+        let after = &rest[start + OPEN.len_utf8()..];
+        let end = after.find(CLOSE).unwrap_or(after.len());
+        let idx: usize = after[..end].parse().unwrap_or(0);
+        re.push_str(&format!("(?P<v{}>.*?)", vars.len()));
+        vars.push(open.get(idx).cloned().unwrap_or_default());
+        rest = after.get(end + CLOSE.len_utf8()..).unwrap_or("");
+    }
+    re.push_str(&regex::escape(rest));
+    re.push('$');
+    match Regex::new(&re) {
+        Ok(re) => Value::Open { re, vars },
+        Err(_) => Value::Literal(v.to_owned()),
+    }
+}
+
+/// `Some((literal matches, bound variables, mismatched values))` when the parameter names
+/// are the same; None when they differ.
+fn match_params(expected: &[(String, Value)], got: &[(String, String)]) -> Option<(usize, HashMap<String, String>, usize)> {
+    if expected.len() != got.len() || expected.iter().zip(got).any(|((a, _), (b, _))| a != b) {
+        return None;
+    }
+    let mut exact = 0;
+    let mut misses = 0;
+    let mut bound: HashMap<String, String> = HashMap::new();
+    for ((_, want), (_, have)) in expected.iter().zip(got) {
+        match want {
+            Value::Literal(l) if l == have => exact += 1,
+            Value::Literal(_) => misses += 1,
+            Value::Open { re, vars } => match re.captures(have) {
+                Some(c) => {
+                    for (i, name) in vars.iter().enumerate() {
+                        let v = c.name(&format!("v{i}")).map_or("", |m| m.as_str()).to_owned();
+                        if bound.get(name).is_some_and(|b| *b != v) {
+                            misses += 1;
+                        }
+                        bound.insert(name.clone(), v);
+                    }
+                }
+                None => misses += 1,
+            },
+        }
+    }
+    Some((exact, bound, misses))
+}
+
+/// Which parameters differ between an expected request and the one that came.
+fn differences(expected: &[(String, Value)], got: &[(String, String)], req: &Incoming) -> String {
+    let mut out = Vec::new();
+    let got_map: BTreeMap<&str, &str> = got.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    for (k, want) in expected {
+        match (got_map.get(k.as_str()), want) {
+            (None, _) => out.push(format!("{k} missing")),
+            (Some(h), Value::Literal(l)) if l != h => out.push(format!("{k} differs")),
+            (Some(h), Value::Open { re, .. }) if !re.is_match(h) => out.push(format!("{k} differs")),
+            _ => {}
+        }
+    }
+    for (k, _) in got {
+        if !expected.iter().any(|(e, _)| e == k) {
+            out.push(format!("{k} not expected"));
+        }
+    }
+    if out.is_empty() {
+        out.push(if req.access_key().is_some() { "signed with other credentials".into() } else { "expects a signed request".into() });
+    }
+    out.join(", ")
+}
+
+/// The answers a snapshot holds, one per checked step.
+fn parse_transcript(snapshot: &str) -> Vec<Answer> {
+    let mut out = Vec::new();
+    let mut current: Option<Vec<&str>> = None;
+    for line in snapshot.lines() {
+        if line.starts_with("=== step ") {
+            if let Some(lines) = current.take() {
+                out.extend(answer_of(&lines));
+            }
+            current = Some(Vec::new());
+        } else if let Some(lines) = current.as_mut() {
+            lines.push(line);
+        }
+    }
+    if let Some(lines) = current {
+        out.extend(answer_of(&lines));
+    }
+    out
+}
+
+fn answer_of(lines: &[&str]) -> Option<Answer> {
+    let status_line = lines.first()?.strip_prefix("HTTP ")?;
+    let status: u16 = status_line.split_whitespace().next()?.parse().ok()?;
+    let ct = lines.get(1)?.strip_prefix("content-type: ")?;
+    let content_type = (ct != "(none)").then(|| ct.to_owned());
+    let rest = &lines[2..];
+    // Trailing blank lines separate steps.
+    let end = rest.iter().rposition(|l| !l.is_empty()).map_or(0, |i| i + 1);
+    let rest = &rest[..end];
+    let body = match rest.first() {
+        Some(&"body: (empty)") => String::new(),
+        Some(first) if first.starts_with("body (not XML") => rest[1..].join("\n"),
+        _ => rest.join("\n"),
+    };
+    Some(Answer {
+        status,
+        content_type,
+        body,
+    })
+}
+
+const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const URL64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// `n` characters of `alphabet`, different for every seed.
+fn chars(seed: &str, n: usize, alphabet: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in seed.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    h ^= nanos;
+    (0..n)
+        .map(|_| {
+            h ^= h << 13;
+            h ^= h >> 7;
+            h ^= h << 17;
+            alphabet[(h % alphabet.len() as u64) as usize] as char
+        })
+        .collect()
+}
+
+fn uuid(seed: u64) -> String {
+    let hex = chars(&format!("uuid{seed}"), 32, b"0123456789abcdef");
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
+/// `+3600s` (and `:subsecond`) back into an ISO 8601 time that far from now.
+fn expiration(arg: &str) -> String {
+    let mut parts = arg.split(':');
+    let offset = parts
+        .next()
+        .and_then(|p| p.strip_suffix('s'))
+        .and_then(|p| p.parse::<i64>().ok())
+        .unwrap_or(3600);
+    let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(offset);
+    let base = query::iso8601(t);
+    if parts.any(|p| p == "subsecond") {
+        base.replace('Z', ".500Z")
+    } else {
+        base
+    }
+}
+
+/// Serves a replay over HTTP on 127.0.0.1 (`port` 0 picks a free one), through wiremock.
+pub async fn serve(replay: std::sync::Arc<Replay>, port: u16) -> std::io::Result<wiremock::MockServer> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+    let server = wiremock::MockServer::builder()
+        .listener(listener)
+        .disable_request_recording()
+        .start()
+        .await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(Responder(replay))
+        .mount(&server)
+        .await;
+    Ok(server)
+}
+
+struct Responder(std::sync::Arc<Replay>);
+
+impl wiremock::Respond for Responder {
+    fn respond(&self, req: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let incoming = Incoming {
+            method: req.method.to_string(),
+            query: req.url.query().map(str::to_owned),
+            headers: req
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .collect(),
+            body: req.body.clone(),
+        };
+        let reply = self.0.answer(&incoming);
+        let mut t = wiremock::ResponseTemplate::new(reply.status);
+        t = match &reply.content_type {
+            Some(ct) => t.set_body_raw(reply.body, ct),
+            None => t.set_body_bytes(reply.body),
+        };
+        t.insert_header("x-amzn-RequestId", uuid(1).as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transcripts_split_into_answers() {
+        let snap = "=== step 1: AssumeRole\nHTTP 200 OK\ncontent-type: text/xml\n<A>\n  <B>x</B>\n</A>\n\n=== step 2: raw POST /\nHTTP 500 Internal Server Error\ncontent-type: text/html\nbody (not XML, oops):\n<html>\n\n=== step 3: X\nHTTP 204 No Content\ncontent-type: (none)\nbody: (empty)";
+        let a = parse_transcript(snap);
+        assert_eq!(a.len(), 3);
+        assert_eq!((a[0].status, a[0].body.as_str()), (200, "<A>\n  <B>x</B>\n</A>"));
+        assert_eq!((a[1].status, a[1].body.as_str(), a[1].content_type.as_deref()), (500, "<html>", Some("text/html")));
+        assert_eq!((a[2].status, a[2].body.as_str(), a[2].content_type.as_deref()), (204, "", None));
+    }
+
+    #[test]
+    fn open_values_bind_run_variables() {
+        let v = open_value(&format!("conform-{OPEN}0{CLOSE}-x"), &["run_id".to_owned()]);
+        let expected = vec![("RoleName".to_owned(), v)];
+        let (exact, bound, misses) = match_params(&expected, &[("RoleName".into(), "conform-1a2b3c4d-x".into())]).unwrap();
+        assert_eq!((exact, misses), (0, 0));
+        assert_eq!(bound["run_id"], "1a2b3c4d");
+        let (_, _, misses) = match_params(&expected, &[("RoleName".into(), "other".into())]).unwrap();
+        assert_eq!(misses, 1);
+        assert!(match_params(&expected, &[("Other".into(), "x".into())]).is_none());
+    }
+
+    #[test]
+    fn expirations_are_computed_from_now() {
+        let e = expiration("+3600s");
+        assert!(e.ends_with('Z') && !e.contains('.'), "{e}");
+        assert!(expiration("+900s:subsecond").ends_with(".500Z"));
+    }
+}
