@@ -58,6 +58,21 @@ enum Command {
     },
     /// Load every scenario and snapshot; report errors, orphans and missing snapshots.
     Check,
+    /// Serve the recorded answers on 127.0.0.1, for SDK tests, until Ctrl-C.
+    Serve {
+        /// Port to listen on (0: any free port; the address is printed).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Exit non-zero at shutdown if any request matched no scenario.
+        #[arg(long)]
+        strict: bool,
+        /// Values the server stands for, NAME=VALUE (account_id, role_arn, ...).
+        #[arg(long = "var")]
+        vars: Vec<String>,
+        /// Signing region the answers are for.
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+    },
     /// Write scenarios/<service>/COVERAGE.md: which constraints and errors cases exercise.
     Coverage {
         /// Do not write: fail if a COVERAGE.md is out of date.
@@ -141,6 +156,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Check => Ok(check(&suite)),
         Command::Coverage { check } => coverage(&suite, check),
+        Command::Serve {
+            port,
+            strict,
+            vars,
+            region,
+        } => serve(suite, port, strict, &vars, &region),
         Command::Run(args) => run_suite(suite, args),
     }
 }
@@ -257,6 +278,59 @@ fn coverage(suite: &Suite, check_only: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
+fn serve(
+    suite: Suite,
+    port: u16,
+    strict: bool,
+    vars: &[String],
+    region: &str,
+) -> anyhow::Result<ExitCode> {
+    let mut values = conform::target::default_vars(region);
+    for a in vars {
+        let (k, v) = a
+            .split_once('=')
+            .with_context(|| format!("`{a}` is not a variable assignment: write NAME=VALUE"))?;
+        values.insert(k.trim().to_owned(), v.to_owned());
+    }
+    let mut replay = Replay::from_suite(&suite, values);
+    replay.on_unmatched(Box::new(|msg| eprintln!("unmatched: {msg}")));
+    let replay = Arc::new(replay);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let server = runtime
+        .block_on(conform::replay::serve(Arc::clone(&replay), port))
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
+    println!(
+        "conform serve: {} recorded steps on {}",
+        replay.len(),
+        server.uri()
+    );
+    println!(
+        "point an SDK at it, e.g. AWS_ENDPOINT_URL_STS={}; Ctrl-C stops",
+        server.uri()
+    );
+    runtime.block_on(async {
+        let _ = tokio::signal::ctrl_c().await;
+    });
+    drop(server);
+    let report = replay.report();
+    println!(
+        "\n{} requests matched no scenario; {} cases were never requested",
+        report.unmatched.len(),
+        report.never_requested.len()
+    );
+    for n in report.never_requested.iter().take(50) {
+        println!("  never requested: {n}");
+    }
+    Ok(if strict && !report.unmatched.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 fn is_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
@@ -274,7 +348,11 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(_) => None,
         None => {
             let replay = Arc::new(Replay::from_suite(&suite, replay_vars.clone()));
-            Some(runtime.block_on(conform::replay::serve(replay, 0)).context("cannot start the replay server")?)
+            Some(
+                runtime
+                    .block_on(conform::replay::serve(replay, 0))
+                    .context("cannot start the replay server")?,
+            )
         }
     };
     let endpoint = match (&args.endpoint, &replay_server) {
@@ -282,13 +360,19 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         (None, Some(s)) => s.uri(),
         (None, None) => unreachable!("a server was started"),
     };
-    let target_name = if replay_server.is_some() { format!("the built-in replay server ({endpoint})") } else { endpoint.clone() };
+    let target_name = if replay_server.is_some() {
+        format!("the built-in replay server ({endpoint})")
+    } else {
+        endpoint.clone()
+    };
     let mut target = Target::at_endpoint(&endpoint, &args.region, |k| std::env::var(k).ok())?;
     target.set_vars(args.vars.iter().map(String::as_str))?;
     target.timeout = Duration::from_secs(args.timeout.max(1));
     target.retries = args.retries;
     if replay_server.is_some() {
-        target.vars.insert("run_id".into(), replay_vars["run_id"].clone());
+        target
+            .vars
+            .insert("run_id".into(), replay_vars["run_id"].clone());
     }
     let indices: Vec<usize> = {
         let selected = suite.select(&args.filters, args.exact);
@@ -302,7 +386,11 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
             .map(|(i, _)| i)
             .collect()
     };
-    let needs_target = suite.select(&args.filters, args.exact).iter().filter(|c| !c.requires.is_empty()).count();
+    let needs_target = suite
+        .select(&args.filters, args.exact)
+        .iter()
+        .filter(|c| !c.requires.is_empty())
+        .count();
     if replay_server.is_some() && needs_target > 0 {
         eprintln!(
             "note: {needs_target} cases need what only a real target provides (`requires:`); the built-in replay server skips them"

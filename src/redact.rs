@@ -155,10 +155,11 @@ impl Rules {
             ValueMatch::Variable(v) => Some((r.placeholder.clone(), v.clone())),
             ValueMatch::Pattern(_) => None,
         });
-        let elements = self
-            .elements
-            .iter()
-            .filter_map(|r| r.variable.as_ref().map(|v| (r.placeholder.clone(), v.clone())));
+        let elements = self.elements.iter().filter_map(|r| {
+            r.variable
+                .as_ref()
+                .map(|v| (r.placeholder.clone(), v.clone()))
+        });
         values.chain(elements).collect()
     }
 

@@ -37,17 +37,28 @@ pub struct Incoming {
 
 impl Incoming {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The access key the request is signed with, from its Authorization header.
     fn access_key(&self) -> Option<&str> {
-        self.header("authorization")?.split("Credential=").nth(1)?.split('/').next()
+        self.header("authorization")?
+            .split("Credential=")
+            .nth(1)?
+            .split('/')
+            .next()
     }
 
     /// The service of the SigV4 credential scope.
     fn signed_for(&self) -> Option<&str> {
-        self.header("authorization")?.split("Credential=").nth(1)?.split('/').nth(3)
+        self.header("authorization")?
+            .split("Credential=")
+            .nth(1)?
+            .split('/')
+            .nth(3)
     }
 
     /// Whether the request's signature was made with this key and secret.
@@ -73,7 +84,8 @@ impl Incoming {
 
     /// Decoded parameters of the body and the query string, sorted.
     fn params(&self) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = form_urlencoded::parse(&self.body).into_owned().collect();
+        let mut out: Vec<(String, String)> =
+            form_urlencoded::parse(&self.body).into_owned().collect();
         if let Some(q) = &self.query {
             out.extend(form_urlencoded::parse(q.as_bytes()).into_owned());
         }
@@ -94,7 +106,10 @@ pub struct Reply {
 enum Value {
     Literal(String),
     /// A value with run variables in it; the regex binds them (group `v0` is `vars[0]`).
-    Open { re: Regex, vars: Vec<String> },
+    Open {
+        re: Regex,
+        vars: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -135,10 +150,18 @@ impl Entry {
     /// A raw step's own Content-Type must be the one that came; other entries take forms.
     fn accepts_content_type(&self, req: &Incoming) -> bool {
         let got = req.header("content-type").unwrap_or("");
-        let main = |ct: &str| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let main = |ct: &str| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        };
         match &self.content_type {
             Some(want) => main(want) == main(got),
-            None => req.body.is_empty() || main(got) == "application/x-www-form-urlencoded" || !self.raw,
+            None => {
+                req.body.is_empty() || main(got) == "application/x-www-form-urlencoded" || !self.raw
+            }
         }
     }
 }
@@ -156,8 +179,12 @@ struct State {
     stable: HashMap<(usize, String), String>,
 }
 
+/// Told about every request the replay could not answer from a scenario.
+pub type Observer = Box<dyn Fn(&str) + Send + Sync>;
+
 pub struct Replay {
     entries: Vec<Entry>,
+    observer: Option<Observer>,
     vars: Vars,
     /// Placeholder name to the variable whose value it stands for.
     placeholder_vars: HashMap<String, String>,
@@ -217,10 +244,16 @@ impl Replay {
         }
         Replay {
             entries,
+            observer: None,
             vars,
             placeholder_vars,
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// Calls `f` with the message of every request no scenario expects (for a log).
+    pub fn on_unmatched(&mut self, f: Observer) {
+        self.observer = Some(f);
     }
 
     pub fn len(&self) -> usize {
@@ -235,7 +268,9 @@ impl Replay {
     pub fn answer(&self, req: &Incoming) -> Reply {
         let params = req.params();
         let key = req.access_key().map(str::to_owned);
-        let issued_cases: Option<Vec<usize>> = key.as_ref().and_then(|k| self.lock().issued.get(k).cloned());
+        let issued_cases: Option<Vec<usize>> = key
+            .as_ref()
+            .and_then(|k| self.lock().issued.get(k).cloned());
         let issued_to = |case: usize| issued_cases.as_ref().is_some_and(|c| c.contains(&case));
         let mut best: Option<(usize, &Entry, HashMap<String, String>)> = None;
         let mut tied: Vec<usize> = Vec::new();
@@ -257,12 +292,9 @@ impl Replay {
                         && secret.as_ref().is_none_or(|s| req.signed_with(k, s))
                 }
             };
-            if !creds_ok {
-                near.push((1, e));
-                continue;
-            }
-            if !e.accepts_content_type(req) {
-                near.push((1, e));
+            // Same parameters, other credentials or body type: the closest there is.
+            if !creds_ok || !e.accepts_content_type(req) {
+                near.push((0, e));
                 continue;
             }
             // Prefer the most literal match; among equals, named keys, then the case the
@@ -316,6 +348,13 @@ impl Replay {
         }
     }
 
+    fn note(&self, msg: &str) {
+        self.lock().unmatched.push(msg.to_owned());
+        if let Some(f) = &self.observer {
+            f(msg);
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -328,34 +367,49 @@ impl Replay {
         }
         if let Some(service) = &e.service {
             match req.signed_for() {
-                None => return Some("the operation is signed, but the request has no SigV4 Authorization header".into()),
+                None => return Some(
+                    "the operation is signed, but the request has no SigV4 Authorization header"
+                        .into(),
+                ),
                 Some(s) if s != service => {
-                    return Some(format!("the signature is scoped to `{s}`, the operation belongs to `{service}`"));
+                    return Some(format!(
+                        "the signature is scoped to `{s}`, the operation belongs to `{service}`"
+                    ));
                 }
                 _ => {}
             }
         }
         let ct = req.header("content-type").unwrap_or("");
         if !req.body.is_empty() && !ct.starts_with("application/x-www-form-urlencoded") {
-            return Some(format!("Content-Type is `{ct}`, not application/x-www-form-urlencoded"));
+            return Some(format!(
+                "Content-Type is `{ct}`, not application/x-www-form-urlencoded"
+            ));
         }
         None
     }
 
     fn rejected(&self, case: &str, problem: &str) -> Reply {
         let msg = format!("The request matches {case}, but {problem}.");
-        self.lock().unmatched.push(msg.clone());
+        self.note(&msg);
         error_reply(400, REJECTED_CODE, &msg)
     }
 
-    fn no_match(&self, req: &Incoming, params: &[(String, String)], mut near: Vec<(usize, &Entry)>) -> Reply {
+    fn no_match(
+        &self,
+        req: &Incoming,
+        params: &[(String, String)],
+        mut near: Vec<(usize, &Entry)>,
+    ) -> Reply {
         near.sort_by_key(|(m, e)| (*m, e.test_name.clone()));
         near.dedup_by(|a, b| a.1.test_name == b.1.test_name);
         let action = params
             .iter()
             .find(|(k, _)| k == "Action")
             .map_or("(no Action)", |(_, v)| v.as_str());
-        let mut msg = format!("No scenario expects this {action} request ({} parameters).", params.len());
+        let mut msg = format!(
+            "No scenario expects this {action} request ({} parameters).",
+            params.len()
+        );
         if near.is_empty() {
             msg.push_str(" No case sends this action with these parameter names.");
         } else {
@@ -367,14 +421,22 @@ impl Replay {
                 .collect();
             msg.push_str(&list.join("; "));
         }
-        self.lock().unmatched.push(msg.clone());
+        self.note(&msg);
         error_reply(400, NO_MATCH_CODE, &msg)
     }
 
     /// A stored answer with its placeholders turned back into values.
-    fn render(&self, body: &str, bound: &HashMap<String, String>, case: usize, owners: &[usize]) -> String {
+    fn render(
+        &self,
+        body: &str,
+        bound: &HashMap<String, String>,
+        case: usize,
+        owners: &[usize],
+    ) -> String {
         static PLACEHOLDER: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-        let re = PLACEHOLDER.get_or_init(|| Regex::new(r"\[([a-z][a-z0-9-]*)((?::[^\]\s]*)?)\]").expect("a valid regex"));
+        let re = PLACEHOLDER.get_or_init(|| {
+            Regex::new(r"\[([a-z][a-z0-9-]*)((?::[^\]\s]*)?)\]").expect("a valid regex")
+        });
         let mut numbered: HashMap<String, String> = HashMap::new();
         let mut st = self.lock();
         st.counter += 1;
@@ -402,7 +464,11 @@ impl Replay {
                 let v = match name {
                     "request-id" => uuid(seed),
                     "access-key-id" => {
-                        let prefix = arg.split(':').next().filter(|p| p.len() == 4).unwrap_or("ASIA");
+                        let prefix = arg
+                            .split(':')
+                            .next()
+                            .filter(|p| p.len() == 4)
+                            .unwrap_or("ASIA");
                         let k = format!("{prefix}{}", chars(&format!("{seed}{key}"), 16, UPPER));
                         issued.push(k.clone());
                         k
@@ -414,7 +480,10 @@ impl Replay {
                             .unwrap_or(40);
                         chars(&format!("s{seed}{key}"), n, BASE64)
                     }
-                    "session-token" => format!("IQoJb3JpZ2luX2Vj{}", chars(&format!("t{seed}"), 300, BASE64)),
+                    "session-token" => format!(
+                        "IQoJb3JpZ2luX2Vj{}",
+                        chars(&format!("t{seed}"), 300, BASE64)
+                    ),
                     "expiration" => expiration(arg),
                     "role-id" => format!("AROA{}", chars(&key, 17, UPPER)),
                     "user-id" => format!("AIDA{}", chars(&key, 17, UPPER)),
@@ -452,8 +521,19 @@ impl Replay {
     }
 
     /// Setup and cleanup steps: enough of IAM and STS for what they create and capture.
-    fn generic(&self, e: &Entry, params: &[(String, String)], bound: &HashMap<String, String>, owners: &[usize]) -> Reply {
-        let get = |k: &str| params.iter().find(|(n, _)| n == k).map_or("", |(_, v)| v.as_str());
+    fn generic(
+        &self,
+        e: &Entry,
+        params: &[(String, String)],
+        bound: &HashMap<String, String>,
+        owners: &[usize],
+    ) -> Reply {
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(n, _)| n == k)
+                .map_or("", |(_, v)| v.as_str())
+        };
         let account = self.vars.get("account_id").cloned().unwrap_or_default();
         let action = get("Action");
         let ns_iam = "https://iam.amazonaws.com/doc/2010-05-08/";
@@ -481,12 +561,22 @@ impl Replay {
             }
             "CreateOpenIDConnectProvider" => {
                 let host = get("Url").trim_start_matches("https://").to_owned();
-                ok(action, ns_iam, &format!("<OpenIDConnectProviderArn>arn:aws:iam::{account}:oidc-provider/{}</OpenIDConnectProviderArn>", escape(&host)))
+                ok(
+                    action,
+                    ns_iam,
+                    &format!(
+                        "<OpenIDConnectProviderArn>arn:aws:iam::{account}:oidc-provider/{}</OpenIDConnectProviderArn>",
+                        escape(&host)
+                    ),
+                )
             }
             "CreateSAMLProvider" => ok(
                 action,
                 ns_iam,
-                &format!("<SAMLProviderArn>arn:aws:iam::{account}:saml-provider/{}</SAMLProviderArn>", escape(get("Name"))),
+                &format!(
+                    "<SAMLProviderArn>arn:aws:iam::{account}:saml-provider/{}</SAMLProviderArn>",
+                    escape(get("Name"))
+                ),
             ),
             "AssumeRole" => {
                 let role = get("RoleArn").rsplit('/').next().unwrap_or("").to_owned();
@@ -500,14 +590,29 @@ impl Replay {
                     ),
                 )
             }
-            a if a.starts_with("Delete") || a.starts_with("Put") || a.starts_with("Attach") || a.starts_with("Detach") => {
-                ok(action, if e.service.as_deref() == Some("sts") { ns_sts } else { ns_iam }, "")
+            a if a.starts_with("Delete")
+                || a.starts_with("Put")
+                || a.starts_with("Attach")
+                || a.starts_with("Detach") =>
+            {
+                ok(
+                    action,
+                    if e.service.as_deref() == Some("sts") {
+                        ns_sts
+                    } else {
+                        ns_iam
+                    },
+                    "",
+                )
             }
             _ => {
                 return error_reply(
                     400,
                     NO_MATCH_CODE,
-                    &format!("{} has a setup or cleanup step ({action}) the replay server cannot answer.", e.test_name),
+                    &format!(
+                        "{} has a setup or cleanup step ({action}) the replay server cannot answer.",
+                        e.test_name
+                    ),
                 );
             }
         };
@@ -532,7 +637,9 @@ fn error_reply(status: u16, code: &str, message: &str) -> Reply {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Placeholders that stand for a variable's value, from a service's rules.
@@ -571,7 +678,11 @@ fn entry_for(
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
                 .and_then(|(_, t)| t.render(vars).ok())
-                .or_else(|| r.body.is_some().then(|| "application/x-www-form-urlencoded".to_owned()));
+                .or_else(|| {
+                    r.body
+                        .is_some()
+                        .then(|| "application/x-www-form-urlencoded".to_owned())
+                });
             let mut pairs: Vec<(String, String)> = Vec::new();
             for t in [&r.body, &r.query].into_iter().flatten() {
                 let text = t.render(&render_vars).ok()?;
@@ -594,12 +705,14 @@ fn entry_for(
                 Creds::Issued
             } else {
                 Creds::Key(
-                access_key_id.render(vars).ok()?,
-                match &step.credentials {
-                    CredentialsSpec::Explicit { secret_access_key, .. } => secret_access_key.render(vars).ok(),
-                    _ => None,
-                },
-            )
+                    access_key_id.render(vars).ok()?,
+                    match &step.credentials {
+                        CredentialsSpec::Explicit {
+                            secret_access_key, ..
+                        } => secret_access_key.render(vars).ok(),
+                        _ => None,
+                    },
+                )
             }
         }
     };
@@ -643,7 +756,10 @@ fn open_value(v: &str, open: &[String]) -> Value {
 
 /// `Some((literal matches, bound variables, mismatched values))` when the parameter names
 /// are the same; None when they differ.
-fn match_params(expected: &[(String, Value)], got: &[(String, String)]) -> Option<(usize, HashMap<String, String>, usize)> {
+fn match_params(
+    expected: &[(String, Value)],
+    got: &[(String, String)],
+) -> Option<(usize, HashMap<String, String>, usize)> {
     if expected.len() != got.len() || expected.iter().zip(got).any(|((a, _), (b, _))| a != b) {
         return None;
     }
@@ -657,7 +773,10 @@ fn match_params(expected: &[(String, Value)], got: &[(String, String)]) -> Optio
             Value::Open { re, vars } => match re.captures(have) {
                 Some(c) => {
                     for (i, name) in vars.iter().enumerate() {
-                        let v = c.name(&format!("v{i}")).map_or("", |m| m.as_str()).to_owned();
+                        let v = c
+                            .name(&format!("v{i}"))
+                            .map_or("", |m| m.as_str())
+                            .to_owned();
                         if bound.get(name).is_some_and(|b| *b != v) {
                             misses += 1;
                         }
@@ -679,7 +798,9 @@ fn differences(expected: &[(String, Value)], got: &[(String, String)], req: &Inc
         match (got_map.get(k.as_str()), want) {
             (None, _) => out.push(format!("{k} missing")),
             (Some(h), Value::Literal(l)) if l != h => out.push(format!("{k} differs")),
-            (Some(h), Value::Open { re, .. }) if !re.is_match(h) => out.push(format!("{k} differs")),
+            (Some(h), Value::Open { re, .. }) if !re.is_match(h) => {
+                out.push(format!("{k} differs"))
+            }
             _ => {}
         }
     }
@@ -689,7 +810,11 @@ fn differences(expected: &[(String, Value)], got: &[(String, String)], req: &Inc
         }
     }
     if out.is_empty() {
-        out.push(if req.access_key().is_some() { "signed with other credentials".into() } else { "expects a signed request".into() });
+        out.push(if req.access_key().is_some() {
+            "same parameters, other credentials or Content-Type".into()
+        } else {
+            "same parameters, but it expects a signed request".into()
+        });
     }
     out.join(", ")
 }
@@ -721,7 +846,10 @@ fn answer_of(lines: &[&str]) -> Option<Answer> {
     let content_type = (ct != "(none)").then(|| ct.to_owned());
     let rest = &lines[2..];
     // Trailing blank lines separate steps.
-    let end = rest.iter().rposition(|l| !l.is_empty()).map_or(0, |i| i + 1);
+    let end = rest
+        .iter()
+        .rposition(|l| !l.is_empty())
+        .map_or(0, |i| i + 1);
     let rest = &rest[..end];
     let body = match rest.first() {
         Some(&"body: (empty)") => String::new(),
@@ -762,7 +890,14 @@ fn chars(seed: &str, n: usize, alphabet: &[u8]) -> String {
 
 fn uuid(seed: u64) -> String {
     let hex = chars(&format!("uuid{seed}"), 32, b"0123456789abcdef");
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 /// `+3600s` (and `:subsecond`) back into an ISO 8601 time that far from now.
@@ -783,7 +918,10 @@ fn expiration(arg: &str) -> String {
 }
 
 /// Serves a replay over HTTP on 127.0.0.1 (`port` 0 picks a free one), through wiremock.
-pub async fn serve(replay: std::sync::Arc<Replay>, port: u16) -> std::io::Result<wiremock::MockServer> {
+pub async fn serve(
+    replay: std::sync::Arc<Replay>,
+    port: u16,
+) -> std::io::Result<wiremock::MockServer> {
     let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
     let server = wiremock::MockServer::builder()
         .listener(listener)
@@ -807,7 +945,12 @@ impl wiremock::Respond for Responder {
             headers: req
                 .headers
                 .iter()
-                .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_ascii_lowercase(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
                 .collect(),
             body: req.body.clone(),
         };
@@ -830,19 +973,41 @@ mod tests {
         let snap = "=== step 1: AssumeRole\nHTTP 200 OK\ncontent-type: text/xml\n<A>\n  <B>x</B>\n</A>\n\n=== step 2: raw POST /\nHTTP 500 Internal Server Error\ncontent-type: text/html\nbody (not XML, oops):\n<html>\n\n=== step 3: X\nHTTP 204 No Content\ncontent-type: (none)\nbody: (empty)";
         let a = parse_transcript(snap);
         assert_eq!(a.len(), 3);
-        assert_eq!((a[0].status, a[0].body.as_str()), (200, "<A>\n  <B>x</B>\n</A>"));
-        assert_eq!((a[1].status, a[1].body.as_str(), a[1].content_type.as_deref()), (500, "<html>", Some("text/html")));
-        assert_eq!((a[2].status, a[2].body.as_str(), a[2].content_type.as_deref()), (204, "", None));
+        assert_eq!(
+            (a[0].status, a[0].body.as_str()),
+            (200, "<A>\n  <B>x</B>\n</A>")
+        );
+        assert_eq!(
+            (
+                a[1].status,
+                a[1].body.as_str(),
+                a[1].content_type.as_deref()
+            ),
+            (500, "<html>", Some("text/html"))
+        );
+        assert_eq!(
+            (
+                a[2].status,
+                a[2].body.as_str(),
+                a[2].content_type.as_deref()
+            ),
+            (204, "", None)
+        );
     }
 
     #[test]
     fn open_values_bind_run_variables() {
         let v = open_value(&format!("conform-{OPEN}0{CLOSE}-x"), &["run_id".to_owned()]);
         let expected = vec![("RoleName".to_owned(), v)];
-        let (exact, bound, misses) = match_params(&expected, &[("RoleName".into(), "conform-1a2b3c4d-x".into())]).unwrap();
+        let (exact, bound, misses) = match_params(
+            &expected,
+            &[("RoleName".into(), "conform-1a2b3c4d-x".into())],
+        )
+        .unwrap();
         assert_eq!((exact, misses), (0, 0));
         assert_eq!(bound["run_id"], "1a2b3c4d");
-        let (_, _, misses) = match_params(&expected, &[("RoleName".into(), "other".into())]).unwrap();
+        let (_, _, misses) =
+            match_params(&expected, &[("RoleName".into(), "other".into())]).unwrap();
         assert_eq!(misses, 1);
         assert!(match_params(&expected, &[("Other".into(), "x".into())]).is_none());
     }

@@ -210,7 +210,11 @@ impl Runner {
                 }
                 transcript.push_str(&format!("=== step {checked}: {title}\n"));
             }
-            let r = if step.role == Role::Check { &mut redactor } else { &mut plumbing };
+            let r = if step.role == Role::Check {
+                &mut redactor
+            } else {
+                &mut plumbing
+            };
             let outcome = self.run_step(step, &vars, r).await;
             for s in redactor.secrets.drain(..).chain(plumbing.secrets.drain(..)) {
                 self.secrets.add(&s);

@@ -98,7 +98,11 @@ pub fn verify(creds: &Credentials, request: &HttpRequest) -> bool {
             .find_map(|p| p.strip_prefix(name))
             .map(str::to_owned)
     };
-    let (Some(scope), Some(signed), Some(date)) = (field("Credential="), field("SignedHeaders="), header("x-amz-date")) else {
+    let (Some(scope), Some(signed), Some(date)) = (
+        field("Credential="),
+        field("SignedHeaders="),
+        header("x-amz-date"),
+    ) else {
         return false;
     };
     let parts: Vec<&str> = scope.split('/').collect();
@@ -118,7 +122,10 @@ pub fn verify(creds: &Credentials, request: &HttpRequest) -> bool {
         .iter()
         .filter(|(k, _)| {
             let k = k.to_ascii_lowercase();
-            names.contains(&k.as_str()) && k != "x-amz-date" && k != "x-amz-security-token" && k != "x-amz-content-sha256"
+            names.contains(&k.as_str())
+                && k != "x-amz-date"
+                && k != "x-amz-security-token"
+                && k != "x-amz-content-sha256"
         })
         .cloned()
         .collect();
@@ -188,8 +195,18 @@ mod tests {
 
     #[test]
     fn a_signature_verifies_with_its_secret_and_not_with_another() {
-        let mut r = req("http://127.0.0.1:5000/", b"Action=GetCallerIdentity&Version=2011-06-15");
-        let signed = sign_headers(&creds(Some("TOKEN")), "us-east-1", "sts", &r, SystemTime::now()).unwrap();
+        let mut r = req(
+            "http://127.0.0.1:5000/",
+            b"Action=GetCallerIdentity&Version=2011-06-15",
+        );
+        let signed = sign_headers(
+            &creds(Some("TOKEN")),
+            "us-east-1",
+            "sts",
+            &r,
+            SystemTime::now(),
+        )
+        .unwrap();
         r.headers.extend(signed);
         assert!(verify(&creds(Some("TOKEN")), &r));
         let mut other = creds(None);

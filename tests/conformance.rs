@@ -3,12 +3,14 @@
 //! filters, `--list` lists, and cargo-nextest can run and partition it.
 //!
 //! The endpoint comes from `CONFORM_ENDPOINT` (and `CONFORM_VARS`, `NAME=VALUE` pairs
-//! separated by spaces). Without it every case is listed but ignored.
+//! separated by spaces). Without it the built-in replay server answers, in process, and
+//! cases that require what only a real target has are ignored.
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use conform::replay::Replay;
 use conform::runner::{Outcome, Runner};
 use conform::secrets::Secrets;
 use conform::snapshot;
@@ -37,24 +39,6 @@ fn main() -> ExitCode {
         // SAFETY: no other thread exists yet.
         unsafe { std::env::set_var("INSTA_OUTPUT", "none") };
     }
-    let runner = match std::env::var("CONFORM_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => match build_runner(&suite, &endpoint) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                eprintln!("conformance: {e}");
-                return ExitCode::from(101);
-            }
-        },
-        _ => {
-            if !args.list {
-                eprintln!(
-                    "conformance: CONFORM_ENDPOINT is not set, so every case is ignored; \
-                     run `cargo xtask conformance --endpoint URL` or set CONFORM_ENDPOINT"
-                );
-            }
-            None
-        }
-    };
     let runtime = Arc::new(
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -62,12 +46,44 @@ fn main() -> ExitCode {
             .build()
             .expect("a tokio runtime"),
     );
+    let external = std::env::var("CONFORM_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty());
+    // Without an endpoint, the built-in target: the replay server, kept alive for the run.
+    let mut replay_server = None;
+    let endpoint = match &external {
+        Some(e) => e.clone(),
+        None if args.list => String::new(),
+        None => {
+            let vars = conform::target::default_vars("us-east-1");
+            let replay = Arc::new(Replay::from_suite(&suite, vars.clone()));
+            let server = runtime
+                .block_on(conform::replay::serve(replay, 0))
+                .expect("the replay server starts");
+            let uri = server.uri();
+            replay_server = Some((server, vars));
+            uri
+        }
+    };
+    let runner = if args.list {
+        None
+    } else {
+        match build_runner(&suite, &endpoint, replay_server.as_ref().map(|(_, v)| v)) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("conformance: {e}");
+                return ExitCode::from(101);
+            }
+        }
+    };
+    let replaying = replay_server.is_some();
     let trials = (0..suite.cases.len())
         .map(|i| {
             let case = &suite.cases[i];
             let (runner, runtime, suite) =
                 (runner.clone(), Arc::clone(&runtime), Arc::clone(&suite));
-            let ignored = runner.is_none();
+            // A replay cannot be what a case requires of a real target (a disabled region).
+            let ignored = replaying && !case.requires.is_empty();
             Trial::test(case.test_name(), move || match runner {
                 Some(r) => trial(&suite, &r, &runtime, i),
                 None => Ok(()),
@@ -78,7 +94,11 @@ fn main() -> ExitCode {
     libtest_mimic::run(&args, trials).exit_code()
 }
 
-fn build_runner(suite: &Arc<Suite>, endpoint: &str) -> Result<Arc<Runner>, String> {
+fn build_runner(
+    suite: &Arc<Suite>,
+    endpoint: &str,
+    replay_vars: Option<&conform::template::Vars>,
+) -> Result<Arc<Runner>, String> {
     let region = std::env::var("CONFORM_REGION").unwrap_or_else(|_| "us-east-1".into());
     let mut target = Target::at_endpoint(endpoint, &region, |k| std::env::var(k).ok())
         .map_err(|e| e.to_string())?;
@@ -86,6 +106,10 @@ fn build_runner(suite: &Arc<Suite>, endpoint: &str) -> Result<Arc<Runner>, Strin
     target
         .set_vars(vars.split_whitespace())
         .map_err(|e| e.to_string())?;
+    if let Some(v) = replay_vars {
+        // The replay server stands for these values; the run must use the same run id.
+        target.vars.insert("run_id".into(), v["run_id"].clone());
+    }
     Runner::new(Arc::clone(suite), target, Secrets::new())
         .map(Arc::new)
         .map_err(|e| e.to_string())

@@ -10,7 +10,8 @@ use anyhow::{Context, bail};
 
 const USAGE: &str = "usage:
   cargo xtask conformance [--endpoint URL] [--jobs N] [--var NAME=VALUE]... [-- FILTER...]
-      run the scenarios against an endpoint (moto, LocalStack, your emulator, AWS)
+      run the scenarios against an endpoint (moto, LocalStack, your emulator, AWS), or
+      without --endpoint against the built-in replay server
   cargo xtask bench
       measure the harness's own cost per case against an in-process endpoint
   cargo xtask expect [--root DIR]
@@ -80,10 +81,12 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
             other => filters.push(other.to_owned()),
         }
     }
-    let endpoint = endpoint.or_else(|| std::env::var("CONFORM_ENDPOINT").ok()).context(
-        "no endpoint: pass --endpoint URL (for example a moto server at http://127.0.0.1:5000); \
-         the built-in replay target that makes this optional is not there yet",
-    )?;
+    // Without an endpoint, `conform run` starts the built-in replay server.
+    let endpoint = endpoint.or_else(|| {
+        std::env::var("CONFORM_ENDPOINT")
+            .ok()
+            .filter(|e| !e.is_empty())
+    });
     let root = workspace();
     let mut cmd: Vec<String> = [
         "run", "--quiet", "-p", "conform", "--bin", "conform", "--", "--root",
@@ -92,7 +95,10 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
     .map(|s| s.to_string())
     .collect();
     cmd.push(root.display().to_string());
-    cmd.extend(["run".into(), "--endpoint".into(), endpoint]);
+    cmd.push("run".into());
+    if let Some(e) = endpoint {
+        cmd.extend(["--endpoint".into(), e]);
+    }
     cmd.extend(pass);
     for f in filters {
         cmd.push("--filter".into());

@@ -1,0 +1,247 @@
+//! The replay server over loopback: it serves recorded answers that a run accepts, tells
+//! what it cannot match, checks what an SDK must send, and keeps up under load.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use conform::replay::{self, NO_MATCH_CODE, REJECTED_CODE, Replay};
+use conform::runner::{Outcome, Runner};
+use conform::secrets::Secrets;
+use conform::sign::{self, Credentials};
+use conform::suite::Suite;
+use conform::target::{self, Target};
+use conform::transport::HttpRequest;
+
+fn starter() -> Arc<Suite> {
+    Arc::new(Suite::load(&common::starter_layout()).unwrap())
+}
+
+async fn start(suite: &Suite) -> (Arc<Replay>, wiremock::MockServer) {
+    let replay = Arc::new(Replay::from_suite(suite, target::default_vars("us-east-1")));
+    let server = replay::serve(Arc::clone(&replay), 0).await.unwrap();
+    (replay, server)
+}
+
+fn creds() -> Credentials {
+    Credentials {
+        access_key_id: target::EXAMPLE_ACCESS_KEY_ID.into(),
+        secret_access_key: target::EXAMPLE_SECRET_ACCESS_KEY.into(),
+        session_token: None,
+    }
+}
+
+/// A request as an SDK would send it, signed for `service` unless `service` is None.
+async fn send(uri: &str, body: &str, service: Option<&str>, creds: &Credentials) -> (u16, String) {
+    let host = uri.trim_start_matches("http://").to_owned();
+    let mut req = HttpRequest {
+        method: "POST".into(),
+        url: format!("{uri}/"),
+        headers: vec![
+            ("host".into(), host),
+            (
+                "content-type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ),
+        ],
+        body: body.as_bytes().to_vec(),
+    };
+    if let Some(s) = service {
+        let signed = sign::sign_headers(creds, "us-east-1", s, &req, SystemTime::now()).unwrap();
+        req.headers.extend(signed);
+    }
+    let client = reqwest::Client::new();
+    let mut b = client.post(&req.url).body(req.body.clone());
+    for (k, v) in &req.headers {
+        b = b.header(k, v);
+    }
+    let r = b.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_run_against_the_replay_of_its_own_snapshots_passes() {
+    let suite = starter();
+    let (replay, server) = start(&suite).await;
+    let r = Arc::new(
+        Runner::new(
+            Arc::clone(&suite),
+            Target::at_endpoint(&server.uri(), "us-east-1", |_| None).unwrap(),
+            Secrets::new(),
+        )
+        .unwrap(),
+    );
+    let all: Vec<usize> = (0..suite.cases.len()).collect();
+    for res in r.check_all(&all, 4, |_| {}).await {
+        assert_eq!(
+            res.outcome,
+            Outcome::Pass,
+            "{}\n{}",
+            res.test_name,
+            res.run.transcript
+        );
+    }
+    let report = replay.report();
+    assert!(report.unmatched.is_empty(), "{:?}", report.unmatched);
+    assert!(
+        report.never_requested.is_empty(),
+        "{:?}",
+        report.never_requested
+    );
+}
+
+#[tokio::test]
+async fn answers_carry_fresh_plausible_values() {
+    let suite = starter();
+    let (_replay, server) = start(&suite).await;
+    let body = "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fconform-test-role&RoleSessionName=testAssumeRoleSession&ExternalId=123ABC&Policy=%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Sid%22%3A%22Stmt1%22%2C%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22s3%3AListAllMyBuckets%22%2C%22Resource%22%3A%22*%22%7D%5D%7D&Tags.member.1.Key=Project&Tags.member.1.Value=Unicorn&Tags.member.2.Key=Team&Tags.member.2.Value=Automation&Tags.member.3.Key=Cost-Center&Tags.member.3.Value=12345&TransitiveTagKeys.member.1=Project&TransitiveTagKeys.member.2=Cost-Center";
+    // Parameter order does not matter: send them reversed.
+    let reversed: Vec<&str> = body.split('&').rev().collect();
+    let (status, text) = send(&server.uri(), &reversed.join("&"), Some("sts"), &creds()).await;
+    assert_eq!(status, 200, "{text}");
+    let doc = conform::xml::parse(&text).unwrap();
+    let get = |p: &str| {
+        conform::xml::ElementPath::parse(p)
+            .unwrap()
+            .select(&doc)
+            .unwrap()
+    };
+    let key = get("AssumeRoleResult/Credentials/AccessKeyId");
+    assert!(key.starts_with("ASIA") && key.len() == 20, "{key}");
+    assert_eq!(
+        get("AssumeRoleResult/Credentials/SecretAccessKey").len(),
+        40
+    );
+    assert_eq!(
+        get("AssumeRoleResult/AssumedRoleUser/Arn"),
+        "arn:aws:sts::123456789012:assumed-role/conform-test-role/testAssumeRoleSession"
+    );
+    let exp = time::OffsetDateTime::parse(
+        &get("AssumeRoleResult/Credentials/Expiration"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let ahead = exp - time::OffsetDateTime::now_utc();
+    assert!((3500..=3700).contains(&ahead.whole_seconds()), "{ahead}");
+    let rid = get("ResponseMetadata/RequestId");
+    assert_eq!(rid.len(), 36, "{rid}");
+
+    // The handed-out keys carry the flow: GetCallerIdentity with them is... not in the
+    // starter suite, so it is refused, loudly, as signed with other credentials.
+    let temp = Credentials {
+        access_key_id: key,
+        secret_access_key: get("AssumeRoleResult/Credentials/SecretAccessKey"),
+        session_token: Some(get("AssumeRoleResult/Credentials/SessionToken")),
+    };
+    let (status, text) = send(
+        &server.uri(),
+        "Action=GetCallerIdentity&Version=2011-06-15",
+        Some("sts"),
+        &temp,
+    )
+    .await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains(NO_MATCH_CODE), "{text}");
+    assert!(text.contains("sts::GetCallerIdentity::get_caller_identity (same parameters, other credentials or Content-Type)"), "{text}");
+}
+
+#[tokio::test]
+async fn unmatched_requests_get_a_loud_error_naming_the_closest_cases() {
+    let suite = starter();
+    let (replay, server) = start(&suite).await;
+    let (status, text) = send(&server.uri(), "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fconform-test-role&RoleSessionName=zz", Some("sts"), &creds()).await;
+    assert_eq!(status, 400);
+    assert!(
+        text.contains(&format!("<Code>{NO_MATCH_CODE}</Code>")),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "Closest: sts::AssumeRole::assume_role_session_name_too_short (RoleSessionName differs)"
+        ),
+        "{text}"
+    );
+    let (_, text) = send(&server.uri(), "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fconform-test-role&RoleSessionName=a", None, &creds()).await;
+    assert!(
+        text.contains(
+            "assume_role_session_name_too_short (same parameters, but it expects a signed request)"
+        ),
+        "{text}"
+    );
+    let (_, text) = send(
+        &server.uri(),
+        "Action=Nope&Version=2011-06-15",
+        Some("sts"),
+        &creds(),
+    )
+    .await;
+    assert!(
+        text.contains("Closest: sts::GetCallerIdentity::get_caller_identity (Action differs)"),
+        "{text}"
+    );
+    let (_, text) = send(
+        &server.uri(),
+        "Action=Nope&Version=2011-06-15&X=1&Y=2&Z=3",
+        Some("sts"),
+        &creds(),
+    )
+    .await;
+    assert!(
+        text.contains("No case sends this action with these parameter names"),
+        "{text}"
+    );
+    assert_eq!(replay.report().unmatched.len(), 4);
+    assert_eq!(replay.report().never_requested.len(), 4);
+}
+
+#[tokio::test]
+async fn what_an_sdk_must_send_is_checked() {
+    let suite = starter();
+    let (_replay, server) = start(&suite).await;
+    // Signed, but scoped to the wrong service.
+    let (status, text) = send(
+        &server.uri(),
+        "Action=GetCallerIdentity&Version=2011-06-15",
+        Some("iam"),
+        &creds(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        text.contains(REJECTED_CODE)
+            && text.contains("the signature is scoped to `iam`, the operation belongs to `sts`"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_requests_are_all_answered() {
+    let suite = starter();
+    let (replay, server) = start(&suite).await;
+    let uri = server.uri();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..1000 {
+        let uri = uri.clone();
+        set.spawn(async move {
+            send(
+                &uri,
+                "Action=GetCallerIdentity&Version=2011-06-15",
+                Some("sts"),
+                &creds(),
+            )
+            .await
+        });
+    }
+    let mut ok = 0;
+    while let Some(r) = tokio::time::timeout(Duration::from_secs(60), set.join_next())
+        .await
+        .expect("no request hangs")
+    {
+        let (status, body) = r.unwrap();
+        assert_eq!(status, 200, "{body}");
+        ok += 1;
+    }
+    assert_eq!(ok, 1000);
+    assert!(replay.report().unmatched.is_empty());
+}
