@@ -295,4 +295,80 @@ fn main() {
         per_case(norm_cmp.cpu, CASES)
     );
     drop(server);
+
+    // The replay server's throughput: the same 1,000 cases, now answered from their
+    // snapshots, then a bare load of signed GetCallerIdentity requests.
+    let replay = Arc::new(conform::replay::Replay::from_suite(
+        &suite,
+        target.vars.clone(),
+    ));
+    let replay_server = rt
+        .block_on(conform::replay::serve(Arc::clone(&replay), 0))
+        .unwrap();
+    let mut replay_target =
+        Target::at_endpoint(&replay_server.uri(), "us-east-1", |_| None).unwrap();
+    replay_target
+        .vars
+        .insert("run_id".into(), target.vars["run_id"].clone());
+    let replay_runner =
+        Arc::new(Runner::new(Arc::clone(&suite), replay_target, Secrets::new()).unwrap());
+    let (results, m) = measure(|| rt.block_on(replay_runner.check_all(&all, jobs, |_| {})));
+    let passed = results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Pass)
+        .count();
+    println!(
+        "  replay server, full run:           {:>7.1} us CPU per case, {:>6.0} cases/s ({passed} of {CASES} passed)",
+        per_case(m.cpu, CASES),
+        CASES as f64 / m.wall.as_secs_f64()
+    );
+    let load = 5_000;
+    let body = "Action=GetCallerIdentity&Version=2011-06-15";
+    let (_, m) = measure(|| {
+        rt.block_on(async {
+            let limit = Arc::new(tokio::sync::Semaphore::new(64));
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..load {
+                let (client, limit, url, creds) = (
+                    client.clone(),
+                    Arc::clone(&limit),
+                    replay_server.uri(),
+                    creds.clone(),
+                );
+                set.spawn(async move {
+                    let _p = limit.acquire_owned().await.unwrap();
+                    let host = url.trim_start_matches("http://").to_owned();
+                    let req = HttpRequest {
+                        method: "POST".into(),
+                        url: format!("{url}/"),
+                        headers: vec![
+                            ("host".into(), host),
+                            (
+                                "content-type".into(),
+                                "application/x-www-form-urlencoded; charset=utf-8".into(),
+                            ),
+                        ],
+                        body: body.as_bytes().to_vec(),
+                    };
+                    let signed =
+                        sign::sign_headers(&creds, "us-east-1", "sts", &req, SystemTime::now())
+                            .unwrap();
+                    let mut b = client.post(&req.url).body(req.body.clone());
+                    for (k, v) in req.headers.iter().chain(signed.iter()) {
+                        b = b.header(k, v);
+                    }
+                    b.send().await.unwrap().status().as_u16()
+                });
+            }
+            let mut ok = 0;
+            while let Some(Ok(status)) = set.join_next().await {
+                ok += usize::from(status == 200);
+            }
+            assert_eq!(ok, load, "every request of the load is answered");
+        })
+    });
+    println!(
+        "  replay server under load:          {:>6.0} requests/s ({load} signed requests, 64 in flight, client and server on 2 cores)",
+        load as f64 / m.wall.as_secs_f64()
+    );
 }

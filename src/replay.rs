@@ -184,6 +184,8 @@ pub type Observer = Box<dyn Fn(&str) + Send + Sync>;
 
 pub struct Replay {
     entries: Vec<Entry>,
+    /// Entries by their parameter names: a request is only compared with those.
+    by_names: HashMap<String, Vec<usize>>,
     observer: Option<Observer>,
     vars: Vars,
     /// Placeholder name to the variable whose value it stands for.
@@ -242,8 +244,16 @@ impl Replay {
                 }
             }
         }
+        let mut by_names: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            by_names
+                .entry(names_key(e.params.iter().map(|(k, _)| k.as_str())))
+                .or_default()
+                .push(i);
+        }
         Replay {
             entries,
+            by_names,
             observer: None,
             vars,
             placeholder_vars,
@@ -275,7 +285,11 @@ impl Replay {
         let mut best: Option<(usize, &Entry, HashMap<String, String>)> = None;
         let mut tied: Vec<usize> = Vec::new();
         let mut near: Vec<(usize, &Entry)> = Vec::new();
-        for e in &self.entries {
+        let candidates = self
+            .by_names
+            .get(&names_key(params.iter().map(|(k, _)| k.as_str())))
+            .map_or(&[][..], Vec::as_slice);
+        for e in candidates.iter().map(|&i| &self.entries[i]) {
             let Some((exact, bound, misses)) = match_params(&e.params, &params) else {
                 continue;
             };
@@ -313,6 +327,24 @@ impl Replay {
             }
         }
         let Some((_, entry, bound)) = best else {
+            if near.is_empty() {
+                // Nothing with these parameter names: look for what comes closest by action.
+                let action = params
+                    .iter()
+                    .find(|(k, _)| k == "Action")
+                    .map(|(_, v)| v.as_str());
+                near = self
+                    .entries
+                    .iter()
+                    .filter(|e| {
+                        e.params.iter().any(|(k, v)| {
+                            k == "Action"
+                                && matches!(v, Value::Literal(l) if Some(l.as_str()) == action)
+                        })
+                    })
+                    .map(|e| (e.params.len().abs_diff(params.len()) + 1, e))
+                    .collect();
+            }
             return self.no_match(req, &params, near);
         };
         if let Some(problem) = self.verify(entry, req) {
@@ -622,6 +654,15 @@ impl Replay {
             body: self.render(&body, bound, e.case, owners),
         }
     }
+}
+
+fn names_key<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let mut key = String::new();
+    for n in names {
+        key.push_str(n);
+        key.push('&');
+    }
+    key
 }
 
 fn error_reply(status: u16, code: &str, message: &str) -> Reply {
