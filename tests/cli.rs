@@ -238,3 +238,57 @@ fn bad_arguments_are_explained() {
     assert_eq!(o.status.code(), Some(2));
     assert!(err.contains("no case matches the filters"), "{err}");
 }
+
+#[test]
+fn serve_logs_unmatched_requests_and_strict_makes_them_fail_the_exit_code() {
+    use std::io::{BufRead, BufReader};
+    let (_dir, root) = common::starter_copy();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_conform"))
+        .arg("--root")
+        .arg(&root)
+        .args(["serve", "--port", "0", "--strict"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let uri = first.split(" on ").nth(1).unwrap().trim().to_owned();
+    assert!(uri.starts_with("http://127.0.0.1:"), "{first}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .post(&uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("Action=GetCallerIdentity&Version=2011-06-15&Extra=1")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert_eq!(status, 400);
+    // SAFETY: sending SIGINT to the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let code = child.wait().unwrap().code();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(code, Some(1), "--strict fails the exit code\n{rest}\n{err}");
+    assert!(
+        err.contains(
+            "unmatched: No scenario expects this GetCallerIdentity request (3 parameters)"
+        ),
+        "{err}"
+    );
+    assert!(
+        rest.contains("1 requests matched no scenario; 4 cases were never requested"),
+        "{rest}"
+    );
+    assert!(
+        rest.contains("never requested: sts::AssumeRole::assume_role_doc_example_boto3"),
+        "{rest}"
+    );
+}

@@ -173,6 +173,7 @@ fn boto3_parses_every_doc_example_and_an_error_of_every_operation() {
     );
     if std::env::var_os("CONFORM_KEEP_REPORT").is_some() {
         std::fs::copy(&report_path, "/tmp/boto3-report.json").unwrap();
+        std::fs::copy(&plan_path, "/tmp/boto3-plan.json").unwrap();
     }
     let report: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();

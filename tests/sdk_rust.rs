@@ -156,3 +156,208 @@ async fn aws_sdk_sts_parses_the_doc_examples_and_raises_typed_errors() {
         replay.report().unmatched
     );
 }
+
+/// The code of a service error, typed or not.
+fn code<E: aws_sdk_sts::error::ProvideErrorMetadata>(e: &E) -> Option<String> {
+    e.code().map(str::to_owned)
+}
+
+#[tokio::test]
+async fn every_operation_answers_aws_sdk_sts_with_a_success_and_an_error() {
+    let suite = Suite::load(&Layout::at(common::repo())).unwrap();
+    let mut v = target::default_vars("us-east-1");
+    for (k, val) in suite.default_vars() {
+        v.entry(k.clone()).or_insert_with(|| val.clone());
+    }
+    let replay = Arc::new(Replay::from_suite(&suite, v.clone()));
+    let server = replay::serve(Arc::clone(&replay), 0).await.unwrap();
+    let sts = client(&server.uri(), own());
+
+    // AssumeRoleWithSAML: the example, and an assertion that is not one.
+    let out = sts
+        .assume_role_with_saml()
+        .role_arn(&v["saml_role_arn"])
+        .principal_arn(&v["saml_provider_arn"])
+        .saml_assertion(&v["saml_assertion"])
+        .duration_seconds(3600)
+        .send()
+        .await
+        .expect("saml_doc_example");
+    assert!(
+        out.credentials()
+            .unwrap()
+            .access_key_id()
+            .starts_with("ASIA")
+    );
+    assert_eq!(out.subject(), Some(v["saml_subject"].as_str()));
+    let err = sts
+        .assume_role_with_saml()
+        .role_arn(&v["saml_role_arn"])
+        .principal_arn(&v["saml_provider_arn"])
+        .saml_assertion("PHg+")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(matches!(err, aws_sdk_sts::operation::assume_role_with_saml::AssumeRoleWithSAMLError::InvalidIdentityTokenException(_)), "{err:?}");
+
+    // AssumeRoleWithWebIdentity: the OIDC example, and a duration over the maximum.
+    let out = sts
+        .assume_role_with_web_identity()
+        .role_arn(&v["web_identity_role_arn"])
+        .role_session_name("conform-wi")
+        .web_identity_token(&v["web_identity_token"])
+        .duration_seconds(3600)
+        .send()
+        .await
+        .expect("web_identity_doc_example_oidc");
+    assert_eq!(
+        out.subject_from_web_identity_token(),
+        Some(v["web_identity_subject"].as_str())
+    );
+    let err = sts
+        .assume_role_with_web_identity()
+        .role_arn(&v["web_identity_role_arn"])
+        .role_session_name("conform-wi")
+        .web_identity_token(&v["web_identity_token"])
+        .duration_seconds(43201)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(code(&err).as_deref(), Some("ValidationError"));
+
+    // AssumeRoot.
+    let task = aws_sdk_sts::types::PolicyDescriptorType::builder()
+        .arn("arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials")
+        .build();
+    let out = sts
+        .assume_root()
+        .target_principal(&v["member_account_id"])
+        .task_policy_arn(task.clone())
+        .send()
+        .await
+        .expect("assume_root_audit_root_credentials");
+    assert!(out.credentials().is_some());
+    let err = sts
+        .assume_root()
+        .target_principal(&v["member_account_id"])
+        .task_policy_arn(task)
+        .duration_seconds(901)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(code(&err).as_deref(), Some("ValidationError"));
+
+    // DecodeAuthorizationMessage.
+    let out = sts
+        .decode_authorization_message()
+        .encoded_message(&v["encoded_authorization_message"])
+        .send()
+        .await
+        .expect("decode_message_of_denied_request");
+    assert!(out.decoded_message().is_some_and(|m| m.starts_with('{')));
+    let err = sts
+        .decode_authorization_message()
+        .encoded_message("x")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_authorization_message_exception(), "{err:?}");
+
+    // GetAccessKeyInfo.
+    let out = sts
+        .get_access_key_info()
+        .access_key_id(&v["access_key_id"])
+        .send()
+        .await
+        .expect("access_key_info_own_key");
+    assert_eq!(out.account(), Some("123456789012"));
+    let err = sts
+        .get_access_key_info()
+        .access_key_id("AKIA-IOSFODNN7EXAMPL")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(code(&err).as_deref(), Some("ValidationError"));
+
+    // GetDelegatedAccessToken.
+    let out = sts
+        .get_delegated_access_token()
+        .trade_in_token(&v["trade_in_token"])
+        .send()
+        .await
+        .expect("delegated_token_exchange");
+    assert!(out.credentials().is_some());
+    let err = sts
+        .get_delegated_access_token()
+        .trade_in_token(&v["expired_trade_in_token"])
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_expired_trade_in_token_exception(), "{err:?}");
+
+    // GetFederationToken.
+    let out = sts
+        .get_federation_token()
+        .name("Bob")
+        .duration_seconds(3600)
+        .policy(r#"{"Version":"2012-10-17","Statement":[{"Sid":"ListBuckets","Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#)
+        .send()
+        .await
+        .expect("federation_token_doc_example");
+    assert_eq!(
+        out.federated_user().unwrap().arn(),
+        "arn:aws:sts::123456789012:federated-user/Bob"
+    );
+
+    // GetSessionToken.
+    let out = sts
+        .get_session_token()
+        .duration_seconds(3600)
+        .send()
+        .await
+        .expect("session_token_doc_example_one_hour");
+    assert!(out.credentials().is_some());
+    let err = sts
+        .get_session_token()
+        .duration_seconds(129601)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(code(&err).as_deref(), Some("ValidationError"));
+
+    // GetWebIdentityToken.
+    let out = sts
+        .get_web_identity_token()
+        .audience("https://api.example.com")
+        .signing_algorithm("RS256")
+        .send()
+        .await
+        .expect("web_identity_token_for_one_audience");
+    assert_eq!(
+        out.web_identity_token().map(|t| t.split('.').count()),
+        Some(3)
+    );
+    let err = sts
+        .get_web_identity_token()
+        .audience("https://api.example.com")
+        .signing_algorithm("RS256")
+        .duration_seconds(3601)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(code(&err).as_deref(), Some("ValidationError"));
+
+    assert!(
+        replay.report().unmatched.is_empty(),
+        "{:?}",
+        replay.report().unmatched
+    );
+}
