@@ -361,3 +361,270 @@ async fn every_operation_answers_aws_sdk_sts_with_a_success_and_an_error() {
         replay.report().unmatched
     );
 }
+
+/// A step's parameters, rendered, by name.
+struct P(
+    std::collections::BTreeMap<String, conform::scenario::ParamValue>,
+    conform::template::Vars,
+);
+
+impl P {
+    fn s(&self, k: &str) -> Option<String> {
+        match self.0.get(k)? {
+            conform::scenario::ParamValue::Str(t) => t.render(&self.1).ok(),
+            conform::scenario::ParamValue::Int(i) => Some(i.to_string()),
+            other => panic!("{k}: not text: {other:?}"),
+        }
+    }
+    fn i(&self, k: &str) -> Option<i32> {
+        match self.0.get(k)? {
+            conform::scenario::ParamValue::Int(i) => Some(*i as i32),
+            conform::scenario::ParamValue::Str(t) => t.render(&self.1).ok()?.parse().ok(),
+            other => panic!("{k}: not a number: {other:?}"),
+        }
+    }
+    fn list(&self, k: &str) -> Vec<conform::scenario::ParamValue> {
+        match self.0.get(k) {
+            Some(conform::scenario::ParamValue::List(items)) => items.clone(),
+            None => Vec::new(),
+            Some(other) => panic!("{k}: not a list: {other:?}"),
+        }
+    }
+    fn texts(&self, k: &str) -> Vec<String> {
+        self.list(k)
+            .iter()
+            .map(|v| match v {
+                conform::scenario::ParamValue::Str(t) => t.render(&self.1).unwrap(),
+                other => panic!("{k}: {other:?}"),
+            })
+            .collect()
+    }
+    fn structs(&self, k: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+        self.list(k)
+            .iter()
+            .map(|v| match v {
+                conform::scenario::ParamValue::Map(m) => m
+                    .iter()
+                    .map(|(a, b)| match b {
+                        conform::scenario::ParamValue::Str(t) => {
+                            (a.render(&self.1).unwrap(), t.render(&self.1).unwrap())
+                        }
+                        other => panic!("{k}: {other:?}"),
+                    })
+                    .collect(),
+                other => panic!("{k}: {other:?}"),
+            })
+            .collect()
+    }
+    fn tags(&self, k: &str) -> Option<Vec<Tag>> {
+        let t: Vec<Tag> = self
+            .structs(k)
+            .iter()
+            .map(|m| tag(&m["Key"], &m["Value"]))
+            .collect();
+        (!t.is_empty()).then_some(t)
+    }
+    fn arns(&self, k: &str) -> Option<Vec<aws_sdk_sts::types::PolicyDescriptorType>> {
+        let v: Vec<_> = self
+            .structs(k)
+            .iter()
+            .map(|m| {
+                aws_sdk_sts::types::PolicyDescriptorType::builder()
+                    .arn(&m["arn"])
+                    .build()
+            })
+            .collect();
+        (!v.is_empty()).then_some(v)
+    }
+}
+
+/// `Ok(credentials it returned, if any)` or `Err(error code)`.
+type Outcome = Result<Option<aws_sdk_sts::types::Credentials>, String>;
+
+fn err_code<E: aws_sdk_sts::error::ProvideErrorMetadata>(e: E) -> String {
+    e.code().unwrap_or("(no code)").to_owned()
+}
+
+/// Sends one modelled call through aws-sdk-sts, whatever the operation.
+async fn call(sts: &aws_sdk_sts::Client, op: &str, p: &P) -> Outcome {
+    macro_rules! go {
+        ($req:expr, $creds:expr) => {
+            match $req.send().await {
+                Ok(o) => Ok($creds(o)),
+                Err(e) => Err(err_code(e.into_service_error())),
+            }
+        };
+    }
+    match op {
+        "AssumeRole" => go!(
+            sts.assume_role()
+                .set_role_arn(p.s("RoleArn"))
+                .set_role_session_name(p.s("RoleSessionName"))
+                .set_policy(p.s("Policy"))
+                .set_duration_seconds(p.i("DurationSeconds"))
+                .set_external_id(p.s("ExternalId"))
+                .set_serial_number(p.s("SerialNumber"))
+                .set_token_code(p.s("TokenCode"))
+                .set_source_identity(p.s("SourceIdentity"))
+                .set_tags(p.tags("Tags"))
+                .set_transitive_tag_keys(Some(p.texts("TransitiveTagKeys")).filter(|v| !v.is_empty()))
+                .set_policy_arns(p.arns("PolicyArns")),
+            |o: aws_sdk_sts::operation::assume_role::AssumeRoleOutput| o.credentials
+        ),
+        "AssumeRoleWithWebIdentity" => go!(
+            sts.assume_role_with_web_identity()
+                .set_role_arn(p.s("RoleArn"))
+                .set_role_session_name(p.s("RoleSessionName"))
+                .set_web_identity_token(p.s("WebIdentityToken"))
+                .set_provider_id(p.s("ProviderId"))
+                .set_policy(p.s("Policy"))
+                .set_duration_seconds(p.i("DurationSeconds"))
+                .set_policy_arns(p.arns("PolicyArns")),
+            |o: aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityOutput| o.credentials
+        ),
+        "AssumeRoleWithSAML" => go!(
+            sts.assume_role_with_saml()
+                .set_role_arn(p.s("RoleArn"))
+                .set_principal_arn(p.s("PrincipalArn"))
+                .set_saml_assertion(p.s("SAMLAssertion"))
+                .set_policy(p.s("Policy"))
+                .set_duration_seconds(p.i("DurationSeconds"))
+                .set_policy_arns(p.arns("PolicyArns")),
+            |o: aws_sdk_sts::operation::assume_role_with_saml::AssumeRoleWithSamlOutput| o.credentials
+        ),
+        "GetSessionToken" => go!(
+            sts.get_session_token()
+                .set_duration_seconds(p.i("DurationSeconds"))
+                .set_serial_number(p.s("SerialNumber"))
+                .set_token_code(p.s("TokenCode")),
+            |o: aws_sdk_sts::operation::get_session_token::GetSessionTokenOutput| o.credentials
+        ),
+        "GetFederationToken" => go!(
+            sts.get_federation_token()
+                .set_name(p.s("Name"))
+                .set_policy(p.s("Policy"))
+                .set_duration_seconds(p.i("DurationSeconds"))
+                .set_tags(p.tags("Tags"))
+                .set_policy_arns(p.arns("PolicyArns")),
+            |o: aws_sdk_sts::operation::get_federation_token::GetFederationTokenOutput| o.credentials
+        ),
+        "GetCallerIdentity" => go!(sts.get_caller_identity(), |_| None),
+        "AssumeRoot" => {
+            let task = p.0.get("TaskPolicyArn").map(|v| match v {
+                conform::scenario::ParamValue::Map(m) => {
+                    let arn = m.iter().find(|(k, _)| k.as_literal() == Some("arn")).map(|(_, v)| v.clone());
+                    let arn = match arn {
+                        Some(conform::scenario::ParamValue::Str(t)) => t.render(&p.1).unwrap(),
+                        other => panic!("TaskPolicyArn.arn: {other:?}"),
+                    };
+                    aws_sdk_sts::types::PolicyDescriptorType::builder().arn(arn).build()
+                }
+                other => panic!("TaskPolicyArn: {other:?}"),
+            });
+            go!(
+                sts.assume_root()
+                    .set_target_principal(p.s("TargetPrincipal"))
+                    .set_task_policy_arn(task)
+                    .set_duration_seconds(p.i("DurationSeconds")),
+                |o: aws_sdk_sts::operation::assume_root::AssumeRootOutput| o.credentials
+            )
+        }
+        "DecodeAuthorizationMessage" => go!(sts.decode_authorization_message().set_encoded_message(p.s("EncodedMessage")), |_| None),
+        "GetAccessKeyInfo" => go!(sts.get_access_key_info().set_access_key_id(p.s("AccessKeyId")), |_| None),
+        "GetDelegatedAccessToken" => go!(
+            sts.get_delegated_access_token().set_trade_in_token(p.s("TradeInToken")),
+            |o: aws_sdk_sts::operation::get_delegated_access_token::GetDelegatedAccessTokenOutput| o.credentials
+        ),
+        "GetWebIdentityToken" => go!(
+            sts.get_web_identity_token()
+                .set_audience(Some(p.texts("Audience")))
+                .set_signing_algorithm(p.s("SigningAlgorithm"))
+                .set_duration_seconds(p.i("DurationSeconds"))
+                .set_tags(p.tags("Tags")),
+            |_| None
+        ),
+        other => panic!("no mapping for {other}: extend tests/sdk_rust.rs"),
+    }
+}
+
+#[tokio::test]
+async fn every_doc_example_of_the_corpus_goes_through_aws_sdk_sts() {
+    use conform::scenario::{CredentialsSpec, Request, Role};
+    let suite = Suite::load(&Layout::at(common::repo())).unwrap();
+    let mut v = target::default_vars("us-east-1");
+    for (k, val) in suite.default_vars() {
+        v.entry(k.clone()).or_insert_with(|| val.clone());
+    }
+    let replay = Arc::new(Replay::from_suite(&suite, v.clone()));
+    let server = replay::serve(Arc::clone(&replay), 0).await.unwrap();
+    let mut ran = 0;
+    for case in suite
+        .cases
+        .iter()
+        .filter(|c| c.kind == conform::scenario::Kind::DocExample)
+    {
+        let snapshot = suite.snapshots.expected(case).unwrap();
+        let expected: Vec<(u16, Option<String>)> = {
+            let mut out: Vec<(u16, Option<String>)> = Vec::new();
+            for line in snapshot.lines() {
+                if let Some(st) = line.strip_prefix("HTTP ") {
+                    out.push((st.split_whitespace().next().unwrap().parse().unwrap(), None));
+                } else if let Some(c) = line
+                    .trim()
+                    .strip_prefix("<Code>")
+                    .and_then(|r| r.strip_suffix("</Code>"))
+                {
+                    out.last_mut().unwrap().1 = Some(c.to_owned());
+                }
+            }
+            out
+        };
+        let mut previous: Option<aws_sdk_sts::types::Credentials> = None;
+        for (i, step) in case
+            .steps
+            .iter()
+            .filter(|s| s.role == Role::Check)
+            .enumerate()
+        {
+            let Request::Call { operation, params } = &step.request else {
+                panic!("{}: doc examples are calls", case.test_name())
+            };
+            let sts = match &step.credentials {
+                CredentialsSpec::Explicit { .. } => {
+                    let c = previous
+                        .as_ref()
+                        .expect("credentials from the previous step");
+                    client(
+                        &server.uri(),
+                        Credentials::new(
+                            c.access_key_id(),
+                            c.secret_access_key(),
+                            Some(c.session_token().to_owned()),
+                            None,
+                            "previous",
+                        ),
+                    )
+                }
+                _ => client(&server.uri(), own()),
+            };
+            let p = P(params.iter().cloned().collect(), v.clone());
+            let outcome = call(&sts, operation, &p).await;
+            match (&expected[i].1, outcome) {
+                (None, Ok(creds)) => previous = creds,
+                (Some(code), Err(got)) => assert_eq!(&got, code, "{}", case.test_name()),
+                (want, got) => panic!(
+                    "{} step {}: expected {want:?}, the SDK got {got:?}",
+                    case.test_name(),
+                    i + 1
+                ),
+            }
+            ran += 1;
+        }
+    }
+    assert_eq!(ran, 26, "every doc-example step");
+    assert!(
+        replay.report().unmatched.is_empty(),
+        "{:?}",
+        replay.report().unmatched
+    );
+}
