@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod model;
 pub mod normalize;
 pub mod query;
+pub mod record;
 pub mod redact;
 pub mod replay;
 pub mod runner;

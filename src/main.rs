@@ -58,6 +58,8 @@ enum Command {
     },
     /// Load every scenario and snapshot; report errors, orphans and missing snapshots.
     Check,
+    /// Record fresh snapshots against a real target (AWS, or a local endpoint to try it).
+    Record(RecordArgs),
     /// Serve the recorded answers on 127.0.0.1, for SDK tests, until Ctrl-C.
     Serve {
         /// Port to listen on (0: any free port; the address is printed).
@@ -79,6 +81,31 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+}
+
+#[derive(Args)]
+struct RecordArgs {
+    /// `aws`, or the URL of an endpoint to record against (a local emulator, to try it).
+    #[arg(long)]
+    target: String,
+    /// Confirms recording against AWS (or set CONFORM_ALLOW_AWS=1).
+    #[arg(long)]
+    allow_aws: bool,
+    /// Region (AWS: STS's regional endpoint, the global one for us-east-1).
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// Substrings of test names to record (all when none).
+    #[arg(long = "filter")]
+    filters: Vec<String>,
+    /// Print what would be created and called, send nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Cases in flight at once.
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
+    /// Target variables, NAME=VALUE.
+    #[arg(long = "var")]
+    vars: Vec<String>,
 }
 
 #[derive(Args)]
@@ -163,6 +190,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             region,
         } => serve(suite, port, strict, &vars, &region),
         Command::Run(args) => run_suite(suite, args),
+        Command::Record(args) => record(suite, args),
     }
 }
 
@@ -272,6 +300,156 @@ fn coverage(suite: &Suite, check_only: bool) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if stale {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn allowed_on_aws(flag: bool) -> bool {
+    flag || std::env::var("CONFORM_ALLOW_AWS").is_ok_and(|v| v == "1")
+}
+
+fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
+    let env = |k: &str| std::env::var(k).ok();
+    let mut target = if args.target == "aws" {
+        // A dry run sends nothing, so it needs no confirmation.
+        if !args.dry_run && !allowed_on_aws(args.allow_aws) {
+            eprintln!(
+                "error: recording against AWS creates IAM roles and providers in the account and calls STS with its credentials; \
+                 confirm with --allow-aws or CONFORM_ALLOW_AWS=1{}",
+                if is_ci() {
+                    " (CI is set: recording never runs in CI unless asked)"
+                } else {
+                    ""
+                }
+            );
+            return Ok(ExitCode::from(2));
+        }
+        Target::aws(&args.region, env)?
+    } else {
+        Target::at_endpoint(&args.target, &args.region, env)?
+    };
+    target.set_vars(args.vars.iter().map(String::as_str))?;
+    let suite = Arc::new(suite);
+    let selected: Vec<usize> = {
+        let sel = suite.select(&args.filters, false);
+        suite
+            .cases
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| sel.iter().any(|s| std::ptr::eq(*s, *c)))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    if selected.is_empty() {
+        eprintln!("no case matches the filters {:?}", args.filters);
+        return Ok(ExitCode::from(2));
+    }
+    if args.dry_run {
+        println!(
+            "dry run: would record {} cases against {} ({}); nothing is sent",
+            selected.len(),
+            target.name,
+            args.region
+        );
+        for &i in &selected {
+            let case = &suite.cases[i];
+            println!("{}", case.test_name());
+            for step in &case.steps {
+                let what = match &step.request {
+                    conform::scenario::Request::Call { operation, .. } => {
+                        format!("{}:{operation}", step.service)
+                    }
+                    conform::scenario::Request::Raw(r) => format!("raw {} {}", r.method, r.path),
+                };
+                let role = match step.role {
+                    conform::scenario::Role::Setup => "create (setup) ",
+                    conform::scenario::Role::Cleanup => "delete (cleanup) ",
+                    conform::scenario::Role::Check => "call ",
+                };
+                println!(
+                    "  {role}{what} at {}",
+                    target.url_for(&step.service, "/", None)
+                );
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let secrets = Secrets::new();
+    let probe = Runner::new(Arc::clone(&suite), target.clone(), secrets.clone())?;
+    let me = match runtime.block_on(probe.caller_identity()) {
+        Ok(me) => me,
+        Err(e) => {
+            eprintln!("error: cannot tell who the credentials are (GetCallerIdentity): {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    println!(
+        "recording as {} in account {} against {} ({})",
+        me.arn, me.account, target.name, args.region
+    );
+    // The account and caller the answers will name are these: redaction turns them into
+    // placeholders, so no account id reaches a file.
+    target.vars.insert("account_id".into(), me.account.clone());
+    target.vars.insert("caller_arn".into(), me.arn.clone());
+    target
+        .vars
+        .insert("caller_user_id".into(), me.user_id.clone());
+    let runner = Arc::new(Runner::new(
+        Arc::clone(&suite),
+        target.clone(),
+        secrets.clone(),
+    )?);
+    let on_interrupt = Arc::clone(&runner);
+    runtime.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted: finishing the cases under way (their cleanup included), starting no more");
+            on_interrupt.cancel();
+        }
+    });
+    let results = runtime.block_on(runner.check_all(&selected, args.jobs.max(1), |_| {}));
+    let rec = conform::record::Recording {
+        target: target.name.clone(),
+        region: args.region.clone(),
+        date: time::OffsetDateTime::now_utc().date().to_string(),
+    };
+    let root = suite
+        .layout
+        .scenarios
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .to_owned();
+    let (mut written, mut refused, mut not_run) = (0, 0, 0);
+    for r in &results {
+        let case = &suite.cases[r.index];
+        for w in &r.run.warnings {
+            println!("WARN {}: {w}", r.test_name);
+        }
+        if let Some(e) = &r.run.error {
+            // A case that did not run to its end keeps its snapshot as it was.
+            println!("NOT RECORDED {}: {e}", r.test_name);
+            not_run += 1;
+            continue;
+        }
+        match conform::record::write(&suite.snapshots, case, &r.run.transcript, &rec, &secrets) {
+            Ok(_) => {
+                conform::record::mark_recorded(&root, case)?;
+                written += 1;
+            }
+            Err(e) => {
+                println!("REFUSED {}: {e}", r.test_name);
+                refused += 1;
+            }
+        }
+    }
+    println!(
+        "\nrecorded {written} snapshots, {not_run} cases not recorded, {refused} refused for a secret"
+    );
+    Ok(if refused > 0 || not_run > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

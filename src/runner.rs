@@ -22,6 +22,14 @@ use crate::transport::{HttpRequest, Transport, TransportError};
 
 const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
 
+/// The answer of GetCallerIdentity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIdentity {
+    pub arn: String,
+    pub account: String,
+    pub user_id: String,
+}
+
 /// What running one case produced.
 #[derive(Debug, Clone)]
 pub struct CaseRun {
@@ -64,6 +72,8 @@ pub struct CaseResult {
 }
 
 pub struct Runner {
+    /// Set on Ctrl-C: cases not started yet are not run; running ones finish, cleanup included.
+    cancelled: std::sync::atomic::AtomicBool,
     suite: Arc<Suite>,
     target: Target,
     transport: Transport,
@@ -94,6 +104,7 @@ impl Runner {
             secrets.add(t);
         }
         Ok(Runner {
+            cancelled: std::sync::atomic::AtomicBool::new(false),
             suite,
             target,
             transport,
@@ -105,13 +116,87 @@ impl Runner {
         &self.suite
     }
 
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
     pub fn secrets(&self) -> &Secrets {
         &self.secrets
+    }
+
+    /// Who the target's credentials are, asked with GetCallerIdentity (record mode prints it
+    /// before anything else, and takes the account id and caller from it).
+    pub async fn caller_identity(&self) -> Result<CallerIdentity, String> {
+        let capture = |variable: &str, path: &str| crate::scenario::Capture {
+            variable: variable.to_owned(),
+            path: crate::xml::ElementPath::parse(path).expect("a valid path"),
+        };
+        let step = Step {
+            service: "sts".into(),
+            name: None,
+            role: Role::Check,
+            request: Request::Call {
+                operation: "GetCallerIdentity".into(),
+                params: Vec::new(),
+            },
+            credentials: CredentialsSpec::Target,
+            captures: vec![
+                capture("arn", "//Arn"),
+                capture("account", "//Account"),
+                capture("user_id", "//UserId"),
+            ],
+            line: 0,
+        };
+        let empty = Rules::default();
+        let mut redactor = Redactor::new(&empty, &self.target.vars);
+        let answer = self
+            .run_step(&step, &self.target.vars, &mut redactor)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(e) = answer.capture_error {
+            return Err(format!(
+                "GetCallerIdentity answered HTTP {} ({}): {e}",
+                answer.status,
+                answer.code.unwrap_or_default()
+            ));
+        }
+        let get = |k: &str| {
+            answer
+                .captured
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        Ok(CallerIdentity {
+            arn: get("arn"),
+            account: get("account"),
+            user_id: get("user_id"),
+        })
+    }
+
+    /// Stops starting cases; those under way run to their end, cleanup included.
+    pub fn cancel(&self) {
+        self.cancelled
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Runs one case and compares it with its snapshot.
     pub async fn check(&self, index: usize) -> CaseResult {
         let case = &self.suite.cases[index];
+        if self.cancelled.load(std::sync::atomic::Ordering::SeqCst) {
+            let message = "not run: the run was interrupted".to_owned();
+            return CaseResult {
+                index,
+                test_name: case.test_name(),
+                run: CaseRun {
+                    transcript: String::new(),
+                    error: Some(message.clone()),
+                    warnings: Vec::new(),
+                },
+                outcome: Outcome::Error { message },
+            };
+        }
         let run = self.run_case(case).await;
         let outcome = match &run.error {
             Some(message) => Outcome::Error {
@@ -294,12 +379,12 @@ impl Runner {
                 }
                 let body = query::encode(&call.pairs).into_bytes();
                 let headers = vec![
-                    ("host".to_owned(), self.target.host()),
+                    ("host".to_owned(), self.target.host_for(&step.service)),
                     ("content-type".to_owned(), FORM.to_owned()),
                 ];
                 (
                     "POST".to_owned(),
-                    self.target.url("/", None),
+                    self.target.url_for(&step.service, "/", None),
                     headers,
                     body,
                     op.unsigned,
@@ -319,7 +404,7 @@ impl Runner {
                     .map(|b| b.render(vars))
                     .transpose()
                     .map_err(|e| setup(&e))?;
-                let mut headers = vec![("host".to_owned(), self.target.host())];
+                let mut headers = vec![("host".to_owned(), self.target.host_for(&step.service))];
                 for (k, v) in &raw.headers {
                     headers.push((
                         k.to_ascii_lowercase(),
@@ -329,7 +414,7 @@ impl Runner {
                 if body.is_some() && !headers.iter().any(|(k, _)| k == "content-type") {
                     headers.push(("content-type".to_owned(), FORM.to_owned()));
                 }
-                let url = self.target.url(&path, query.as_deref());
+                let url = self.target.url_for(&step.service, &path, query.as_deref());
                 (
                     raw.method.clone(),
                     url,

@@ -193,6 +193,27 @@ mod tests {
         assert_ne!(a, c);
     }
 
+    /// The "get-vanilla" vector of AWS's SigV4 test suite: an independent check that what
+    /// we sign is what AWS computes.
+    #[test]
+    fn the_sigv4_test_suite_get_vanilla_vector() {
+        let req = HttpRequest {
+            method: "GET".into(),
+            url: "https://example.amazonaws.com/".into(),
+            headers: vec![("host".into(), "example.amazonaws.com".into())],
+            body: Vec::new(),
+        };
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_440_938_160);
+        let h = sign_headers(&creds(None), "us-east-1", "service", &req, t).unwrap();
+        let auth = &h.iter().find(|(k, _)| k == "authorization").unwrap().1;
+        assert_eq!(
+            auth,
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, \
+             SignedHeaders=host;x-amz-date, \
+             Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+        );
+    }
+
     #[test]
     fn a_signature_verifies_with_its_secret_and_not_with_another() {
         let mut r = req(

@@ -224,28 +224,42 @@ pub fn write_new(
     leaks: impl Fn(&str) -> bool,
 ) -> Result<PathBuf, WriteError> {
     let path = store.path_of(case).with_extension("snap.new");
+    write_file(&path, case, &description(case), contents, leaks)
+}
+
+/// Writes a snapshot file in insta's format at `path`, atomically (a temp file renamed into
+/// place), and never when `leaks` says the text holds a secret.
+pub fn write_file(
+    path: &Path,
+    case: &Case,
+    description: &str,
+    contents: &str,
+    leaks: impl Fn(&str) -> bool,
+) -> Result<PathBuf, WriteError> {
     let text = format!(
         "---\nsource: {}\ndescription: {}\n---\n{}\n",
         yaml_scalar(&case.file),
-        yaml_scalar(&description(case)),
+        yaml_scalar(description),
         normalize_contents(contents)
     );
     if leaks(&text) {
-        return Err(WriteError::Secret { path });
+        return Err(WriteError::Secret {
+            path: path.to_owned(),
+        });
     }
     let io = |source| WriteError::Io {
-        path: path.clone(),
+        path: path.to_owned(),
         source,
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
     let tmp = dir.join(format!(".{}.tmp-{}", case.id, std::process::id()));
     std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, &path).map_err(|e| {
+    std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         io(e)
     })?;
-    Ok(path)
+    Ok(path.to_owned())
 }
 
 /// A YAML double-quoted scalar (JSON strings are valid YAML).

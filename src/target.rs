@@ -21,6 +21,9 @@ pub struct Target {
     pub vars: Vars,
     pub timeout: Duration,
     pub retries: u32,
+    /// Endpoints of other services than the target's own, by service (`iam` on AWS lives at
+    /// its own host); a service not listed goes to `endpoint`.
+    pub service_endpoints: std::collections::HashMap<String, String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +72,7 @@ impl Target {
             vars,
             timeout: Duration::from_secs(30),
             retries: 0,
+            service_endpoints: std::collections::HashMap::new(),
         })
     }
 
@@ -106,9 +110,31 @@ impl Target {
         Ok(())
     }
 
-    /// The URL requests go to, with a raw step's path and query.
-    pub fn url(&self, path: &str, query: Option<&str>) -> String {
-        let base = self.endpoint.trim_end_matches('/');
+    /// Real AWS: STS at its regional endpoint (the global one for us-east-1), IAM at its
+    /// global one.
+    pub fn aws(region: &str, env: impl Fn(&str) -> Option<String>) -> Result<Target, TargetError> {
+        let sts = if region == "us-east-1" {
+            "https://sts.amazonaws.com".to_owned()
+        } else {
+            format!("https://sts.{region}.amazonaws.com")
+        };
+        let mut t = Target::at_endpoint(&sts, region, env)?;
+        t.name = "aws".into();
+        t.service_endpoints
+            .insert("iam".into(), "https://iam.amazonaws.com/".into());
+        Ok(t)
+    }
+
+    fn base_for(&self, service: &str) -> &str {
+        self.service_endpoints
+            .get(service)
+            .unwrap_or(&self.endpoint)
+            .trim_end_matches('/')
+    }
+
+    /// The URL a request to `service` goes to, with a raw step's path and query.
+    pub fn url_for(&self, service: &str, path: &str, query: Option<&str>) -> String {
+        let base = self.base_for(service);
         let path = if path.starts_with('/') {
             path.to_owned()
         } else {
@@ -120,12 +146,22 @@ impl Target {
         }
     }
 
-    pub fn host(&self) -> String {
-        let url = reqwest::Url::parse(&self.endpoint).expect("checked in at_endpoint");
+    /// The Host header of requests to `service`.
+    pub fn host_for(&self, service: &str) -> String {
+        let url = reqwest::Url::parse(self.base_for(service)).expect("endpoints are checked URLs");
         match url.port() {
             Some(p) => format!("{}:{p}", url.host_str().unwrap_or("")),
             None => url.host_str().unwrap_or("").to_owned(),
         }
+    }
+
+    /// The URL requests to the target's own service go to.
+    pub fn url(&self, path: &str, query: Option<&str>) -> String {
+        self.url_for("", path, query)
+    }
+
+    pub fn host(&self) -> String {
+        self.host_for("")
     }
 }
 

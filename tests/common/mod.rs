@@ -25,6 +25,8 @@ pub enum Deviation {
     EchoRequest,
     /// Echoes only requests signed with a session token (temporary credentials).
     EchoSessionRequests,
+    /// Echoes only requests for this action.
+    EchoAction(&'static str),
     /// Hands out credentials whose values are the canary, in shapes AWS never uses.
     LeakyCredentials(String),
 }
@@ -216,6 +218,7 @@ impl Respond for FakeSts {
             }
         };
         let echo = self.deviation == Deviation::EchoRequest
+            || self.deviation == Deviation::EchoAction(action_name(&req.body))
             || (self.deviation == Deviation::EchoSessionRequests
                 && req.headers.get("x-amz-security-token").is_some());
         if echo {
@@ -319,5 +322,17 @@ pub fn copy_dir(from: &Path, to: &Path) {
         } else {
             std::fs::copy(&p, to.join(e.file_name())).unwrap();
         }
+    }
+}
+
+fn action_name(body: &[u8]) -> &'static str {
+    let action: String = form_urlencoded::parse(body)
+        .find(|(k, _)| k == "Action")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    match action.as_str() {
+        "AssumeRole" => "AssumeRole",
+        "GetCallerIdentity" => "GetCallerIdentity",
+        _ => "",
     }
 }

@@ -12,6 +12,8 @@ const USAGE: &str = "usage:
   cargo xtask conformance [--endpoint URL] [--jobs N] [--var NAME=VALUE]... [-- FILTER...]
       run the scenarios against an endpoint (moto, LocalStack, your emulator, AWS), or
       without --endpoint against the built-in replay server
+  cargo xtask record --target aws|URL [--allow-aws] [--region R] [--filter TEXT]... [--dry-run]
+      record fresh snapshots (conform record) into this checkout
   cargo xtask bench
       measure the harness's own cost per case against an in-process endpoint
   cargo xtask expect [--root DIR]
@@ -35,6 +37,15 @@ fn run() -> anyhow::Result<ExitCode> {
     match task.as_str() {
         "conformance" => conformance(&rest),
         "bench" => cargo(&["bench", "-p", "conform", "--bench", "harness"]),
+        "record" => {
+            let root = workspace().display().to_string();
+            let mut cmd: Vec<&str> = vec![
+                "run", "--quiet", "-p", "conform", "--bin", "conform", "--", "--root", &root,
+                "record",
+            ];
+            cmd.extend(rest.iter().map(String::as_str));
+            cargo(&cmd)
+        }
         "expect" => {
             let check = rest.iter().any(|a| a == "--check");
             let rest: Vec<&String> = rest.iter().filter(|a| *a != "--check").collect();

@@ -1,0 +1,170 @@
+//! Record mode's bookkeeping: what a recorded snapshot says about where it comes from,
+//! turning a case's provenance to `recorded`, and the scan that keeps secrets and
+//! long-term keys off the disk.
+
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+
+use crate::scenario::Case;
+use crate::secrets::Secrets;
+use crate::snapshot::{self, SnapshotStore, WriteError};
+
+/// Where and when a recording was made.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    /// `aws`, or the endpoint of a local target.
+    pub target: String,
+    pub region: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+}
+
+impl Recording {
+    /// The header line of a recorded snapshot.
+    pub fn description(&self, case: &Case) -> String {
+        format!(
+            "{} {}, provenance: recorded against {} ({}) on {} by conform {}, scenario: {}:{}",
+            case.kind,
+            case.id,
+            self.target,
+            self.region,
+            self.date,
+            env!("CARGO_PKG_VERSION"),
+            case.file,
+            case.line
+        )
+    }
+}
+
+/// Why a text may not be written: a secret of the run, or something shaped like an access key.
+pub fn leak_in(text: &str, secrets: &Secrets) -> Option<String> {
+    if secrets.leaks_into(text) {
+        return Some("a secret of this run".into());
+    }
+    static KEY: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    let re = KEY.get_or_init(|| Regex::new(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b").expect("a valid regex"));
+    // AWS's documented example keys (…EXAMPLE) are not anyone's.
+    re.find_iter(text)
+        .find(|m| !m.as_str().contains("EXAMPLE"))
+        .map(|m| format!("an access key id ({}…)", &m.as_str()[..4]))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error("refused to keep {path}: it held {what}; the file was deleted")]
+    Leak { path: PathBuf, what: String },
+    #[error("cannot update {path}: {source}")]
+    Scenario {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Writes a case's recorded snapshot over the stored one, then reads it back and scans it:
+/// a file that holds a secret or a key is deleted and the recording refused.
+pub fn write(
+    store: &SnapshotStore,
+    case: &Case,
+    transcript: &str,
+    rec: &Recording,
+    secrets: &Secrets,
+) -> Result<PathBuf, RecordError> {
+    let path = store.path_of(case);
+    let written = snapshot::write_file(&path, case, &rec.description(case), transcript, |t| {
+        leak_in(t, secrets).is_some()
+    })?;
+    let back = std::fs::read_to_string(&written).unwrap_or_default();
+    if let Some(what) = leak_in(&back, secrets) {
+        let _ = std::fs::remove_file(&written);
+        return Err(RecordError::Leak {
+            path: written,
+            what,
+        });
+    }
+    Ok(written)
+}
+
+/// The scenario text with the case's `provenance:` (the first after its id line) set to
+/// `recorded`; None when the text has no such line.
+pub fn flip_provenance(text: &str, case: &Case) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut done = false;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let n = i as u32 + 1;
+        let trimmed = line.trim_start();
+        if !done && n > case.line && trimmed.starts_with("provenance:") {
+            let indent = &line[..line.len() - trimmed.len()];
+            let eol = if line.ends_with('\n') { "\n" } else { "" };
+            out.push_str(&format!("{indent}provenance: recorded{eol}"));
+            done = true;
+        } else {
+            out.push_str(line);
+        }
+    }
+    done.then_some(out)
+}
+
+/// Flips the case's provenance in its scenario file (under `root`), atomically.
+pub fn mark_recorded(root: &Path, case: &Case) -> Result<(), RecordError> {
+    let path = root.join(&case.file);
+    let err = |source| RecordError::Scenario {
+        path: path.clone(),
+        source,
+    };
+    let text = std::fs::read_to_string(&path).map_err(err)?;
+    let Some(new) = flip_provenance(&text, case) else {
+        return Ok(());
+    };
+    let tmp = path.with_extension("yaml.tmp");
+    std::fs::write(&tmp, new).map_err(err)?;
+    std::fs::rename(&tmp, &path).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_shapes_and_run_secrets_are_leaks_example_keys_are_not() {
+        let s = Secrets::new();
+        s.add("a-run-secret-value");
+        assert!(leak_in("x AKIAIOSFODNN7EXAMPLE y", &s).is_none());
+        assert!(leak_in("[access-key-id:ASIA:1]", &s).is_none());
+        assert_eq!(
+            leak_in("key ASIAZZZZZZZZZZZZZZZZ here", &s).as_deref(),
+            Some("an access key id (ASIA…)")
+        );
+        assert_eq!(
+            leak_in("x a-run-secret-value", &s).as_deref(),
+            Some("a secret of this run")
+        );
+    }
+
+    #[test]
+    fn only_the_cases_own_provenance_line_flips() {
+        let text = "cases:\n  - id: a\n    kind: limit\n    provenance: documented\n  - id: b\n    provenance: inferred\n";
+        let suite_case = |line: u32| Case {
+            id: "b".into(),
+            service: "sts".into(),
+            operation: "AssumeRole".into(),
+            kind: crate::scenario::Kind::Limit,
+            provenance: crate::scenario::Provenance::Inferred,
+            description: "d".into(),
+            source: None,
+            requires: Vec::new(),
+            steps: Vec::new(),
+            file: "f.yaml".into(),
+            line,
+            col: 9,
+        };
+        let out = flip_provenance(text, &suite_case(5)).unwrap();
+        assert_eq!(
+            out,
+            "cases:\n  - id: a\n    kind: limit\n    provenance: documented\n  - id: b\n    provenance: recorded\n"
+        );
+        assert!(flip_provenance("cases: []\n", &suite_case(1)).is_none());
+    }
+}

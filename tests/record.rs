@@ -1,0 +1,225 @@
+//! Record mode against local endpoints (nobody here can record against AWS): snapshots are
+//! written with their provenance and no secret, a signature verifier accepts every signed
+//! request, and the safety rails hold.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{Deviation, FakeSts};
+use conform::sign::{self, Credentials};
+use conform::transport::HttpRequest;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
+
+const CANARY_KEY: &str = "AKIACANARYRECORD0000";
+const CANARY_SECRET: &str = "CANARYrecordSECRET/that+never=lands000000";
+
+fn conform(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_conform"));
+    cmd.arg("--root").arg(root).args(args);
+    cmd.env("AWS_ACCESS_KEY_ID", CANARY_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", CANARY_SECRET)
+        .env_remove("AWS_SESSION_TOKEN");
+    cmd.env_remove("CONFORM_ALLOW_AWS").env("CI", "");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// An endpoint that checks every signed request's SigV4 with the run's credentials before
+/// answering, independently of the harness's signing path (it re-signs what it received).
+struct Verifying {
+    inner: FakeSts,
+    verified: Arc<AtomicUsize>,
+    rejected: Arc<AtomicUsize>,
+}
+
+impl Respond for Verifying {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let headers: Vec<(String, String)> = req
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        if headers.iter().any(|(k, _)| k == "authorization") {
+            let host = headers
+                .iter()
+                .find(|(k, _)| k == "host")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let r = HttpRequest {
+                method: req.method.to_string(),
+                url: format!("http://{host}{}", req.url.path()),
+                headers,
+                body: req.body.clone(),
+            };
+            let creds = Credentials {
+                access_key_id: CANARY_KEY.into(),
+                secret_access_key: CANARY_SECRET.into(),
+                session_token: None,
+            };
+            if !sign::verify(&creds, &r) {
+                self.rejected.fetch_add(1, Ordering::SeqCst);
+                return ResponseTemplate::new(403).set_body_raw("<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code></Error></ErrorResponse>", "text/xml");
+            }
+            self.verified.fetch_add(1, Ordering::SeqCst);
+        }
+        self.inner.respond(req)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recording_writes_provenance_flips_the_scenario_and_leaks_nothing() {
+    let (verified, rejected) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(Verifying {
+            inner: FakeSts {
+                deviation: Deviation::None,
+            },
+            verified: Arc::clone(&verified),
+            rejected: Arc::clone(&rejected),
+        })
+        .mount(&server)
+        .await;
+    let (_dir, root) = common::starter_copy();
+    let o = conform(&root, &["record", "--target", &server.uri()], &[]);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(
+        out.starts_with(
+            "recording as arn:aws:iam::123456789012:user/conform in account 123456789012"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("recorded 4 snapshots, 0 cases not recorded, 0 refused"),
+        "{out}"
+    );
+    assert!(
+        verified.load(Ordering::SeqCst) >= 5,
+        "the verifier saw the signed requests"
+    );
+    assert_eq!(
+        rejected.load(Ordering::SeqCst),
+        0,
+        "every signature verified"
+    );
+
+    let snap = std::fs::read_to_string(
+        root.join("snapshots/sts/GetCallerIdentity/get_caller_identity.snap"),
+    )
+    .unwrap();
+    assert!(
+        snap.contains(&format!(
+            "provenance: recorded against {} (us-east-1) on ",
+            server.uri()
+        )),
+        "{snap}"
+    );
+    assert!(
+        snap.contains("<Account>[account-id]</Account>"),
+        "no account id reaches disk: {snap}"
+    );
+    let yaml =
+        std::fs::read_to_string(root.join("scenarios/sts/GetCallerIdentity/basic.yaml")).unwrap();
+    assert!(yaml.contains("    provenance: recorded\n"), "{yaml}");
+    for f in common::walk(&root.join("snapshots"))
+        .into_iter()
+        .chain(common::walk(&root.join("scenarios")))
+    {
+        let t = std::fs::read_to_string(&f).unwrap();
+        for bad in [CANARY_SECRET, CANARY_KEY, "123456789012"] {
+            assert!(!t.contains(bad), "{} holds {bad}", f.display());
+        }
+    }
+    for t in [&out, &err] {
+        assert!(!t.contains(CANARY_SECRET), "{t}");
+    }
+    // What was recorded passes against the same endpoint.
+    let o = conform(
+        &root,
+        &["run", "--endpoint", &server.uri(), "--no-new"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_snapshot_that_would_hold_a_key_is_refused_and_nothing_is_written() {
+    // AssumeRole answers echo the request: its Authorization header names the access key.
+    let server = common::start(Deviation::EchoAction("AssumeRole")).await;
+    let (_dir, root) = common::starter_copy();
+    let snap = root.join("snapshots/sts/AssumeRole/assume_role_session_name_too_short.snap");
+    let before = std::fs::read_to_string(&snap).unwrap();
+    let o = conform(
+        &root,
+        &[
+            "record",
+            "--target",
+            &server.uri(),
+            "--filter",
+            "session_name",
+        ],
+        &[],
+    );
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("REFUSED sts::AssumeRole::assume_role_session_name_too_short"),
+        "{out}"
+    );
+    assert!(
+        out.contains("recorded 0 snapshots, 0 cases not recorded, 1 refused for a secret"),
+        "{out}"
+    );
+    // Caught before anything reached the disk: the stored snapshot is as it was.
+    assert_eq!(std::fs::read_to_string(&snap).unwrap(), before);
+    let yaml = std::fs::read_to_string(root.join("scenarios/sts/AssumeRole/limits.yaml")).unwrap();
+    assert!(
+        !yaml.contains("provenance: recorded"),
+        "a refused case keeps its provenance"
+    );
+    for f in common::walk(&root.join("snapshots")) {
+        assert!(
+            !std::fs::read_to_string(&f).unwrap().contains(CANARY_KEY),
+            "{}",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn aws_needs_an_explicit_confirmation_and_dry_runs_send_nothing() {
+    let (_dir, root) = common::starter_copy();
+    let o = conform(&root, &["record", "--target", "aws"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("confirm with --allow-aws or CONFORM_ALLOW_AWS=1")
+    );
+    let o = conform(&root, &["record", "--target", "aws"], &[("CI", "true")]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("recording never runs in CI unless asked"));
+    let o = conform(
+        &root,
+        &["record", "--target", "aws", "--allow-aws", "--dry-run"],
+        &[],
+    );
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("dry run: would record 4 cases against aws (us-east-1); nothing is sent"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  call sts:AssumeRole at https://sts.amazonaws.com/"),
+        "{out}"
+    );
+}
