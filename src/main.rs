@@ -379,6 +379,19 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // Ctrl-C from the start: cases under way finish (their cleanup included), no more start.
+    let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = Arc::clone(&cancelled);
+    runtime.block_on(async {
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted: finishing the cases under way (their cleanup included), starting no more");
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        // Let the handler install before anything is sent.
+        tokio::task::yield_now().await;
+    });
     let secrets = Secrets::new();
     let probe = Runner::new(Arc::clone(&suite), target.clone(), secrets.clone())?;
     let me = match runtime.block_on(probe.caller_identity()) {
@@ -399,18 +412,10 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
     target
         .vars
         .insert("caller_user_id".into(), me.user_id.clone());
-    let runner = Arc::new(Runner::new(
-        Arc::clone(&suite),
-        target.clone(),
-        secrets.clone(),
-    )?);
-    let on_interrupt = Arc::clone(&runner);
-    runtime.spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted: finishing the cases under way (their cleanup included), starting no more");
-            on_interrupt.cancel();
-        }
-    });
+    let runner = Arc::new(
+        Runner::new(Arc::clone(&suite), target.clone(), secrets.clone())?
+            .with_cancel_flag(cancelled),
+    );
     let results = runtime.block_on(runner.check_all(&selected, args.jobs.max(1), |_| {}));
     let rec = conform::record::Recording {
         target: target.name.clone(),

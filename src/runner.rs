@@ -73,7 +73,7 @@ pub struct CaseResult {
 
 pub struct Runner {
     /// Set on Ctrl-C: cases not started yet are not run; running ones finish, cleanup included.
-    cancelled: std::sync::atomic::AtomicBool,
+    cancelled: Arc<std::sync::atomic::AtomicBool>,
     suite: Arc<Suite>,
     target: Target,
     transport: Transport,
@@ -104,7 +104,7 @@ impl Runner {
             secrets.add(t);
         }
         Ok(Runner {
-            cancelled: std::sync::atomic::AtomicBool::new(false),
+            cancelled: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             suite,
             target,
             transport,
@@ -173,6 +173,13 @@ impl Runner {
             account: get("account"),
             user_id: get("user_id"),
         })
+    }
+
+    /// Shares a cancellation flag set elsewhere (a Ctrl-C handler installed before the
+    /// runner existed).
+    pub fn with_cancel_flag(mut self, flag: Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.cancelled = flag;
+        self
     }
 
     /// Stops starting cases; those under way run to their end, cleanup included.
