@@ -106,6 +106,15 @@ struct RecordArgs {
     /// Target variables, NAME=VALUE.
     #[arg(long = "var")]
     vars: Vec<String>,
+    /// Requests per second at most.
+    #[arg(long, default_value_t = 10.0)]
+    rate: f64,
+    /// Retries of a throttled answer, or of one refused while IAM propagates what setup made.
+    #[arg(long, default_value_t = 5)]
+    retries: u32,
+    /// First backoff of those retries, in milliseconds (it doubles, with jitter, up to 10 s).
+    #[arg(long, default_value_t = 500)]
+    retry_base_ms: u64,
 }
 
 #[derive(Args)]
@@ -414,7 +423,16 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
         .insert("caller_user_id".into(), me.user_id.clone());
     let runner = Arc::new(
         Runner::new(Arc::clone(&suite), target.clone(), secrets.clone())?
-            .with_cancel_flag(cancelled),
+            .with_cancel_flag(cancelled)
+            .with_rate(args.rate)
+            .with_retry(
+                conform::runner::RetryPolicy {
+                    attempts: args.retries + 1,
+                    base: Duration::from_millis(args.retry_base_ms),
+                    max: Duration::from_secs(10),
+                },
+                Box::new(|note| eprintln!("retry: {note}")),
+            ),
     );
     let results = runtime.block_on(runner.check_all(&selected, args.jobs.max(1), |_| {}));
     let rec = conform::record::Recording {

@@ -3,7 +3,7 @@
 //! the stored snapshot.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -71,7 +71,68 @@ pub struct CaseResult {
     pub outcome: Outcome,
 }
 
+/// Retries that only record mode uses: throttling, and account state still propagating.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl RetryPolicy {
+    /// Full-jitter exponential backoff: a random delay up to base x 2^attempt, capped.
+    fn delay(&self, attempt: u32) -> Duration {
+        let cap = self.base.saturating_mul(1 << attempt.min(16)).min(self.max);
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let fraction = 0.5 + (nanos % 1000) as f64 / 2000.0;
+        cap.mul_f64(fraction)
+    }
+}
+
+/// Why an answer is worth asking again, if it is.
+fn retryable(resp: &crate::transport::HttpResponse, fresh_state: bool) -> Option<&'static str> {
+    let code = resp
+        .body
+        .split("<Code>")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap_or("");
+    if resp.status == 429
+        || resp.status == 503
+        || matches!(
+            code,
+            "Throttling"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "TooManyRequestsException"
+        )
+    {
+        return Some("throttled");
+    }
+    if fresh_state
+        && matches!(
+            code,
+            "AccessDenied" | "InvalidClientTokenId" | "NoSuchEntity"
+        )
+    {
+        return Some("refused while what setup created may still be propagating");
+    }
+    None
+}
+
+fn step_label(step: &Step) -> String {
+    match &step.request {
+        Request::Call { operation, .. } => format!("{}:{operation}", step.service),
+        Request::Raw(r) => format!("raw {} {}", r.method, r.path),
+    }
+}
+
 pub struct Runner {
+    retry: Option<RetryPolicy>,
+    retry_note: Option<Box<dyn Fn(&str) + Send + Sync>>,
     /// Set on Ctrl-C: cases not started yet are not run; running ones finish, cleanup included.
     cancelled: Arc<std::sync::atomic::AtomicBool>,
     suite: Arc<Suite>,
@@ -104,6 +165,8 @@ impl Runner {
             secrets.add(t);
         }
         Ok(Runner {
+            retry: None,
+            retry_note: None,
             cancelled: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             suite,
             target,
@@ -150,7 +213,7 @@ impl Runner {
         let empty = Rules::default();
         let mut redactor = Redactor::new(&empty, &self.target.vars);
         let answer = self
-            .run_step(&step, &self.target.vars, &mut redactor)
+            .run_step(&step, &self.target.vars, &mut redactor, false)
             .await
             .map_err(|e| e.to_string())?;
         if let Some(e) = answer.capture_error {
@@ -173,6 +236,24 @@ impl Runner {
             account: get("account"),
             user_id: get("user_id"),
         })
+    }
+
+    /// At most `per_second` requests per second (record mode's `--rate`).
+    pub fn with_rate(mut self, per_second: f64) -> Self {
+        self.transport = self.transport.with_rate(per_second);
+        self
+    }
+
+    /// Retries throttled answers and answers refused while setup's state propagates (record
+    /// mode), telling `note` about each retry.
+    pub fn with_retry(
+        mut self,
+        policy: RetryPolicy,
+        note: Box<dyn Fn(&str) + Send + Sync>,
+    ) -> Self {
+        self.retry = Some(policy);
+        self.retry_note = Some(note);
+        self
     }
 
     /// Shares a cancellation flag set elsewhere (a Ctrl-C handler installed before the
@@ -293,6 +374,7 @@ impl Runner {
         let mut error = None;
         let mut warnings = Vec::new();
         let mut checked = 0;
+        let fresh_state = case.steps.iter().any(|s| s.role == Role::Setup);
         for step in case.steps.iter().filter(|s| s.role != Role::Cleanup) {
             let title = step_title(case, step);
             if step.role == Role::Check {
@@ -307,7 +389,7 @@ impl Runner {
             } else {
                 &mut plumbing
             };
-            let outcome = self.run_step(step, &vars, r).await;
+            let outcome = self.run_step(step, &vars, r, fresh_state).await;
             for s in redactor.secrets.drain(..).chain(plumbing.secrets.drain(..)) {
                 self.secrets.add(&s);
             }
@@ -348,7 +430,7 @@ impl Runner {
         }
         for step in case.steps.iter().filter(|s| s.role == Role::Cleanup) {
             let title = step_title(case, step);
-            match self.run_step(step, &vars, &mut plumbing).await {
+            match self.run_step(step, &vars, &mut plumbing, fresh_state).await {
                 Ok(answer) if !answer.succeeded() => warnings.push(format!(
                     "cleanup step ({title}) was refused: {}",
                     answer.summary()
@@ -367,11 +449,14 @@ impl Runner {
         }
     }
 
+    /// `fresh_state`: the case created account state in setup steps, so an answer may still
+    /// be refused while IAM propagates it (record mode retries those).
     async fn run_step(
         &self,
         step: &Step,
         vars: &Vars,
         redactor: &mut Redactor<'_>,
+        fresh_state: bool,
     ) -> Result<Answer, StepError> {
         let model = &self.suite.models[&step.service];
         let setup = |e: &dyn std::fmt::Display| StepError::Setup(e.to_string());
@@ -452,8 +537,28 @@ impl Runner {
             .map_err(|e| setup(&e))?;
             request.headers.extend(signed);
         }
-        let sent_at = SystemTime::now();
-        let response = self.transport.send(&request).await?;
+        let mut sent_at = SystemTime::now();
+        let mut response = self.transport.send(&request).await?;
+        if let Some(policy) = &self.retry {
+            let mut attempt = 0;
+            while attempt + 1 < policy.attempts {
+                let Some(why) = retryable(&response, fresh_state) else {
+                    break;
+                };
+                attempt += 1;
+                let delay = policy.delay(attempt);
+                if let Some(note) = &self.retry_note {
+                    note(&format!(
+                        "{}: {why}, retrying in {} ms",
+                        step_label(step),
+                        delay.as_millis()
+                    ));
+                }
+                tokio::time::sleep(delay).await;
+                sent_at = SystemTime::now();
+                response = self.transport.send(&request).await?;
+            }
+        }
         let normalized = normalize::response(&response, redactor, sent_at);
         let mut captured = Vec::new();
         let mut capture_error = None;

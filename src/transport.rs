@@ -34,6 +34,11 @@ pub struct Transport {
     client: reqwest::Client,
     timeout: Duration,
     retries: u32,
+    /// With a rate, the time the next request may leave, and the interval between them.
+    pace: Option<(
+        std::sync::Arc<std::sync::Mutex<tokio::time::Instant>>,
+        Duration,
+    )>,
 }
 
 impl Transport {
@@ -49,7 +54,34 @@ impl Transport {
             client,
             timeout,
             retries,
+            pace: None,
         })
+    }
+
+    /// At most `per_second` requests leave per second, across all cases in flight.
+    pub fn with_rate(mut self, per_second: f64) -> Self {
+        if per_second > 0.0 {
+            let interval = Duration::from_secs_f64(1.0 / per_second);
+            self.pace = Some((
+                std::sync::Arc::new(std::sync::Mutex::new(tokio::time::Instant::now())),
+                interval,
+            ));
+        }
+        self
+    }
+
+    async fn wait_for_slot(&self) {
+        let Some((next, interval)) = &self.pace else {
+            return;
+        };
+        let at = {
+            let mut n = next.lock().unwrap_or_else(|e| e.into_inner());
+            let now = tokio::time::Instant::now();
+            let at = (*n).max(now);
+            *n = at + *interval;
+            at
+        };
+        tokio::time::sleep_until(at).await;
     }
 
     pub async fn send(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
@@ -69,6 +101,7 @@ impl Transport {
     }
 
     async fn send_once(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.wait_for_slot().await;
         let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|_| {
             TransportError::Other(format!("`{}` is not an HTTP method", req.method))
         })?;

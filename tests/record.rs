@@ -223,3 +223,161 @@ fn aws_needs_an_explicit_confirmation_and_dry_runs_send_nothing() {
         "{out}"
     );
 }
+
+/// Refuses the first `n` AssumeRole requests with `code` (status 400), then answers as the
+/// STS stand-in does.
+struct FirstRefuses {
+    code: &'static str,
+    left: AtomicUsize,
+    seen: Arc<AtomicUsize>,
+    inner: FakeSts,
+}
+
+impl Respond for FirstRefuses {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let action: String = form_urlencoded::parse(&req.body)
+            .find(|(k, _)| k == "Action")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        if action == "AssumeRole" {
+            self.seen.fetch_add(1, Ordering::SeqCst);
+            if self.left.load(Ordering::SeqCst) > 0 {
+                self.left.fetch_sub(1, Ordering::SeqCst);
+                let status = if self.code == "AccessDenied" {
+                    403
+                } else {
+                    400
+                };
+                return ResponseTemplate::new(status).set_body_raw(
+                    format!("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{}</Code><Message>not now</Message></Error><RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId></ErrorResponse>", self.code),
+                    "text/xml",
+                );
+            }
+        }
+        self.inner.respond(req)
+    }
+}
+
+async fn refusing(code: &'static str, n: usize) -> (MockServer, Arc<AtomicUsize>) {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(FirstRefuses {
+            code,
+            left: AtomicUsize::new(n),
+            seen: Arc::clone(&seen),
+            inner: FakeSts {
+                deviation: Deviation::None,
+            },
+        })
+        .mount(&server)
+        .await;
+    (server, seen)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_is_retried_with_backoff_in_record_mode_only() {
+    let (server, seen) = refusing("Throttling", 2).await;
+    let (_dir, root) = common::starter_copy();
+    let o = conform(
+        &root,
+        &[
+            "record",
+            "--target",
+            &server.uri(),
+            "--filter",
+            "boto3",
+            "--retry-base-ms",
+            "5",
+        ],
+        &[],
+    );
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        3,
+        "two refusals, then the answer"
+    );
+    assert_eq!(
+        err.matches("retry: sts:AssumeRole: throttled").count(),
+        2,
+        "{err}"
+    );
+    let snap = std::fs::read_to_string(
+        root.join("snapshots/sts/AssumeRole/assume_role_doc_example_boto3.snap"),
+    )
+    .unwrap();
+    assert!(
+        snap.contains("HTTP 200 OK"),
+        "the answer after the retries is what is recorded: {snap}"
+    );
+
+    // A conformance run reports what it got: no retry.
+    let (server, seen) = refusing("Throttling", 1).await;
+    let o = conform(
+        &root,
+        &[
+            "run",
+            "--endpoint",
+            &server.uri(),
+            "--filter",
+            "boto3",
+            "--no-new",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(seen.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refusal_right_after_setup_is_retried_while_iam_propagates() {
+    let yaml = r#"
+cases:
+  - id: fresh_role
+    kind: exception
+    provenance: inferred
+    description: A role made for the case, assumed at once.
+    steps:
+      - service: iam
+        operation: CreateRole
+        setup: true
+        params: {RoleName: 'conform-{{run_id}}-fresh', AssumeRolePolicyDocument: '{}'}
+        capture: {fresh_arn: CreateRoleResult/Role/Arn, fresh_name: //RoleName}
+      - operation: AssumeRole
+        params: {RoleArn: '{{fresh_arn}}', RoleSessionName: s1}
+      - service: iam
+        operation: DeleteRole
+        cleanup: true
+        params: {RoleName: '{{fresh_name}}'}
+"#;
+    let (_dir, root) = common::project(&[("scenarios/sts/AssumeRole/fresh.yaml", yaml)]);
+    let (server, seen) = refusing("AccessDenied", 2).await;
+    let o = conform(
+        &root,
+        &["record", "--target", &server.uri(), "--retry-base-ms", "5"],
+        &[],
+    );
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert_eq!(seen.load(Ordering::SeqCst), 3);
+    assert!(
+        err.contains(
+            "retry: sts:AssumeRole: refused while what setup created may still be propagating"
+        ),
+        "{err}"
+    );
+    let snap =
+        std::fs::read_to_string(root.join("snapshots/sts/AssumeRole/fresh_role.snap")).unwrap();
+    assert!(
+        snap.contains("HTTP 200 OK") && snap.contains("assumed-role/conform-[run-id]-fresh/s1"),
+        "{snap}"
+    );
+}
