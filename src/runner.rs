@@ -71,6 +71,9 @@ pub struct CaseResult {
     pub outcome: Outcome,
 }
 
+/// Told about something worth a line in a log (a retry).
+pub type Notify = Box<dyn Fn(&str) + Send + Sync>;
+
 /// Retries that only record mode uses: throttling, and account state still propagating.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -132,7 +135,7 @@ fn step_label(step: &Step) -> String {
 
 pub struct Runner {
     retry: Option<RetryPolicy>,
-    retry_note: Option<Box<dyn Fn(&str) + Send + Sync>>,
+    retry_note: Option<Notify>,
     /// Set on Ctrl-C: cases not started yet are not run; running ones finish, cleanup included.
     cancelled: Arc<std::sync::atomic::AtomicBool>,
     suite: Arc<Suite>,

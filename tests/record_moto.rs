@@ -124,7 +124,7 @@ fn record(root: &Path, url: &str, extra: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_conform"));
     cmd.arg("--root")
         .arg(root)
-        .args(["record", "--target", url, "--jobs", "4"])
+        .args(["record", "--target", url, "--jobs", "4", "--rate", "1000"])
         .args(extra);
     cmd.env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
         .env("AWS_SECRET_ACCESS_KEY", CANARY_SECRET)
