@@ -60,6 +60,20 @@ enum Command {
     Check,
     /// Record fresh snapshots against a real target (AWS, or a local endpoint to try it).
     Record(RecordArgs),
+    /// Delete what recordings left behind: IAM roles and providers tagged `conform`.
+    Cleanup {
+        /// `aws`, or the URL of an endpoint.
+        #[arg(long)]
+        target: String,
+        /// Confirms acting on AWS (or set CONFORM_ALLOW_AWS=1).
+        #[arg(long)]
+        allow_aws: bool,
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+        /// List what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Serve the recorded answers on 127.0.0.1, for SDK tests, until Ctrl-C.
     Serve {
         /// Port to listen on (0: any free port; the address is printed).
@@ -200,6 +214,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => serve(suite, port, strict, &vars, &region),
         Command::Run(args) => run_suite(suite, args),
         Command::Record(args) => record(suite, args),
+        Command::Cleanup {
+            target,
+            allow_aws,
+            region,
+            dry_run,
+        } => cleanup(suite, &target, allow_aws, &region, dry_run),
     }
 }
 
@@ -319,25 +339,91 @@ fn allowed_on_aws(flag: bool) -> bool {
     flag || std::env::var("CONFORM_ALLOW_AWS").is_ok_and(|v| v == "1")
 }
 
-fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
+/// The target of `record` and `cleanup`; None (after saying why) when AWS is not confirmed.
+fn acting_target(
+    name: &str,
+    allow: bool,
+    dry_run: bool,
+    region: &str,
+    what: &str,
+) -> anyhow::Result<Option<Target>> {
     let env = |k: &str| std::env::var(k).ok();
-    let mut target = if args.target == "aws" {
-        // A dry run sends nothing, so it needs no confirmation.
-        if !args.dry_run && !allowed_on_aws(args.allow_aws) {
-            eprintln!(
-                "error: recording against AWS creates IAM roles and providers in the account and calls STS with its credentials; \
-                 confirm with --allow-aws or CONFORM_ALLOW_AWS=1{}",
-                if is_ci() {
-                    " (CI is set: recording never runs in CI unless asked)"
-                } else {
-                    ""
-                }
-            );
+    if name != "aws" {
+        return Ok(Some(Target::at_endpoint(name, region, env)?));
+    }
+    // A dry run sends nothing, so it needs no confirmation.
+    if !dry_run && !allowed_on_aws(allow) {
+        eprintln!(
+            "error: {what}; confirm with --allow-aws or CONFORM_ALLOW_AWS=1{}",
+            if is_ci() {
+                " (CI is set: recording never runs in CI unless asked)"
+            } else {
+                ""
+            }
+        );
+        return Ok(None);
+    }
+    Ok(Some(Target::aws(region, env)?))
+}
+
+fn cleanup(
+    suite: Suite,
+    target: &str,
+    allow: bool,
+    region: &str,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let Some(target) = acting_target(
+        target,
+        allow,
+        dry_run,
+        region,
+        "cleanup deletes IAM roles and providers in the account",
+    )?
+    else {
+        return Ok(ExitCode::from(2));
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let runner = Runner::new(Arc::new(suite), target.clone(), Secrets::new())?;
+    let done = match runtime.block_on(conform::cleanup::run(&runner, dry_run)) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: cannot list what to clean up: {e}");
             return Ok(ExitCode::from(2));
         }
-        Target::aws(&args.region, env)?
+    };
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    for d in &done.deleted {
+        println!("{verb} {d}");
+    }
+    for f in &done.failed {
+        println!("FAILED {f}");
+    }
+    println!(
+        "{} {verb}, {} failed, against {}",
+        done.deleted.len(),
+        done.failed.len(),
+        target.name
+    );
+    Ok(if done.failed.is_empty() {
+        ExitCode::SUCCESS
     } else {
-        Target::at_endpoint(&args.target, &args.region, env)?
+        ExitCode::from(1)
+    })
+}
+
+fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
+    let Some(mut target) = acting_target(
+        &args.target,
+        args.allow_aws,
+        args.dry_run,
+        &args.region,
+        "recording against AWS creates IAM roles and providers in the account and calls STS with its credentials",
+    )?
+    else {
+        return Ok(ExitCode::from(2));
     };
     target.set_vars(args.vars.iter().map(String::as_str))?;
     let suite = Arc::new(suite);
@@ -424,6 +510,7 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
     let runner = Arc::new(
         Runner::new(Arc::clone(&suite), target.clone(), secrets.clone())?
             .with_cancel_flag(cancelled)
+            .tagging_created()
             .with_rate(args.rate)
             .with_retry(
                 conform::runner::RetryPolicy {

@@ -126,6 +126,35 @@ fn retryable(resp: &crate::transport::HttpResponse, fresh_state: bool) -> Option
     None
 }
 
+/// The tag key that marks what a recording created.
+pub const CONFORM_TAG: &str = "conform";
+
+/// `params` with `{Key: conform, Value: <run id>}` added to its Tags.
+fn with_conform_tag(
+    params: &[(String, crate::scenario::ParamValue)],
+    vars: &Vars,
+) -> Vec<(String, crate::scenario::ParamValue)> {
+    use crate::scenario::ParamValue;
+    use crate::template::Template;
+    let run_id = vars.get("run_id").cloned().unwrap_or_default();
+    let tag = ParamValue::Map(vec![
+        (
+            Template::literal("Key"),
+            ParamValue::Str(Template::literal(CONFORM_TAG)),
+        ),
+        (
+            Template::literal("Value"),
+            ParamValue::Str(Template::literal(run_id)),
+        ),
+    ]);
+    let mut out: Vec<(String, ParamValue)> = params.to_vec();
+    match out.iter_mut().find(|(k, _)| k == "Tags") {
+        Some((_, ParamValue::List(items))) => items.push(tag),
+        _ => out.push(("Tags".into(), ParamValue::List(vec![tag]))),
+    }
+    out
+}
+
 fn step_label(step: &Step) -> String {
     match &step.request {
         Request::Call { operation, .. } => format!("{}:{operation}", step.service),
@@ -134,6 +163,9 @@ fn step_label(step: &Step) -> String {
 }
 
 pub struct Runner {
+    /// Record mode: IAM resources that setup steps create carry the tag `conform=<run id>`,
+    /// so `conform cleanup` can find what a run left behind.
+    tag_created: bool,
     retry: Option<RetryPolicy>,
     retry_note: Option<Notify>,
     /// Set on Ctrl-C: cases not started yet are not run; running ones finish, cleanup included.
@@ -168,6 +200,7 @@ impl Runner {
             secrets.add(t);
         }
         Ok(Runner {
+            tag_created: false,
             retry: None,
             retry_note: None,
             cancelled: Arc::new(std::sync::atomic::AtomicBool::new(false)),
@@ -239,6 +272,44 @@ impl Runner {
             account: get("account"),
             user_id: get("user_id"),
         })
+    }
+
+    /// Tags what setup steps create in IAM with `conform=<run id>` (record mode).
+    pub fn tagging_created(mut self) -> Self {
+        self.tag_created = true;
+        self
+    }
+
+    /// One modelled call outside any case (cleanup's listings and deletions): the parsed
+    /// answer and its status.
+    pub async fn call(
+        &self,
+        service: &str,
+        operation: &str,
+        params: Vec<(String, crate::scenario::ParamValue)>,
+    ) -> Result<(u16, Option<crate::xml::Element>), String> {
+        let step = Step {
+            service: service.into(),
+            name: None,
+            role: Role::Check,
+            request: Request::Call {
+                operation: operation.into(),
+                params,
+            },
+            credentials: CredentialsSpec::Target,
+            captures: Vec::new(),
+            line: 0,
+        };
+        let empty = Rules::default();
+        let mut redactor = Redactor::new(&empty, &self.target.vars);
+        let answer = self
+            .run_step(&step, &self.target.vars, &mut redactor, false)
+            .await
+            .map_err(|e| e.to_string())?;
+        for s in redactor.secrets.drain(..) {
+            self.secrets.add(&s);
+        }
+        Ok((answer.status, answer.document))
     }
 
     /// At most `per_second` requests per second (record mode's `--rate`).
@@ -468,6 +539,19 @@ impl Runner {
                 let op = model
                     .operation(operation)
                     .ok_or_else(|| StepError::Setup(format!("unknown operation {operation}")))?;
+                let tagged;
+                let params = if self.tag_created
+                    && step.role == Role::Setup
+                    && operation.starts_with("Create")
+                    && model
+                        .input_members(op)
+                        .is_some_and(|s| matches!(&s.kind, crate::model::ShapeKind::Structure { members, .. } if members.contains_key("Tags")))
+                {
+                    tagged = with_conform_tag(params, vars);
+                    &tagged
+                } else {
+                    params
+                };
                 let call = query::serialize(model, op, params, vars).map_err(|e| setup(&e))?;
                 for v in &call.sensitive {
                     self.secrets.add(v);
@@ -585,6 +669,7 @@ impl Runner {
             d.select(&crate::xml::ElementPath::parse("//Code").expect("a valid path"))
         });
         Ok(Answer {
+            document: normalized.document.clone(),
             text: normalized.text,
             captured,
             capture_error,
@@ -625,6 +710,7 @@ impl Runner {
 /// One step's answer, normalized.
 struct Answer {
     text: String,
+    document: Option<crate::xml::Element>,
     captured: Vec<(String, String)>,
     /// A capture that found nothing: later steps cannot run.
     capture_error: Option<String>,

@@ -44,7 +44,19 @@ impl Moto {
             .spawn()
             .unwrap();
         let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        // Ready when it answers HTTP, not merely when its port is open.
+        let answers = || {
+            use std::io::{Read, Write};
+            let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) else {
+                return false;
+            };
+            let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut buf = [0u8; 12];
+            c.write_all(b"GET / HTTP/1.0\r\n\r\n").is_ok()
+                && c.read(&mut buf)
+                    .is_ok_and(|n| n >= 5 && buf.starts_with(b"HTTP/"))
+        };
+        while !answers() {
             assert!(
                 start.elapsed() < Duration::from_secs(30),
                 "moto did not start"
@@ -59,6 +71,16 @@ impl Moto {
 
     /// The IAM roles moto holds now.
     fn roles(&self) -> Vec<String> {
+        let text = self.iam("Action=ListRoles&Version=2010-05-08");
+        text.split("<RoleName>")
+            .skip(1)
+            .filter_map(|s| s.split('<').next())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// An IAM call, signed, straight to moto.
+    fn iam(&self, body: &str) -> String {
         let creds = Credentials {
             access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
             secret_access_key: "x".into(),
@@ -75,24 +97,19 @@ impl Moto {
                     "application/x-www-form-urlencoded".into(),
                 ),
             ],
-            body: b"Action=ListRoles&Version=2010-05-08".to_vec(),
+            body: body.as_bytes().to_vec(),
         };
         let signed =
             sign::sign_headers(&creds, "us-east-1", "iam", &req, SystemTime::now()).unwrap();
         req.headers.extend(signed);
         let rt = tokio::runtime::Runtime::new().unwrap();
-        let text = rt.block_on(async {
+        rt.block_on(async {
             let mut b = reqwest::Client::new().post(&req.url).body(req.body.clone());
             for (k, v) in &req.headers {
                 b = b.header(k, v);
             }
             b.send().await.unwrap().text().await.unwrap()
-        });
-        text.split("<RoleName>")
-            .skip(1)
-            .filter_map(|s| s.split('<').next())
-            .map(str::to_owned)
-            .collect()
+        })
     }
 }
 
@@ -199,7 +216,11 @@ fn an_interrupted_recording_still_tears_down() {
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     out.read_line(&mut first).unwrap();
-    assert!(first.starts_with("recording as"), "{first}");
+    if !first.starts_with("recording as") {
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        panic!("the recording did not start: {first}\n{err}");
+    }
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
@@ -213,5 +234,71 @@ fn an_interrupted_recording_still_tears_down() {
         moto.roles().iter().all(|r| !r.starts_with("conform-")),
         "roles left after Ctrl-C: {:?}\n{rest}",
         moto.roles()
+    );
+}
+
+#[test]
+fn cleanup_deletes_what_a_recording_left_and_nothing_else() {
+    let moto = Moto::start();
+    // A case whose setup has no cleanup leaves its role behind, tagged by the recording.
+    let yaml = r#"
+cases:
+  - id: leaves_a_role
+    kind: flow
+    provenance: inferred
+    description: Creates a role and forgets it.
+    steps:
+      - service: iam
+        operation: CreateRole
+        setup: true
+        params: {RoleName: 'conform-{{run_id}}-left', AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}'}
+      - operation: GetCallerIdentity
+"#;
+    let (_dir, root) = common::project(&[("scenarios/sts/GetCallerIdentity/left.yaml", yaml)]);
+    let out = record(&root, &moto.url, &[]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // One made by hand, without the tag, that cleanup must not touch.
+    moto.iam("Action=CreateRole&Version=2010-05-08&RoleName=conform-by-hand&AssumeRolePolicyDocument=%7B%7D");
+    let left: Vec<String> = moto
+        .roles()
+        .into_iter()
+        .filter(|r| r.ends_with("-left"))
+        .collect();
+    assert_eq!(left.len(), 1, "{:?}", moto.roles());
+
+    let cleanup = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_conform"))
+            .arg("--root")
+            .arg(&root)
+            .args(["cleanup", "--target", &moto.url])
+            .args(extra)
+            .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "x")
+            .output()
+            .unwrap()
+    };
+    let dry = cleanup(&["--dry-run"]);
+    let dry_out = String::from_utf8_lossy(&dry.stdout).into_owned();
+    assert!(
+        dry_out.contains(&format!("would delete role/{}", left[0])),
+        "{dry_out}"
+    );
+    assert!(moto.roles().contains(&left[0]), "a dry run deletes nothing");
+
+    let done = cleanup(&[]);
+    let out = String::from_utf8_lossy(&done.stdout).into_owned();
+    assert_eq!(done.status.code(), Some(0), "{out}");
+    assert!(out.contains(&format!("deleted role/{}", left[0])), "{out}");
+    assert!(out.contains("1 deleted, 0 failed"), "{out}");
+    let roles = moto.roles();
+    assert!(!roles.contains(&left[0]), "{roles:?}");
+    assert!(
+        roles.contains(&"conform-by-hand".to_owned()),
+        "an untagged role stays: {roles:?}"
     );
 }
