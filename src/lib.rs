@@ -8,6 +8,8 @@
 
 pub mod cleanup;
 pub mod coverage;
+#[cfg(feature = "aws-credentials")]
+pub mod credentials;
 pub mod diagnostic;
 pub mod model;
 pub mod normalize;

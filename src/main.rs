@@ -68,8 +68,11 @@ enum Command {
         /// Confirms acting on AWS (or set CONFORM_ALLOW_AWS=1).
         #[arg(long)]
         allow_aws: bool,
-        #[arg(long, default_value = "us-east-1")]
-        region: String,
+        #[arg(long)]
+        region: Option<String>,
+        /// A profile of the shared config and credentials files.
+        #[arg(long)]
+        profile: Option<String>,
         /// List what would be deleted, delete nothing.
         #[arg(long)]
         dry_run: bool,
@@ -105,9 +108,14 @@ struct RecordArgs {
     /// Confirms recording against AWS (or set CONFORM_ALLOW_AWS=1).
     #[arg(long)]
     allow_aws: bool,
-    /// Region (AWS: STS's regional endpoint, the global one for us-east-1).
-    #[arg(long, default_value = "us-east-1")]
-    region: String,
+    /// Region (AWS: STS's regional endpoint, the global one for us-east-1); default: the
+    /// profile's region, else us-east-1.
+    #[arg(long)]
+    region: Option<String>,
+    /// A profile of the shared config and credentials files (the standard AWS chain is used
+    /// for `--target aws`, and for any target when a profile is named).
+    #[arg(long)]
+    profile: Option<String>,
     /// Substrings of test names to record (all when none).
     #[arg(long = "filter")]
     filters: Vec<String>,
@@ -218,8 +226,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             target,
             allow_aws,
             region,
+            profile,
             dry_run,
-        } => cleanup(suite, &target, allow_aws, &region, dry_run),
+        } => cleanup(
+            suite,
+            &target,
+            allow_aws,
+            region.as_deref(),
+            profile.as_deref(),
+            dry_run,
+        ),
     }
 }
 
@@ -340,19 +356,18 @@ fn allowed_on_aws(flag: bool) -> bool {
 }
 
 /// The target of `record` and `cleanup`; None (after saying why) when AWS is not confirmed.
+/// For AWS, or when a profile is named, credentials and region come from the standard chain.
 fn acting_target(
     name: &str,
     allow: bool,
     dry_run: bool,
-    region: &str,
+    region: Option<&str>,
+    profile: Option<&str>,
     what: &str,
 ) -> anyhow::Result<Option<Target>> {
     let env = |k: &str| std::env::var(k).ok();
-    if name != "aws" {
-        return Ok(Some(Target::at_endpoint(name, region, env)?));
-    }
-    // A dry run sends nothing, so it needs no confirmation.
-    if !dry_run && !allowed_on_aws(allow) {
+    if name == "aws" && !dry_run && !allowed_on_aws(allow) {
+        // A dry run sends nothing, so it needs no confirmation.
         eprintln!(
             "error: {what}; confirm with --allow-aws or CONFORM_ALLOW_AWS=1{}",
             if is_ci() {
@@ -363,14 +378,57 @@ fn acting_target(
         );
         return Ok(None);
     }
-    Ok(Some(Target::aws(region, env)?))
+    let (creds, chain_region) = if (name == "aws" && !dry_run) || profile.is_some() {
+        chain(profile, region)?
+    } else {
+        (None, None)
+    };
+    let region = region
+        .map(str::to_owned)
+        .or(chain_region)
+        .unwrap_or_else(|| "us-east-1".into());
+    let mut target = if name == "aws" {
+        Target::aws(&region, env)?
+    } else {
+        Target::at_endpoint(name, &region, env)?
+    };
+    if let Some(c) = creds {
+        target
+            .vars
+            .insert("access_key_id".into(), c.access_key_id.clone());
+        target.credentials = c;
+    }
+    Ok(Some(target))
+}
+
+#[cfg(feature = "aws-credentials")]
+fn chain(
+    profile: Option<&str>,
+    region: Option<&str>,
+) -> anyhow::Result<(Option<conform::sign::Credentials>, Option<String>)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (c, r) = rt.block_on(conform::credentials::from_chain(profile, region))?;
+    Ok((Some(c), r))
+}
+
+#[cfg(not(feature = "aws-credentials"))]
+fn chain(
+    _profile: Option<&str>,
+    _region: Option<&str>,
+) -> anyhow::Result<(Option<conform::sign::Credentials>, Option<String>)> {
+    anyhow::bail!(
+        "this conform was built without the aws-credentials feature: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    )
 }
 
 fn cleanup(
     suite: Suite,
     target: &str,
     allow: bool,
-    region: &str,
+    region: Option<&str>,
+    profile: Option<&str>,
     dry_run: bool,
 ) -> anyhow::Result<ExitCode> {
     let Some(target) = acting_target(
@@ -378,6 +436,7 @@ fn cleanup(
         allow,
         dry_run,
         region,
+        profile,
         "cleanup deletes IAM roles and providers in the account",
     )?
     else {
@@ -419,7 +478,8 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
         &args.target,
         args.allow_aws,
         args.dry_run,
-        &args.region,
+        args.region.as_deref(),
+        args.profile.as_deref(),
         "recording against AWS creates IAM roles and providers in the account and calls STS with its credentials",
     )?
     else {
@@ -446,7 +506,7 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
             "dry run: would record {} cases against {} ({}); nothing is sent",
             selected.len(),
             target.name,
-            args.region
+            target.region
         );
         for &i in &selected {
             let case = &suite.cases[i];
@@ -498,7 +558,7 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
     };
     println!(
         "recording as {} in account {} against {} ({})",
-        me.arn, me.account, target.name, args.region
+        me.arn, me.account, target.name, target.region
     );
     // The account and caller the answers will name are these: redaction turns them into
     // placeholders, so no account id reaches a file.
@@ -524,7 +584,7 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
     let results = runtime.block_on(runner.check_all(&selected, args.jobs.max(1), |_| {}));
     let rec = conform::record::Recording {
         target: target.name.clone(),
-        region: args.region.clone(),
+        region: target.region.clone(),
         date: time::OffsetDateTime::now_utc().date().to_string(),
     };
     let root = suite

@@ -381,3 +381,72 @@ cases:
         "{snap}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_profile_of_the_shared_files_supplies_keys_and_region() {
+    let (verified, rejected) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(Verifying {
+            inner: FakeSts {
+                deviation: Deviation::None,
+            },
+            verified: Arc::clone(&verified),
+            rejected: Arc::clone(&rejected),
+        })
+        .mount(&server)
+        .await;
+    let (_dir, root) = common::starter_copy();
+    let files = tempfile::tempdir().unwrap();
+    let creds = files.path().join("credentials");
+    let config = files.path().join("config");
+    std::fs::write(
+        &creds,
+        format!(
+            "[canary]\naws_access_key_id = {CANARY_KEY}\naws_secret_access_key = {CANARY_SECRET}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(&config, "[profile canary]\nregion = eu-west-1\n").unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_conform"));
+    cmd.arg("--root").arg(&root).args([
+        "record",
+        "--target",
+        &server.uri(),
+        "--profile",
+        "canary",
+        "--filter",
+        "get_caller_identity",
+    ]);
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION");
+    cmd.env("AWS_SHARED_CREDENTIALS_FILE", &creds)
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("CI", "");
+    let o = cmd.output().unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("(eu-west-1)"), "the profile's region: {out}");
+    assert!(
+        verified.load(Ordering::SeqCst) >= 2 && rejected.load(Ordering::SeqCst) == 0,
+        "signed with the profile's keys"
+    );
+    for t in [&out, &err] {
+        assert!(!t.contains(CANARY_SECRET));
+    }
+    for f in common::walk(&root.join("snapshots")) {
+        assert!(
+            !std::fs::read_to_string(&f).unwrap().contains(CANARY_SECRET),
+            "{}",
+            f.display()
+        );
+    }
+}

@@ -1,0 +1,54 @@
+//! The standard AWS credential chain, for recording against AWS: environment variables,
+//! shared config and credentials files (with a profile), SSO, web identity, container and
+//! instance metadata, through `aws-config`. Behind the `aws-credentials` feature.
+
+use aws_config::BehaviorVersion;
+use aws_credential_types::provider::ProvideCredentials;
+
+use crate::sign::Credentials;
+
+#[derive(Debug, thiserror::Error)]
+#[error("no AWS credentials found through the credential chain{}: {message}", profile.as_ref().map(|p| format!(" (profile `{p}`)")).unwrap_or_default())]
+pub struct ChainError {
+    pub profile: Option<String>,
+    pub message: String,
+}
+
+/// Credentials and the region the chain resolves (the profile's region, unless `region`).
+pub async fn from_chain(
+    profile: Option<&str>,
+    region: Option<&str>,
+) -> Result<(Credentials, Option<String>), ChainError> {
+    let err = |message: String| ChainError {
+        profile: profile.map(str::to_owned),
+        message,
+    };
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https);
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(r) = region {
+        loader = loader.region(aws_config::Region::new(r.to_owned()));
+    }
+    let conf = loader.load().await;
+    let provider = conf
+        .credentials_provider()
+        .ok_or_else(|| err("no provider is configured".into()))?;
+    let c = provider
+        .provide_credentials()
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    Ok((
+        Credentials {
+            access_key_id: c.access_key_id().to_owned(),
+            secret_access_key: c.secret_access_key().to_owned(),
+            session_token: c.session_token().map(str::to_owned),
+        },
+        conf.region().map(|r| r.to_string()),
+    ))
+}
