@@ -586,6 +586,7 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
         target: target.name.clone(),
         region: target.region.clone(),
         date: time::OffsetDateTime::now_utc().date().to_string(),
+        account: me.account.clone(),
     };
     let root = suite
         .layout
