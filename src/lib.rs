@@ -17,6 +17,7 @@ pub mod query;
 pub mod record;
 pub mod redact;
 pub mod replay;
+pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod secrets;

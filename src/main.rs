@@ -58,6 +58,17 @@ enum Command {
     },
     /// Load every scenario and snapshot; report errors, orphans and missing snapshots.
     Check,
+    /// Merge the JSON reports of shards into one report.
+    Merge {
+        /// The shards' JSON reports.
+        reports: Vec<PathBuf>,
+        #[arg(long)]
+        json: Option<PathBuf>,
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        #[arg(long)]
+        md: Option<PathBuf>,
+    },
     /// Record fresh snapshots against a real target (AWS, or a local endpoint to try it).
     Record(RecordArgs),
     /// Delete what recordings left behind: IAM roles and providers tagged `conform`.
@@ -169,6 +180,18 @@ struct RunArgs {
     /// Do not write .snap.new files for failing or new cases (never written when CI is set).
     #[arg(long)]
     no_new: bool,
+    /// Run only shard K of N (a stable hash of each case's name decides its shard).
+    #[arg(long)]
+    shard: Option<String>,
+    /// Write the results as JSON (stable schema; shards merge with `conform merge`).
+    #[arg(long)]
+    report_json: Option<PathBuf>,
+    /// Write the results as JUnit XML.
+    #[arg(long)]
+    report_junit: Option<PathBuf>,
+    /// Write a Markdown summary (counts, then each deviation with its diff).
+    #[arg(long)]
+    report_md: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -222,6 +245,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => serve(suite, port, strict, &vars, &region),
         Command::Run(args) => run_suite(suite, args),
         Command::Record(args) => record(suite, args),
+        Command::Merge {
+            reports,
+            json,
+            junit,
+            md,
+        } => merge(&reports, json, junit, md),
         Command::Cleanup {
             target,
             allow_aws,
@@ -349,6 +378,53 @@ fn coverage(suite: &Suite, check_only: bool) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn write_reports(
+    report: &conform::report::RunReport,
+    json: Option<PathBuf>,
+    junit: Option<PathBuf>,
+    md: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let write = |path: &PathBuf, text: String| {
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    };
+    if let Some(p) = json {
+        write(&p, serde_json::to_string_pretty(report)?)?;
+    }
+    if let Some(p) = junit {
+        write(&p, report.to_junit())?;
+    }
+    if let Some(p) = md {
+        write(&p, report.to_markdown())?;
+    }
+    Ok(())
+}
+
+fn merge(
+    paths: &[PathBuf],
+    json: Option<PathBuf>,
+    junit: Option<PathBuf>,
+    md: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let mut reports = Vec::new();
+    for p in paths {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+        reports.push(
+            serde_json::from_str::<conform::report::RunReport>(&text)
+                .with_context(|| format!("{} is not a conform JSON report", p.display()))?,
+        );
+    }
+    let merged = conform::report::RunReport::merge(reports)?;
+    println!(
+        "{} cases from {} reports: {} not passing",
+        merged.cases.len(),
+        paths.len(),
+        merged.cases.iter().filter(|c| c.outcome != "pass").count()
+    );
+    write_reports(&merged, json, junit, md)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn allowed_on_aws(flag: bool) -> bool {
@@ -685,6 +761,12 @@ fn is_ci() -> bool {
 }
 
 fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let shard = args
+        .shard
+        .as_deref()
+        .map(conform::report::parse_shard)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -732,6 +814,9 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
             .filter(|(_, c)| selected.iter().any(|s| std::ptr::eq(*s, *c)))
             // A replay cannot be what a case requires of a real target (a disabled region).
             .filter(|(_, c)| replay_server.is_none() || c.requires.is_empty())
+            .filter(|(_, c)| {
+                shard.is_none_or(|(k, n)| conform::report::shard_of(&c.test_name(), n) == k)
+            })
             .map(|(i, _)| i)
             .collect()
     };
@@ -746,6 +831,23 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if indices.is_empty() {
+        if let Some((k, n)) = shard {
+            // A small suite can leave a shard empty: that is no error, and its report says so.
+            println!("shard {k}/{n} holds no case");
+            let target = if replay_server.is_some() {
+                "replay".to_owned()
+            } else {
+                endpoint.clone()
+            };
+            let report = conform::report::RunReport::from_results(&suite, &[], &target, shard);
+            write_reports(
+                &report,
+                args.report_json.clone(),
+                args.report_junit.clone(),
+                args.report_md.clone(),
+            )?;
+            return Ok(ExitCode::SUCCESS);
+        }
         eprintln!(
             "no case matches the filters {:?}; `conform list` shows the names",
             args.filters
@@ -779,6 +881,18 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
     for r in &results {
         report(&suite, r, write_new, &secrets);
     }
+    let report_target = if replay_server.is_some() {
+        "replay".to_owned()
+    } else {
+        endpoint.clone()
+    };
+    let report = conform::report::RunReport::from_results(&suite, &results, &report_target, shard);
+    write_reports(
+        &report,
+        args.report_json.clone(),
+        args.report_junit.clone(),
+        args.report_md.clone(),
+    )?;
     let s = Summary::of(&results);
     println!(
         "\n{} cases against {}: {} passed, {} failed, {} missing a snapshot, {} errors ({:.2} s, {} jobs)",

@@ -292,3 +292,96 @@ fn serve_logs_unmatched_requests_and_strict_makes_them_fail_the_exit_code() {
         "{rest}"
     );
 }
+
+#[test]
+fn shards_cover_the_suite_exactly_once_and_their_reports_merge() {
+    let root = common::repo();
+    let dir = tempfile::tempdir().unwrap();
+    let mut jsons = Vec::new();
+    for k in 1..=3 {
+        let path = dir.path().join(format!("shard{k}.json"));
+        let o = conform(
+            root,
+            &[
+                "run",
+                "--no-new",
+                "--shard",
+                &format!("{k}/3"),
+                "--report-json",
+                path.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+        jsons.push(path);
+    }
+    let names = |p: &Path| -> Vec<String> {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        v["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut all: Vec<String> = jsons.iter().flat_map(|p| names(p)).collect();
+    let count = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), count, "no case runs in two shards");
+    assert_eq!(count, 355, "every replayable case runs in some shard");
+    assert!(
+        jsons.iter().all(|p| !names(p).is_empty()),
+        "each shard got a share"
+    );
+
+    let merged = dir.path().join("merged.json");
+    let (junit, md) = (dir.path().join("junit.xml"), dir.path().join("summary.md"));
+    let mut args: Vec<&str> = vec!["merge"];
+    args.extend(jsons.iter().map(|p| p.to_str().unwrap()));
+    args.extend([
+        "--json",
+        merged.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+        "--md",
+        md.to_str().unwrap(),
+    ]);
+    let o = conform(root, &args, &[]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("355 cases from 3 reports: 0 not passing"),
+        "{out}"
+    );
+    assert_eq!(names(&merged).len(), 355);
+    let x = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        x.contains(
+            "<testsuite name=\"sts\" tests=\"355\" skipped=\"0\" errors=\"0\" failures=\"0\">"
+        ),
+        "{}",
+        &x[..x.len().min(400)]
+    );
+    assert!(
+        std::fs::read_to_string(&md)
+            .unwrap()
+            .starts_with("# conform against replay\n\n355 cases: 355 passed")
+    );
+    // The same shard twice is an overlap, refused.
+    let o = conform(
+        root,
+        &[
+            "merge",
+            jsons[0].to_str().unwrap(),
+            jsons[0].to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("is in more than one report: the shards overlap")
+    );
+}
