@@ -6,6 +6,7 @@
 //! [`redact`] rules) and compared with [`snapshot`]s by the [`runner`]. The library prints
 //! nothing: the `conform` binary and the test harness present what it returns.
 
+pub mod baseline;
 pub mod cleanup;
 pub mod coverage;
 #[cfg(feature = "aws-credentials")]

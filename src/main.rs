@@ -192,6 +192,13 @@ struct RunArgs {
     /// Write a Markdown summary (counts, then each deviation with its diff).
     #[arg(long)]
     report_md: Option<PathBuf>,
+    /// Known deviations of the target (baselines/<target>.toml): the run passes when every
+    /// failure is listed, and fails on a new one and on a listed one that now passes.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// Rewrite the baseline to accept this run's deviations (the list the gate then holds).
+    #[arg(long, requires = "baseline")]
+    update_baseline: bool,
 }
 
 fn main() -> ExitCode {
@@ -893,6 +900,53 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         args.report_junit.clone(),
         args.report_md.clone(),
     )?;
+    if let Some(path) = &args.baseline {
+        if endpoint.contains("amazonaws.com") {
+            anyhow::bail!(
+                "a run against AWS never uses a baseline: AWS is what the baselines are measured against"
+            );
+        }
+        let baseline = conform::baseline::Baseline::load(path)?;
+        if args.update_baseline {
+            let updated = baseline.updated(&report);
+            std::fs::write(path, updated.to_toml())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!(
+                "wrote {} with {} known deviations",
+                path.display(),
+                updated.deviations.len()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        let gate = baseline.gate(&report);
+        for n in &gate.new {
+            println!("NEW DEVIATION {n} (not in {})", path.display());
+        }
+        for f in &gate.fixed {
+            println!(
+                "NOW PASSES {f}: remove it from {} (the list only shrinks)",
+                path.display()
+            );
+        }
+        println!(
+            "\ngate against {}: {} known deviations, {} new, {} now passing: {}",
+            path.display(),
+            gate.known,
+            gate.new.len(),
+            gate.fixed.len(),
+            if gate.passed() { "passed" } else { "FAILED" }
+        );
+        if !gate.passed() {
+            let mut cmd: Vec<String> = std::env::args().collect();
+            cmd.push("--update-baseline".into());
+            println!(
+                "if these changes are intended, update the baseline with:\n  {}",
+                cmd.join(" ")
+            );
+            return Ok(ExitCode::from(1));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let s = Summary::of(&results);
     println!(
         "\n{} cases against {}: {} passed, {} failed, {} missing a snapshot, {} errors ({:.2} s, {} jobs)",

@@ -385,3 +385,97 @@ fn shards_cover_the_suite_exactly_once_and_their_reports_merge() {
             .contains("is in more than one report: the shards overlap")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_baseline_gate_fails_on_new_and_on_fixed_deviations_and_says_how_to_update() {
+    let (_dir, root) = copy_of_repo();
+    let baseline = root.join("baselines/fake.toml");
+    std::fs::create_dir_all(baseline.parent().unwrap()).unwrap();
+    let b = baseline.to_str().unwrap();
+    let deviating = start(Deviation::ChangedMessage).await;
+    let o = conform(
+        &root,
+        &[
+            "run",
+            "--endpoint",
+            &deviating.uri(),
+            "--no-new",
+            "--baseline",
+            b,
+        ],
+        &[],
+    );
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("NEW DEVIATION sts::AssumeRole::assume_role_session_name_too_short"),
+        "{out}"
+    );
+    assert!(
+        out.contains("update the baseline with:") && out.contains("--update-baseline"),
+        "{out}"
+    );
+
+    let o = conform(
+        &root,
+        &[
+            "run",
+            "--endpoint",
+            &deviating.uri(),
+            "--no-new",
+            "--baseline",
+            b,
+            "--update-baseline",
+        ],
+        &[],
+    );
+    assert!(o.status.success());
+    let text = std::fs::read_to_string(&baseline).unwrap();
+    assert!(
+        text.contains("case = \"sts::AssumeRole::assume_role_session_name_too_short\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("reason = \"expected `<Message>1 validation error detected"),
+        "{text}"
+    );
+
+    let o = conform(
+        &root,
+        &[
+            "run",
+            "--endpoint",
+            &deviating.uri(),
+            "--no-new",
+            "--baseline",
+            b,
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("1 known deviations, 0 new, 0 now passing: passed")
+    );
+
+    // Fixed upstream: the entry must go, so the list only shrinks.
+    let conforming = start(Deviation::None).await;
+    let o = conform(
+        &root,
+        &[
+            "run",
+            "--endpoint",
+            &conforming.uri(),
+            "--no-new",
+            "--baseline",
+            b,
+        ],
+        &[],
+    );
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("NOW PASSES sts::AssumeRole::assume_role_session_name_too_short"),
+        "{out}"
+    );
+}

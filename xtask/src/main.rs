@@ -73,12 +73,15 @@ fn workspace() -> PathBuf {
 
 fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
     let mut endpoint = None;
+    let mut target: Option<String> = None;
     let mut pass: Vec<String> = Vec::new();
     let mut filters: Vec<String> = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--endpoint" => endpoint = Some(it.next().context("--endpoint needs a URL")?.clone()),
+            "--target" => target = Some(it.next().context("--target needs a name (moto)")?.clone()),
+            "--update-baseline" => pass.push(a.clone()),
             "--jobs" | "--var" | "--region" | "--timeout" | "--retries" => {
                 pass.push(a.clone());
                 pass.push(
@@ -92,6 +95,35 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
             other => filters.push(other.to_owned()),
         }
     }
+    // A target conform knows how to start: started here, stopped whatever happens.
+    let _moto = match target.as_deref() {
+        None | Some("replay") => None,
+        Some("moto") => {
+            let m = Moto::start()?;
+            endpoint = Some(m.url.clone());
+            // moto's fixed identity and its known deviations.
+            pass.extend(
+                [
+                    "--var",
+                    "caller_arn=arn:aws:sts::123456789012:user/moto",
+                    "--var",
+                    "caller_user_id=AKIAIOSFODNN7EXAMPLE",
+                    "--baseline",
+                ]
+                .map(String::from),
+            );
+            pass.push(
+                workspace()
+                    .join("baselines/moto.toml")
+                    .display()
+                    .to_string(),
+            );
+            Some(m)
+        }
+        Some(other) => bail!(
+            "unknown target `{other}`: conform starts `moto` itself; give any other endpoint with --endpoint URL"
+        ),
+    };
     // Without an endpoint, `conform run` starts the built-in replay server.
     let endpoint = endpoint.or_else(|| {
         std::env::var("CONFORM_ENDPOINT")
@@ -280,4 +312,70 @@ fn expect(root: &Path, check: bool) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// moto from the project's venv, on a free loopback port; stopped (SIGTERM, then SIGKILL
+/// after three seconds) when dropped, on failure or Ctrl-C of the run included.
+struct Moto {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Moto {
+    fn start() -> anyhow::Result<Moto> {
+        let root = workspace();
+        let ok = Command::new("bash")
+            .arg(root.join("scripts/moto-venv.sh"))
+            .status()?;
+        anyhow::ensure!(ok.success(), "scripts/moto-venv.sh could not install moto");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = Command::new(root.join("target/moto-venv/bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("cannot start moto_server")?;
+        let m = Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let start = std::time::Instant::now();
+        loop {
+            use std::io::{Read, Write};
+            let ready = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok_and(|mut c| {
+                let _ = c.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+                let mut buf = [0u8; 5];
+                c.write_all(b"GET / HTTP/1.0\r\n\r\n").is_ok()
+                    && c.read_exact(&mut buf).is_ok()
+                    && &buf == b"HTTP/"
+            });
+            if ready {
+                eprintln!("moto ready on {}", m.url);
+                return Ok(m);
+            }
+            anyhow::ensure!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "moto did not answer within 30 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_secs(3) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
