@@ -58,6 +58,17 @@ enum Command {
     },
     /// Load every scenario and snapshot; report errors, orphans and missing snapshots.
     Check,
+    /// Scenarios x targets from the JSON reports of runs: pass, fail or baselined, with pass
+    /// rates per operation and overall.
+    Matrix {
+        reports: Vec<PathBuf>,
+        /// TARGET=FILE: that target's baseline, so its known deviations show as such.
+        #[arg(long = "baseline")]
+        baselines: Vec<String>,
+        /// Write the Markdown matrix here (else to stdout).
+        #[arg(long)]
+        md: Option<PathBuf>,
+    },
     /// Merge the JSON reports of shards into one report.
     Merge {
         /// The shards' JSON reports.
@@ -192,6 +203,9 @@ struct RunArgs {
     /// Write a Markdown summary (counts, then each deviation with its diff).
     #[arg(long)]
     report_md: Option<PathBuf>,
+    /// The target's name in reports (default: `replay`, or the endpoint).
+    #[arg(long)]
+    target_name: Option<String>,
     /// Known deviations of the target (baselines/<target>.toml): the run passes when every
     /// failure is listed, and fails on a new one and on a listed one that now passes.
     #[arg(long)]
@@ -258,6 +272,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             junit,
             md,
         } => merge(&reports, json, junit, md),
+        Command::Matrix {
+            reports,
+            baselines,
+            md,
+        } => matrix(&reports, &baselines, md),
         Command::Cleanup {
             target,
             allow_aws,
@@ -431,6 +450,49 @@ fn merge(
         merged.cases.iter().filter(|c| c.outcome != "pass").count()
     );
     write_reports(&merged, json, junit, md)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn matrix(
+    paths: &[PathBuf],
+    baselines: &[String],
+    md: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let mut runs = Vec::new();
+    for p in paths {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+        runs.push(
+            serde_json::from_str::<conform::report::RunReport>(&text)
+                .with_context(|| format!("{} is not a conform JSON report", p.display()))?,
+        );
+    }
+    let mut known = vec![std::collections::BTreeSet::new(); runs.len()];
+    for b in baselines {
+        let (target, file) = b
+            .split_once('=')
+            .with_context(|| format!("`{b}`: write TARGET=FILE"))?;
+        let t = runs
+            .iter()
+            .position(|r| r.target == target)
+            .with_context(|| format!("no report is of target `{target}`"))?;
+        known[t] = conform::baseline::Baseline::load(std::path::Path::new(file))?
+            .deviations
+            .into_iter()
+            .map(|d| d.case)
+            .collect();
+    }
+    let text = conform::report::Matrix {
+        runs: &runs,
+        known: &known,
+    }
+    .to_markdown();
+    match md {
+        Some(p) => {
+            std::fs::write(&p, text).with_context(|| format!("cannot write {}", p.display()))?
+        }
+        None => print!("{text}"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -803,6 +865,14 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         endpoint.clone()
     };
+    // The target's name in reports.
+    let report_name = args.target_name.clone().unwrap_or_else(|| {
+        if replay_server.is_some() {
+            "replay".to_owned()
+        } else {
+            endpoint.clone()
+        }
+    });
     let mut target = Target::at_endpoint(&endpoint, &args.region, |k| std::env::var(k).ok())?;
     target.set_vars(args.vars.iter().map(String::as_str))?;
     target.timeout = Duration::from_secs(args.timeout.max(1));
@@ -841,12 +911,7 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         if let Some((k, n)) = shard {
             // A small suite can leave a shard empty: that is no error, and its report says so.
             println!("shard {k}/{n} holds no case");
-            let target = if replay_server.is_some() {
-                "replay".to_owned()
-            } else {
-                endpoint.clone()
-            };
-            let report = conform::report::RunReport::from_results(&suite, &[], &target, shard);
+            let report = conform::report::RunReport::from_results(&suite, &[], &report_name, shard);
             write_reports(
                 &report,
                 args.report_json.clone(),
@@ -888,11 +953,7 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
     for r in &results {
         report(&suite, r, write_new, &secrets);
     }
-    let report_target = if replay_server.is_some() {
-        "replay".to_owned()
-    } else {
-        endpoint.clone()
-    };
+    let report_target = report_name.clone();
     let report = conform::report::RunReport::from_results(&suite, &results, &report_target, shard);
     write_reports(
         &report,

@@ -233,6 +233,87 @@ impl RunReport {
     }
 }
 
+/// Scenarios x targets: what each target did with each case, with per-operation and overall
+/// pass rates. `known` holds each target's baselined cases (shown as such, not as failures).
+pub struct Matrix<'a> {
+    pub runs: &'a [RunReport],
+    pub known: &'a [BTreeSet<String>],
+}
+
+impl Matrix<'_> {
+    fn cell(&self, t: usize, name: &str) -> &'static str {
+        match self.runs[t]
+            .cases
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.outcome.as_str())
+        {
+            None => "-",
+            Some("pass") => "pass",
+            Some(_) if self.known.get(t).is_some_and(|k| k.contains(name)) => "baselined",
+            Some(_) => "fail",
+        }
+    }
+
+    fn names(&self) -> BTreeSet<&str> {
+        self.runs
+            .iter()
+            .flat_map(|r| r.cases.iter().map(|c| c.name.as_str()))
+            .collect()
+    }
+
+    fn rate(&self, t: usize, prefix: &str) -> String {
+        let cases: Vec<&CaseReport> = self.runs[t]
+            .cases
+            .iter()
+            .filter(|c| c.name.starts_with(prefix))
+            .collect();
+        if cases.is_empty() {
+            return "-".into();
+        }
+        let pass = cases.iter().filter(|c| c.outcome == "pass").count();
+        format!(
+            "{:.0}% ({pass}/{})",
+            100.0 * pass as f64 / cases.len() as f64,
+            cases.len()
+        )
+    }
+
+    fn operations(&self) -> BTreeSet<String> {
+        self.names()
+            .iter()
+            .filter_map(|n| n.rsplit_once("::").map(|(op, _)| format!("{op}::")))
+            .collect()
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let mut md = String::new();
+        let heads: Vec<&str> = self.runs.iter().map(|r| r.target.as_str()).collect();
+        let _ = writeln!(md, "| operation | {} |", heads.join(" | "));
+        let _ = writeln!(md, "|---|{}", "---:|".repeat(heads.len()));
+        for op in self.operations() {
+            let cells: Vec<String> = (0..self.runs.len()).map(|t| self.rate(t, &op)).collect();
+            let _ = writeln!(
+                md,
+                "| {} | {} |",
+                op.trim_end_matches(':'),
+                cells.join(" | ")
+            );
+        }
+        let all: Vec<String> = (0..self.runs.len()).map(|t| self.rate(t, "")).collect();
+        let _ = writeln!(md, "| **all** | {} |\n", all.join(" | "));
+        let _ = writeln!(md, "<details><summary>Every case</summary>\n");
+        let _ = writeln!(md, "| case | {} |", heads.join(" | "));
+        let _ = writeln!(md, "|---|{}", "---|".repeat(heads.len()));
+        for n in self.names() {
+            let cells: Vec<&str> = (0..self.runs.len()).map(|t| self.cell(t, n)).collect();
+            let _ = writeln!(md, "| {n} | {} |", cells.join(" | "));
+        }
+        let _ = writeln!(md, "\n</details>");
+        md
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +378,40 @@ mod tests {
             Err(MergeError::Targets(..))
         ));
         assert_eq!(RunReport::merge(vec![]), Err(MergeError::Empty));
+    }
+
+    #[test]
+    fn the_matrix_rates_targets_per_operation_and_marks_baselined_cases() {
+        let a = report(
+            vec![
+                case("sts::AssumeRole::a", "pass"),
+                case("sts::AssumeRole::b", "pass"),
+            ],
+            "1/1",
+        );
+        let mut b = report(
+            vec![
+                case("sts::AssumeRole::a", "pass"),
+                case("sts::AssumeRole::b", "fail"),
+            ],
+            "1/1",
+        );
+        b.target = "emu".into();
+        let runs = [a, b];
+        let known = [BTreeSet::new(), ["sts::AssumeRole::b".to_owned()].into()];
+        let md = Matrix {
+            runs: &runs,
+            known: &known,
+        }
+        .to_markdown();
+        assert!(
+            md.contains("| sts::AssumeRole | 100% (2/2) | 50% (1/2) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| sts::AssumeRole::b | pass | baselined |"),
+            "{md}"
+        );
     }
 
     #[test]

@@ -82,7 +82,8 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
             "--endpoint" => endpoint = Some(it.next().context("--endpoint needs a URL")?.clone()),
             "--target" => target = Some(it.next().context("--target needs a name (moto)")?.clone()),
             "--update-baseline" => pass.push(a.clone()),
-            "--jobs" | "--var" | "--region" | "--timeout" | "--retries" => {
+            "--jobs" | "--var" | "--region" | "--timeout" | "--retries" | "--shard"
+            | "--report-json" | "--report-junit" | "--report-md" => {
                 pass.push(a.clone());
                 pass.push(
                     it.next()
@@ -108,6 +109,8 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
                     "caller_arn=arn:aws:sts::123456789012:user/moto",
                     "--var",
                     "caller_user_id=AKIAIOSFODNN7EXAMPLE",
+                    "--target-name",
+                    "moto",
                     "--baseline",
                 ]
                 .map(String::from),
