@@ -43,11 +43,14 @@ pub struct Gate {
     pub fixed: Vec<String>,
     /// Failures the baseline knows.
     pub known: usize,
+    /// Cases that got no answer (refused, timed out): never excused by a baseline, or a
+    /// target that is down would pass the gate.
+    pub errors: Vec<String>,
 }
 
 impl Gate {
     pub fn passed(&self) -> bool {
-        self.new.is_empty() && self.fixed.is_empty()
+        self.new.is_empty() && self.fixed.is_empty() && self.errors.is_empty()
     }
 }
 
@@ -75,6 +78,10 @@ impl Baseline {
             .collect();
         let mut g = Gate::default();
         for c in &report.cases {
+            if c.outcome == "error" {
+                g.errors.push(c.name.clone());
+                continue;
+            }
             let failing = c.outcome != "pass";
             match (failing, known.contains_key(c.name.as_str())) {
                 (true, true) => g.known += 1,
@@ -97,7 +104,12 @@ impl Baseline {
             .filter(|d| ran.get(d.case.as_str()).is_none_or(|c| c.outcome != "pass"))
             .map(|d| (d.case.clone(), d.reason.clone()))
             .collect();
-        for c in report.cases.iter().filter(|c| c.outcome != "pass") {
+        // A case that got no answer says nothing about the target: not a deviation to accept.
+        for c in report
+            .cases
+            .iter()
+            .filter(|c| c.outcome != "pass" && c.outcome != "error")
+        {
             out.entry(c.name.clone()).or_insert_with(|| reason_of(c));
         }
         Baseline {
@@ -193,7 +205,8 @@ mod tests {
             Gate {
                 new: vec!["c".into()],
                 fixed: vec!["b".into()],
-                known: 1
+                known: 1,
+                errors: vec![],
             }
         );
         assert!(!g.passed());
@@ -215,5 +228,22 @@ mod tests {
         );
         let back: Baseline = toml::from_str(&u.to_toml()).unwrap();
         assert_eq!(back, u);
+    }
+
+    #[test]
+    fn a_target_that_does_not_answer_never_passes_the_gate() {
+        let b = Baseline {
+            deviations: vec![Deviation {
+                case: "a".into(),
+                reason: "r".into(),
+            }],
+        };
+        let g = b.gate(&run(&[("a", "error"), ("b", "error")]));
+        assert_eq!(g.errors, ["a", "b"]);
+        assert_eq!((g.known, g.new.len(), g.fixed.len()), (0, 0, 0));
+        assert!(!g.passed());
+        // Updating keeps the known entry and accepts no error as a deviation.
+        let u = b.updated(&run(&[("a", "error"), ("b", "error")]));
+        assert_eq!(u, b);
     }
 }
