@@ -26,6 +26,7 @@ pub mod sign;
 pub mod snapshot;
 pub mod suite;
 pub mod target;
+pub mod targets;
 pub mod template;
 pub mod transport;
 pub mod xml;

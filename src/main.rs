@@ -167,9 +167,16 @@ struct RunArgs {
     /// Without it, the built-in replay server answers from the snapshots.
     #[arg(long)]
     endpoint: Option<String>,
-    /// Signing region.
-    #[arg(long, default_value = "us-east-1")]
-    region: String,
+    /// Signing region (default: the target's, else us-east-1).
+    #[arg(long)]
+    region: Option<String>,
+    /// A target named in the targets file: its endpoint, region, variables and baseline
+    /// (flags given here win). `replay` is the built-in replay server.
+    #[arg(long)]
+    target: Option<String>,
+    /// The targets file (default: conform.toml in the project root).
+    #[arg(long)]
+    targets: Option<PathBuf>,
     /// Substrings of test names to run (all when none).
     #[arg(long = "filter")]
     filters: Vec<String>,
@@ -264,7 +271,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             vars,
             region,
         } => serve(suite, port, strict, &vars, &region),
-        Command::Run(args) => run_suite(suite, args),
+        Command::Run(args) => {
+            let args = with_target(args, &cli.layout.root)?;
+            run_suite(suite, args)
+        }
         Command::Record(args) => record(suite, args),
         Command::Merge {
             reports,
@@ -829,7 +839,33 @@ fn is_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
+/// Fills what the flags leave open from the named target of the targets file.
+fn with_target(mut args: RunArgs, root: &std::path::Path) -> anyhow::Result<RunArgs> {
+    let Some(name) = args.target.clone() else {
+        return Ok(args);
+    };
+    let file = args
+        .targets
+        .clone()
+        .unwrap_or_else(|| root.join("conform.toml"));
+    let targets = conform::targets::Targets::load(&file)?;
+    let spec = targets.get(&name)?;
+    args.endpoint = args.endpoint.or_else(|| spec.endpoint.clone());
+    args.region = args.region.or_else(|| spec.region.clone());
+    args.baseline = args.baseline.or_else(|| spec.baseline.clone());
+    args.target_name = args.target_name.or(Some(name));
+    // The file's variables first, so a --var given here overrides one.
+    let mut vars: Vec<String> = spec.vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    vars.append(&mut args.vars);
+    args.vars = vars;
+    Ok(args)
+}
+
 fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let region = args
+        .region
+        .clone()
+        .unwrap_or_else(|| "us-east-1".to_owned());
     let shard = args
         .shard
         .as_deref()
@@ -843,7 +879,7 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
     let suite = Arc::new(suite);
     // The built-in target: the replay server, in process, on a free loopback port, standing
     // for the same variables (the same run id) as the run.
-    let replay_vars = conform::target::default_vars(&args.region);
+    let replay_vars = conform::target::default_vars(&region);
     let replay_server = match &args.endpoint {
         Some(_) => None,
         None => {
@@ -873,7 +909,7 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
             endpoint.clone()
         }
     });
-    let mut target = Target::at_endpoint(&endpoint, &args.region, |k| std::env::var(k).ok())?;
+    let mut target = Target::at_endpoint(&endpoint, &region, |k| std::env::var(k).ok())?;
     target.set_vars(args.vars.iter().map(String::as_str))?;
     target.timeout = Duration::from_secs(args.timeout.max(1));
     target.retries = args.retries;
@@ -983,6 +1019,11 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         for n in &gate.new {
             println!("NEW DEVIATION {n} (not in {})", path.display());
         }
+        for e in &gate.errors {
+            println!(
+                "NO ANSWER {e}: a baseline excuses deviations, not a target that did not answer; is it running?"
+            );
+        }
         for f in &gate.fixed {
             println!(
                 "NOW PASSES {f}: remove it from {} (the list only shrinks)",
@@ -990,14 +1031,19 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
             );
         }
         println!(
-            "\ngate against {}: {} known deviations, {} new, {} now passing: {}",
+            "\ngate against {}: {} known deviations, {} new, {} now passing, {} without an answer: {}",
             path.display(),
             gate.known,
             gate.new.len(),
             gate.fixed.len(),
+            gate.errors.len(),
             if gate.passed() { "passed" } else { "FAILED" }
         );
         if !gate.passed() {
+            if gate.new.is_empty() && gate.fixed.is_empty() {
+                println!("start the target (or fix --endpoint) and run again");
+                return Ok(ExitCode::from(1));
+            }
             let mut cmd: Vec<String> = std::env::args().collect();
             cmd.push("--update-baseline".into());
             println!(

@@ -455,7 +455,7 @@ async fn the_baseline_gate_fails_on_new_and_on_fixed_deviations_and_says_how_to_
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     assert!(
         String::from_utf8_lossy(&o.stdout)
-            .contains("1 known deviations, 0 new, 0 now passing: passed")
+            .contains("1 known deviations, 0 new, 0 now passing, 0 without an answer: passed")
     );
 
     // Fixed upstream: the entry must go, so the list only shrinks.
@@ -477,5 +477,62 @@ async fn the_baseline_gate_fails_on_new_and_on_fixed_deviations_and_says_how_to_
     assert!(
         out.contains("NOW PASSES sts::AssumeRole::assume_role_session_name_too_short"),
         "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_named_target_brings_its_endpoint_and_baseline_and_a_silent_one_fails_the_gate() {
+    let (_dir, root) = copy_of_repo();
+    let deviating = start(Deviation::ChangedMessage).await;
+    // A port nothing listens on: bound, then released.
+    let down = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    std::fs::create_dir_all(root.join("baselines")).unwrap();
+    std::fs::write(
+        root.join("baselines/fake.toml"),
+        "[[deviation]]\ncase = \"sts::AssumeRole::assume_role_session_name_too_short\"\nreason = \"the message differs\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("conform.toml"),
+        format!(
+            "[targets.fake]\nendpoint = \"{}\"\nbaseline = \"baselines/fake.toml\"\n\n\
+             [targets.down]\nendpoint = \"http://127.0.0.1:{down}\"\nbaseline = \"baselines/fake.toml\"\n",
+            deviating.uri()
+        ),
+    )
+    .unwrap();
+
+    let o = conform(&root, &["run", "--target", "fake", "--no-new"], &[]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(
+        out.contains("1 known deviations, 0 new, 0 now passing, 0 without an answer: passed"),
+        "{out}"
+    );
+
+    // The baseline excuses the deviation, not a target that is not there.
+    let o = conform(
+        &root,
+        &["run", "--target", "down", "--no-new", "--timeout", "2"],
+        &[],
+    );
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(
+        out.contains("NO ANSWER sts::AssumeRole::assume_role_session_name_too_short"),
+        "{out}"
+    );
+    assert!(out.contains("is it running?"), "{out}");
+    assert!(!out.contains("--update-baseline"), "{out}");
+
+    let o = conform(&root, &["run", "--target", "mtoo"], &[]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("no target named `mtoo`; the file names: down, fake"),
+        "{err}"
     );
 }

@@ -102,26 +102,14 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
         Some("moto") => {
             let m = Moto::start()?;
             endpoint = Some(m.url.clone());
-            // moto's fixed identity and its known deviations.
+            // moto's identity and baseline come from conform.toml; the port is ours.
             pass.extend(
                 [
-                    "--var",
-                    "caller_arn=arn:aws:sts::123456789012:user/moto",
-                    "--var",
-                    "caller_user_id=AKIAIOSFODNN7EXAMPLE",
-                    "--target-name",
-                    "moto",
+                    "--target", "moto",
                     // The snapshots say what AWS does: an emulator's answers are no candidates.
                     "--no-new",
-                    "--baseline",
                 ]
                 .map(String::from),
-            );
-            pass.push(
-                workspace()
-                    .join("baselines/moto.toml")
-                    .display()
-                    .to_string(),
             );
             Some(m)
         }
