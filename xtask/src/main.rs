@@ -101,6 +101,15 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
         None | Some("replay") => None,
         Some("moto") => {
             let m = Moto::start()?;
+            // A SIGINT or SIGTERM sent to xtask alone (not its process group) would skip
+            // Drop: stop moto from the handler, then leave as an interrupted run does.
+            let pid = m.child.id().to_string();
+            ctrlc::set_handler(move || {
+                let _ = Command::new("kill").args(["-TERM", &pid]).status();
+                eprintln!("interrupted: moto stopped");
+                std::process::exit(130);
+            })
+            .context("cannot install the Ctrl-C handler")?;
             endpoint = Some(m.url.clone());
             // moto's identity and baseline come from conform.toml; the port is ours.
             pass.extend(
