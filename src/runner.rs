@@ -246,12 +246,7 @@ impl Runner {
             ],
             line: 0,
         };
-        let empty = Rules::default();
-        let mut redactor = Redactor::new(&empty, &self.target.vars);
-        let answer = self
-            .run_step(&step, &self.target.vars, &mut redactor, false)
-            .await
-            .map_err(|e| e.to_string())?;
+        let answer = self.ad_hoc(&step).await?;
         if let Some(e) = answer.capture_error {
             return Err(format!(
                 "GetCallerIdentity answered HTTP {} ({}): {e}",
@@ -300,16 +295,23 @@ impl Runner {
             captures: Vec::new(),
             line: 0,
         };
+        let answer = self.ad_hoc(&step).await?;
+        Ok((answer.status, answer.document))
+    }
+
+    /// Runs a step that belongs to no case with the target's own variables and no redaction
+    /// rules; secrets it meets still join the run's scrub list.
+    async fn ad_hoc(&self, step: &Step) -> Result<Answer, String> {
         let empty = Rules::default();
         let mut redactor = Redactor::new(&empty, &self.target.vars);
         let answer = self
-            .run_step(&step, &self.target.vars, &mut redactor, false)
+            .run_step(step, &self.target.vars, &mut redactor, false)
             .await
             .map_err(|e| e.to_string())?;
         for s in redactor.secrets.drain(..) {
             self.secrets.add(&s);
         }
-        Ok((answer.status, answer.document))
+        Ok(answer)
     }
 
     /// At most `per_second` requests per second (record mode's `--rate`).
