@@ -65,9 +65,12 @@ enum Command {
         /// TARGET=FILE: that target's baseline, so its known deviations show as such.
         #[arg(long = "baseline")]
         baselines: Vec<String>,
-        /// Write the Markdown matrix here (else to stdout).
+        /// Write the Markdown matrix here (to stdout when neither --md nor --html is given).
         #[arg(long)]
         md: Option<PathBuf>,
+        /// Write the matrix as a self-contained HTML page, filterable by operation and cell.
+        #[arg(long)]
+        html: Option<PathBuf>,
     },
     /// Merge the JSON reports of shards into one report.
     Merge {
@@ -79,6 +82,9 @@ enum Command {
         junit: Option<PathBuf>,
         #[arg(long)]
         md: Option<PathBuf>,
+        /// A self-contained HTML page with side-by-side diffs (as `run --report-html`).
+        #[arg(long, alias = "report-html")]
+        html: Option<PathBuf>,
     },
     /// Record fresh snapshots against a real target (AWS, or a local endpoint to try it).
     Record(RecordArgs),
@@ -210,6 +216,10 @@ struct RunArgs {
     /// Write a Markdown summary (counts, then each deviation with its diff).
     #[arg(long)]
     report_md: Option<PathBuf>,
+    /// Write a self-contained HTML page: counts, every case, a side-by-side diff for each
+    /// deviation, and filters by operation, kind and status kept in the URL's #fragment.
+    #[arg(long)]
+    report_html: Option<PathBuf>,
     /// The target's name in reports (default: `replay`, or the endpoint).
     #[arg(long)]
     target_name: Option<String>,
@@ -281,12 +291,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             junit,
             md,
-        } => merge(&reports, json, junit, md),
+            html,
+        } => merge(
+            &reports,
+            Outputs {
+                json,
+                junit,
+                md,
+                html,
+            },
+        ),
         Command::Matrix {
             reports,
             baselines,
             md,
-        } => matrix(&reports, &baselines, md),
+            html,
+        } => matrix(&reports, &baselines, md, html),
         Command::Cleanup {
             target,
             allow_aws,
@@ -416,33 +436,46 @@ fn coverage(suite: &Suite, check_only: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn write_reports(
-    report: &conform::report::RunReport,
+/// Where a run's report goes, in each format asked for.
+struct Outputs {
     json: Option<PathBuf>,
     junit: Option<PathBuf>,
     md: Option<PathBuf>,
-) -> anyhow::Result<()> {
-    let write = |path: &PathBuf, text: String| {
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
-    };
-    if let Some(p) = json {
-        write(&p, serde_json::to_string_pretty(report)?)?;
+    html: Option<PathBuf>,
+}
+
+impl Outputs {
+    fn of(args: &RunArgs) -> Outputs {
+        Outputs {
+            json: args.report_json.clone(),
+            junit: args.report_junit.clone(),
+            md: args.report_md.clone(),
+            html: args.report_html.clone(),
+        }
     }
-    if let Some(p) = junit {
-        write(&p, report.to_junit())?;
+}
+
+fn write_file(path: &std::path::Path, text: String) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn write_reports(report: &conform::report::RunReport, to: Outputs) -> anyhow::Result<()> {
+    if let Some(p) = to.json {
+        write_file(&p, serde_json::to_string_pretty(report)?)?;
     }
-    if let Some(p) = md {
-        write(&p, report.to_markdown())?;
+    if let Some(p) = to.junit {
+        write_file(&p, report.to_junit())?;
+    }
+    if let Some(p) = to.md {
+        write_file(&p, report.to_markdown())?;
+    }
+    if let Some(p) = to.html {
+        write_file(&p, conform::html::report(report))?;
     }
     Ok(())
 }
 
-fn merge(
-    paths: &[PathBuf],
-    json: Option<PathBuf>,
-    junit: Option<PathBuf>,
-    md: Option<PathBuf>,
-) -> anyhow::Result<ExitCode> {
+fn merge(paths: &[PathBuf], to: Outputs) -> anyhow::Result<ExitCode> {
     let mut reports = Vec::new();
     for p in paths {
         let text =
@@ -459,7 +492,7 @@ fn merge(
         paths.len(),
         merged.cases.iter().filter(|c| c.outcome != "pass").count()
     );
-    write_reports(&merged, json, junit, md)?;
+    write_reports(&merged, to)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -467,6 +500,7 @@ fn matrix(
     paths: &[PathBuf],
     baselines: &[String],
     md: Option<PathBuf>,
+    html: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     let mut runs = Vec::new();
     for p in paths {
@@ -492,16 +526,17 @@ fn matrix(
             .map(|d| d.case)
             .collect();
     }
-    let text = conform::report::Matrix {
+    let m = conform::report::Matrix {
         runs: &runs,
         known: &known,
+    };
+    if let Some(p) = &html {
+        write_file(p, conform::html::matrix(&m))?;
     }
-    .to_markdown();
     match md {
-        Some(p) => {
-            std::fs::write(&p, text).with_context(|| format!("cannot write {}", p.display()))?
-        }
-        None => print!("{text}"),
+        Some(p) => write_file(&p, m.to_markdown())?,
+        None if html.is_none() => print!("{}", m.to_markdown()),
+        None => {}
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -948,12 +983,7 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
             // A small suite can leave a shard empty: that is no error, and its report says so.
             println!("shard {k}/{n} holds no case");
             let report = conform::report::RunReport::from_results(&suite, &[], &report_name, shard);
-            write_reports(
-                &report,
-                args.report_json.clone(),
-                args.report_junit.clone(),
-                args.report_md.clone(),
-            )?;
+            write_reports(&report, Outputs::of(&args))?;
             return Ok(ExitCode::SUCCESS);
         }
         eprintln!(
@@ -991,12 +1021,7 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let report_target = report_name.clone();
     let report = conform::report::RunReport::from_results(&suite, &results, &report_target, shard);
-    write_reports(
-        &report,
-        args.report_json.clone(),
-        args.report_junit.clone(),
-        args.report_md.clone(),
-    )?;
+    write_reports(&report, Outputs::of(&args))?;
     if let Some(path) = &args.baseline {
         if endpoint.contains("amazonaws.com") {
             anyhow::bail!(

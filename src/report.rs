@@ -139,7 +139,7 @@ impl RunReport {
         })
     }
 
-    fn count(&self, outcome: &str) -> usize {
+    pub(crate) fn count(&self, outcome: &str) -> usize {
         self.cases.iter().filter(|c| c.outcome == outcome).count()
     }
 
@@ -241,7 +241,7 @@ pub struct Matrix<'a> {
 }
 
 impl Matrix<'_> {
-    fn cell(&self, t: usize, name: &str) -> &'static str {
+    pub(crate) fn cell(&self, t: usize, name: &str) -> &'static str {
         match self.runs[t]
             .cases
             .iter()
@@ -255,31 +255,34 @@ impl Matrix<'_> {
         }
     }
 
-    fn names(&self) -> BTreeSet<&str> {
+    pub(crate) fn names(&self) -> BTreeSet<&str> {
         self.runs
             .iter()
             .flat_map(|r| r.cases.iter().map(|c| c.name.as_str()))
             .collect()
     }
 
-    fn rate(&self, t: usize, prefix: &str) -> String {
-        let cases: Vec<&CaseReport> = self.runs[t]
+    /// How many of target `t`'s cases under `prefix` passed, and how many it ran.
+    pub(crate) fn tally(&self, t: usize, prefix: &str) -> (usize, usize) {
+        self.runs[t]
             .cases
             .iter()
             .filter(|c| c.name.starts_with(prefix))
-            .collect();
-        if cases.is_empty() {
-            return "-".into();
-        }
-        let pass = cases.iter().filter(|c| c.outcome == "pass").count();
-        format!(
-            "{:.0}% ({pass}/{})",
-            100.0 * pass as f64 / cases.len() as f64,
-            cases.len()
-        )
+            .fold((0, 0), |(pass, all), c| {
+                (pass + usize::from(c.outcome == "pass"), all + 1)
+            })
     }
 
-    fn operations(&self) -> BTreeSet<String> {
+    pub(crate) fn rate(&self, t: usize, prefix: &str) -> String {
+        let (pass, all) = self.tally(t, prefix);
+        if all == 0 {
+            return "-".into();
+        }
+        format!("{:.0}% ({pass}/{all})", 100.0 * pass as f64 / all as f64)
+    }
+
+    /// The `service::operation::` prefixes of every case's name.
+    pub(crate) fn operations(&self) -> BTreeSet<String> {
         self.names()
             .iter()
             .filter_map(|n| n.rsplit_once("::").map(|(op, _)| format!("{op}::")))

@@ -1,0 +1,792 @@
+//! The reports as web pages for people: a run's report and the parity matrix, each one
+//! self-contained file (inline style and script, nothing fetched) so that a CI artifact opens
+//! from disk as it is. Filters live in the URL fragment (`#status=fail&operation=AssumeRole`)
+//! so a filtered view can be linked. Every piece of report text is escaped on its way into
+//! the page; the script only reads data attributes and shows or hides rows, so without
+//! script the page shows everything.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::{self, Display, Write as _};
+
+use crate::report::{CaseReport, Matrix, RunReport};
+
+/// Report text made safe for element content and quoted attribute values alike.
+struct Esc<'a>(&'a str);
+
+impl Display for Esc<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
+            f.write_str(&rest[..i])?;
+            f.write_str(match rest.as_bytes()[i] {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                _ => "&#39;",
+            })?;
+            rest = &rest[i + 1..];
+        }
+        f.write_str(rest)
+    }
+}
+
+/// The outcomes of a run, in the order people read them, with the words for their counts.
+const OUTCOMES: [(&str, &str); 4] = [
+    ("pass", "passed"),
+    ("fail", "failed"),
+    ("missing", "missing a snapshot"),
+    ("error", "errors"),
+];
+
+/// The cells of the matrix, with the words a select offers for them.
+const CELLS: [(&str, &str); 4] = [
+    ("pass", "pass"),
+    ("fail", "fail"),
+    ("baselined", "baselined"),
+    ("none", "not run"),
+];
+
+/// One row of a side-by-side diff.
+#[derive(Debug, PartialEq)]
+enum Row<'a> {
+    /// A hunk header (`@@ -1,3 +1,3 @@`): where the next rows are in each text.
+    Hunk(&'a str),
+    /// A line both texts hold, with its line number in each.
+    Same(usize, usize, &'a str),
+    /// A line that differs: the expected one, the actual one, or a pair of them.
+    Change(Option<(usize, &'a str)>, Option<(usize, &'a str)>),
+    /// Anything else the diff says, such as `\ No newline at end of file`.
+    Note(&'a str),
+}
+
+/// The start lines of a hunk header, `@@ -OLD[,n] +NEW[,n] @@`.
+fn hunk_starts(header: &str) -> Option<(usize, usize)> {
+    let mut parts = header.trim_start_matches('@').split_whitespace();
+    let start = |p: Option<&str>, sign: char| -> Option<usize> {
+        p?.strip_prefix(sign)?.split(',').next()?.parse().ok()
+    };
+    Some((start(parts.next(), '-')?, start(parts.next(), '+')?))
+}
+
+/// Pairs the removals and additions of one run of changes, in order, into rows.
+fn flush<'a>(
+    rows: &mut Vec<Row<'a>>,
+    removed: &mut Vec<(usize, &'a str)>,
+    added: &mut Vec<(usize, &'a str)>,
+) {
+    let n = removed.len().max(added.len());
+    let (mut r, mut a) = (removed.drain(..), added.drain(..));
+    for _ in 0..n {
+        rows.push(Row::Change(r.next(), a.next()));
+    }
+}
+
+/// Reads a unified diff as rows of two columns: removed lines on the left, added lines on the
+/// right, context on both; each run of changes pairs its removals with its additions in
+/// order, so a changed line sits beside what replaced it.
+fn side_by_side(diff: &str) -> Vec<Row<'_>> {
+    let mut rows = Vec::new();
+    let (mut old_no, mut new_no) = (1, 1);
+    let mut removed: Vec<(usize, &str)> = Vec::new();
+    let mut added: Vec<(usize, &str)> = Vec::new();
+    let mut in_hunk = false;
+    for line in diff.lines() {
+        // `--- snapshot` and `+++ actual` name the texts; inside a hunk the same characters
+        // are a removed `--` line or an added `++` one.
+        if !in_hunk && (line.starts_with("--- ") || line.starts_with("+++ ")) {
+            continue;
+        }
+        if let Some(text) = line.strip_prefix('-') {
+            removed.push((old_no, text));
+            old_no += 1;
+            continue;
+        }
+        if let Some(text) = line.strip_prefix('+') {
+            added.push((new_no, text));
+            new_no += 1;
+            continue;
+        }
+        flush(&mut rows, &mut removed, &mut added);
+        if line.starts_with("@@") {
+            in_hunk = true;
+            if let Some((o, n)) = hunk_starts(line) {
+                (old_no, new_no) = (o, n);
+            }
+            rows.push(Row::Hunk(line));
+        } else if let Some(text) = line.strip_prefix(' ').or(line.is_empty().then_some("")) {
+            rows.push(Row::Same(old_no, new_no, text));
+            old_no += 1;
+            new_no += 1;
+        } else {
+            rows.push(Row::Note(line));
+        }
+    }
+    flush(&mut rows, &mut removed, &mut added);
+    rows
+}
+
+/// Where two lines stop agreeing: the byte lengths of their common start and common end
+/// (never overlapping), so only the middle is marked.
+fn common_ends(a: &str, b: &str) -> (usize, usize) {
+    let start: usize = a
+        .chars()
+        .zip(b.chars())
+        .take_while(|(x, y)| x == y)
+        .map(|(x, _)| x.len_utf8())
+        .sum();
+    let end: usize = a[start..]
+        .chars()
+        .rev()
+        .zip(b[start..].chars().rev())
+        .take_while(|(x, y)| x == y)
+        .map(|(x, _)| x.len_utf8())
+        .sum();
+    (start, end)
+}
+
+/// A changed line with its differing middle in `<mark>`.
+fn marked(line: &str, start: usize, end: usize) -> String {
+    let mid_end = line.len() - end;
+    if start >= mid_end {
+        return Esc(line).to_string();
+    }
+    format!(
+        "{}<mark>{}</mark>{}",
+        Esc(&line[..start]),
+        Esc(&line[start..mid_end]),
+        Esc(&line[mid_end..])
+    )
+}
+
+fn diff_table(out: &mut String, diff: &str) {
+    out.push_str(
+        "<table class=\"sbs\"><colgroup><col class=\"ln\"><col><col class=\"ln\"><col></colgroup>\
+         <thead><tr><th colspan=\"2\">expected (snapshot)</th><th colspan=\"2\">actual</th></tr></thead><tbody>\n",
+    );
+    for row in side_by_side(diff) {
+        match row {
+            Row::Hunk(h) => {
+                let _ = writeln!(
+                    out,
+                    "<tr class=\"hunk\"><td colspan=\"4\">{}</td></tr>",
+                    Esc(h)
+                );
+            }
+            Row::Note(n) => {
+                let _ = writeln!(
+                    out,
+                    "<tr class=\"note\"><td colspan=\"4\">{}</td></tr>",
+                    Esc(n)
+                );
+            }
+            Row::Same(o, n, text) => {
+                let _ = writeln!(
+                    out,
+                    "<tr class=\"same\"><td class=\"ln\">{o}</td><td class=\"old\">{t}</td><td class=\"ln\">{n}</td><td class=\"new\">{t}</td></tr>",
+                    t = Esc(text)
+                );
+            }
+            Row::Change(old, new) => {
+                let (class, left, right) = match (old, new) {
+                    (Some((_, a)), Some((_, b))) => {
+                        let (s, e) = common_ends(a, b);
+                        ("changed", marked(a, s, e), marked(b, s, e))
+                    }
+                    (Some((_, a)), None) => ("removed", Esc(a).to_string(), String::new()),
+                    (None, Some((_, b))) => ("added", String::new(), Esc(b).to_string()),
+                    (None, None) => continue,
+                };
+                let no = |side: Option<(usize, &str)>| side.map(|(n, _)| n.to_string());
+                let _ = writeln!(
+                    out,
+                    "<tr class=\"{class}\"><td class=\"ln\">{}</td><td class=\"old\">{left}</td><td class=\"ln\">{}</td><td class=\"new\">{right}</td></tr>",
+                    no(old).unwrap_or_default(),
+                    no(new).unwrap_or_default()
+                );
+            }
+        }
+    }
+    out.push_str("</tbody></table>\n");
+}
+
+const STYLE: &str = r#"
+:root { --pass: #1a7f37; --fail: #cf222e; --missing: #9a6700; --error: #8250df;
+  --line: #d0d7de; --muted: #59636e; --del: #ffebe9; --add: #dafbe1;
+  --del-mark: #ffb3ad; --add-mark: #8fe3a6; --hunk: #ddf4ff; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2328;
+  margin: 0 auto; padding: 1.5rem 2rem 4rem; max-width: 110rem; }
+h1 { font-size: 1.5rem; margin: 0 0 .25rem; }
+h2 { font-size: 1.1rem; margin: 2rem 0 .5rem; }
+.meta { color: var(--muted); margin: 0 0 1rem; }
+code, .sbs td, .message { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 12.5px; }
+.counts { display: flex; flex-wrap: wrap; gap: .5rem; list-style: none; padding: 0; margin: 0; }
+.counts li { border: 1px solid var(--line); border-left-width: 6px; border-radius: 6px; padding: .35rem .8rem; }
+.counts b { font-size: 1.25rem; margin-right: .3rem; }
+.counts .pass { border-left-color: var(--pass); } .counts .fail { border-left-color: var(--fail); }
+.counts .missing { border-left-color: var(--missing); } .counts .error { border-left-color: var(--error); }
+.tallies { display: flex; flex-wrap: wrap; gap: 2rem; align-items: flex-start; }
+table { border-collapse: collapse; }
+th, td { text-align: left; vertical-align: top; padding: .25rem .6rem; }
+thead th { border-bottom: 2px solid var(--line); }
+tbody td { border-bottom: 1px solid var(--line); }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+meter { width: 6rem; vertical-align: middle; margin-right: .4rem; }
+.filters { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; margin: 1rem 0 .5rem;
+  position: sticky; top: 0; background: #fff; padding: .5rem 0; border-bottom: 1px solid var(--line); z-index: 1; }
+.filters[hidden] { display: none; }
+select { font: inherit; padding: .15rem .3rem; }
+.shown { color: var(--muted); margin: .25rem 0 .75rem; }
+.cases { width: 100%; }
+.cases tbody.case > tr > td { border-bottom: none; }
+.cases tbody.case { border-bottom: 1px solid var(--line); }
+.cases .op { color: var(--muted); }
+.status { display: inline-block; min-width: 4.5rem; text-align: center; border-radius: 1rem;
+  padding: 0 .5rem; font-size: 12px; font-weight: 600; color: #fff; }
+.status.pass { background: var(--pass); } .status.fail { background: var(--fail); }
+.status.missing { background: var(--missing); } .status.error { background: var(--error); }
+.detail > td { padding: 0 .6rem .8rem 2rem; }
+.message { white-space: pre-wrap; overflow-wrap: anywhere; background: #f6f8fa;
+  border: 1px solid var(--line); border-radius: 6px; padding: .4rem .6rem; margin: 0 0 .5rem; }
+summary { cursor: pointer; color: var(--muted); margin-bottom: .3rem; }
+.sbs { width: 100%; table-layout: fixed; border: 1px solid var(--line); }
+.sbs col.ln { width: 3.5em; }
+.sbs th { font-weight: 600; background: #f6f8fa; }
+.sbs td { border: none; padding: 0 .5rem; white-space: pre-wrap; overflow-wrap: anywhere; }
+.sbs td.ln { color: var(--muted); text-align: right; user-select: none; }
+.sbs td.old { border-right: 1px solid var(--line); }
+.sbs tr.hunk td, .sbs tr.note td { background: var(--hunk); color: var(--muted); }
+.sbs tr.changed td.old, .sbs tr.removed td.old { background: var(--del); }
+.sbs tr.changed td.new, .sbs tr.added td.new { background: var(--add); }
+.sbs tr.removed td.new, .sbs tr.added td.old { background: #f6f8fa; }
+.sbs tr.changed td.old mark { background: var(--del-mark); }
+.sbs tr.changed td.new mark { background: var(--add-mark); }
+mark { color: inherit; border-radius: 2px; }
+.grid td.cell { text-align: center; font-weight: 600; }
+.cell.pass { background: #dafbe1; color: var(--pass); } .cell.fail { background: #ffebe9; color: var(--fail); }
+.cell.baselined { background: #fff8c5; color: var(--missing); } .cell.none { color: var(--muted); font-weight: 400; }
+tr.all td { font-weight: 700; border-top: 2px solid var(--line); }
+"#;
+
+/// Shows the rows (`.case`) whose `data-*` attributes match the filters' selects, keeps the
+/// selection in the URL fragment both ways, and counts what is shown. `data-status` may hold
+/// several statuses (a matrix row has one per target); `not-pass` matches any but `pass`.
+const SCRIPT: &str = r#"
+(function () {
+  var form = document.getElementById('filters');
+  var shown = document.getElementById('shown');
+  var rows = document.querySelectorAll('.case');
+  var selects = form.querySelectorAll('select');
+  function readHash() {
+    var state = {};
+    location.hash.replace(/^#/, '').split('&').forEach(function (part) {
+      var i = part.indexOf('=');
+      if (i <= 0) return;
+      try {
+        state[decodeURIComponent(part.slice(0, i))] = decodeURIComponent(part.slice(i + 1));
+      } catch (e) { /* a mangled fragment filters nothing */ }
+    });
+    return state;
+  }
+  function matches(row, key, want) {
+    var have = row.getAttribute('data-' + key) || '';
+    if (key !== 'status') return have === want;
+    var tokens = have.split(' ');
+    if (want === 'not-pass') return tokens.some(function (t) { return t !== 'pass'; });
+    return tokens.indexOf(want) >= 0;
+  }
+  function apply() {
+    var state = readHash();
+    var wanted = [];
+    selects.forEach(function (s) {
+      var v = state[s.name] || '';
+      var known = Array.prototype.some.call(s.options, function (o) { return o.value === v; });
+      s.value = known ? v : '';
+      if (s.value) wanted.push([s.name, s.value]);
+    });
+    var n = 0;
+    rows.forEach(function (row) {
+      var ok = wanted.every(function (w) { return matches(row, w[0], w[1]); });
+      row.hidden = !ok;
+      if (ok) n += 1;
+    });
+    shown.textContent = n + ' of ' + rows.length + ' cases shown';
+  }
+  form.addEventListener('change', function () {
+    var parts = [];
+    selects.forEach(function (s) {
+      if (s.value) parts.push(encodeURIComponent(s.name) + '=' + encodeURIComponent(s.value));
+    });
+    location.hash = parts.join('&');
+  });
+  form.addEventListener('submit', function (e) { e.preventDefault(); });
+  window.addEventListener('hashchange', apply);
+  form.hidden = false;
+  apply();
+})();
+"#;
+
+fn page_start(out: &mut String, title: &str) {
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n\
+         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        Esc(title)
+    );
+}
+
+fn page_end(out: &mut String) {
+    let _ = write!(out, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
+}
+
+/// A select of the filter bar: `name` is the data attribute it filters on.
+fn select<'a>(
+    out: &mut String,
+    name: &str,
+    label: &str,
+    options: impl IntoIterator<Item = (&'a str, &'a str)>,
+) {
+    let _ = write!(
+        out,
+        "<label>{label} <select name=\"{name}\"><option value=\"\">all</option>"
+    );
+    for (value, text) in options {
+        let _ = write!(
+            out,
+            "<option value=\"{}\">{}</option>",
+            Esc(value),
+            Esc(text)
+        );
+    }
+    out.push_str("</select></label>\n");
+}
+
+/// The operation of a test name `service::Operation::case`, which the filters use.
+fn operation_of(name: &str) -> &str {
+    let mut parts = name.split("::");
+    match (parts.next(), parts.next()) {
+        (Some(_), Some(op)) => op,
+        _ => "",
+    }
+}
+
+/// A table of passed-of-cases per group (kind, operation), with a bar and the other outcomes.
+fn tally_table(
+    out: &mut String,
+    title: &str,
+    cases: &[CaseReport],
+    key: fn(&CaseReport) -> String,
+) {
+    let mut groups: BTreeMap<String, BTreeMap<&str, usize>> = BTreeMap::new();
+    for c in cases {
+        *groups
+            .entry(key(c))
+            .or_default()
+            .entry(c.outcome.as_str())
+            .or_default() += 1;
+    }
+    let _ = writeln!(
+        out,
+        "<table class=\"tally\"><thead><tr><th>{title}</th><th>passed</th><th>failed</th><th>missing</th><th>errors</th><th>cases</th></tr></thead><tbody>"
+    );
+    for (group, counts) in &groups {
+        let all: usize = counts.values().sum();
+        let get = |o: &str| counts.get(o).copied().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td class=\"num\"><meter min=\"0\" max=\"{all}\" value=\"{pass}\"></meter>{pass}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{all}</td></tr>",
+            Esc(group),
+            get("fail"),
+            get("missing"),
+            get("error"),
+            pass = get("pass"),
+        );
+    }
+    out.push_str("</tbody></table>\n");
+}
+
+/// A run's report as one self-contained HTML page: counts, tallies by kind and operation,
+/// every case with its status, and a side-by-side diff (or the message) for each case that
+/// did not pass.
+pub fn report(r: &RunReport) -> String {
+    let mut out = String::new();
+    page_start(&mut out, &format!("conform against {}", r.target));
+    let _ = writeln!(out, "<header>\n<h1>conform against {}</h1>", Esc(&r.target));
+    let _ = write!(
+        out,
+        "<p class=\"meta\">conform {} · {} cases",
+        Esc(&r.conform),
+        r.cases.len()
+    );
+    if let Some(s) = &r.shard {
+        let _ = write!(out, " · shard {}", Esc(s));
+    }
+    out.push_str("</p>\n<ul class=\"counts\">");
+    for (outcome, words) in OUTCOMES {
+        let _ = write!(
+            out,
+            "<li class=\"{outcome}\"><b>{}</b>{words}</li>",
+            r.count(outcome)
+        );
+    }
+    let others = r
+        .cases
+        .len()
+        .saturating_sub(OUTCOMES.iter().map(|(o, _)| r.count(o)).sum::<usize>());
+    if others > 0 {
+        let _ = write!(out, "<li><b>{others}</b>other outcomes</li>");
+    }
+    out.push_str("</ul>\n</header>\n<h2>By kind and by operation</h2>\n<div class=\"tallies\">\n");
+    tally_table(&mut out, "kind", &r.cases, |c| c.kind.clone());
+    tally_table(&mut out, "operation", &r.cases, |c| {
+        format!("{}::{}", c.service, c.operation)
+    });
+    out.push_str("</div>\n<h2>Cases</h2>\n<form id=\"filters\" class=\"filters\" hidden>\n");
+    let operations: BTreeSet<&str> = r.cases.iter().map(|c| c.operation.as_str()).collect();
+    let kinds: BTreeSet<&str> = r.cases.iter().map(|c| c.kind.as_str()).collect();
+    select(
+        &mut out,
+        "operation",
+        "operation",
+        operations.iter().map(|o| (*o, *o)),
+    );
+    select(&mut out, "kind", "kind", kinds.iter().map(|k| (*k, *k)));
+    select(
+        &mut out,
+        "status",
+        "status",
+        std::iter::once(("not-pass", "not passing")).chain(OUTCOMES.iter().map(|(o, _)| (*o, *o))),
+    );
+    let _ = write!(
+        out,
+        "</form>\n<p id=\"shown\" class=\"shown\">{n} of {n} cases shown</p>\n\
+         <table class=\"cases\"><thead><tr><th>status</th><th>case</th><th>kind</th><th>provenance</th></tr></thead>\n",
+        n = r.cases.len()
+    );
+    for c in &r.cases {
+        // One tbody per case, so the filter hides a case's row and its diff together.
+        let _ = write!(
+            out,
+            "<tbody class=\"case\" data-operation=\"{}\" data-kind=\"{}\" data-status=\"{}\">\n\
+             <tr class=\"summary\"><td><span class=\"status {st}\">{st}</span></td><td>",
+            Esc(&c.operation),
+            Esc(&c.kind),
+            Esc(&c.outcome),
+            st = Esc(&c.outcome),
+        );
+        match c.name.rsplit_once("::") {
+            Some((op, id)) => {
+                let _ = write!(out, "<span class=\"op\">{}::</span>{}", Esc(op), Esc(id));
+            }
+            None => {
+                let _ = write!(out, "{}", Esc(&c.name));
+            }
+        }
+        let _ = writeln!(
+            out,
+            "</td><td>{}</td><td>{}</td></tr>",
+            Esc(&c.kind),
+            Esc(&c.provenance)
+        );
+        if c.message.is_some() || c.diff.is_some() {
+            out.push_str("<tr class=\"detail\"><td colspan=\"4\">\n");
+            if let Some(m) = &c.message {
+                let _ = writeln!(out, "<p class=\"message\">{}</p>", Esc(m));
+            }
+            if let Some(d) = &c.diff {
+                out.push_str("<details open><summary>diff</summary>\n");
+                diff_table(&mut out, d);
+                out.push_str("</details>\n");
+            }
+            out.push_str("</td></tr>\n");
+        }
+        out.push_str("</tbody>\n");
+    }
+    out.push_str("</table>\n");
+    page_end(&mut out);
+    out
+}
+
+/// The parity matrix as one self-contained HTML page: pass rates per operation and overall
+/// for each target, then every case with what each target did (pass, fail, baselined, not
+/// run), filterable by operation and by cell.
+pub fn matrix(m: &Matrix) -> String {
+    let mut out = String::new();
+    page_start(&mut out, "conform parity matrix");
+    let names = m.names();
+    let targets: Vec<&str> = m.runs.iter().map(|r| r.target.as_str()).collect();
+    let _ = write!(
+        out,
+        "<header>\n<h1>conform parity matrix</h1>\n<p class=\"meta\">{} cases · {} targets</p>\n</header>\n\
+         <h2>Pass rates</h2>\n<table class=\"rates\"><thead><tr><th>operation</th>",
+        names.len(),
+        targets.len()
+    );
+    for t in &targets {
+        let _ = write!(out, "<th>{}</th>", Esc(t));
+    }
+    out.push_str("</tr></thead><tbody>\n");
+    let rate_cells = |out: &mut String, prefix: &str| {
+        for t in 0..m.runs.len() {
+            let (pass, all) = m.tally(t, prefix);
+            if all == 0 {
+                out.push_str("<td class=\"num\">-</td>");
+            } else {
+                let _ = write!(
+                    out,
+                    "<td class=\"num\"><meter min=\"0\" max=\"{all}\" value=\"{pass}\"></meter>{}</td>",
+                    Esc(&m.rate(t, prefix))
+                );
+            }
+        }
+    };
+    for op in m.operations() {
+        let _ = write!(out, "<tr><td>{}</td>", Esc(op.trim_end_matches(':')));
+        rate_cells(&mut out, &op);
+        out.push_str("</tr>\n");
+    }
+    out.push_str("<tr class=\"all\"><td>all</td>");
+    rate_cells(&mut out, "");
+    out.push_str(
+        "</tr>\n</tbody></table>\n<h2>Cases</h2>\n<form id=\"filters\" class=\"filters\" hidden>\n",
+    );
+    let operations: BTreeSet<&str> = names.iter().map(|n| operation_of(n)).collect();
+    select(
+        &mut out,
+        "operation",
+        "operation",
+        operations.iter().map(|o| (*o, *o)),
+    );
+    select(
+        &mut out,
+        "status",
+        "any target",
+        std::iter::once(("not-pass", "not passing")).chain(CELLS),
+    );
+    let _ = write!(
+        out,
+        "</form>\n<p id=\"shown\" class=\"shown\">{n} of {n} cases shown</p>\n\
+         <table class=\"grid\"><thead><tr><th>case</th>",
+        n = names.len()
+    );
+    for t in &targets {
+        let _ = write!(out, "<th>{}</th>", Esc(t));
+    }
+    out.push_str("</tr></thead><tbody>\n");
+    for name in &names {
+        let cells: Vec<(&str, &str)> = (0..m.runs.len())
+            .map(|t| match m.cell(t, name) {
+                "-" => ("none", "not run"),
+                c => (c, c),
+            })
+            .collect();
+        let statuses: BTreeSet<&str> = cells.iter().map(|(c, _)| *c).collect();
+        let _ = write!(
+            out,
+            "<tr class=\"case\" data-operation=\"{}\" data-status=\"{}\"><td>{}</td>",
+            Esc(operation_of(name)),
+            statuses.into_iter().collect::<Vec<_>>().join(" "),
+            Esc(name)
+        );
+        for (class, text) in cells {
+            let _ = write!(out, "<td class=\"cell {class}\">{text}</td>");
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody></table>\n");
+    page_end(&mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::SCHEMA;
+
+    fn case(name: &str, outcome: &str, diff: Option<&str>) -> CaseReport {
+        let mut parts = name.split("::");
+        CaseReport {
+            name: name.into(),
+            service: parts.next().unwrap_or_default().into(),
+            operation: parts.next().unwrap_or_default().into(),
+            kind: "limit".into(),
+            provenance: "documented".into(),
+            outcome: outcome.into(),
+            diff: diff.map(str::to_owned),
+            message: (outcome == "error").then(|| "refused: <connection> & \"more\"".into()),
+        }
+    }
+
+    fn run(target: &str, cases: Vec<CaseReport>) -> RunReport {
+        RunReport {
+            schema: SCHEMA,
+            target: target.into(),
+            conform: "0.1.0".into(),
+            shard: None,
+            cases,
+        }
+    }
+
+    #[test]
+    fn report_text_is_escaped_everywhere() {
+        let evil = "sts::AssumeRole::<script>alert('x')</script>";
+        let diff = "--- snapshot\n+++ actual\n@@ -1,2 +1,2 @@\n <a href=\"x\">&amp;</a>\n-<i>\n+<script>b</script>\n";
+        let html = report(&run(
+            "<img src=x onerror=y>",
+            vec![
+                case(evil, "fail", Some(diff)),
+                case("sts::GetCallerIdentity::x", "error", None),
+            ],
+        ));
+        // The page's own script is the only one.
+        assert_eq!(html.matches("<script>").count(), 1, "{html}");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"),
+            "{html}"
+        );
+        assert!(
+            html.contains("&lt;a href=&quot;x&quot;&gt;&amp;amp;&lt;/a&gt;"),
+            "{html}"
+        );
+        assert!(
+            html.contains("refused: &lt;connection&gt; &amp; &quot;more&quot;"),
+            "{html}"
+        );
+        assert!(html.contains("<title>conform against &lt;img src=x onerror=y&gt;</title>"));
+        let m = matrix(&Matrix {
+            runs: &[run("<b>emu</b>", vec![case(evil, "pass", None)])],
+            known: &[],
+        });
+        assert_eq!(m.matches("<script>").count(), 1, "{m}");
+        assert!(m.contains("<th>&lt;b&gt;emu&lt;/b&gt;</th>"), "{m}");
+    }
+
+    #[test]
+    fn a_unified_diff_pairs_removals_with_additions() {
+        let diff = "--- snapshot\n+++ actual\n@@ -3,5 +3,5 @@\n a\n-b\n-c\n+B\n d\n+e\n-f\n--- g\n\\ No newline at end of file\n";
+        assert_eq!(
+            side_by_side(diff),
+            [
+                Row::Hunk("@@ -3,5 +3,5 @@"),
+                Row::Same(3, 3, "a"),
+                Row::Change(Some((4, "b")), Some((4, "B"))),
+                Row::Change(Some((5, "c")), None),
+                Row::Same(6, 5, "d"),
+                Row::Change(Some((7, "f")), Some((6, "e"))),
+                // Inside a hunk, `--- g` is the removed line `-- g`.
+                Row::Change(Some((8, "-- g")), None),
+                Row::Note("\\ No newline at end of file"),
+            ]
+        );
+        // Whatever the text, no panic: a diff without headers still numbers from 1.
+        assert_eq!(side_by_side("+x"), [Row::Change(None, Some((1, "x")))]);
+        assert_eq!(
+            side_by_side("@@ garbage @@\n y"),
+            [Row::Hunk("@@ garbage @@"), Row::Same(1, 1, "y")]
+        );
+    }
+
+    #[test]
+    fn a_changed_line_marks_only_what_differs() {
+        let (s, e) = common_ends("equal to 2 chars", "equal to 3 chars");
+        assert_eq!(
+            marked("equal to 2 chars", s, e),
+            "equal to <mark>2</mark> chars"
+        );
+        // Multi-byte characters are cut at their boundaries, and a repeated character at the
+        // seam is not counted twice.
+        let (s, e) = common_ends("aé", "aéé");
+        assert_eq!((s, e), (3, 0));
+        assert_eq!(marked("aéé", s, e), "aé<mark>é</mark>");
+        assert_eq!(marked("aé", s, e), "aé");
+        let html = report(&run(
+            "t",
+            vec![case(
+                "sts::AssumeRole::x",
+                "fail",
+                Some("@@ -1 +1 @@\n-<v>2</v>\n+<v>3</v>\n"),
+            )],
+        ));
+        assert!(
+            html.contains("<tr class=\"changed\"><td class=\"ln\">1</td><td class=\"old\">&lt;v&gt;<mark>2</mark>&lt;/v&gt;</td><td class=\"ln\">1</td><td class=\"new\">&lt;v&gt;<mark>3</mark>&lt;/v&gt;</td></tr>"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn rows_carry_what_the_filters_read_and_the_counter_starts_at_all() {
+        let html = report(&run(
+            "moto",
+            vec![
+                case("sts::AssumeRole::a", "pass", None),
+                case("sts::AssumeRole::b", "fail", Some("@@ -1 +1 @@\n-x\n+y\n")),
+                case("sts::GetCallerIdentity::c", "error", None),
+            ],
+        ));
+        assert!(
+            html.contains("<p id=\"shown\" class=\"shown\">3 of 3 cases shown</p>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<tbody class=\"case\" data-operation=\"AssumeRole\" data-kind=\"limit\" data-status=\"fail\">"),
+            "{html}"
+        );
+        assert_eq!(html.matches("<tbody class=\"case\"").count(), 3);
+        for option in [
+            "<option value=\"GetCallerIdentity\">",
+            "<option value=\"limit\">",
+            "<option value=\"not-pass\">",
+        ] {
+            assert!(html.contains(option), "{option}\n{html}");
+        }
+        assert!(
+            html.contains("<li class=\"fail\"><b>1</b>failed</li>"),
+            "{html}"
+        );
+        // Nothing leaves the file.
+        for external in ["src=", "href=\"http", "@import", "url("] {
+            assert!(!html.contains(external), "{external}");
+        }
+    }
+
+    #[test]
+    fn the_matrix_colours_cells_and_lists_each_rows_statuses() {
+        let a = run(
+            "aws",
+            vec![
+                case("sts::AssumeRole::a", "pass", None),
+                case("sts::AssumeRole::b", "pass", None),
+            ],
+        );
+        let b = run(
+            "emu",
+            vec![
+                case("sts::AssumeRole::a", "fail", Some("-x\n+y\n")),
+                case("sts::AssumeRole::b", "fail", None),
+            ],
+        );
+        let runs = [a, b];
+        let known = [BTreeSet::new(), ["sts::AssumeRole::b".to_owned()].into()];
+        let html = matrix(&Matrix {
+            runs: &runs,
+            known: &known,
+        });
+        assert!(
+            html.contains("<tr class=\"case\" data-operation=\"AssumeRole\" data-status=\"fail pass\"><td>sts::AssumeRole::a</td><td class=\"cell pass\">pass</td><td class=\"cell fail\">fail</td></tr>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td class=\"cell baselined\">baselined</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("0% (0/2)</td>") && html.contains("100% (2/2)</td>"),
+            "{html}"
+        );
+        assert!(html.contains("2 of 2 cases shown"), "{html}");
+    }
+}
