@@ -120,6 +120,18 @@ impl Baseline {
         }
     }
 
+    /// Writes the file whole or not at all (a temp file renamed into place), creating its
+    /// directory: a new target's first baseline has nowhere to go yet.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        std::fs::write(&tmp, self.to_toml())?;
+        std::fs::rename(&tmp, path)
+    }
+
     pub fn to_toml(&self) -> String {
         let mut s = String::from(
             "# Known deviations of this target: a case listed here may fail without failing the gate.\n\

@@ -12,6 +12,7 @@ pub mod coverage;
 #[cfg(feature = "aws-credentials")]
 pub mod credentials;
 pub mod diagnostic;
+pub mod emulator;
 pub mod html;
 pub mod model;
 pub mod normalize;

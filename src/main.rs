@@ -49,7 +49,7 @@ struct LayoutArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Run scenarios against an endpoint and compare the answers with the snapshots.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the cases (test names), optionally filtered.
     List {
         /// Substrings of test names (`sts::AssumeRole::...`) to keep.
@@ -176,10 +176,13 @@ struct RunArgs {
     /// Signing region (default: the target's, else us-east-1).
     #[arg(long)]
     region: Option<String>,
-    /// A target named in the targets file: its endpoint, region, variables and baseline
-    /// (flags given here win). `replay` is the built-in replay server.
+    /// A target named in the targets file: its endpoint, region, credentials, variables and
+    /// baseline (flags given here win). `replay` is the built-in replay server.
     #[arg(long)]
     target: Option<String>,
+    /// Where the keys come from: the targets file's word for the target, else the environment.
+    #[arg(skip)]
+    credentials: conform::targets::CredentialSource,
     /// The targets file (default: conform.toml in the project root).
     #[arg(long)]
     targets: Option<PathBuf>,
@@ -227,8 +230,9 @@ struct RunArgs {
     /// failure is listed, and fails on a new one and on a listed one that now passes.
     #[arg(long)]
     baseline: Option<PathBuf>,
-    /// Rewrite the baseline to accept this run's deviations (the list the gate then holds).
-    #[arg(long, requires = "baseline")]
+    /// Rewrite the baseline (--baseline, or the target's in the targets file) to accept this
+    /// run's deviations (the list the gate then holds).
+    #[arg(long)]
     update_baseline: bool,
 }
 
@@ -282,7 +286,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             region,
         } => serve(suite, port, strict, &vars, &region),
         Command::Run(args) => {
-            let args = with_target(args, &cli.layout.root)?;
+            let args = with_target(*args, &cli.layout.root)?;
+            // Checked here, not by clap: the baseline may come from the targets file.
+            if args.update_baseline && args.baseline.is_none() {
+                anyhow::bail!(
+                    "--update-baseline needs a baseline: give --baseline FILE, or --target NAME of a target whose entry in the targets file names one"
+                );
+            }
             run_suite(suite, args)
         }
         Command::Record(args) => record(suite, args),
@@ -591,6 +601,25 @@ fn acting_target(
     Ok(Some(target))
 }
 
+/// The keys a named target asks for; None keeps what `Target::at_endpoint` took from the
+/// environment.
+fn credentials(
+    source: &conform::targets::CredentialSource,
+    region: &str,
+) -> anyhow::Result<Option<conform::sign::Credentials>> {
+    use conform::targets::CredentialSource;
+    Ok(match source {
+        CredentialSource::Env => None,
+        CredentialSource::Example => Some(conform::sign::Credentials {
+            access_key_id: conform::target::EXAMPLE_ACCESS_KEY_ID.into(),
+            secret_access_key: conform::target::EXAMPLE_SECRET_ACCESS_KEY.into(),
+            session_token: None,
+        }),
+        CredentialSource::Chain => chain(None, Some(region))?.0,
+        CredentialSource::Keys(keys) => Some(keys.clone()),
+    })
+}
+
 #[cfg(feature = "aws-credentials")]
 fn chain(
     profile: Option<&str>,
@@ -889,6 +918,7 @@ fn with_target(mut args: RunArgs, root: &std::path::Path) -> anyhow::Result<RunA
     args.region = args.region.or_else(|| spec.region.clone());
     args.baseline = args.baseline.or_else(|| spec.baseline.clone());
     args.target_name = args.target_name.or(Some(name));
+    args.credentials = spec.credentials.clone();
     // The file's variables first, so a --var given here overrides one.
     let mut vars: Vec<String> = spec.vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
     vars.append(&mut args.vars);
@@ -945,6 +975,12 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     });
     let mut target = Target::at_endpoint(&endpoint, &region, |k| std::env::var(k).ok())?;
+    if let Some(c) = credentials(&args.credentials, &region)? {
+        target
+            .vars
+            .insert("access_key_id".into(), c.access_key_id.clone());
+        target.credentials = c;
+    }
     target.set_vars(args.vars.iter().map(String::as_str))?;
     target.timeout = Duration::from_secs(args.timeout.max(1));
     target.retries = args.retries;
@@ -1031,7 +1067,8 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         let baseline = conform::baseline::Baseline::load(path)?;
         if args.update_baseline {
             let updated = baseline.updated(&report);
-            std::fs::write(path, updated.to_toml())
+            updated
+                .save(path)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             println!(
                 "wrote {} with {} known deviations",
@@ -1069,12 +1106,16 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
                 println!("start the target (or fix --endpoint) and run again");
                 return Ok(ExitCode::from(1));
             }
-            let mut cmd: Vec<String> = std::env::args().collect();
-            cmd.push("--update-baseline".into());
-            println!(
-                "if these changes are intended, update the baseline with:\n  {}",
-                cmd.join(" ")
-            );
+            // A wrapper that picks ports per run (xtask) names the command to repeat.
+            let again = std::env::var("CONFORM_UPDATE_BASELINE")
+                .ok()
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| {
+                    let mut cmd: Vec<String> = std::env::args().collect();
+                    cmd.push("--update-baseline".into());
+                    cmd.join(" ")
+                });
+            println!("if these changes are intended, update the baseline with:\n  {again}");
             return Ok(ExitCode::from(1));
         }
         return Ok(ExitCode::SUCCESS);

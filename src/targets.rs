@@ -1,5 +1,6 @@
-//! The targets file (`conform.toml`): each named target's endpoint, region, variables and
-//! baseline, so `conform run --target moto` needs no flags to remember.
+//! The targets file (`conform.toml`): each named target's endpoint, region, credentials,
+//! variables and baseline, and for a local emulator how to install, start and stop it and
+//! how to tell it is ready, so `conform run --target moto` needs no flags to remember.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,140 @@ pub enum TargetsError {
         "{path}: target `{name}` is AWS and names a baseline; a run against AWS never uses one (remove `baseline`)"
     )]
     AwsBaseline { path: PathBuf, name: String },
+    #[error(
+        "{path}: target `{name}` is AWS and writes its keys in the file; use credentials = \"env\" or \"chain\" so no real key is committed"
+    )]
+    AwsKeys { path: PathBuf, name: String },
+    #[error("{path}: target `{name}`: {message}")]
+    Start {
+        path: PathBuf,
+        name: String,
+        message: String,
+    },
+}
+
+/// Where a target's keys come from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum CredentialSource {
+    /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else the example keys
+    /// (what a run without a targets file does).
+    #[default]
+    Env,
+    /// AWS's documented example keys, whatever the environment holds: for emulators, so a
+    /// developer's real keys never travel to them.
+    Example,
+    /// The standard AWS chain (profiles, SSO, instance metadata), for AWS itself.
+    Chain,
+    /// Keys written in the file: only for emulators that want particular ones. (`Credentials`
+    /// keeps the secret out of Debug output.)
+    Keys(crate::sign::Credentials),
+}
+
+impl<'de> Deserialize<'de> for CredentialSource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Word(String),
+            Keys(BTreeMap<String, String>),
+        }
+        const HELP: &str = "write \"env\", \"example\", \"chain\" or { access_key_id = \"...\", secret_access_key = \"...\" }";
+        let raw = Raw::deserialize(d)
+            .map_err(|_| serde::de::Error::custom(format!("credentials: {HELP}")))?;
+        match raw {
+            Raw::Word(w) => match w.as_str() {
+                "env" => Ok(Self::Env),
+                "example" => Ok(Self::Example),
+                "chain" => Ok(Self::Chain),
+                other => Err(serde::de::Error::custom(format!(
+                    "credentials: `{other}` is no credential source; {HELP}"
+                ))),
+            },
+            Raw::Keys(mut m) => {
+                let mut take = |k: &str| m.remove(k);
+                let (Some(access_key_id), Some(secret_access_key)) =
+                    (take("access_key_id"), take("secret_access_key"))
+                else {
+                    return Err(serde::de::Error::custom(format!(
+                        "credentials: both access_key_id and secret_access_key are needed; {HELP}"
+                    )));
+                };
+                let session_token = take("session_token");
+                if let Some(k) = m.keys().next() {
+                    return Err(serde::de::Error::custom(format!(
+                        "credentials: unknown key `{k}` (access_key_id, secret_access_key, session_token)"
+                    )));
+                }
+                Ok(Self::Keys(crate::sign::Credentials {
+                    access_key_id,
+                    secret_access_key,
+                    session_token,
+                }))
+            }
+        }
+    }
+}
+
+/// How to bring up a local emulator: conform picks a free loopback port and puts it where
+/// the recipe says `{port}`; `{state}` is a fresh directory the emulator may write in.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Launch {
+    /// Run first, from the file's directory (an idempotent install script).
+    #[serde(default)]
+    pub install: Vec<String>,
+    /// The server itself; a relative program path is relative to the file's directory.
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Polled with GET until it answers 2xx.
+    #[serde(default = "Launch::default_ready")]
+    pub ready: String,
+    /// Seconds to wait for readiness.
+    #[serde(default = "Launch::default_ready_timeout")]
+    pub ready_timeout: u64,
+    /// Seconds between SIGTERM and SIGKILL when stopping.
+    #[serde(default = "Launch::default_stop_timeout")]
+    pub stop_timeout: u64,
+    /// A command printing the emulator's version (for reports and the parity matrix).
+    #[serde(default)]
+    pub version: Vec<String>,
+}
+
+impl Launch {
+    fn default_ready() -> String {
+        "/".into()
+    }
+    fn default_ready_timeout() -> u64 {
+        30
+    }
+    fn default_stop_timeout() -> u64 {
+        3
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.command.is_empty() {
+            return Err("start.command is empty: name the program that serves".into());
+        }
+        let mentions_port = self
+            .command
+            .iter()
+            .chain(self.env.values())
+            .any(|a| a.contains("{port}"));
+        if !mentions_port {
+            return Err(
+                "start names no `{port}` in command or env: conform picks the port and must tell the emulator"
+                    .into(),
+            );
+        }
+        if !self.ready.starts_with('/') {
+            return Err(format!(
+                "start.ready `{}` is no path: write one that starts with / (\"/\", \"/_localstack/health\")",
+                self.ready
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// One target as the file describes it. No endpoint means the built-in replay server.
@@ -37,6 +172,11 @@ pub struct TargetSpec {
     pub baseline: Option<PathBuf>,
     #[serde(default)]
     pub vars: BTreeMap<String, String>,
+    #[serde(default)]
+    pub credentials: CredentialSource,
+    /// How conform starts it (`cargo xtask conformance --target NAME`); without it the
+    /// target must already be running at `endpoint`.
+    pub start: Option<Launch>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -69,16 +209,28 @@ impl Targets {
         let dir = path.parent().unwrap_or(Path::new(""));
         let mut targets = file.targets;
         for (name, spec) in &mut targets {
-            if spec.baseline.is_some()
-                && spec
-                    .endpoint
-                    .as_deref()
-                    .is_some_and(|e| e.contains("amazonaws.com"))
-            {
+            let on_aws = spec
+                .endpoint
+                .as_deref()
+                .is_some_and(|e| e.contains("amazonaws.com"));
+            if on_aws && spec.baseline.is_some() {
                 return Err(TargetsError::AwsBaseline {
                     path: path.to_owned(),
                     name: name.clone(),
                 });
+            }
+            if on_aws && matches!(spec.credentials, CredentialSource::Keys(_)) {
+                return Err(TargetsError::AwsKeys {
+                    path: path.to_owned(),
+                    name: name.clone(),
+                });
+            }
+            if let Some(launch) = &spec.start {
+                launch.check().map_err(|message| TargetsError::Start {
+                    path: path.to_owned(),
+                    name: name.clone(),
+                    message,
+                })?;
             }
             if let Some(b) = &spec.baseline {
                 spec.baseline = Some(dir.join(b));
@@ -88,6 +240,11 @@ impl Targets {
             path: path.to_owned(),
             targets,
         })
+    }
+
+    /// The directory relative paths in the file are relative to.
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new(""))
     }
 
     pub fn get(&self, name: &str) -> Result<&TargetSpec, TargetsError> {
@@ -161,5 +318,100 @@ vars = { caller_arn = "arn:aws:sts::123456789012:user/moto" }
         )
         .unwrap_err();
         assert!(matches!(e, TargetsError::AwsBaseline { .. }), "{e}");
+    }
+
+    #[test]
+    fn credentials_are_a_word_or_keys() {
+        let t = Targets::parse(
+            Path::new("conform.toml"),
+            "[targets.a]\ncredentials = \"example\"\n[targets.b]\ncredentials = { access_key_id = \"test\", secret_access_key = \"s3cr3t\" }\n[targets.c]\n",
+        )
+        .unwrap();
+        assert_eq!(t.get("a").unwrap().credentials, CredentialSource::Example);
+        let CredentialSource::Keys(k) = &t.get("b").unwrap().credentials else {
+            panic!("not keys");
+        };
+        assert_eq!(k.access_key_id, "test");
+        assert_eq!(t.get("c").unwrap().credentials, CredentialSource::Env);
+        // The secret stays out of Debug output (logs, panics).
+        assert!(!format!("{t:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn bad_credentials_say_what_to_write() {
+        for (text, want) in [
+            ("credentials = \"envv\"", "`envv` is no credential source"),
+            (
+                "credentials = { access_key_id = \"x\" }",
+                "both access_key_id and secret_access_key",
+            ),
+            (
+                "credentials = { access_key_id = \"x\", secret_access_key = \"y\", region = \"z\" }",
+                "unknown key `region`",
+            ),
+            ("credentials = 3", "write \"env\", \"example\", \"chain\""),
+        ] {
+            let e = Targets::parse(Path::new("conform.toml"), &format!("[targets.t]\n{text}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{text}: {e}");
+            assert!(e.contains("line 2"), "{text}: {e}");
+        }
+        let e = Targets::parse(
+            Path::new("conform.toml"),
+            "[targets.aws]\nendpoint = \"https://sts.amazonaws.com\"\ncredentials = { access_key_id = \"AKIA\", secret_access_key = \"y\" }\n",
+        )
+        .unwrap_err();
+        assert!(matches!(e, TargetsError::AwsKeys { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_start_recipe_must_say_where_the_port_goes() {
+        let ok = Targets::parse(
+            Path::new("/repo/conform.toml"),
+            "[targets.m.start]\ninstall = [\"bash\", \"i.sh\"]\ncommand = [\"srv\"]\nenv = { PORT = \"{port}\" }\n",
+        )
+        .unwrap();
+        let start = ok.get("m").unwrap().start.clone().unwrap();
+        assert_eq!(
+            (
+                start.ready.as_str(),
+                start.ready_timeout,
+                start.stop_timeout
+            ),
+            ("/", 30, 3)
+        );
+        assert_eq!(ok.dir(), Path::new("/repo"));
+        for (text, want) in [
+            ("command = []", "start.command is empty"),
+            ("command = [\"srv\", \"-p\", \"5000\"]", "no `{port}`"),
+            (
+                "command = [\"srv\", \"{port}\"]\nready = \"health\"",
+                "starts with /",
+            ),
+            (
+                "command = [\"srv\", \"{port}\"]\nready_timout = 3",
+                "ready_timout",
+            ),
+        ] {
+            let e = Targets::parse(
+                Path::new("conform.toml"),
+                &format!("[targets.m.start]\n{text}\n"),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(want), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_repository_file_loads() {
+        let t = Targets::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("conform.toml")).unwrap();
+        for name in ["replay", "moto", "localstack", "aws"] {
+            t.get(name).unwrap();
+        }
+        assert!(t.get("moto").unwrap().start.is_some());
+        assert!(t.get("localstack").unwrap().start.is_some());
+        assert_eq!(t.get("aws").unwrap().credentials, CredentialSource::Chain);
     }
 }

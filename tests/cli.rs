@@ -536,3 +536,86 @@ async fn a_named_target_brings_its_endpoint_and_baseline_and_a_silent_one_fails_
         "{err}"
     );
 }
+
+/// The key ids a server saw in Authorization headers.
+async fn key_ids(server: &wiremock::MockServer) -> std::collections::BTreeSet<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| {
+            r.headers
+                .get("authorization")?
+                .to_str()
+                .ok()
+                .map(str::to_owned)
+        })
+        .filter_map(|a| {
+            let rest = a.split("Credential=").nth(1)?;
+            Some(rest.split('/').next()?.to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_named_target_signs_with_the_keys_its_entry_names() {
+    let (_dir, root) = copy_of_repo();
+    let (file_keys, example, env) = (
+        start(Deviation::None).await,
+        start(Deviation::None).await,
+        start(Deviation::None).await,
+    );
+    std::fs::write(
+        root.join("conform.toml"),
+        format!(
+            "[targets.file]\nendpoint = \"{}\"\nbaseline = \"baselines/file.toml\"\n\
+             credentials = {{ access_key_id = \"AKIDFROMTHEFILE00000\", secret_access_key = \"canary-file-secret-4711\" }}\n\n\
+             [targets.example]\nendpoint = \"{}\"\ncredentials = \"example\"\n\n\
+             [targets.env]\nendpoint = \"{}\"\n",
+            file_keys.uri(),
+            example.uri(),
+            env.uri()
+        ),
+    )
+    .unwrap();
+    // A developer's real keys in the environment: only a target that asks for them gets them.
+    let real = [
+        ("AWS_ACCESS_KEY_ID", "AKIAREALDEVELOPERKEY"),
+        ("AWS_SECRET_ACCESS_KEY", "canary-real-secret-0815"),
+    ];
+    for (name, server, want) in [
+        ("file", &file_keys, "AKIDFROMTHEFILE00000"),
+        ("example", &example, conform::target::EXAMPLE_ACCESS_KEY_ID),
+        ("env", &env, "AKIAREALDEVELOPERKEY"),
+    ] {
+        let mut args = vec!["run", "--target", name, "--no-new"];
+        if name == "file" {
+            args.push("--update-baseline");
+        }
+        let o = conform(&root, &args, &real);
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{name}: {out}\n{err}");
+        for secret in ["canary-file-secret-4711", "canary-real-secret-0815"] {
+            assert!(
+                !out.contains(secret) && !err.contains(secret),
+                "{name}: {out}\n{err}"
+            );
+        }
+        let seen = key_ids(server).await;
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), [want], "{name}");
+    }
+    // --update-baseline found the baseline through the target's entry, with no --baseline.
+    let written = std::fs::read_to_string(root.join("baselines/file.toml")).unwrap();
+    assert!(written.contains("Known deviations"), "{written}");
+
+    // Without a baseline anywhere, --update-baseline says what it needs.
+    let o = conform(
+        &root,
+        &["run", "--target", "env", "--update-baseline"],
+        &real,
+    );
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("--update-baseline needs a baseline"), "{err}");
+}

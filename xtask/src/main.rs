@@ -9,9 +9,12 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 
 const USAGE: &str = "usage:
-  cargo xtask conformance [--endpoint URL] [--jobs N] [--var NAME=VALUE]... [-- FILTER...]
-      run the scenarios against an endpoint (moto, LocalStack, your emulator, AWS), or
-      without --endpoint against the built-in replay server
+  cargo xtask conformance [--target NAME] [--endpoint URL] [--jobs N] [--var NAME=VALUE]...
+                          [--report-json|--report-junit|--report-md|--report-html FILE]
+                          [--update-baseline] [-- FILTER...]
+      run the scenarios against the built-in replay server, a target named in conform.toml
+      (moto and localstack are installed, started on a free port and stopped here), or any
+      endpoint (your emulator, AWS)
   cargo xtask record --target aws|URL [--allow-aws] [--region R] [--filter TEXT]... [--dry-run]
       record fresh snapshots (conform record) into this checkout
   cargo xtask bench
@@ -80,10 +83,16 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--endpoint" => endpoint = Some(it.next().context("--endpoint needs a URL")?.clone()),
-            "--target" => target = Some(it.next().context("--target needs a name (moto)")?.clone()),
+            "--target" => {
+                target = Some(
+                    it.next()
+                        .context("--target needs a name from conform.toml")?
+                        .clone(),
+                )
+            }
             "--update-baseline" => pass.push(a.clone()),
             "--jobs" | "--var" | "--region" | "--timeout" | "--retries" | "--shard"
-            | "--report-json" | "--report-junit" | "--report-md" => {
+            | "--report-json" | "--report-junit" | "--report-md" | "--report-html" => {
                 pass.push(a.clone());
                 pass.push(
                     it.next()
@@ -96,43 +105,48 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
             other => filters.push(other.to_owned()),
         }
     }
-    // A target conform knows how to start: started here, stopped whatever happens.
-    let _moto = match target.as_deref() {
-        None | Some("replay") => None,
-        Some("moto") => {
-            let m = Moto::start()?;
-            // A SIGINT or SIGTERM sent to xtask alone (not its process group) would skip
-            // Drop: stop moto from the handler, then leave as an interrupted run does.
-            let pid = m.child.id().to_string();
-            ctrlc::set_handler(move || {
-                let _ = Command::new("kill").args(["-TERM", &pid]).status();
-                eprintln!("interrupted: moto stopped");
-                std::process::exit(130);
-            })
-            .context("cannot install the Ctrl-C handler")?;
-            endpoint = Some(m.url.clone());
-            // moto's identity and baseline come from conform.toml; the port is ours.
-            pass.extend(
-                [
-                    "--target", "moto",
-                    // The snapshots say what AWS does: an emulator's answers are no candidates.
-                    "--no-new",
-                ]
-                .map(String::from),
-            );
-            Some(m)
+    let root = workspace();
+    // A target with a start recipe in conform.toml is started here and stopped whatever
+    // happens; any other named target is left to `conform run --target` (its endpoint).
+    let mut _emulator = None;
+    match target.as_deref() {
+        None | Some("replay") => {}
+        Some(name) => {
+            let targets = conform::targets::Targets::load(&root.join("conform.toml"))?;
+            let spec = targets.get(name)?;
+            if let (Some(launch), None) = (&spec.start, &endpoint) {
+                let e = conform::emulator::Emulator::start(name, launch, targets.dir())?;
+                // A SIGINT or SIGTERM sent to xtask alone (not its process group) would skip
+                // Drop: stop the emulator from the handler, then leave as an interrupted run.
+                let stopper = e.stopper();
+                let shown = name.to_owned();
+                ctrlc::set_handler(move || {
+                    stopper.stop();
+                    eprintln!("interrupted: {shown} stopped");
+                    std::process::exit(130);
+                })
+                .context("cannot install the Ctrl-C handler")?;
+                let version = emulator_version(launch, targets.dir());
+                eprintln!(
+                    "{} ready on {} (log: {})",
+                    version.as_deref().unwrap_or(name),
+                    e.url(),
+                    e.log().display()
+                );
+                endpoint = Some(e.url().to_owned());
+                _emulator = Some(e);
+                // The snapshots say what AWS does: an emulator's answers are no candidates.
+                pass.push("--no-new".into());
+            }
+            pass.extend(["--target".into(), name.to_owned()]);
         }
-        Some(other) => bail!(
-            "unknown target `{other}`: conform starts `moto` itself; give any other endpoint with --endpoint URL"
-        ),
-    };
+    }
     // Without an endpoint, `conform run` starts the built-in replay server.
     let endpoint = endpoint.or_else(|| {
         std::env::var("CONFORM_ENDPOINT")
             .ok()
             .filter(|e| !e.is_empty())
     });
-    let root = workspace();
     let mut cmd: Vec<String> = [
         "run", "--quiet", "-p", "conform", "--bin", "conform", "--", "--root",
     ]
@@ -150,13 +164,25 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
         cmd.push(f);
     }
     let refs: Vec<&str> = cmd.iter().map(String::as_str).collect();
-    cargo(&refs)
+    // The port above changes every run: the command that updates a baseline is this one,
+    // with the flag before any `--` (after it, it would be a filter).
+    let mut again = vec!["cargo xtask conformance".to_owned()];
+    let (opts, rest) = args.split_at(args.iter().position(|a| a == "--").unwrap_or(args.len()));
+    again.extend(opts.iter().filter(|a| *a != "--update-baseline").cloned());
+    again.push("--update-baseline".into());
+    again.extend(rest.iter().cloned());
+    cargo_with(&refs, &[("CONFORM_UPDATE_BASELINE", &again.join(" "))])
 }
 
 fn cargo(args: &[&str]) -> anyhow::Result<ExitCode> {
+    cargo_with(args, &[])
+}
+
+fn cargo_with(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<ExitCode> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(&cargo)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(workspace())
         .status()
         .with_context(|| format!("cannot run {cargo}"))?;
@@ -316,68 +342,19 @@ fn expect(root: &Path, check: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// moto from the project's venv, on a free loopback port; stopped (SIGTERM, then SIGKILL
-/// after three seconds) when dropped, on failure or Ctrl-C of the run included.
-struct Moto {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Moto {
-    fn start() -> anyhow::Result<Moto> {
-        let root = workspace();
-        let ok = Command::new("bash")
-            .arg(root.join("scripts/moto-venv.sh"))
-            .status()?;
-        anyhow::ensure!(ok.success(), "scripts/moto-venv.sh could not install moto");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let child = Command::new(root.join("target/moto-venv/bin/moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .context("cannot start moto_server")?;
-        let m = Moto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let start = std::time::Instant::now();
-        loop {
-            use std::io::{Read, Write};
-            let ready = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok_and(|mut c| {
-                let _ = c.set_read_timeout(Some(std::time::Duration::from_secs(2)));
-                let mut buf = [0u8; 5];
-                c.write_all(b"GET / HTTP/1.0\r\n\r\n").is_ok()
-                    && c.read_exact(&mut buf).is_ok()
-                    && &buf == b"HTTP/"
-            });
-            if ready {
-                eprintln!("moto ready on {}", m.url);
-                return Ok(m);
-            }
-            anyhow::ensure!(
-                start.elapsed() < std::time::Duration::from_secs(30),
-                "moto did not answer within 30 s"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let start = std::time::Instant::now();
-        while start.elapsed() < std::time::Duration::from_secs(3) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// What the recipe's `version` command prints, when it has one that works.
+fn emulator_version(launch: &conform::targets::Launch, dir: &Path) -> Option<String> {
+    let (program, args) = launch.version.split_first()?;
+    let program = if program.contains('/') {
+        dir.join(program)
+    } else {
+        PathBuf::from(program)
+    };
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    (out.status.success() && !text.is_empty()).then_some(text)
 }
