@@ -173,6 +173,7 @@ mod tests {
             schema: SCHEMA,
             target: "moto".into(),
             conform: "0".into(),
+            target_version: None,
             shard: None,
             cases: cases
                 .iter()

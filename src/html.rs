@@ -421,6 +421,9 @@ pub fn report(r: &RunReport) -> String {
         Esc(&r.conform),
         r.cases.len()
     );
+    if let Some(v) = &r.target_version {
+        let _ = write!(out, " · target {}", Esc(v));
+    }
     if let Some(s) = &r.shard {
         let _ = write!(out, " · shard {}", Esc(s));
     }
@@ -525,8 +528,12 @@ pub fn matrix(m: &Matrix) -> String {
         names.len(),
         targets.len()
     );
-    for t in &targets {
-        let _ = write!(out, "<th>{}</th>", Esc(t));
+    for r in m.runs {
+        let _ = write!(out, "<th>{}", Esc(&r.target));
+        if let Some(v) = &r.target_version {
+            let _ = write!(out, "<br><small>{}</small>", Esc(v));
+        }
+        out.push_str("</th>");
     }
     out.push_str("</tr></thead><tbody>\n");
     let rate_cells = |out: &mut String, prefix: &str| {
@@ -625,6 +632,7 @@ mod tests {
             schema: SCHEMA,
             target: target.into(),
             conform: "0.1.0".into(),
+            target_version: None,
             shard: None,
             cases,
         }

@@ -226,6 +226,9 @@ struct RunArgs {
     /// The target's name in reports (default: `replay`, or the endpoint).
     #[arg(long)]
     target_name: Option<String>,
+    /// What the target is, for reports and the parity matrix (`moto 5.2.5`).
+    #[arg(long)]
+    target_version: Option<String>,
     /// Known deviations of the target (baselines/<target>.toml): the run passes when every
     /// failure is listed, and fails on a new one and on a listed one that now passes.
     #[arg(long)]
@@ -1018,7 +1021,9 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         if let Some((k, n)) = shard {
             // A small suite can leave a shard empty: that is no error, and its report says so.
             println!("shard {k}/{n} holds no case");
-            let report = conform::report::RunReport::from_results(&suite, &[], &report_name, shard);
+            let mut report =
+                conform::report::RunReport::from_results(&suite, &[], &report_name, shard);
+            report.target_version = args.target_version.clone();
             write_reports(&report, Outputs::of(&args))?;
             return Ok(ExitCode::SUCCESS);
         }
@@ -1056,7 +1061,9 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         report(&suite, r, write_new, &secrets);
     }
     let report_target = report_name.clone();
-    let report = conform::report::RunReport::from_results(&suite, &results, &report_target, shard);
+    let mut report =
+        conform::report::RunReport::from_results(&suite, &results, &report_target, shard);
+    report.target_version = args.target_version.clone();
     write_reports(&report, Outputs::of(&args))?;
     if let Some(path) = &args.baseline {
         if endpoint.contains("amazonaws.com") {

@@ -18,6 +18,9 @@ pub struct RunReport {
     /// `replay`, `aws`, or the endpoint.
     pub target: String,
     pub conform: String,
+    /// What the target said it is (`moto 5.2.5`), when the run was told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_version: Option<String>,
     /// `K/N` when the run was one shard of N.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
@@ -107,6 +110,7 @@ impl RunReport {
             schema: SCHEMA,
             target: target.to_owned(),
             conform: env!("CARGO_PKG_VERSION").to_owned(),
+            target_version: None,
             shard: shard.map(|(k, n)| format!("{k}/{n}")),
             cases,
         }
@@ -292,6 +296,15 @@ impl Matrix<'_> {
     pub fn to_markdown(&self) -> String {
         let mut md = String::new();
         let heads: Vec<&str> = self.runs.iter().map(|r| r.target.as_str()).collect();
+        // Which version of each target the numbers are about.
+        let versions: Vec<String> = self
+            .runs
+            .iter()
+            .filter_map(|r| Some(format!("{}: {}", r.target, r.target_version.as_ref()?)))
+            .collect();
+        if !versions.is_empty() {
+            let _ = writeln!(md, "Versions: {}.\n", versions.join("; "));
+        }
         let _ = writeln!(md, "| operation | {} |", heads.join(" | "));
         let _ = writeln!(md, "|---|{}", "---:|".repeat(heads.len()));
         for op in self.operations() {
@@ -339,6 +352,7 @@ mod tests {
             schema: SCHEMA,
             target: "moto".into(),
             conform: "0".into(),
+            target_version: None,
             shard: Some(shard.into()),
             cases,
         }
@@ -400,6 +414,7 @@ mod tests {
             "1/1",
         );
         b.target = "emu".into();
+        b.target_version = Some("emu 1.2.3".into());
         let runs = [a, b];
         let known = [BTreeSet::new(), ["sts::AssumeRole::b".to_owned()].into()];
         let md = Matrix {
@@ -415,6 +430,7 @@ mod tests {
             md.contains("| sts::AssumeRole::b | pass | baselined |"),
             "{md}"
         );
+        assert!(md.starts_with("Versions: emu: emu 1.2.3.\n"), "{md}");
     }
 
     #[test]

@@ -133,6 +133,9 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
                     e.url(),
                     e.log().display()
                 );
+                if let Some(v) = version {
+                    pass.extend(["--target-version".into(), v]);
+                }
                 endpoint = Some(e.url().to_owned());
                 _emulator = Some(e);
                 // The snapshots say what AWS does: an emulator's answers are no candidates.
