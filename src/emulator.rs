@@ -64,12 +64,14 @@ pub struct Emulator {
 pub struct Stopper {
     child: Arc<Mutex<Option<Child>>>,
     grace: Duration,
+    /// Removed once the process is gone; the log stays for whoever reads it next.
+    state: PathBuf,
 }
 
 impl Emulator {
     /// Installs (when the recipe says how), starts and waits for `name` as `launch` says;
     /// `dir` is the targets file's directory. Its output goes to
-    /// `dir/target/emulators/<name>/server.log`.
+    /// `dir/target/emulators/<name>/<port>/server.log`, its `{state}` is `state/` beside it.
     pub fn start(name: &str, launch: &Launch, dir: &Path) -> Result<Emulator, EmulatorError> {
         let io = |what: String| {
             let name = name.to_owned();
@@ -94,7 +96,17 @@ impl Emulator {
                 });
             }
         }
-        let home = dir.join("target").join("emulators").join(name);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(io("cannot find a free loopback port".into()))?
+            .port();
+        // One directory per port, so runs side by side (shards) keep their state and logs
+        // apart.
+        let home = dir
+            .join("target")
+            .join("emulators")
+            .join(name)
+            .join(port.to_string());
         let state = home.join("state");
         // A fresh state directory each time: a run must not see what the last one created.
         if state.exists() {
@@ -107,10 +119,6 @@ impl Emulator {
         let out =
             std::fs::File::create(&log).map_err(io(format!("cannot create {}", log.display())))?;
         let err = out.try_clone().map_err(io("cannot share the log".into()))?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(io("cannot find a free loopback port".into()))?
-            .port();
         let fill = |s: &String| {
             s.replace("{port}", &port.to_string())
                 .replace("{state}", &state.display().to_string())
@@ -144,6 +152,7 @@ impl Emulator {
             stopper: Stopper {
                 child: Arc::new(Mutex::new(Some(child))),
                 grace: Duration::from_secs(launch.stop_timeout),
+                state: state.clone(),
             },
         };
         let deadline = Instant::now() + Duration::from_secs(launch.ready_timeout);
@@ -225,6 +234,7 @@ impl Stopper {
         signal_group(pid, Signal::Kill);
         let _ = child.kill();
         let _ = child.wait();
+        let _ = std::fs::remove_dir_all(&self.state);
     }
 
     /// The exit status when the process has already ended.

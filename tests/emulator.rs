@@ -76,7 +76,7 @@ fn starts_answers_and_stops_with_its_workers() {
     let e = Emulator::start("t", &l, dir.path()).unwrap();
     assert!(get(e.url()).starts_with("HTTP/1.0 200"), "{}", get(e.url()));
     let leader = e.pid().unwrap();
-    let worker = read_pid(&dir.path().join("target/emulators/t/state/worker"));
+    let worker = read_pid(&e.log().with_file_name("state").join("worker"));
     assert!(alive(leader) && alive(worker));
     drop(e);
     assert!(gone_soon(leader), "leader {leader} still running");
@@ -126,7 +126,7 @@ env = { PORT = "{port}" }"#,
 fn one_that_never_answers_times_out_and_is_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let l = launch(
-        r#"command = ["sh", "-c", "echo $$ > {state}/pid; echo listening on {port}; exec sleep 60"]
+        r#"command = ["sh", "-c", "echo $$ > {state}/../pid; echo listening on {port}; exec sleep 60"]
 ready_timeout = 1"#,
     );
     let started = Instant::now();
@@ -138,7 +138,16 @@ ready_timeout = 1"#,
         "{msg}"
     );
     assert!(msg.contains("listening on"), "{msg}");
-    let pid = read_pid(&dir.path().join("target/emulators/t/state/pid"));
+    let run_dir = std::fs::read_dir(dir.path().join("target/emulators/t"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let pid = read_pid(&run_dir.join("pid"));
+    // The state directory goes with the process; the log stays.
+    assert!(!run_dir.join("state").exists());
+    assert!(run_dir.join("server.log").exists());
     assert!(gone_soon(pid), "{pid} left running after the timeout");
 }
 
