@@ -598,8 +598,20 @@ pub fn matrix(m: &Matrix) -> String {
             statuses.into_iter().collect::<Vec<_>>().join(" "),
             Esc(name)
         );
-        for (class, text) in cells {
-            let _ = write!(out, "<td class=\"cell {class}\">{text}</td>");
+        for (t, (class, text)) in cells.into_iter().enumerate() {
+            // A baselined cell says why on hover: the baseline's one-line reason.
+            match m.reason(t, name).filter(|_| class == "baselined") {
+                Some(why) => {
+                    let _ = write!(
+                        out,
+                        "<td class=\"cell {class}\" title=\"{}\">{text}</td>",
+                        Esc(why)
+                    );
+                }
+                None => {
+                    let _ = write!(out, "<td class=\"cell {class}\">{text}</td>");
+                }
+            }
         }
         out.push_str("</tr>\n");
     }
@@ -778,7 +790,14 @@ mod tests {
             ],
         );
         let runs = [a, b];
-        let known = [BTreeSet::new(), ["sts::AssumeRole::b".to_owned()].into()];
+        let known = [
+            BTreeMap::new(),
+            [(
+                "sts::AssumeRole::b".to_owned(),
+                "answers <200> & no error".to_owned(),
+            )]
+            .into(),
+        ];
         let html = matrix(&Matrix {
             runs: &runs,
             known: &known,
@@ -788,7 +807,7 @@ mod tests {
             "{html}"
         );
         assert!(
-            html.contains("<td class=\"cell baselined\">baselined</td>"),
+            html.contains("<td class=\"cell baselined\" title=\"answers &lt;200&gt; &amp; no error\">baselined</td>"),
             "{html}"
         );
         assert!(

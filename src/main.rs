@@ -524,7 +524,7 @@ fn matrix(
                 .with_context(|| format!("{} is not a conform JSON report", p.display()))?,
         );
     }
-    let mut known = vec![std::collections::BTreeSet::new(); runs.len()];
+    let mut known = vec![std::collections::BTreeMap::new(); runs.len()];
     for b in baselines {
         let (target, file) = b
             .split_once('=')
@@ -536,7 +536,7 @@ fn matrix(
         known[t] = conform::baseline::Baseline::load(std::path::Path::new(file))?
             .deviations
             .into_iter()
-            .map(|d| d.case)
+            .map(|d| (d.case, d.reason))
             .collect();
     }
     let m = conform::report::Matrix {

@@ -238,10 +238,11 @@ impl RunReport {
 }
 
 /// Scenarios x targets: what each target did with each case, with per-operation and overall
-/// pass rates. `known` holds each target's baselined cases (shown as such, not as failures).
+/// pass rates. `known` holds each target's baselined cases with their reasons (shown as
+/// such, not as failures).
 pub struct Matrix<'a> {
     pub runs: &'a [RunReport],
-    pub known: &'a [BTreeSet<String>],
+    pub known: &'a [BTreeMap<String, String>],
 }
 
 impl Matrix<'_> {
@@ -254,9 +255,14 @@ impl Matrix<'_> {
         {
             None => "-",
             Some("pass") => "pass",
-            Some(_) if self.known.get(t).is_some_and(|k| k.contains(name)) => "baselined",
+            Some(_) if self.known.get(t).is_some_and(|k| k.contains_key(name)) => "baselined",
             Some(_) => "fail",
         }
+    }
+
+    /// Why target `t`'s baseline excuses `name`.
+    pub(crate) fn reason(&self, t: usize, name: &str) -> Option<&str> {
+        self.known.get(t)?.get(name).map(String::as_str)
     }
 
     pub(crate) fn names(&self) -> BTreeSet<&str> {
@@ -416,7 +422,10 @@ mod tests {
         b.target = "emu".into();
         b.target_version = Some("emu 1.2.3".into());
         let runs = [a, b];
-        let known = [BTreeSet::new(), ["sts::AssumeRole::b".to_owned()].into()];
+        let known = [
+            BTreeMap::new(),
+            [("sts::AssumeRole::b".to_owned(), "why".to_owned())].into(),
+        ];
         let md = Matrix {
             runs: &runs,
             known: &known,
