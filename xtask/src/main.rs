@@ -17,6 +17,9 @@ const USAGE: &str = "usage:
       endpoint (your emulator, AWS)
   cargo xtask record --target aws|URL [--allow-aws] [--region R] [--filter TEXT]... [--dry-run]
       record fresh snapshots (conform record) into this checkout
+  cargo xtask parity
+      run the corpus against replay, moto and LocalStack and write docs/parity.md and
+      docs/parity.html (the parity matrix, dated, with each target's version)
   cargo xtask bench
       measure the harness's own cost per case against an in-process endpoint
   cargo xtask expect [--root DIR]
@@ -49,6 +52,7 @@ fn run() -> anyhow::Result<ExitCode> {
             cmd.extend(rest.iter().map(String::as_str));
             cargo(&cmd)
         }
+        "parity" => parity(),
         "expect" => {
             let check = rest.iter().any(|a| a == "--check");
             let rest: Vec<&String> = rest.iter().filter(|a| *a != "--check").collect();
@@ -118,14 +122,7 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
                 let e = conform::emulator::Emulator::start(name, launch, targets.dir())?;
                 // A SIGINT or SIGTERM sent to xtask alone (not its process group) would skip
                 // Drop: stop the emulator from the handler, then leave as an interrupted run.
-                let stopper = e.stopper();
-                let shown = name.to_owned();
-                ctrlc::set_handler(move || {
-                    stopper.stop();
-                    eprintln!("interrupted: {shown} stopped");
-                    std::process::exit(130);
-                })
-                .context("cannot install the Ctrl-C handler")?;
+                on_interrupt_stop(name, e.stopper())?;
                 let version = emulator_version(launch, targets.dir());
                 eprintln!(
                     "{} ready on {} (log: {})",
@@ -343,6 +340,93 @@ fn expect(root: &Path, check: bool) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The emulator a signal must stop: a SIGINT or SIGTERM sent to xtask alone (not its process
+/// group) would skip Drop. The handler can be installed once per process and `parity` starts
+/// several emulators one after another, so it stops whichever is current.
+static CURRENT: std::sync::Mutex<Option<(String, conform::emulator::Stopper)>> =
+    std::sync::Mutex::new(None);
+
+fn on_interrupt_stop(name: &str, stopper: conform::emulator::Stopper) -> anyhow::Result<()> {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    let mut result = Ok(());
+    INSTALLED.call_once(|| {
+        result = ctrlc::set_handler(|| {
+            if let Some((name, stopper)) = CURRENT.lock().ok().and_then(|mut c| c.take()) {
+                stopper.stop();
+                eprintln!("interrupted: {name} stopped");
+            }
+            std::process::exit(130);
+        });
+    });
+    result.context("cannot install the Ctrl-C handler")?;
+    if let Ok(mut c) = CURRENT.lock() {
+        *c = Some((name.to_owned(), stopper));
+    }
+    Ok(())
+}
+
+/// Runs the corpus against every measured target and writes docs/parity.md and
+/// docs/parity.html from their reports, dated and with each target's version.
+fn parity() -> anyhow::Result<ExitCode> {
+    let root = workspace();
+    let dir = root.join("target").join("parity");
+    std::fs::create_dir_all(&dir)?;
+    let mut failed = Vec::new();
+    let mut reports = Vec::new();
+    let mut baselines = Vec::new();
+    for name in ["replay", "moto", "localstack"] {
+        let json = dir.join(format!("{name}.json"));
+        let _ = std::fs::remove_file(&json);
+        let mut args = vec!["--report-json".to_owned(), json.display().to_string()];
+        if name != "replay" {
+            args.extend(["--target".to_owned(), name.to_owned()]);
+            baselines.push(format!("{name}=baselines/{name}.toml"));
+        }
+        eprintln!("== {name}");
+        if conformance(&args)? != ExitCode::SUCCESS {
+            failed.push(name);
+        }
+        anyhow::ensure!(json.exists(), "the {name} run wrote no report; see above");
+        reports.push(json.display().to_string());
+    }
+    let md = dir.join("matrix.md");
+    let mut cmd: Vec<String> = [
+        "run", "--quiet", "-p", "conform", "--bin", "conform", "--", "matrix",
+    ]
+    .map(String::from)
+    .to_vec();
+    cmd.extend(reports);
+    for b in &baselines {
+        cmd.extend(["--baseline".to_owned(), b.clone()]);
+    }
+    cmd.extend(["--md".to_owned(), md.display().to_string()]);
+    cmd.extend(["--html".to_owned(), "docs/parity.html".to_owned()]);
+    let refs: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    if cargo(&refs)? != ExitCode::SUCCESS {
+        bail!("conform matrix failed");
+    }
+    let today = time::OffsetDateTime::now_utc().date();
+    let header = format!(
+        "# Parity: what each target does with the STS corpus\n\n\
+         Generated on {today} by `cargo xtask parity` (conform {}): the whole corpus against the\n\
+         built-in replay server, moto and LocalStack, each emulator judged with its baseline.\n\
+         `baselined` marks a known deviation, listed with a one-line reason in\n\
+         `baselines/<target>.toml` ([parity.html](parity.html) shows the reason on hover); `-`\n\
+         marks a case the target did not run (the replay server skips the cases that need a real\n\
+         account). The README's Parity section explains the numbers.\n\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    let matrix = std::fs::read_to_string(&md)?;
+    std::fs::write(root.join("docs/parity.md"), header + &matrix)?;
+    eprintln!("wrote docs/parity.md and docs/parity.html");
+    if failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("the gate failed for: {}", failed.join(", "));
+        Ok(ExitCode::from(1))
+    }
 }
 
 /// What the recipe's `version` command prints, when it has one that works.
