@@ -120,6 +120,14 @@ impl Baseline {
         }
     }
 
+    /// Entries that name no case of `names` (a case renamed or deleted since).
+    pub fn unknown_cases<'a>(
+        &'a self,
+        names: &'a std::collections::BTreeSet<String>,
+    ) -> impl Iterator<Item = &'a Deviation> + 'a {
+        self.deviations.iter().filter(|d| !names.contains(&d.case))
+    }
+
     /// Writes the file whole or not at all (a temp file renamed into place), creating its
     /// directory: a new target's first baseline has nowhere to go yet.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {

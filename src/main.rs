@@ -280,7 +280,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check => Ok(check(&suite)),
+        Command::Check => check(&suite, &cli.layout.root),
         Command::Coverage { check } => coverage(&suite, check),
         Command::Serve {
             port,
@@ -351,7 +351,30 @@ fn layout(a: &LayoutArgs) -> Layout {
     l
 }
 
-fn check(suite: &Suite) -> ExitCode {
+fn check(suite: &Suite, root: &std::path::Path) -> anyhow::Result<ExitCode> {
+    // A baseline entry naming no case (renamed or deleted) would excuse nothing forever.
+    let mut stale = 0;
+    let targets_file = root.join("conform.toml");
+    if targets_file.exists() {
+        let names: std::collections::BTreeSet<String> =
+            suite.cases.iter().map(|c| c.test_name()).collect();
+        let targets = conform::targets::Targets::load(&targets_file)?;
+        let files: std::collections::BTreeSet<PathBuf> = targets
+            .names()
+            .filter_map(|n| targets.get(n).ok()?.baseline.clone())
+            .filter(|p| p.exists())
+            .collect();
+        for file in files {
+            for d in conform::baseline::Baseline::load(&file)?.unknown_cases(&names) {
+                stale += 1;
+                println!(
+                    "stale baseline entry: {} lists {}, which is no case (remove the entry, or rename it with its case)",
+                    file.display(),
+                    d.case
+                );
+            }
+        }
+    }
     let missing = suite.snapshots.missing(&suite.cases);
     let orphans = suite.snapshots.orphans(&suite.cases);
     for c in &missing {
@@ -383,19 +406,22 @@ fn check(suite: &Suite) -> ExitCode {
         }
     }
     println!(
-        "{} cases in {} models, {} snapshots: {} missing, {} orphaned, {} constrained members without a case",
+        "{} cases in {} models, {} snapshots: {} missing, {} orphaned, {} constrained members without a case, {} stale baseline entries",
         suite.cases.len(),
         suite.models.len(),
         suite.snapshots.len(),
         missing.len(),
         orphans.len(),
-        uncovered
+        uncovered,
+        stale
     );
-    if missing.is_empty() && orphans.is_empty() && uncovered == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    Ok(
+        if missing.is_empty() && orphans.is_empty() && uncovered == 0 && stale == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
 }
 
 fn coverage_of(suite: &Suite) -> Vec<(std::path::PathBuf, ServiceCoverage)> {

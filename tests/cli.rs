@@ -619,3 +619,33 @@ async fn a_named_target_signs_with_the_keys_its_entry_names() {
     assert!(!o.status.success());
     assert!(err.contains("--update-baseline needs a baseline"), "{err}");
 }
+
+#[test]
+fn check_names_baseline_entries_that_are_no_case() {
+    let (_dir, root) = copy_of_repo();
+    std::fs::create_dir_all(root.join("baselines")).unwrap();
+    std::fs::write(
+        root.join("baselines/emu.toml"),
+        "[[deviation]]\ncase = \"sts::GetCallerIdentity::get_caller_identity\"\nreason = \"r\"\n\n\
+         [[deviation]]\ncase = \"sts::GetCallerIdentity::renamed_long_ago\"\nreason = \"r\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("conform.toml"),
+        "[targets.emu]\nendpoint = \"http://127.0.0.1:9\"\nbaseline = \"baselines/emu.toml\"\n",
+    )
+    .unwrap();
+    let o = conform(&root, &["check"], &[]);
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("stale baseline entry: ")
+            && out.contains("baselines/emu.toml lists sts::GetCallerIdentity::renamed_long_ago"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("lists sts::GetCallerIdentity::get_caller_identity"),
+        "{out}"
+    );
+    assert!(out.contains(", 1 stale baseline entries"), "{out}");
+}
