@@ -196,6 +196,7 @@ mod tests {
                         "--- snapshot\n+++ actual\n-HTTP 400 Bad Request\n+HTTP 200 OK\n".into()
                     }),
                     message: None,
+                    known: None,
                 })
                 .collect(),
         }

@@ -31,10 +31,12 @@ impl Display for Esc<'_> {
     }
 }
 
-/// The outcomes of a run, in the order people read them, with the words for their counts.
-const OUTCOMES: [(&str, &str); 4] = [
+/// What became of each case, in the order people read them, with the words for their
+/// counts: a run's outcomes, with the failures its baseline lists apart as `baselined`.
+const OUTCOMES: [(&str, &str); 5] = [
     ("pass", "passed"),
     ("fail", "failed"),
+    ("baselined", "known deviations"),
     ("missing", "missing a snapshot"),
     ("error", "errors"),
 ];
@@ -212,6 +214,7 @@ fn diff_table(out: &mut String, diff: &str) {
 
 const STYLE: &str = r#"
 :root { --pass: #1a7f37; --fail: #cf222e; --missing: #9a6700; --error: #8250df;
+  --baselined-strong: #7d6608;
   --line: #d0d7de; --muted: #59636e; --del: #ffebe9; --add: #dafbe1;
   --del-mark: #ffb3ad; --add-mark: #8fe3a6; --hunk: #ddf4ff; }
 * { box-sizing: border-box; }
@@ -226,6 +229,7 @@ code, .sbs td, .message { font-family: ui-monospace, "SFMono-Regular", Menlo, Co
 .counts b { font-size: 1.25rem; margin-right: .3rem; }
 .counts .pass { border-left-color: var(--pass); } .counts .fail { border-left-color: var(--fail); }
 .counts .missing { border-left-color: var(--missing); } .counts .error { border-left-color: var(--error); }
+.counts .baselined { border-left-color: var(--baselined-strong); }
 .tallies { display: flex; flex-wrap: wrap; gap: 2rem; align-items: flex-start; }
 table { border-collapse: collapse; }
 th, td { text-align: left; vertical-align: top; padding: .25rem .6rem; }
@@ -246,6 +250,8 @@ select { font: inherit; padding: .15rem .3rem; }
   padding: 0 .5rem; font-size: 12px; font-weight: 600; color: #fff; }
 .status.pass { background: var(--pass); } .status.fail { background: var(--fail); }
 .status.missing { background: var(--missing); } .status.error { background: var(--error); }
+.status.baselined { background: var(--baselined-strong); }
+.known { margin: .25rem 0; color: var(--muted); }
 .detail > td { padding: 0 .6rem .8rem 2rem; }
 .message { white-space: pre-wrap; overflow-wrap: anywhere; background: #f6f8fa;
   border: 1px solid var(--line); border-radius: 6px; padding: .4rem .6rem; margin: 0 0 .5rem; }
@@ -385,21 +391,22 @@ fn tally_table(
         *groups
             .entry(key(c))
             .or_default()
-            .entry(c.outcome.as_str())
+            .entry(c.status())
             .or_default() += 1;
     }
     let _ = writeln!(
         out,
-        "<table class=\"tally\"><thead><tr><th>{title}</th><th>passed</th><th>failed</th><th>missing</th><th>errors</th><th>cases</th></tr></thead><tbody>"
+        "<table class=\"tally\"><thead><tr><th>{title}</th><th>passed</th><th>failed</th><th>known</th><th>missing</th><th>errors</th><th>cases</th></tr></thead><tbody>"
     );
     for (group, counts) in &groups {
         let all: usize = counts.values().sum();
         let get = |o: &str| counts.get(o).copied().unwrap_or(0);
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td class=\"num\"><meter min=\"0\" max=\"{all}\" value=\"{pass}\"></meter>{pass}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{all}</td></tr>",
+            "<tr><td>{}</td><td class=\"num\"><meter min=\"0\" max=\"{all}\" value=\"{pass}\"></meter>{pass}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{all}</td></tr>",
             Esc(group),
             get("fail"),
+            get("baselined"),
             get("missing"),
             get("error"),
             pass = get("pass"),
@@ -428,17 +435,22 @@ pub fn report(r: &RunReport) -> String {
         let _ = write!(out, " · shard {}", Esc(s));
     }
     out.push_str("</p>\n<ul class=\"counts\">");
+    let count = |status: &str| r.cases.iter().filter(|c| c.status() == status).count();
     for (outcome, words) in OUTCOMES {
+        // Known deviations only where a baseline judged the run.
+        if outcome == "baselined" && count(outcome) == 0 {
+            continue;
+        }
         let _ = write!(
             out,
             "<li class=\"{outcome}\"><b>{}</b>{words}</li>",
-            r.count(outcome)
+            count(outcome)
         );
     }
     let others = r
         .cases
         .len()
-        .saturating_sub(OUTCOMES.iter().map(|(o, _)| r.count(o)).sum::<usize>());
+        .saturating_sub(OUTCOMES.iter().map(|(o, _)| count(o)).sum::<usize>());
     if others > 0 {
         let _ = write!(out, "<li><b>{others}</b>other outcomes</li>");
     }
@@ -477,8 +489,8 @@ pub fn report(r: &RunReport) -> String {
              <tr class=\"summary\"><td><span class=\"status {st}\">{st}</span></td><td>",
             Esc(&c.operation),
             Esc(&c.kind),
-            Esc(&c.outcome),
-            st = Esc(&c.outcome),
+            Esc(c.status()),
+            st = Esc(c.status()),
         );
         match c.name.rsplit_once("::") {
             Some((op, id)) => {
@@ -496,11 +508,16 @@ pub fn report(r: &RunReport) -> String {
         );
         if c.message.is_some() || c.diff.is_some() {
             out.push_str("<tr class=\"detail\"><td colspan=\"4\">\n");
+            if let Some(k) = &c.known {
+                let _ = writeln!(out, "<p class=\"known\">Known deviation: {}</p>", Esc(k));
+            }
             if let Some(m) = &c.message {
                 let _ = writeln!(out, "<p class=\"message\">{}</p>", Esc(m));
             }
             if let Some(d) = &c.diff {
-                out.push_str("<details open><summary>diff</summary>\n");
+                // A known deviation's diff starts folded, so the new ones stand out.
+                let open = if c.known.is_some() { "" } else { " open" };
+                let _ = writeln!(out, "<details{open}><summary>diff</summary>");
                 diff_table(&mut out, d);
                 out.push_str("</details>\n");
             }
@@ -636,6 +653,7 @@ mod tests {
             outcome: outcome.into(),
             diff: diff.map(str::to_owned),
             message: (outcome == "error").then(|| "refused: <connection> & \"more\"".into()),
+            known: None,
         }
     }
 
@@ -815,5 +833,32 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("2 of 2 cases shown"), "{html}");
+    }
+
+    #[test]
+    fn a_known_deviation_shows_its_reason_and_folds_its_diff() {
+        let mut known = case("sts::AssumeRole::k", "fail", Some("-a\n+b\n"));
+        known.known = Some("answers <200> & no error".into());
+        let html = report(&run(
+            "emu",
+            vec![known, case("sts::AssumeRole::n", "fail", Some("-a\n+c\n"))],
+        ));
+        assert!(
+            html.contains("data-status=\"baselined\">\n<tr class=\"summary\"><td><span class=\"status baselined\">baselined</span>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<p class=\"known\">Known deviation: answers &lt;200&gt; &amp; no error</p>\n<details><summary>diff</summary>"),
+            "{html}"
+        );
+        // The new failure's diff is open, and the counts keep the two apart.
+        assert!(
+            html.contains("<details open><summary>diff</summary>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<li class=\"fail\"><b>1</b>failed</li><li class=\"baselined\"><b>1</b>known deviations</li>"),
+            "{html}"
+        );
     }
 }

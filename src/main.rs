@@ -990,6 +990,12 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         (None, Some(s)) => s.uri(),
         (None, None) => unreachable!("a server was started"),
     };
+    // Refused before any request: a run against AWS costs, and its answers are the reference.
+    if args.baseline.is_some() && endpoint.contains("amazonaws.com") {
+        anyhow::bail!(
+            "a run against AWS never uses a baseline: AWS is what the baselines are measured against"
+        );
+    }
     let target_name = if replay_server.is_some() {
         format!("the built-in replay server ({endpoint})")
     } else {
@@ -1090,14 +1096,16 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut report =
         conform::report::RunReport::from_results(&suite, &results, &report_target, shard);
     report.target_version = args.target_version.clone();
+    let baseline = match &args.baseline {
+        Some(path) => Some((path, conform::baseline::Baseline::load(path)?)),
+        None => None,
+    };
+    // The reports tell known deviations from new ones.
+    if let Some((_, b)) = &baseline {
+        report.mark_known(b);
+    }
     write_reports(&report, Outputs::of(&args))?;
-    if let Some(path) = &args.baseline {
-        if endpoint.contains("amazonaws.com") {
-            anyhow::bail!(
-                "a run against AWS never uses a baseline: AWS is what the baselines are measured against"
-            );
-        }
-        let baseline = conform::baseline::Baseline::load(path)?;
+    if let Some((path, baseline)) = baseline {
         if args.update_baseline {
             let updated = baseline.updated(&report);
             updated

@@ -41,6 +41,20 @@ pub struct CaseReport {
     pub diff: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// When the run's baseline lists this failing case: its reason (a known deviation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known: Option<String>,
+}
+
+impl CaseReport {
+    /// What people read: the outcome, except that a failure the baseline lists is
+    /// `baselined`.
+    pub fn status(&self) -> &str {
+        match (&self.known, self.outcome.as_str()) {
+            (Some(_), "fail" | "missing") => "baselined",
+            (_, o) => o,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -103,6 +117,7 @@ impl RunReport {
                     outcome: outcome.to_owned(),
                     diff,
                     message,
+                    known: None,
                 }
             })
             .collect();
@@ -147,6 +162,21 @@ impl RunReport {
         self.cases.iter().filter(|c| c.outcome == outcome).count()
     }
 
+    /// Marks the failures `baseline` lists as known, with their reasons. A case without an
+    /// answer stays an error: a baseline excuses deviations, not silence.
+    pub fn mark_known(&mut self, baseline: &crate::baseline::Baseline) {
+        let reasons: BTreeMap<&str, &str> = baseline
+            .deviations
+            .iter()
+            .map(|d| (d.case.as_str(), d.reason.as_str()))
+            .collect();
+        for c in &mut self.cases {
+            if matches!(c.outcome.as_str(), "fail" | "missing") {
+                c.known = reasons.get(c.name.as_str()).map(|r| (*r).to_owned());
+            }
+        }
+    }
+
     /// JUnit XML: one test suite per service, one test case per scenario, the diff in the
     /// failure's body.
     pub fn to_junit(&self) -> String {
@@ -156,6 +186,19 @@ impl RunReport {
         for c in &self.cases {
             let status = match c.outcome.as_str() {
                 "pass" => TestCaseStatus::success(),
+                // A known deviation is expected to fail: skipped with its reason, so a CI
+                // page that counts failures shows only the new ones.
+                _ if c.status() == "baselined" => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(format!(
+                        "known deviation: {}",
+                        c.known.as_deref().unwrap_or_default()
+                    ));
+                    if let Some(d) = &c.diff {
+                        s.set_description(d.clone());
+                    }
+                    s
+                }
                 "error" => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
                     s.set_message(c.message.clone().unwrap_or_default());
@@ -199,6 +242,18 @@ impl RunReport {
             self.count("missing"),
             self.count("error")
         );
+        let known = self
+            .cases
+            .iter()
+            .filter(|c| c.status() == "baselined")
+            .count();
+        if known > 0 {
+            let _ = writeln!(
+                md,
+                "{known} of the failures are known deviations in the baseline; {} are not.\n",
+                self.count("fail") + self.count("missing") - known
+            );
+        }
         for (title, key) in [("kind", 0), ("operation", 1)] {
             let mut rows: BTreeMap<String, (usize, usize)> = BTreeMap::new();
             for c in &self.cases {
@@ -225,7 +280,10 @@ impl RunReport {
             let _ = writeln!(md, "## Deviations\n");
         }
         for c in deviations {
-            let _ = writeln!(md, "### {} ({})\n", c.name, c.outcome);
+            let _ = writeln!(md, "### {} ({})\n", c.name, c.status());
+            if let Some(k) = &c.known {
+                let _ = writeln!(md, "Known deviation: {k}\n");
+            }
             if let Some(m) = &c.message {
                 let _ = writeln!(md, "{m}\n");
             }
@@ -350,6 +408,7 @@ mod tests {
             outcome: outcome.into(),
             diff: (outcome == "fail").then(|| "--- snapshot\n+++ actual\n-a\n+b\n".into()),
             message: (outcome == "error").then(|| "cannot connect".into()),
+            known: None,
         }
     }
 
@@ -469,6 +528,52 @@ mod tests {
             "{md}"
         );
         let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<RunReport>(&json).unwrap(), r);
+    }
+
+    #[test]
+    fn known_deviations_are_told_apart_from_new_ones() {
+        let mut r = report(
+            vec![
+                case("sts::AssumeRole::a", "pass"),
+                case("sts::AssumeRole::b", "fail"),
+                case("sts::AssumeRole::c", "fail"),
+                case("sts::AssumeRole::d", "error"),
+            ],
+            "1/1",
+        );
+        let baseline: crate::baseline::Baseline = toml::from_str(
+            "[[deviation]]\ncase = \"sts::AssumeRole::b\"\nreason = \"limit not enforced\"\n\n\
+             [[deviation]]\ncase = \"sts::AssumeRole::a\"\nreason = \"was wrong once\"\n\n\
+             [[deviation]]\ncase = \"sts::AssumeRole::d\"\nreason = \"silence is no deviation\"\n",
+        )
+        .unwrap();
+        r.mark_known(&baseline);
+        let statuses: Vec<&str> = r.cases.iter().map(CaseReport::status).collect();
+        // A pass stays a pass, an unanswered case an error, whatever the baseline says.
+        assert_eq!(statuses, ["pass", "baselined", "fail", "error"]);
+        assert_eq!(r.cases[1].known.as_deref(), Some("limit not enforced"));
+
+        let x = r.to_junit();
+        assert!(
+            x.contains("failures=\"1\"") && x.contains("skipped=\"1\""),
+            "{x}"
+        );
+        assert!(x.contains("known deviation: limit not enforced"), "{x}");
+        let md = r.to_markdown();
+        assert!(
+            md.contains("1 of the failures are known deviations in the baseline; 1 are not."),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "### sts::AssumeRole::b (baselined)\n\nKnown deviation: limit not enforced"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("### sts::AssumeRole::c (fail)"), "{md}");
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(json.contains("\"known\":\"limit not enforced\""), "{json}");
         assert_eq!(serde_json::from_str::<RunReport>(&json).unwrap(), r);
     }
 }

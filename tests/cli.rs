@@ -505,12 +505,40 @@ async fn a_named_target_brings_its_endpoint_and_baseline_and_a_silent_one_fails_
     )
     .unwrap();
 
-    let o = conform(&root, &["run", "--target", "fake", "--no-new"], &[]);
+    let json = root.join("fake.json");
+    let o = conform(
+        &root,
+        &[
+            "run",
+            "--target",
+            "fake",
+            "--no-new",
+            "--report-json",
+            json.to_str().unwrap(),
+        ],
+        &[],
+    );
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}\n{err}");
     assert!(
         out.contains("1 known deviations, 0 new, 0 now passing, 0 without an answer: passed"),
         "{out}"
+    );
+    // The report tells the known deviation by its reason.
+    let report: conform::report::RunReport =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let known: Vec<_> = report
+        .cases
+        .iter()
+        .filter(|c| c.status() == "baselined")
+        .map(|c| (c.name.as_str(), c.known.as_deref()))
+        .collect();
+    assert_eq!(
+        known,
+        [(
+            "sts::AssumeRole::assume_role_session_name_too_short",
+            Some("the message differs")
+        )]
     );
 
     // The baseline excuses the deviation, not a target that is not there.
