@@ -183,6 +183,13 @@ struct RunArgs {
     /// Where the keys come from: the targets file's word for the target, else the environment.
     #[arg(skip)]
     credentials: conform::targets::CredentialSource,
+    /// Other services' endpoints, from the targets file (IAM for setup steps on AWS).
+    #[arg(skip)]
+    service_endpoints: std::collections::BTreeMap<String, String>,
+    /// Confirm a run against AWS (an amazonaws.com endpoint): its setup steps create IAM roles
+    /// in the account, and every call is real. Also CONFORM_ALLOW_AWS=1.
+    #[arg(long)]
+    allow_aws: bool,
     /// The targets file (default: conform.toml in the project root).
     #[arg(long)]
     targets: Option<PathBuf>,
@@ -948,6 +955,7 @@ fn with_target(mut args: RunArgs, root: &std::path::Path) -> anyhow::Result<RunA
     args.baseline = args.baseline.or_else(|| spec.baseline.clone());
     args.target_name = args.target_name.or(Some(name));
     args.credentials = spec.credentials.clone();
+    args.service_endpoints = spec.endpoints.clone();
     // The file's variables first, so a --var given here overrides one.
     let mut vars: Vec<String> = spec.vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
     vars.append(&mut args.vars);
@@ -991,9 +999,15 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         (None, None) => unreachable!("a server was started"),
     };
     // Refused before any request: a run against AWS costs, and its answers are the reference.
-    if args.baseline.is_some() && endpoint.contains("amazonaws.com") {
+    let on_aws = endpoint.contains("amazonaws.com");
+    if args.baseline.is_some() && on_aws {
         anyhow::bail!(
             "a run against AWS never uses a baseline: AWS is what the baselines are measured against"
+        );
+    }
+    if on_aws && !allowed_on_aws(args.allow_aws) {
+        anyhow::bail!(
+            "{endpoint} is AWS: the run's setup steps create IAM roles in the account and every call is real; confirm with --allow-aws or CONFORM_ALLOW_AWS=1"
         );
     }
     let target_name = if replay_server.is_some() {
@@ -1017,6 +1031,16 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         target.credentials = c;
     }
     target.set_vars(args.vars.iter().map(String::as_str))?;
+    target
+        .service_endpoints
+        .extend(args.service_endpoints.clone());
+    if on_aws {
+        // IAM has one global endpoint; setup steps must not go to STS's host.
+        target
+            .service_endpoints
+            .entry("iam".into())
+            .or_insert_with(|| "https://iam.amazonaws.com/".into());
+    }
     target.timeout = Duration::from_secs(args.timeout.max(1));
     target.retries = args.retries;
     if replay_server.is_some() {

@@ -174,6 +174,10 @@ pub struct TargetSpec {
     pub vars: BTreeMap<String, String>,
     #[serde(default)]
     pub credentials: CredentialSource,
+    /// Where other services' requests go (`iam` on AWS lives at its own host); a service not
+    /// named goes to `endpoint`.
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, String>,
     /// How conform starts it (`cargo xtask conformance --target NAME`); without it the
     /// target must already be running at `endpoint`.
     pub start: Option<Launch>,
@@ -224,6 +228,17 @@ impl Targets {
                     path: path.to_owned(),
                     name: name.clone(),
                 });
+            }
+            for (service, url) in &spec.endpoints {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(TargetsError::Start {
+                        path: path.to_owned(),
+                        name: name.clone(),
+                        message: format!(
+                            "endpoints.{service} `{url}` is no http(s) URL: write https://host or http://host:port"
+                        ),
+                    });
+                }
             }
             if let Some(launch) = &spec.start {
                 launch.check().map_err(|message| TargetsError::Start {
@@ -413,5 +428,9 @@ vars = { caller_arn = "arn:aws:sts::123456789012:user/moto" }
         assert!(t.get("moto").unwrap().start.is_some());
         assert!(t.get("localstack").unwrap().start.is_some());
         assert_eq!(t.get("aws").unwrap().credentials, CredentialSource::Chain);
+        assert_eq!(
+            t.get("aws").unwrap().endpoints["iam"],
+            "https://iam.amazonaws.com"
+        );
     }
 }

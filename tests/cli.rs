@@ -677,3 +677,80 @@ fn check_names_baseline_entries_that_are_no_case() {
     );
     assert!(out.contains(", 1 stale baseline entries"), "{out}");
 }
+
+/// The actions a server was asked for, in order.
+async fn actions(server: &wiremock::MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| {
+            form_urlencoded::parse(&r.body)
+                .find(|(k, _)| k == "Action")
+                .map(|(_, v)| v.into_owned())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_sends_each_service_to_its_own_endpoint() {
+    let (sts, iam) = (start(Deviation::None).await, start(Deviation::None).await);
+    let scenario = "cases:\n  - id: with_role\n    kind: exception\n    provenance: inferred\n    \
+        description: A role made for the case, assumed, then deleted.\n    steps:\n      \
+        - service: iam\n        operation: CreateRole\n        setup: true\n        params:\n          \
+        RoleName: 'conform-{{run_id}}-r'\n          AssumeRolePolicyDocument: '{\"Version\":\"2012-10-17\",\"Statement\":[]}'\n        \
+        capture: {made_arn: CreateRoleResult/Role/Arn, made_name: //RoleName}\n      \
+        - operation: AssumeRole\n        params: {RoleArn: '{{made_arn}}', RoleSessionName: s1}\n      \
+        - service: iam\n        operation: DeleteRole\n        cleanup: true\n        params: {RoleName: '{{made_name}}'}\n";
+    let targets = format!(
+        "[targets.split]\nendpoint = \"{}\"\nendpoints = {{ iam = \"{}\" }}\n",
+        sts.uri(),
+        iam.uri()
+    );
+    let (_dir, root) = common::project(&[
+        ("scenarios/sts/AssumeRole/r.yaml", scenario),
+        ("conform.toml", &targets),
+    ]);
+    let o = conform(&root, &["run", "--target", "split", "--no-new"], &[]);
+    let (out, err) = text(&o);
+    // No snapshot for the case: what matters here is where each request went.
+    assert!(out.contains("1 missing a snapshot"), "{out}\n{err}");
+    assert_eq!(actions(&sts).await, ["AssumeRole"]);
+    assert_eq!(actions(&iam).await, ["CreateRole", "DeleteRole"]);
+
+    let bad =
+        "[targets.split]\nendpoint = \"http://127.0.0.1:9\"\nendpoints = { iam = \"iam.local\" }\n";
+    std::fs::write(root.join("conform.toml"), bad).unwrap();
+    let o = conform(&root, &["run", "--target", "split"], &[]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("endpoints.iam `iam.local` is no http(s) URL"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_run_against_aws_must_be_confirmed_before_anything_is_sent() {
+    let (_dir, root) = copy_of_repo();
+    let o = conform(
+        &root,
+        &[
+            "run",
+            "--endpoint",
+            "https://sts.amazonaws.com",
+            "--timeout",
+            "1",
+        ],
+        &[("CONFORM_ALLOW_AWS", "")],
+    );
+    let (out, err) = text(&o);
+    assert!(!o.status.success(), "{out}\n{err}");
+    assert!(
+        err.contains("https://sts.amazonaws.com is AWS") && err.contains("--allow-aws"),
+        "{err}"
+    );
+    // Refused before the run: no case was tried.
+    assert!(!out.contains("cases against"), "{out}");
+}

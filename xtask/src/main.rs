@@ -94,7 +94,7 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
                         .clone(),
                 )
             }
-            "--update-baseline" => pass.push(a.clone()),
+            "--update-baseline" | "--allow-aws" => pass.push(a.clone()),
             "--jobs" | "--var" | "--region" | "--timeout" | "--retries" | "--shard"
             | "--report-json" | "--report-junit" | "--report-md" | "--report-html" => {
                 pass.push(a.clone());
