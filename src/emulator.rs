@@ -270,6 +270,19 @@ fn signal_group(pid: u32, signal: Signal) {
 #[cfg(not(unix))]
 fn signal_group(_pid: u32, _signal: Signal) {}
 
+/// What the recipe's `version` command prints (`moto 5.2.5`), when it has one that works.
+pub fn version(launch: &Launch, dir: &Path) -> Option<String> {
+    let (program, args) = launch.version.split_first()?;
+    let out = Command::new(resolve(program, dir))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    (out.status.success() && !text.is_empty()).then_some(text)
+}
+
 /// A program named by a relative path is relative to the targets file, not to wherever
 /// conform was started.
 fn resolve(program: &str, dir: &Path) -> PathBuf {

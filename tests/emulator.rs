@@ -172,3 +172,23 @@ fn a_missing_program_is_named() {
         .to_string();
     assert!(e.contains("cannot run `target/nowhere/bin/server`"), "{e}");
 }
+
+#[test]
+fn the_version_is_what_the_recipe_command_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = launch(
+        r#"command = ["srv", "{port}"]
+version = ["sh", "-c", "echo '  emu 1.2.3  '"]"#,
+    );
+    assert_eq!(
+        conform::emulator::version(&ok, dir.path()).as_deref(),
+        Some("emu 1.2.3")
+    );
+    let failing = launch(
+        r#"command = ["srv", "{port}"]
+version = ["sh", "-c", "echo half; exit 1"]"#,
+    );
+    assert_eq!(conform::emulator::version(&failing, dir.path()), None);
+    let none = launch(r#"command = ["srv", "{port}"]"#);
+    assert_eq!(conform::emulator::version(&none, dir.path()), None);
+}

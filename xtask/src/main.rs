@@ -123,7 +123,7 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
                 // A SIGINT or SIGTERM sent to xtask alone (not its process group) would skip
                 // Drop: stop the emulator from the handler, then leave as an interrupted run.
                 on_interrupt_stop(name, e.stopper())?;
-                let version = emulator_version(launch, targets.dir());
+                let version = conform::emulator::version(launch, targets.dir());
                 eprintln!(
                     "{} ready on {} (log: {})",
                     version.as_deref().unwrap_or(name),
@@ -427,21 +427,4 @@ fn parity() -> anyhow::Result<ExitCode> {
         eprintln!("the gate failed for: {}", failed.join(", "));
         Ok(ExitCode::from(1))
     }
-}
-
-/// What the recipe's `version` command prints, when it has one that works.
-fn emulator_version(launch: &conform::targets::Launch, dir: &Path) -> Option<String> {
-    let (program, args) = launch.version.split_first()?;
-    let program = if program.contains('/') {
-        dir.join(program)
-    } else {
-        PathBuf::from(program)
-    };
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    (out.status.success() && !text.is_empty()).then_some(text)
 }
