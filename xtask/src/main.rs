@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 const USAGE: &str = "usage:
   cargo xtask conformance [--target NAME] [--endpoint URL] [--jobs N] [--var NAME=VALUE]...
                           [--report-json|--report-junit|--report-md|--report-html FILE]
-                          [--update-baseline] [--allow-aws] [-- FILTER...]
+                          [--shard K/N] [--update-baseline] [--allow-aws] [-- FILTER...]
       run the scenarios against the built-in replay server, a target named in conform.toml
       (moto and localstack are installed, started on a free port and stopped here), or any
       endpoint (your emulator, AWS)
