@@ -83,10 +83,16 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
     let mut target: Option<String> = None;
     let mut pass: Vec<String> = Vec::new();
     let mut filters: Vec<String> = Vec::new();
+    let mut targets_file: Option<PathBuf> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--endpoint" => endpoint = Some(it.next().context("--endpoint needs a URL")?.clone()),
+            "--targets" => {
+                let file = it.next().context("--targets needs a file")?;
+                targets_file = Some(PathBuf::from(file));
+                pass.extend(["--targets".into(), file.clone()]);
+            }
             "--target" => {
                 target = Some(
                     it.next()
@@ -116,7 +122,10 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
     match target.as_deref() {
         None | Some("replay") => {}
         Some(name) => {
-            let targets = conform::targets::Targets::load(&root.join("conform.toml"))?;
+            let file = targets_file
+                .clone()
+                .unwrap_or_else(|| root.join("conform.toml"));
+            let targets = conform::targets::Targets::load(&file)?;
             let spec = targets.get(name)?;
             if let (Some(launch), None) = (&spec.start, &endpoint) {
                 let e = conform::emulator::Emulator::start(name, launch, targets.dir())?;
@@ -147,14 +156,8 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
             .ok()
             .filter(|e| !e.is_empty())
     });
-    let mut cmd: Vec<String> = [
-        "run", "--quiet", "-p", "conform", "--bin", "conform", "--", "--root",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    cmd.push(root.display().to_string());
-    cmd.push("run".into());
+    // conform's own arguments; `cargo run` gets them after its own.
+    let mut cmd: Vec<String> = vec!["--root".into(), root.display().to_string(), "run".into()];
     if let Some(e) = endpoint {
         cmd.extend(["--endpoint".into(), e]);
     }
@@ -163,7 +166,6 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
         cmd.push("--filter".into());
         cmd.push(f);
     }
-    let refs: Vec<&str> = cmd.iter().map(String::as_str).collect();
     // The port above changes every run: the command that updates a baseline is this one,
     // with the flag before any `--` (after it, it would be a filter).
     let mut again = vec!["cargo xtask conformance".to_owned()];
@@ -171,7 +173,32 @@ fn conformance(args: &[String]) -> anyhow::Result<ExitCode> {
     again.extend(opts.iter().filter(|a| *a != "--update-baseline").cloned());
     again.push("--update-baseline".into());
     again.extend(rest.iter().cloned());
-    cargo_with(&refs, &[("CONFORM_UPDATE_BASELINE", &again.join(" "))])
+    let env = [("CONFORM_UPDATE_BASELINE", again.join(" "))];
+    // A conform binary built already (CONFORM_BIN) instead of `cargo run`: for xtask's own
+    // tests, which cannot start cargo while cargo test holds the build directory.
+    match std::env::var_os("CONFORM_BIN").filter(|b| !b.is_empty()) {
+        Some(bin) => {
+            let status = Command::new(&bin)
+                .args(&cmd)
+                .envs(env.iter().map(|(k, v)| (k, v)))
+                .status()
+                .with_context(|| format!("cannot run {}", bin.to_string_lossy()))?;
+            Ok(exit_code(status))
+        }
+        None => {
+            let mut refs = vec!["run", "--quiet", "-p", "conform", "--bin", "conform", "--"];
+            refs.extend(cmd.iter().map(String::as_str));
+            cargo_with(&refs, &[(env[0].0, &env[0].1)])
+        }
+    }
+}
+
+fn exit_code(status: std::process::ExitStatus) -> ExitCode {
+    match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(1)),
+        None => ExitCode::from(1),
+    }
 }
 
 fn cargo(args: &[&str]) -> anyhow::Result<ExitCode> {
@@ -186,11 +213,7 @@ fn cargo_with(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<ExitCode> {
         .current_dir(workspace())
         .status()
         .with_context(|| format!("cannot run {cargo}"))?;
-    Ok(match status.code() {
-        Some(0) => ExitCode::SUCCESS,
-        Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(1)),
-        None => ExitCode::from(1),
-    })
+    Ok(exit_code(status))
 }
 
 /// A case the documented-behaviour reference can answer: STS calls only, signed with the
