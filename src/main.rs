@@ -999,7 +999,7 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         (None, None) => unreachable!("a server was started"),
     };
     // Refused before any request: a run against AWS costs, and its answers are the reference.
-    let on_aws = endpoint.contains("amazonaws.com");
+    let on_aws = conform::target::is_aws(&endpoint);
     if args.baseline.is_some() && on_aws {
         anyhow::bail!(
             "a run against AWS never uses a baseline: AWS is what the baselines are measured against"
@@ -1039,7 +1039,7 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         target
             .service_endpoints
             .entry("iam".into())
-            .or_insert_with(|| "https://iam.amazonaws.com/".into());
+            .or_insert_with(|| conform::target::AWS_IAM_ENDPOINT.into());
     }
     target.timeout = Duration::from_secs(args.timeout.max(1));
     target.retries = args.retries;

@@ -11,6 +11,23 @@ pub const EXAMPLE_ACCESS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
 pub const EXAMPLE_SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 /// moto's default account.
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
+/// IAM's one global endpoint (setup and cleanup steps on AWS go there).
+pub const AWS_IAM_ENDPOINT: &str = "https://iam.amazonaws.com/";
+
+/// Whether `endpoint` is AWS itself: its host is under amazonaws.com (or the China
+/// partition's amazonaws.com.cn). Runs there cost, and AWS is what baselines are measured
+/// against.
+pub fn is_aws(endpoint: &str) -> bool {
+    reqwest::Url::parse(endpoint)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .is_some_and(|h| {
+            let h = h.trim_end_matches('.');
+            ["amazonaws.com", "amazonaws.com.cn"]
+                .iter()
+                .any(|d| h == *d || h.ends_with(&format!(".{d}")))
+        })
+}
 
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -121,7 +138,7 @@ impl Target {
         let mut t = Target::at_endpoint(&sts, region, env)?;
         t.name = "aws".into();
         t.service_endpoints
-            .insert("iam".into(), "https://iam.amazonaws.com/".into());
+            .insert("iam".into(), AWS_IAM_ENDPOINT.into());
         Ok(t)
     }
 
@@ -233,5 +250,26 @@ mod tests {
         };
         let t = Target::at_endpoint("https://sts.amazonaws.com", "us-east-1", env).unwrap();
         assert_eq!(t.credentials.access_key_id, "AKIAENV");
+    }
+
+    #[test]
+    fn aws_is_told_by_the_host() {
+        for aws in [
+            "https://sts.amazonaws.com",
+            "https://sts.eu-west-1.amazonaws.com/",
+            "https://STS.AMAZONAWS.COM",
+            "https://sts.cn-north-1.amazonaws.com.cn",
+        ] {
+            assert!(is_aws(aws), "{aws}");
+        }
+        for other in [
+            "http://127.0.0.1:4566",
+            "http://amazonaws.com.example.org",
+            "http://notamazonaws.com",
+            "http://localhost:5000/?next=sts.amazonaws.com",
+            "not a url",
+        ] {
+            assert!(!is_aws(other), "{other}");
+        }
     }
 }

@@ -213,10 +213,7 @@ impl Targets {
         let dir = path.parent().unwrap_or(Path::new(""));
         let mut targets = file.targets;
         for (name, spec) in &mut targets {
-            let on_aws = spec
-                .endpoint
-                .as_deref()
-                .is_some_and(|e| e.contains("amazonaws.com"));
+            let on_aws = spec.endpoint.as_deref().is_some_and(crate::target::is_aws);
             if on_aws && spec.baseline.is_some() {
                 return Err(TargetsError::AwsBaseline {
                     path: path.to_owned(),
