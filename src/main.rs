@@ -521,16 +521,21 @@ fn write_reports(report: &conform::report::RunReport, to: Outputs) -> anyhow::Re
     Ok(())
 }
 
+/// The JSON reports of earlier runs (or shards).
+fn read_reports(paths: &[PathBuf]) -> anyhow::Result<Vec<conform::report::RunReport>> {
+    paths
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a conform JSON report", p.display()))
+        })
+        .collect()
+}
+
 fn merge(paths: &[PathBuf], to: Outputs) -> anyhow::Result<ExitCode> {
-    let mut reports = Vec::new();
-    for p in paths {
-        let text =
-            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
-        reports.push(
-            serde_json::from_str::<conform::report::RunReport>(&text)
-                .with_context(|| format!("{} is not a conform JSON report", p.display()))?,
-        );
-    }
+    let reports = read_reports(paths)?;
     let merged = conform::report::RunReport::merge(reports)?;
     println!(
         "{} cases from {} reports: {} not passing",
@@ -548,15 +553,7 @@ fn matrix(
     md: Option<PathBuf>,
     html: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    let mut runs = Vec::new();
-    for p in paths {
-        let text =
-            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
-        runs.push(
-            serde_json::from_str::<conform::report::RunReport>(&text)
-                .with_context(|| format!("{} is not a conform JSON report", p.display()))?,
-        );
-    }
+    let runs = read_reports(paths)?;
     let mut known = vec![std::collections::BTreeMap::new(); runs.len()];
     for b in baselines {
         let (target, file) = b
@@ -629,10 +626,7 @@ fn acting_target(
         Target::at_endpoint(name, &region, env)?
     };
     if let Some(c) = creds {
-        target
-            .vars
-            .insert("access_key_id".into(), c.access_key_id.clone());
-        target.credentials = c;
+        target.use_credentials(c);
     }
     Ok(Some(target))
 }
@@ -1025,10 +1019,7 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
     });
     let mut target = Target::at_endpoint(&endpoint, &region, |k| std::env::var(k).ok())?;
     if let Some(c) = credentials(&args.credentials, &region)? {
-        target
-            .vars
-            .insert("access_key_id".into(), c.access_key_id.clone());
-        target.credentials = c;
+        target.use_credentials(c);
     }
     target.set_vars(args.vars.iter().map(String::as_str))?;
     target

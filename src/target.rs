@@ -93,6 +93,13 @@ impl Target {
         })
     }
 
+    /// Signs with `c` from now on; `access_key_id` (which scenarios may name) follows.
+    pub fn use_credentials(&mut self, c: Credentials) {
+        self.vars
+            .insert("access_key_id".into(), c.access_key_id.clone());
+        self.credentials = c;
+    }
+
     /// Applies `NAME=VALUE` overrides. Changing the account id also moves the default role
     /// and caller ARNs unless those are set too.
     pub fn set_vars<'a>(

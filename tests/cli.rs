@@ -685,11 +685,7 @@ async fn actions(server: &wiremock::MockServer) -> Vec<String> {
         .await
         .unwrap_or_default()
         .iter()
-        .filter_map(|r| {
-            form_urlencoded::parse(&r.body)
-                .find(|(k, _)| k == "Action")
-                .map(|(_, v)| v.into_owned())
-        })
+        .map(|r| common::action(&r.body))
         .collect()
 }
 

@@ -457,13 +457,6 @@ async fn run_role_case(role: &str) -> (CaseResult, Vec<wiremock::Request>) {
     (res, server.received_requests().await.unwrap())
 }
 
-fn action(r: &wiremock::Request) -> String {
-    form_urlencoded::parse(&r.body)
-        .find(|(k, _)| k == "Action")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn setup_and_cleanup_steps_run_around_the_checked_ones_and_stay_out_of_the_snapshot() {
     let (res, requests) = run_role_case("trusting").await;
@@ -476,7 +469,7 @@ async fn setup_and_cleanup_steps_run_around_the_checked_ones_and_stay_out_of_the
         "{t}"
     );
     assert!(res.run.warnings.is_empty(), "{:?}", res.run.warnings);
-    let actions: Vec<String> = requests.iter().map(action).collect();
+    let actions: Vec<String> = requests.iter().map(|r| common::action(&r.body)).collect();
     assert_eq!(actions, ["CreateRole", "AssumeRole", "DeleteRole"]);
     let scope = |i: usize| {
         requests[i]
@@ -513,7 +506,7 @@ async fn a_refused_setup_stops_the_case_but_cleanup_still_runs() {
             message: "setup step (iam:CreateRole) was refused: HTTP 409 EntityAlreadyExists".into()
         }
     );
-    let actions: Vec<String> = requests.iter().map(action).collect();
+    let actions: Vec<String> = requests.iter().map(|r| common::action(&r.body)).collect();
     // The AssumeRole is not sent; the cleanup cannot name a role that was never captured.
     assert_eq!(actions, ["CreateRole"]);
     assert_eq!(

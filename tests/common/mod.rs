@@ -325,12 +325,16 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn action_name(body: &[u8]) -> &'static str {
-    let action: String = form_urlencoded::parse(body)
+/// The `Action` of an awsQuery form body ("" without one).
+pub fn action(body: &[u8]) -> String {
+    form_urlencoded::parse(body)
         .find(|(k, _)| k == "Action")
         .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
-    match action.as_str() {
+        .unwrap_or_default()
+}
+
+fn action_name(body: &[u8]) -> &'static str {
+    match action(body).as_str() {
         "AssumeRole" => "AssumeRole",
         "GetCallerIdentity" => "GetCallerIdentity",
         _ => "",
