@@ -640,11 +640,7 @@ fn credentials(
     use conform::targets::CredentialSource;
     Ok(match source {
         CredentialSource::Env => None,
-        CredentialSource::Example => Some(conform::sign::Credentials {
-            access_key_id: conform::target::EXAMPLE_ACCESS_KEY_ID.into(),
-            secret_access_key: conform::target::EXAMPLE_SECRET_ACCESS_KEY.into(),
-            session_token: None,
-        }),
+        CredentialSource::Example => Some(conform::target::example_credentials()),
         CredentialSource::Chain => chain(None, Some(region))?.0,
         CredentialSource::Keys(keys) => Some(keys.clone()),
     })

@@ -11,6 +11,15 @@ pub const EXAMPLE_ACCESS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
 pub const EXAMPLE_SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 /// moto's default account.
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
+/// AWS's documented example keys, for endpoints that accept any signature.
+pub fn example_credentials() -> Credentials {
+    Credentials {
+        access_key_id: EXAMPLE_ACCESS_KEY_ID.to_owned(),
+        secret_access_key: EXAMPLE_SECRET_ACCESS_KEY.to_owned(),
+        session_token: None,
+    }
+}
+
 /// IAM's one global endpoint (setup and cleanup steps on AWS go there).
 pub const AWS_IAM_ENDPOINT: &str = "https://iam.amazonaws.com/";
 
@@ -73,11 +82,7 @@ impl Target {
                 secret_access_key: sk,
                 session_token: env("AWS_SESSION_TOKEN").filter(|t| !t.is_empty()),
             },
-            _ => Credentials {
-                access_key_id: EXAMPLE_ACCESS_KEY_ID.to_owned(),
-                secret_access_key: EXAMPLE_SECRET_ACCESS_KEY.to_owned(),
-                session_token: None,
-            },
+            _ => example_credentials(),
         };
         let mut vars = default_vars(region);
         vars.insert("access_key_id".into(), credentials.access_key_id.clone());
