@@ -161,42 +161,39 @@ fn main() {
             std::process::exit(1);
         }
         runs.push(m);
-        let (got, m) = measure(|| {
-            rt.block_on(async {
-                let limit = Arc::new(tokio::sync::Semaphore::new(jobs));
-                let mut set = tokio::task::JoinSet::new();
-                for (i, body) in bodies.iter().enumerate() {
-                    let (client, limit, url, body) = (
-                        client.clone(),
-                        Arc::clone(&limit),
-                        endpoint.clone(),
-                        body.clone(),
-                    );
-                    set.spawn(async move {
-                        let _p = limit.acquire_owned().await.unwrap();
-                        let r = client
-                            .post(&url)
-                            .header(
-                                "content-type",
-                                "application/x-www-form-urlencoded; charset=utf-8",
-                            )
-                            .body(body)
-                            .send()
-                            .await
-                            .unwrap();
-                        (i, r.text().await.unwrap())
-                    });
-                }
-                let mut out = vec![String::new(); CASES];
-                while let Some(Ok((i, t))) = set.join_next().await {
-                    out[i] = t;
-                }
-                out
-            })
-        });
+        let (got, m) = measure(|| bare_run(&rt, &client, &endpoint, &bodies, jobs));
         answers = got;
         bases.push(m);
     }
+    drop(runner);
+
+    // The same cases against an endpoint whose every answer deviates (another namespace):
+    // what a failing case costs on top of a passing one (the diff, the deviations).
+    let deviating = rt.block_on(common::start(common::Deviation::WrongNamespace));
+    let deviating_target = Target::at_endpoint(&deviating.uri(), "us-east-1", |_| None).unwrap();
+    let deviating_runner =
+        Arc::new(Runner::new(Arc::clone(&suite), deviating_target, Secrets::new()).unwrap());
+    let mut failing_runs = Vec::new();
+    let mut failing_bases = Vec::new();
+    let mut deviated = 0;
+    for _ in 0..ROUNDS {
+        let (results, m) = measure(|| rt.block_on(deviating_runner.check_all(&all, jobs, |_| {})));
+        let failed = results
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Fail { .. }))
+            .count();
+        // Error answers keep their namespace: two cases in three deviate.
+        if failed < CASES / 2 {
+            eprintln!("bench: only {failed} of {CASES} cases deviated");
+            std::process::exit(1);
+        }
+        deviated = failed;
+        failing_runs.push(m);
+        let (_, m) = measure(|| bare_run(&rt, &client, &deviating.uri(), &bodies, jobs));
+        failing_bases.push(m);
+    }
+    drop(deviating);
+
     let best = |v: &[Measure]| v.iter().map(|m| m.cpu).min().unwrap();
     let best_wall = |v: &[Measure]| v.iter().map(|m| m.wall).min().unwrap();
     let (run_cpu, base_cpu) = (best(&runs), best(&bases));
@@ -285,6 +282,12 @@ fn main() {
         harness,
         run_cpu.as_secs_f64() / base_cpu.as_secs_f64()
     );
+    let (fail_cpu, fail_base) = (best(&failing_runs), best(&failing_bases));
+    println!(
+        "  {deviated} of {CASES} answers deviating:   {:>7.1} us CPU per case of harness ({:.2}x the baseline's CPU)",
+        per_case(fail_cpu.saturating_sub(fail_base), CASES),
+        fail_cpu.as_secs_f64() / fail_base.as_secs_f64()
+    );
     println!("  phases alone (one thread, no network):");
     println!(
         "    serialize + sign:                {:>7.1} us per case",
@@ -371,4 +374,45 @@ fn main() {
         "  replay server under load:          {:>6.0} requests/s ({load} signed requests, 64 in flight, client and server on 2 cores)",
         load as f64 / m.wall.as_secs_f64()
     );
+}
+
+/// The baseline: the very same request bodies sent with a bare HTTP client, no harness work.
+fn bare_run(
+    rt: &tokio::runtime::Runtime,
+    client: &reqwest::Client,
+    endpoint: &str,
+    bodies: &[Vec<u8>],
+    jobs: usize,
+) -> Vec<String> {
+    rt.block_on(async {
+        let limit = Arc::new(tokio::sync::Semaphore::new(jobs));
+        let mut set = tokio::task::JoinSet::new();
+        for (i, body) in bodies.iter().enumerate() {
+            let (client, limit, url, body) = (
+                client.clone(),
+                Arc::clone(&limit),
+                endpoint.to_owned(),
+                body.clone(),
+            );
+            set.spawn(async move {
+                let _p = limit.acquire_owned().await.unwrap();
+                let r = client
+                    .post(&url)
+                    .header(
+                        "content-type",
+                        "application/x-www-form-urlencoded; charset=utf-8",
+                    )
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                (i, r.text().await.unwrap())
+            });
+        }
+        let mut out = vec![String::new(); bodies.len()];
+        while let Some(Ok((i, t))) = set.join_next().await {
+            out[i] = t;
+        }
+        out
+    })
 }
