@@ -11,6 +11,7 @@ pub mod cleanup;
 pub mod coverage;
 #[cfg(feature = "aws-credentials")]
 pub mod credentials;
+pub mod deviation;
 pub mod diagnostic;
 pub mod emulator;
 pub mod html;

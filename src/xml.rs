@@ -356,6 +356,26 @@ impl ElementPath {
     }
 }
 
+impl std::fmt::Display for ElementPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.descendant {
+            f.write_str("//")?;
+        } else if let Some(root) = &self.root {
+            write!(f, "/{root}/")?;
+        }
+        for (i, s) in self.steps.iter().enumerate() {
+            if i > 0 {
+                f.write_str("/")?;
+            }
+            f.write_str(&s.name)?;
+            if s.index > 1 {
+                write!(f, "[{}]", s.index)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("an element name is empty (two `/` in a row?)".into());
@@ -433,6 +453,9 @@ mod tests {
             Some("123456789012")
         );
         assert_eq!(sel("GetCallerIdentityResult[2]/Account"), None);
+        for p in ["//RequestId", "/R/A/member[2]/B", "A/B"] {
+            assert_eq!(ElementPath::parse(p).unwrap().to_string(), p);
+        }
         assert!(ElementPath::parse("a//b").is_err());
         assert!(ElementPath::parse("a[0]").is_err());
     }
