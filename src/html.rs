@@ -8,7 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Display, Write as _};
 
-use crate::report::{CaseReport, Matrix, RunReport};
+use crate::deviation::Level;
+use crate::report::{Agreement, CaseReport, Judged, Matrix, RunReport};
 
 /// Report text made safe for element content and quoted attribute values alike.
 struct Esc<'a>(&'a str);
@@ -33,19 +34,23 @@ impl Display for Esc<'_> {
 
 /// What became of each case, in the order people read them, with the words for their
 /// counts: a run's outcomes, with the failures its baseline lists apart as `baselined`.
-const OUTCOMES: [(&str, &str); 5] = [
+const OUTCOMES: [(&str, &str); 6] = [
     ("pass", "passed"),
     ("fail", "failed"),
-    ("baselined", "known deviations"),
+    ("baselined", "only known deviations"),
+    ("incomplete", "incomplete"),
     ("missing", "missing a snapshot"),
     ("error", "errors"),
 ];
 
 /// The cells of the matrix, with the words a select offers for them.
-const CELLS: [(&str, &str); 4] = [
+const CELLS: [(&str, &str); 7] = [
     ("pass", "pass"),
     ("fail", "fail"),
     ("baselined", "baselined"),
+    ("incomplete", "incomplete"),
+    ("missing", "missing"),
+    ("error", "error"),
     ("none", "not run"),
 ];
 
@@ -251,6 +256,17 @@ select { font: inherit; padding: .15rem .3rem; }
 .status.pass { background: var(--pass); } .status.fail { background: var(--fail); }
 .status.missing { background: var(--missing); } .status.error { background: var(--error); }
 .status.baselined { background: var(--baselined-strong); }
+.status.incomplete { background: var(--missing); }
+.counts .incomplete { border-left-color: var(--missing); }
+.levels { margin: .5rem 0 1rem; }
+.deviations { margin: .25rem 0 .6rem; font-size: 13px; }
+.deviations td code { white-space: pre-wrap; overflow-wrap: anywhere; }
+.deviations tr.new td { background: var(--del); }
+.deviations tr.not-judged td { color: var(--muted); }
+.not-judged { border-left: 4px solid var(--line); padding-left: .8rem; }
+.not-judged h3 { font-size: 1rem; margin: .5rem 0 .25rem; }
+.cell.incomplete, .cell.missing { background: #fff8c5; color: var(--missing); }
+.cell.error { background: #fbefff; color: var(--error); }
 .known { margin: .25rem 0; color: var(--muted); }
 .detail > td { padding: 0 .6rem .8rem 2rem; }
 .message { white-space: pre-wrap; overflow-wrap: anywhere; background: #f6f8fa;
@@ -379,6 +395,109 @@ fn operation_of(name: &str) -> &str {
     }
 }
 
+/// Agreement per level, one row per group, each share with a bar.
+fn level_table(out: &mut String, title: &str, rows: impl IntoIterator<Item = (String, Agreement)>) {
+    let _ = write!(
+        out,
+        "<table class=\"levels\"><thead><tr><th>{}</th><th>cases</th>",
+        Esc(title)
+    );
+    for l in Level::ALL {
+        let _ = write!(out, "<th>{l}</th>");
+    }
+    out.push_str("</tr></thead><tbody>\n");
+    for (name, a) in rows {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td class=\"num\">{}</td>",
+            Esc(&name),
+            a.cases
+        );
+        for (i, _) in Level::ALL.iter().enumerate() {
+            if a.cases == 0 {
+                out.push_str("<td class=\"num\">-</td>");
+            } else {
+                let _ = write!(
+                    out,
+                    "<td class=\"num\"><meter min=\"0\" max=\"{}\" value=\"{}\"></meter>{}</td>",
+                    a.cases,
+                    a.at[i],
+                    Esc(&a.share(i))
+                );
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody></table>\n");
+}
+
+/// The target's not-judged rules, each with the number of deviations it left out.
+fn not_judged_list(out: &mut String, r: &RunReport) {
+    if r.not_judged.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "<div class=\"not-judged\"><h3>Not judged ({})</h3><ul>",
+        Esc(&r.target)
+    );
+    for rule in &r.not_judged {
+        let count = r
+            .cases
+            .iter()
+            .flat_map(|c| c.judged(Judged::NotJudged))
+            .filter(|d| d.reason.as_deref() == Some(rule.reason.as_str()))
+            .count();
+        let mut what = Vec::new();
+        if let Some(k) = rule.kind {
+            what.push(format!("kind <code>{k}</code>"));
+        }
+        if let Some(p) = &rule.path {
+            what.push(format!("paths <code>{}</code>", Esc(p)));
+        }
+        if let Some(c) = &rule.case {
+            what.push(format!("cases <code>{}</code>", Esc(c)));
+        }
+        let _ = write!(
+            out,
+            "<li>{}: {} <b>({count} deviations)</b></li>",
+            what.join(", "),
+            Esc(&rule.reason)
+        );
+    }
+    out.push_str("</ul></div>\n");
+}
+
+/// A case's deviations, one row each, with how each was judged.
+fn deviations_table(out: &mut String, c: &CaseReport) {
+    out.push_str(
+        "<table class=\"deviations\"><thead><tr><th>step</th><th>kind</th><th>path</th><th>expected</th><th>actual</th><th>judged</th></tr></thead><tbody>\n",
+    );
+    for d in &c.deviations {
+        let v = &d.deviation;
+        let (class, judged) = match d.judged {
+            Judged::New => ("new", "new".to_owned()),
+            Judged::Known => ("known", "known".to_owned()),
+            Judged::NotJudged => ("not-judged", "not judged".to_owned()),
+        };
+        let title = d
+            .reason
+            .as_deref()
+            .map(|r| format!(" title=\"{}\"", Esc(r)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "<tr class=\"{class}\"><td class=\"num\">{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td><code>{}</code></td><td{title}>{judged}</td></tr>",
+            v.step,
+            v.kind,
+            Esc(&v.path),
+            Esc(v.expected.as_deref().unwrap_or("")),
+            Esc(v.actual.as_deref().unwrap_or("")),
+        );
+    }
+    out.push_str("</tbody></table>\n");
+}
+
 /// A table of passed-of-cases per group (kind, operation), with a bar and the other outcomes.
 fn tally_table(
     out: &mut String,
@@ -396,17 +515,18 @@ fn tally_table(
     }
     let _ = writeln!(
         out,
-        "<table class=\"tally\"><thead><tr><th>{title}</th><th>passed</th><th>failed</th><th>known</th><th>missing</th><th>errors</th><th>cases</th></tr></thead><tbody>"
+        "<table class=\"tally\"><thead><tr><th>{title}</th><th>passed</th><th>failed</th><th>known</th><th>incomplete</th><th>missing</th><th>errors</th><th>cases</th></tr></thead><tbody>"
     );
     for (group, counts) in &groups {
         let all: usize = counts.values().sum();
         let get = |o: &str| counts.get(o).copied().unwrap_or(0);
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td class=\"num\"><meter min=\"0\" max=\"{all}\" value=\"{pass}\"></meter>{pass}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{all}</td></tr>",
+            "<tr><td>{}</td><td class=\"num\"><meter min=\"0\" max=\"{all}\" value=\"{pass}\"></meter>{pass}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{all}</td></tr>",
             Esc(group),
             get("fail"),
             get("baselined"),
+            get("incomplete"),
             get("missing"),
             get("error"),
             pass = get("pass"),
@@ -454,7 +574,22 @@ pub fn report(r: &RunReport) -> String {
     if others > 0 {
         let _ = write!(out, "<li><b>{others}</b>other outcomes</li>");
     }
-    out.push_str("</ul>\n</header>\n<h2>By kind and by operation</h2>\n<div class=\"tallies\">\n");
+    let n = r.counts();
+    let _ = write!(
+        out,
+        "</ul>\n<p class=\"meta\">{}</p>\n</header>\n<h2>Agreement by level</h2>\n\
+         <p class=\"meta\">Each level includes those before it; <code>values</code> is a full pass.</p>\n",
+        Esc(&crate::report::deviations_line(&n))
+    );
+    let mut rows = vec![("all".to_owned(), r.agreement(""))];
+    rows.extend(
+        r.operations()
+            .into_iter()
+            .map(|op| (op.trim_end_matches(':').to_owned(), r.agreement(&op))),
+    );
+    level_table(&mut out, "operation", rows);
+    not_judged_list(&mut out, r);
+    out.push_str("<h2>By kind and by operation</h2>\n<div class=\"tallies\">\n");
     tally_table(&mut out, "kind", &r.cases, |c| c.kind.clone());
     tally_table(&mut out, "operation", &r.cases, |c| {
         format!("{}::{}", c.service, c.operation)
@@ -506,7 +641,7 @@ pub fn report(r: &RunReport) -> String {
             Esc(&c.kind),
             Esc(&c.provenance)
         );
-        if c.message.is_some() || c.diff.is_some() {
+        if c.message.is_some() || c.diff.is_some() || !c.deviations.is_empty() {
             out.push_str("<tr class=\"detail\"><td colspan=\"4\">\n");
             if let Some(k) = &c.known {
                 let _ = writeln!(out, "<p class=\"known\">Known deviation: {}</p>", Esc(k));
@@ -514,9 +649,16 @@ pub fn report(r: &RunReport) -> String {
             if let Some(m) = &c.message {
                 let _ = writeln!(out, "<p class=\"message\">{}</p>", Esc(m));
             }
+            if !c.deviations.is_empty() {
+                deviations_table(&mut out, c);
+            }
             if let Some(d) = &c.diff {
-                // A known deviation's diff starts folded, so the new ones stand out.
-                let open = if c.known.is_some() { "" } else { " open" };
+                // A diff starts folded unless the case has new deviations, so those stand out.
+                let open = if c.judged(Judged::New).next().is_some() {
+                    " open"
+                } else {
+                    ""
+                };
                 let _ = writeln!(out, "<details{open}><summary>diff</summary>");
                 diff_table(&mut out, d);
                 out.push_str("</details>\n");
@@ -541,42 +683,37 @@ pub fn matrix(m: &Matrix) -> String {
     let _ = write!(
         out,
         "<header>\n<h1>conform parity matrix</h1>\n<p class=\"meta\">{} cases · {} targets</p>\n</header>\n\
-         <h2>Pass rates</h2>\n<table class=\"rates\"><thead><tr><th>operation</th>",
+         <h2>Agreement by level</h2>\n<p class=\"meta\">The share of cases that agree with the snapshots at each level; each level includes those before it, so <code>values</code> is the share that pass.</p>\n",
         names.len(),
         targets.len()
     );
-    for r in m.runs {
-        let _ = write!(out, "<th>{}", Esc(&r.target));
-        if let Some(v) = &r.target_version {
-            let _ = write!(out, "<br><small>{}</small>", Esc(v));
-        }
-        out.push_str("</th>");
-    }
-    out.push_str("</tr></thead><tbody>\n");
-    let rate_cells = |out: &mut String, prefix: &str| {
-        for t in 0..m.runs.len() {
-            let (pass, all) = m.tally(t, prefix);
-            if all == 0 {
-                out.push_str("<td class=\"num\">-</td>");
-            } else {
-                let _ = write!(
-                    out,
-                    "<td class=\"num\"><meter min=\"0\" max=\"{all}\" value=\"{pass}\"></meter>{}</td>",
-                    Esc(&m.rate(t, prefix))
-                );
-            }
-        }
-    };
-    for op in m.operations() {
-        let _ = write!(out, "<tr><td>{}</td>", Esc(op.trim_end_matches(':')));
-        rate_cells(&mut out, &op);
-        out.push_str("</tr>\n");
-    }
-    out.push_str("<tr class=\"all\"><td>all</td>");
-    rate_cells(&mut out, "");
-    out.push_str(
-        "</tr>\n</tbody></table>\n<h2>Cases</h2>\n<form id=\"filters\" class=\"filters\" hidden>\n",
+    level_table(
+        &mut out,
+        "target",
+        m.runs.iter().map(|r| {
+            let name = match &r.target_version {
+                Some(v) => format!("{} ({v})", r.target),
+                None => r.target.clone(),
+            };
+            (name, r.agreement(""))
+        }),
     );
+    for r in m.runs {
+        let _ = writeln!(out, "<h3>{}</h3>", Esc(&r.target));
+        let _ = writeln!(
+            out,
+            "<p class=\"meta\">{} {}</p>",
+            Esc(&crate::report::summary_line(&r.counts())),
+            Esc(&crate::report::deviations_line(&r.counts()))
+        );
+        let rows = r
+            .operations()
+            .into_iter()
+            .map(|op| (op.trim_end_matches(':').to_owned(), r.agreement(&op)));
+        level_table(&mut out, "operation", rows);
+        not_judged_list(&mut out, r);
+    }
+    out.push_str("<h2>Cases</h2>\n<form id=\"filters\" class=\"filters\" hidden>\n");
     let operations: BTreeSet<&str> = names.iter().map(|n| operation_of(n)).collect();
     select(
         &mut out,
@@ -601,10 +738,12 @@ pub fn matrix(m: &Matrix) -> String {
     }
     out.push_str("</tr></thead><tbody>\n");
     for name in &names {
-        let cells: Vec<(&str, &str)> = (0..m.runs.len())
-            .map(|t| match m.cell(t, name) {
-                "-" => ("none", "not run"),
-                c => (c, c),
+        let cells: Vec<(&str, String)> = (0..m.runs.len())
+            .map(|t| match (m.cell(t, name), m.grade(t, name)) {
+                ("-", _) => ("none", "not run".to_owned()),
+                ("pass", _) => ("pass", "pass".to_owned()),
+                (c, Some(g)) => (c, format!("{c} ({g})")),
+                (c, None) => (c, format!("{c} (none)")),
             })
             .collect();
         let statuses: BTreeSet<&str> = cells.iter().map(|(c, _)| *c).collect();
@@ -621,12 +760,13 @@ pub fn matrix(m: &Matrix) -> String {
                 Some(why) => {
                     let _ = write!(
                         out,
-                        "<td class=\"cell {class}\" title=\"{}\">{text}</td>",
-                        Esc(why)
+                        "<td class=\"cell {class}\" title=\"{}\">{}</td>",
+                        Esc(why),
+                        Esc(&text)
                     );
                 }
                 None => {
-                    let _ = write!(out, "<td class=\"cell {class}\">{text}</td>");
+                    let _ = write!(out, "<td class=\"cell {class}\">{}</td>", Esc(&text));
                 }
             }
         }
@@ -640,21 +780,52 @@ pub fn matrix(m: &Matrix) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::SCHEMA;
+    use crate::deviation::{Deviation, Kind};
+    use crate::report::{CaseOutcome, JudgedDeviation, SCHEMA};
 
-    fn case(name: &str, outcome: &str, diff: Option<&str>) -> CaseReport {
+    /// A case; a failing one has one deviation, judged `judged`.
+    fn judged_case(name: &str, outcome: &str, diff: Option<&str>, judged: Judged) -> CaseReport {
         let mut parts = name.split("::");
-        CaseReport {
+        let outcome = match outcome {
+            "pass" => CaseOutcome::Pass,
+            "fail" => CaseOutcome::Fail,
+            "error" => CaseOutcome::Error,
+            other => panic!("{other}"),
+        };
+        let mut c = CaseReport {
             name: name.into(),
             service: parts.next().unwrap_or_default().into(),
             operation: parts.next().unwrap_or_default().into(),
             kind: "limit".into(),
             provenance: "documented".into(),
-            outcome: outcome.into(),
+            outcome,
+            stop: None,
             diff: diff.map(str::to_owned),
-            message: (outcome == "error").then(|| "refused: <connection> & \"more\"".into()),
+            message: (outcome == CaseOutcome::Error)
+                .then(|| "refused: <connection> & \"more\"".into()),
+            deviations: (outcome == CaseOutcome::Fail)
+                .then(|| JudgedDeviation {
+                    deviation: Deviation {
+                        step: 1,
+                        kind: Kind::ValueText,
+                        path: "R/<V>".into(),
+                        expected: Some("<2>".into()),
+                        actual: Some("<3> & \"x\"".into()),
+                    },
+                    judged,
+                    reason: None,
+                })
+                .into_iter()
+                .collect(),
+            grade: None,
             known: None,
-        }
+        };
+        c.regrade();
+        c
+    }
+
+    fn case(name: &str, outcome: &str, diff: Option<&str>) -> CaseReport {
+        judged_case(name, outcome, diff, Judged::New)
     }
 
     fn run(target: &str, cases: Vec<CaseReport>) -> RunReport {
@@ -664,6 +835,7 @@ mod tests {
             conform: "0.1.0".into(),
             target_version: None,
             shard: None,
+            not_judged: Vec::new(),
             cases,
         }
     }
@@ -695,9 +867,13 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("<title>conform against &lt;img src=x onerror=y&gt;</title>"));
+        // Deviation values too.
+        assert!(
+            html.contains("<td><code>R/&lt;V&gt;</code></td><td><code>&lt;2&gt;</code></td><td><code>&lt;3&gt; &amp; &quot;x&quot;</code></td>"),
+            "{html}"
+        );
         let m = matrix(&Matrix {
             runs: &[run("<b>emu</b>", vec![case(evil, "pass", None)])],
-            known: &[],
         });
         assert_eq!(m.matches("<script>").count(), 1, "{m}");
         assert!(m.contains("<th>&lt;b&gt;emu&lt;/b&gt;</th>"), "{m}");
@@ -800,36 +976,30 @@ mod tests {
                 case("sts::AssumeRole::b", "pass", None),
             ],
         );
+        let mut known = judged_case("sts::AssumeRole::b", "fail", None, Judged::Known);
+        known.known = Some("answers <200> & no error".into());
         let b = run(
             "emu",
-            vec![
-                case("sts::AssumeRole::a", "fail", Some("-x\n+y\n")),
-                case("sts::AssumeRole::b", "fail", None),
-            ],
+            vec![case("sts::AssumeRole::a", "fail", Some("-x\n+y\n")), known],
         );
         let runs = [a, b];
-        let known = [
-            BTreeMap::new(),
-            [(
-                "sts::AssumeRole::b".to_owned(),
-                "answers <200> & no error".to_owned(),
-            )]
-            .into(),
-        ];
-        let html = matrix(&Matrix {
-            runs: &runs,
-            known: &known,
-        });
+        let html = matrix(&Matrix { runs: &runs });
+        // The cell says the status and the last level agreed at (a value differs: order).
         assert!(
-            html.contains("<tr class=\"case\" data-operation=\"AssumeRole\" data-status=\"fail pass\"><td>sts::AssumeRole::a</td><td class=\"cell pass\">pass</td><td class=\"cell fail\">fail</td></tr>"),
+            html.contains("<tr class=\"case\" data-operation=\"AssumeRole\" data-status=\"fail pass\"><td>sts::AssumeRole::a</td><td class=\"cell pass\">pass</td><td class=\"cell fail\">fail (order)</td></tr>"),
             "{html}"
         );
         assert!(
-            html.contains("<td class=\"cell baselined\" title=\"answers &lt;200&gt; &amp; no error\">baselined</td>"),
+            html.contains("<td class=\"cell baselined\" title=\"answers &lt;200&gt; &amp; no error\">baselined (order)</td>"),
+            "{html}"
+        );
+        // Per level: both of emu's cases agree up to the order, neither in values.
+        assert!(
+            html.contains("<td>emu</td><td class=\"num\">2</td><td class=\"num\"><meter min=\"0\" max=\"2\" value=\"2\"></meter>100% (2)</td>"),
             "{html}"
         );
         assert!(
-            html.contains("0% (0/2)</td>") && html.contains("100% (2/2)</td>"),
+            html.contains("value=\"0\"></meter>0% (0)</td></tr>"),
             "{html}"
         );
         assert!(html.contains("2 of 2 cases shown"), "{html}");
@@ -837,7 +1007,12 @@ mod tests {
 
     #[test]
     fn a_known_deviation_shows_its_reason_and_folds_its_diff() {
-        let mut known = case("sts::AssumeRole::k", "fail", Some("-a\n+b\n"));
+        let mut known = judged_case(
+            "sts::AssumeRole::k",
+            "fail",
+            Some("-a\n+b\n"),
+            Judged::Known,
+        );
         known.known = Some("answers <200> & no error".into());
         let html = report(&run(
             "emu",
@@ -848,7 +1023,13 @@ mod tests {
             "{html}"
         );
         assert!(
-            html.contains("<p class=\"known\">Known deviation: answers &lt;200&gt; &amp; no error</p>\n<details><summary>diff</summary>"),
+            html.contains("<p class=\"known\">Known deviation: answers &lt;200&gt; &amp; no error</p>\n<table class=\"deviations\">"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "<td>known</td></tr>\n</tbody></table>\n<details><summary>diff</summary>"
+            ),
             "{html}"
         );
         // The new failure's diff is open, and the counts keep the two apart.
@@ -857,7 +1038,7 @@ mod tests {
             "{html}"
         );
         assert!(
-            html.contains("<li class=\"fail\"><b>1</b>failed</li><li class=\"baselined\"><b>1</b>known deviations</li>"),
+            html.contains("<li class=\"fail\"><b>1</b>failed</li><li class=\"baselined\"><b>1</b>only known deviations</li>"),
             "{html}"
         );
     }

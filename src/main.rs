@@ -8,9 +8,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use conform::baseline::Baseline;
 use conform::coverage::ServiceCoverage;
+use conform::deviation::{Level, NotJudgedSet};
 use conform::replay::Replay;
-use conform::runner::{CaseResult, Outcome, Runner, Summary};
+use conform::report::{CaseReport, Judged, RunReport};
+use conform::runner::{CaseResult, Runner, StopKind};
 use conform::secrets::Secrets;
 use conform::snapshot;
 use conform::suite::{Layout, Suite, SuiteError};
@@ -237,13 +240,17 @@ struct RunArgs {
     #[arg(long)]
     target_version: Option<String>,
     /// Known deviations of the target (baselines/<target>.toml): the run passes when every
-    /// failure is listed, and fails on a new one and on a listed one that now passes.
+    /// deviation is listed, and fails on a new one (also in a case that lists others) and on
+    /// a listed one that no longer occurs.
     #[arg(long)]
     baseline: Option<PathBuf>,
     /// Rewrite the baseline (--baseline, or the target's in the targets file) to accept this
-    /// run's deviations (the list the gate then holds).
+    /// run's deviations (the list the gate then holds), keeping the reasons it has.
     #[arg(long)]
     update_baseline: bool,
+    /// What the target is not judged on, from the targets file.
+    #[arg(skip)]
+    not_judged: Vec<conform::deviation::NotJudged>,
 }
 
 fn main() -> ExitCode {
@@ -377,7 +384,7 @@ fn check(suite: &Suite, root: &std::path::Path) -> anyhow::Result<ExitCode> {
                 println!(
                     "stale baseline entry: {} lists {}, which is no case (remove the entry, or rename it with its case)",
                     file.display(),
-                    d.case
+                    d.name
                 );
             }
         }
@@ -541,7 +548,7 @@ fn merge(paths: &[PathBuf], to: Outputs) -> anyhow::Result<ExitCode> {
         "{} cases from {} reports: {} not passing",
         merged.cases.len(),
         paths.len(),
-        merged.cases.iter().filter(|c| c.outcome != "pass").count()
+        merged.cases.iter().filter(|c| c.status() != "pass").count()
     );
     write_reports(&merged, to)?;
     Ok(ExitCode::SUCCESS)
@@ -553,26 +560,21 @@ fn matrix(
     md: Option<PathBuf>,
     html: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    let runs = read_reports(paths)?;
-    let mut known = vec![std::collections::BTreeMap::new(); runs.len()];
+    let mut runs = read_reports(paths)?;
+    // A baseline given here judges its target's report again (a report judged at run time
+    // carries its marks already).
     for b in baselines {
         let (target, file) = b
             .split_once('=')
             .with_context(|| format!("`{b}`: write TARGET=FILE"))?;
-        let t = runs
-            .iter()
-            .position(|r| r.target == target)
+        let run = runs
+            .iter_mut()
+            .find(|r| r.target == target)
             .with_context(|| format!("no report is of target `{target}`"))?;
-        known[t] = conform::baseline::Baseline::load(std::path::Path::new(file))?
-            .deviations
-            .into_iter()
-            .map(|d| (d.case, d.reason))
-            .collect();
+        let not_judged = NotJudgedSet::new(&run.not_judged).map_err(anyhow::Error::msg)?;
+        Baseline::load(std::path::Path::new(file))?.judge(run, &not_judged);
     }
-    let m = conform::report::Matrix {
-        runs: &runs,
-        known: &known,
-    };
+    let m = conform::report::Matrix { runs: &runs };
     if let Some(p) = &html {
         write_file(p, conform::html::matrix(&m))?;
     }
@@ -845,9 +847,9 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
         for w in &r.run.warnings {
             println!("WARN {}: {w}", r.test_name);
         }
-        if let Some(e) = &r.run.error {
+        if let Some(e) = &r.run.stop {
             // A case that did not run to its end keeps its snapshot as it was.
-            println!("NOT RECORDED {}: {e}", r.test_name);
+            println!("NOT RECORDED {}: {}", r.test_name, e.message);
             not_run += 1;
             continue;
         }
@@ -946,6 +948,7 @@ fn with_target(mut args: RunArgs, root: &std::path::Path) -> anyhow::Result<RunA
     args.target_name = args.target_name.or(Some(name));
     args.credentials = spec.credentials.clone();
     args.service_endpoints = spec.endpoints.clone();
+    args.not_judged = spec.not_judged.clone();
     // The file's variables first, so a --var given here overrides one.
     let mut vars: Vec<String> = spec.vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
     vars.append(&mut args.vars);
@@ -1000,6 +1003,12 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
             "{endpoint} is AWS: the run's setup steps create IAM roles in the account and every call is real; confirm with --allow-aws or CONFORM_ALLOW_AWS=1"
         );
     }
+    // Read before any request: a mistake in either file must not cost a whole run.
+    let baseline = match &args.baseline {
+        Some(path) => Some((path.clone(), Baseline::load(path)?)),
+        None => None,
+    };
+    let not_judged = NotJudgedSet::new(&args.not_judged).map_err(anyhow::Error::msg)?;
     let target_name = if replay_server.is_some() {
         format!("the built-in replay server ({endpoint})")
     } else {
@@ -1100,103 +1109,161 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
     let elapsed = started.elapsed();
 
     let write_new = !args.no_new && !is_ci();
-    for r in &results {
-        report(&suite, r, write_new, &secrets);
-    }
-    let report_target = report_name.clone();
-    let mut report =
-        conform::report::RunReport::from_results(&suite, &results, &report_target, shard);
+    let mut report = RunReport::from_results(&suite, &results, &report_name, shard);
     report.target_version = args.target_version.clone();
-    let baseline = match &args.baseline {
-        Some(path) => Some((path, conform::baseline::Baseline::load(path)?)),
-        None => None,
-    };
-    // The reports tell known deviations from new ones.
-    if let Some((_, b)) = &baseline {
-        report.mark_known(b);
+    report.not_judged = args.not_judged.clone();
+    baseline
+        .as_ref()
+        .map_or(&Baseline::default(), |(_, b)| b)
+        .judge(&mut report, &not_judged);
+    for (r, c) in results.iter().zip(&report.cases) {
+        print_case(&suite, r, c, write_new, &secrets);
     }
     write_reports(&report, Outputs::of(&args))?;
-    if let Some((path, baseline)) = baseline {
-        if args.update_baseline {
-            let updated = baseline.updated(&report);
-            updated
-                .save(path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            println!(
-                "wrote {} with {} known deviations",
-                path.display(),
-                updated.deviations.len()
-            );
-            return Ok(ExitCode::SUCCESS);
-        }
-        let gate = baseline.gate(&report);
-        for n in &gate.new {
-            println!("NEW DEVIATION {n} (not in {})", path.display());
-        }
-        for e in &gate.errors {
-            println!(
-                "NO ANSWER {e}: a baseline excuses deviations, not a target that did not answer; is it running?"
-            );
-        }
-        for f in &gate.fixed {
-            println!(
-                "NOW PASSES {f}: remove it from {} (the list only shrinks)",
-                path.display()
-            );
-        }
+    let counts = report.counts();
+    println!(
+        "\n{} cases against {target_name}: {} ({:.2} s, {jobs} jobs)",
+        counts.cases,
+        conform::report::outcome_counts(&counts),
+        elapsed.as_secs_f64(),
+    );
+    println!("{}", conform::report::deviations_line(&counts));
+    println!("{}", agreement_line(&report));
+    let Some((path, baseline)) = baseline else {
+        let ok = counts.failed + counts.incomplete + counts.missing + counts.errors == 0;
+        return Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    };
+    if args.update_baseline {
+        let updated = baseline.updated(&report);
+        updated
+            .save(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         println!(
-            "\ngate against {}: {} known deviations, {} new, {} now passing, {} without an answer: {}",
+            "wrote {}: {} deviations known in {} cases",
             path.display(),
-            gate.known,
-            gate.new.len(),
-            gate.fixed.len(),
-            gate.errors.len(),
-            if gate.passed() { "passed" } else { "FAILED" }
+            updated.len(),
+            updated.cases.len()
         );
-        if !gate.passed() {
-            if gate.new.is_empty() && gate.fixed.is_empty() {
-                println!("start the target (or fix --endpoint) and run again");
-                return Ok(ExitCode::from(1));
-            }
-            // A wrapper that picks ports per run (xtask) names the command to repeat.
-            let again = std::env::var("CONFORM_UPDATE_BASELINE")
-                .ok()
-                .filter(|c| !c.is_empty())
-                .unwrap_or_else(|| {
-                    let mut cmd: Vec<String> = std::env::args().collect();
-                    cmd.push("--update-baseline".into());
-                    cmd.join(" ")
-                });
-            println!("if these changes are intended, update the baseline with:\n  {again}");
-            return Ok(ExitCode::from(1));
+        let kept = report
+            .cases
+            .iter()
+            .filter(|c| matches!(c.status(), "error" | "missing"))
+            .count();
+        if kept > 0 {
+            println!(
+                "{kept} cases could not be judged (no answer, no snapshot, a refused setup step): their entries stay as they were"
+            );
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let s = Summary::of(&results);
-    println!(
-        "\n{} cases against {}: {} passed, {} failed, {} missing a snapshot, {} errors ({:.2} s, {} jobs)",
-        results.len(),
-        target_name,
-        s.passed,
-        s.failed,
-        s.missing,
-        s.errors,
-        elapsed.as_secs_f64(),
-        jobs
-    );
-    Ok(if s.ok() {
+    let gate = baseline.gate(&report);
+    print_gate(&gate, &path);
+    Ok(if gate.passed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
 }
 
-fn report(suite: &Suite, r: &CaseResult, write_new: bool, secrets: &Secrets) {
+/// `Agreement: status 100% · code 100% · ... · values 98%`.
+fn agreement_line(report: &RunReport) -> String {
+    let a = report.agreement("");
+    let parts: Vec<String> = Level::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("{l} {}%", conform::report::percent(a.at[i], a.cases)))
+        .collect();
+    format!(
+        "Agreement (cases that agree up to each level): {}",
+        parts.join(" · ")
+    )
+}
+
+/// The gate's verdict: what it found beyond the known deviations, then one line.
+fn print_gate(gate: &conform::baseline::Gate, path: &std::path::Path) {
+    const SHOWN: usize = 50;
+    let file = path.display();
+    if gate.whole_cases {
+        println!(
+            "\n{file} lists whole cases (the format before deviations were named one by one): convert it with the update command below; it keeps the reasons"
+        );
+    }
+    let mut lines: Vec<String> = Vec::new();
+    for (case, d) in &gate.new {
+        lines.push(format!("NEW {case}: {d}"));
+    }
+    for (case, k) in gate.fixed.iter().filter(|_| !gate.whole_cases) {
+        lines.push(format!(
+            "NO LONGER OCCURS {case}: {k}: remove it from {file} (the list only shrinks)"
+        ));
+    }
+    for (case, kind, message) in &gate.stopped {
+        lines.push(format!("{} {case}: {message}", kind.headline()));
+    }
+    for case in &gate.missing {
+        lines.push(format!("NO SNAPSHOT {case}: nothing to judge it by"));
+    }
+    if !lines.is_empty() {
+        println!();
+    }
+    for l in lines.iter().take(SHOWN) {
+        println!("{l}");
+    }
+    if lines.len() > SHOWN {
+        println!(
+            "... and {} more (every one is in the reports: --report-json, --report-md, --report-html)",
+            lines.len() - SHOWN
+        );
+    }
+    println!(
+        "\ngate against {file}: {} known deviations, {} new, {} no longer occurring, {} not judged, {} cases without a verdict: {}",
+        gate.known,
+        gate.new.len(),
+        gate.fixed.len(),
+        gate.not_judged,
+        gate.stopped.len() + gate.missing.len(),
+        if gate.passed() { "passed" } else { "FAILED" }
+    );
+    if gate.passed() {
+        return;
+    }
+    if gate
+        .stopped
+        .iter()
+        .any(|(_, k, _)| *k == StopKind::NoAnswer)
+    {
+        println!(
+            "a baseline excuses deviations, not a target that did not answer: start the target (or fix --endpoint) and run again"
+        );
+    }
+    if gate.new.is_empty() && gate.fixed.is_empty() && !gate.whole_cases {
+        return;
+    }
+    // A wrapper that picks ports per run (xtask) names the command to repeat.
+    let again = std::env::var("CONFORM_UPDATE_BASELINE")
+        .ok()
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| {
+            let mut cmd: Vec<String> = std::env::args().collect();
+            cmd.push("--update-baseline".into());
+            cmd.join(" ")
+        });
+    println!("if these changes are intended, update the baseline with:\n  {again}");
+}
+
+/// What a case's result shows on the terminal: nothing for a pass or a case whose
+/// deviations are all known or not judged (the reports have them); the new deviations and
+/// the diff for one that fails; the reason for one that could not be judged.
+fn print_case(suite: &Suite, r: &CaseResult, c: &CaseReport, write_new: bool, secrets: &Secrets) {
     let case = &suite.cases[r.index];
     for w in &r.run.warnings {
         println!("WARN {}: {w}", r.test_name);
     }
-    let written = |r: &CaseResult| -> String {
+    let written = || -> String {
         if !write_new {
             return String::new();
         }
@@ -1210,31 +1277,51 @@ fn report(suite: &Suite, r: &CaseResult, write_new: bool, secrets: &Secrets) {
             Err(e) => format!("\n  {e}"),
         }
     };
-    match &r.outcome {
-        Outcome::Pass => {}
-        Outcome::Fail { diff } => {
+    match c.status() {
+        "pass" | "baselined" => {}
+        "missing" => println!(
+            "MISSING {}: no snapshot at {}{}",
+            r.test_name,
+            suite.snapshots.path_of(case).display(),
+            written()
+        ),
+        "error" => println!(
+            "{} {}  ({}:{}): {}",
+            c.stop.unwrap_or(StopKind::NoAnswer).headline(),
+            r.test_name,
+            case.file,
+            case.line,
+            c.message.as_deref().unwrap_or_default()
+        ),
+        status => {
+            let head = if status == "incomplete" {
+                "INCOMPLETE"
+            } else {
+                "FAIL"
+            };
             println!(
-                "FAIL {}  ({}:{}){}",
+                "{head} {}  ({}:{}){}",
                 r.test_name,
                 case.file,
                 case.line,
-                written(r)
+                written()
             );
-            println!("{diff}");
-        }
-        Outcome::Missing => {
-            println!(
-                "MISSING {}: no snapshot at {}{}",
-                r.test_name,
-                suite.snapshots.path_of(case).display(),
-                written(r)
+            if let Some(m) = &c.message {
+                println!("  {m}");
+            }
+            for d in c.judged(Judged::New) {
+                println!("  new: {}", d.deviation);
+            }
+            let (known, unjudged) = (
+                c.judged(Judged::Known).count(),
+                c.judged(Judged::NotJudged).count(),
             );
-        }
-        Outcome::Error { message } => {
-            println!(
-                "ERROR {}  ({}:{}): {message}",
-                r.test_name, case.file, case.line
-            );
+            if known + unjudged > 0 {
+                println!("  (and {known} known, {unjudged} not judged)");
+            }
+            if let Some(diff) = &c.diff {
+                println!("{diff}");
+            }
         }
     }
 }

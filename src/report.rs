@@ -1,16 +1,20 @@
 //! What a run found, as data that outlives it: a JSON report with a stable schema, which
-//! shards merge, and renderings for CI (JUnit XML) and people (Markdown).
+//! shards merge, and renderings for CI (JUnit XML) and people (Markdown). Each case carries
+//! its deviations, each judged new, known (a baseline lists it) or not judged (the target
+//! declared it is not judged on it), and its grade: the last level at which it agrees.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::runner::{CaseResult, Outcome};
+use crate::deviation::{self, Deviation, Kind, Level, NotJudged};
+use crate::runner::{CaseResult, Outcome, StopKind};
 use crate::suite::Suite;
 
-/// The version of the JSON schema below; bumped on any incompatible change.
-pub const SCHEMA: u32 = 1;
+/// The version of the JSON schema below; bumped on any incompatible change. Schema 2 added
+/// deviations, grades and not-judged rules.
+pub const SCHEMA: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
@@ -24,7 +28,59 @@ pub struct RunReport {
     /// `K/N` when the run was one shard of N.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+    /// What the target declared it is not judged on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_judged: Vec<NotJudged>,
     pub cases: Vec<CaseReport>,
+}
+
+/// What became of a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaseOutcome {
+    Pass,
+    /// The answers differ from the snapshot.
+    Fail,
+    /// A step's answer lacked a value later steps need; what ran was compared.
+    Incomplete,
+    /// No snapshot to compare with.
+    Missing,
+    /// Nothing could be judged (no answer, a refused setup step, ...).
+    Error,
+}
+
+impl CaseOutcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            CaseOutcome::Pass => "pass",
+            CaseOutcome::Fail => "fail",
+            CaseOutcome::Incomplete => "incomplete",
+            CaseOutcome::Missing => "missing",
+            CaseOutcome::Error => "error",
+        }
+    }
+}
+
+/// How a deviation was judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Judged {
+    /// Not in the baseline (or no baseline): it fails the gate.
+    New,
+    /// The baseline lists it.
+    Known,
+    /// The target declared it is not judged on it.
+    NotJudged,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgedDeviation {
+    #[serde(flatten)]
+    pub deviation: Deviation,
+    pub judged: Judged,
+    /// Why it is known or not judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,25 +91,143 @@ pub struct CaseReport {
     pub operation: String,
     pub kind: String,
     pub provenance: String,
-    /// `pass`, `fail`, `missing` or `error`.
-    pub outcome: String,
+    pub outcome: CaseOutcome,
+    /// Why an incomplete or erroneous case stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<StopKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// When the run's baseline lists this failing case: its reason (a known deviation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deviations: Vec<JudgedDeviation>,
+    /// The last level at which the case agrees with its snapshot, not-judged deviations
+    /// aside; absent when not even the status does, or nothing could be judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<Level>,
+    /// When the run's baseline lists this case: the case's reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known: Option<String>,
 }
 
 impl CaseReport {
-    /// What people read: the outcome, except that a failure the baseline lists is
-    /// `baselined`.
-    pub fn status(&self) -> &str {
-        match (&self.known, self.outcome.as_str()) {
-            (Some(_), "fail" | "missing") => "baselined",
-            (_, o) => o,
+    /// What people read: `pass` (also when every deviation is not judged), `baselined` (every
+    /// judged deviation is known), else the outcome.
+    pub fn status(&self) -> &'static str {
+        match self.outcome {
+            CaseOutcome::Fail | CaseOutcome::Incomplete if !self.deviations.is_empty() => {
+                let judged = || {
+                    self.deviations
+                        .iter()
+                        .filter(|d| d.judged != Judged::NotJudged)
+                };
+                if judged().next().is_none() {
+                    "pass"
+                } else if judged().all(|d| d.judged == Judged::Known) {
+                    "baselined"
+                } else {
+                    self.outcome.name()
+                }
+            }
+            o => o.name(),
         }
+    }
+
+    /// Deviations judged `how`.
+    pub fn judged(&self, how: Judged) -> impl Iterator<Item = &JudgedDeviation> {
+        self.deviations.iter().filter(move |d| d.judged == how)
+    }
+
+    /// The grade from the deviations as judged now.
+    pub fn regrade(&mut self) {
+        self.grade = match self.outcome {
+            CaseOutcome::Pass => Some(Level::Values),
+            CaseOutcome::Fail | CaseOutcome::Incomplete => deviation::grade(
+                self.deviations
+                    .iter()
+                    .filter(|d| d.judged != Judged::NotJudged)
+                    .map(|d| d.deviation.kind),
+            ),
+            CaseOutcome::Missing | CaseOutcome::Error => None,
+        };
+    }
+}
+
+/// How many cases of a group agree at each level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Agreement {
+    pub cases: usize,
+    /// Per level, in [`Level::ALL`] order: cases agreeing at that level (and all before it).
+    pub at: [usize; 6],
+}
+
+impl Agreement {
+    pub fn of<'a>(cases: impl IntoIterator<Item = &'a CaseReport>) -> Agreement {
+        let mut a = Agreement::default();
+        for c in cases {
+            a.cases += 1;
+            if let Some(g) = c.grade {
+                for (i, l) in Level::ALL.iter().enumerate() {
+                    if *l <= g {
+                        a.at[i] += 1;
+                    }
+                }
+            }
+        }
+        a
+    }
+
+    /// `87% (315)`, or `-` for an empty group.
+    pub fn share(&self, level: usize) -> String {
+        if self.cases == 0 {
+            return "-".into();
+        }
+        format!(
+            "{}% ({})",
+            percent(self.at[level], self.cases),
+            self.at[level]
+        )
+    }
+}
+
+/// A whole percentage, rounded down so that 99.7% never shows as 100%.
+pub fn percent(part: usize, all: usize) -> usize {
+    (part * 100).checked_div(all).unwrap_or(0)
+}
+
+/// A run's counts, as summaries print them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub cases: usize,
+    pub passed: usize,
+    /// Cases whose judged deviations are all known.
+    pub baselined: usize,
+    pub failed: usize,
+    pub incomplete: usize,
+    pub missing: usize,
+    pub errors: usize,
+    pub new: usize,
+    pub known: usize,
+    /// Not-judged deviations by kind.
+    pub not_judged: BTreeMap<Kind, usize>,
+}
+
+impl Counts {
+    pub fn not_judged_total(&self) -> usize {
+        self.not_judged.values().sum()
+    }
+
+    /// `12 not judged (element-order 10, value-shape 2)`, or nothing.
+    pub fn not_judged_text(&self) -> Option<String> {
+        let n = self.not_judged_total();
+        (n > 0).then(|| {
+            let parts: Vec<String> = self
+                .not_judged
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            format!("{n} not judged ({})", parts.join(", "))
+        })
     }
 }
 
@@ -65,19 +239,16 @@ pub enum MergeError {
     Targets(String, String),
     #[error("{0} is in more than one report: the shards overlap")]
     Duplicate(String),
-    #[error("a report of schema {0}; this conform reads schema {SCHEMA}")]
+    #[error(
+        "a report of schema {0}; this conform reads schema {SCHEMA} (run the target again to get one)"
+    )]
     Schema(u32),
 }
 
 /// The shard (1-based) a case belongs to among `n`: a stable hash of its name, so a case
 /// stays in its shard however the suite grows.
 pub fn shard_of(test_name: &str, n: u32) -> u32 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in test_name.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    (h % u64::from(n.max(1))) as u32 + 1
+    (deviation::fnv1a(test_name.as_bytes()) % u64::from(n.max(1))) as u32 + 1
 }
 
 /// `K/N` from text, with 1 <= K <= N.
@@ -91,7 +262,13 @@ pub fn parse_shard(text: &str) -> Result<(u32, u32), String> {
     Ok((k, n))
 }
 
+fn escape_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
 impl RunReport {
+    /// The report of a run, every deviation `new` until a baseline or the target's
+    /// not-judged rules say otherwise.
     pub fn from_results(
         suite: &Suite,
         results: &[CaseResult],
@@ -102,23 +279,52 @@ impl RunReport {
             .iter()
             .map(|r| {
                 let c = &suite.cases[r.index];
-                let (outcome, diff, message) = match &r.outcome {
-                    Outcome::Pass => ("pass", None, None),
-                    Outcome::Fail { diff } => ("fail", Some(diff.clone()), None),
-                    Outcome::Missing => ("missing", None, Some("no snapshot".to_owned())),
-                    Outcome::Error { message } => ("error", None, Some(message.clone())),
+                let (outcome, stop, diff, message) = match &r.outcome {
+                    Outcome::Pass => (CaseOutcome::Pass, None, None, None),
+                    Outcome::Fail { diff, .. } => {
+                        (CaseOutcome::Fail, None, Some(diff.clone()), None)
+                    }
+                    Outcome::Incomplete { message, diff, .. } => (
+                        CaseOutcome::Incomplete,
+                        Some(StopKind::Capture),
+                        Some(diff.clone()),
+                        Some(message.clone()),
+                    ),
+                    Outcome::Missing => (
+                        CaseOutcome::Missing,
+                        None,
+                        None,
+                        Some("no snapshot".to_owned()),
+                    ),
+                    Outcome::Error { kind, message } => {
+                        (CaseOutcome::Error, Some(*kind), None, Some(message.clone()))
+                    }
                 };
-                CaseReport {
+                let mut report = CaseReport {
                     name: r.test_name.clone(),
                     service: c.service.clone(),
                     operation: c.operation.clone(),
                     kind: c.kind.to_string(),
                     provenance: c.provenance.to_string(),
-                    outcome: outcome.to_owned(),
+                    outcome,
+                    stop,
                     diff,
                     message,
+                    deviations: r
+                        .outcome
+                        .deviations()
+                        .iter()
+                        .map(|d| JudgedDeviation {
+                            deviation: d.clone(),
+                            judged: Judged::New,
+                            reason: None,
+                        })
+                        .collect(),
+                    grade: None,
                     known: None,
-                }
+                };
+                report.regrade();
+                report
             })
             .collect();
         RunReport {
@@ -127,6 +333,7 @@ impl RunReport {
             conform: env!("CARGO_PKG_VERSION").to_owned(),
             target_version: None,
             shard: shard.map(|(k, n)| format!("{k}/{n}")),
+            not_judged: Vec::new(),
             cases,
         }
     }
@@ -158,45 +365,72 @@ impl RunReport {
         })
     }
 
-    pub(crate) fn count(&self, outcome: &str) -> usize {
-        self.cases.iter().filter(|c| c.outcome == outcome).count()
-    }
-
-    /// Marks the failures `baseline` lists as known, with their reasons. A case without an
-    /// answer stays an error: a baseline excuses deviations, not silence.
-    pub fn mark_known(&mut self, baseline: &crate::baseline::Baseline) {
-        let reasons: BTreeMap<&str, &str> = baseline
-            .deviations
-            .iter()
-            .map(|d| (d.case.as_str(), d.reason.as_str()))
-            .collect();
-        for c in &mut self.cases {
-            if matches!(c.outcome.as_str(), "fail" | "missing") {
-                c.known = reasons.get(c.name.as_str()).map(|r| (*r).to_owned());
+    pub fn counts(&self) -> Counts {
+        let mut n = Counts {
+            cases: self.cases.len(),
+            ..Counts::default()
+        };
+        for c in &self.cases {
+            match c.status() {
+                "pass" => n.passed += 1,
+                "baselined" => n.baselined += 1,
+                "fail" => n.failed += 1,
+                "incomplete" => n.incomplete += 1,
+                "missing" => n.missing += 1,
+                _ => n.errors += 1,
+            }
+            for d in &c.deviations {
+                match d.judged {
+                    Judged::New => n.new += 1,
+                    Judged::Known => n.known += 1,
+                    Judged::NotJudged => *n.not_judged.entry(d.deviation.kind).or_default() += 1,
+                }
             }
         }
+        n
     }
 
-    /// JUnit XML: one test suite per service, one test case per scenario, the diff in the
-    /// failure's body.
+    /// The agreement of the cases whose name starts with `prefix` (`sts::AssumeRole::`).
+    pub fn agreement(&self, prefix: &str) -> Agreement {
+        Agreement::of(self.cases.iter().filter(|c| c.name.starts_with(prefix)))
+    }
+
+    /// The `service::operation::` prefixes of the cases.
+    pub fn operations(&self) -> BTreeSet<String> {
+        operations(self.cases.iter().map(|c| c.name.as_str()))
+    }
+
+    /// JUnit XML: one test suite per service, one test case per scenario. New deviations
+    /// fail it (listed in the body, then the diff); a case whose deviations are all known is
+    /// skipped with the baseline's reason, so a CI page counts only what got worse.
     pub fn to_junit(&self) -> String {
         use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
         let mut report = Report::new(format!("conform against {}", self.target));
         let mut suites: BTreeMap<&str, TestSuite> = BTreeMap::new();
         for c in &self.cases {
-            let status = match c.outcome.as_str() {
+            let listing = |how: Judged| {
+                let mut s = String::new();
+                for d in c.judged(how) {
+                    let _ = writeln!(s, "{}", d.deviation);
+                }
+                s
+            };
+            let with_diff = |mut s: String| {
+                if let Some(d) = &c.diff {
+                    s.push('\n');
+                    s.push_str(d);
+                }
+                s
+            };
+            let status = match c.status() {
                 "pass" => TestCaseStatus::success(),
-                // A known deviation is expected to fail: skipped with its reason, so a CI
-                // page that counts failures shows only the new ones.
-                _ if c.status() == "baselined" => {
+                "baselined" => {
                     let mut s = TestCaseStatus::skipped();
                     s.set_message(format!(
-                        "known deviation: {}",
+                        "known deviations: {}",
                         c.known.as_deref().unwrap_or_default()
                     ));
-                    if let Some(d) = &c.diff {
-                        s.set_description(d.clone());
-                    }
+                    s.set_description(with_diff(listing(Judged::Known)));
                     s
                 }
                 "error" => {
@@ -204,21 +438,34 @@ impl RunReport {
                     s.set_message(c.message.clone().unwrap_or_default());
                     s
                 }
+                "missing" => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    s.set_message("no snapshot");
+                    s
+                }
                 _ => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    s.set_message(if c.outcome == "missing" {
-                        "no snapshot"
-                    } else {
-                        "the answer differs from the snapshot"
-                    });
-                    if let Some(d) = &c.diff {
-                        s.set_description(d.clone());
+                    let new = c.judged(Judged::New).count();
+                    let first = c
+                        .judged(Judged::New)
+                        .next()
+                        .map(|d| d.deviation.to_string())
+                        .unwrap_or_default();
+                    let mut message = format!("{new} new deviation(s); the first: {first}");
+                    if let Some(m) = &c.message {
+                        message = format!("{m}; {message}");
                     }
+                    s.set_message(message);
+                    s.set_description(with_diff(listing(Judged::New)));
                     s
                 }
             };
             let mut case = TestCase::new(c.name.clone(), status);
             case.set_classname(format!("{}::{}", c.service, c.operation));
+            let unjudged = listing(Judged::NotJudged);
+            if !unjudged.is_empty() {
+                case.set_system_out(format!("not judged:\n{unjudged}"));
+            }
             suites
                 .entry(c.service.as_str())
                 .or_insert_with(|| TestSuite::new(c.service.clone()))
@@ -228,64 +475,77 @@ impl RunReport {
         report.to_string().unwrap_or_default()
     }
 
-    /// A summary for a CI job or a pull request: counts by kind and by operation, then each
-    /// deviation with its diff.
+    /// A summary for a CI job or a pull request: counts, agreement by level, by operation
+    /// and by kind of case, what is not judged, then each case that did not pass with its
+    /// deviations and its diff.
     pub fn to_markdown(&self) -> String {
         let mut md = String::new();
         let _ = writeln!(md, "# conform against {}\n", self.target);
+        if let Some(v) = &self.target_version {
+            let _ = writeln!(md, "Target version: {v}.\n");
+        }
+        let n = self.counts();
+        let _ = writeln!(md, "{}\n", summary_line(&n));
+        let _ = writeln!(md, "{}\n", deviations_line(&n));
         let _ = writeln!(
             md,
-            "{} cases: {} passed, {} failed, {} missing a snapshot, {} errors.\n",
-            self.cases.len(),
-            self.count("pass"),
-            self.count("fail"),
-            self.count("missing"),
-            self.count("error")
+            "## Agreement by level\n\nEach level includes those before it; `values` is a full pass.\n"
         );
-        let known = self
+        level_table(&mut md, "cases", [("all".to_owned(), self.agreement(""))]);
+        let ops = self
+            .operations()
+            .into_iter()
+            .map(|op| (op.trim_end_matches(':').to_owned(), self.agreement(&op)));
+        level_table(&mut md, "operation", ops);
+        let kinds: BTreeSet<&str> = self.cases.iter().map(|c| c.kind.as_str()).collect();
+        let by_kind = kinds.into_iter().map(|k| {
+            (
+                k.to_owned(),
+                Agreement::of(self.cases.iter().filter(|c| c.kind == k)),
+            )
+        });
+        level_table(&mut md, "kind", by_kind);
+        not_judged_section(&mut md, self, "##");
+        let open: Vec<&CaseReport> = self
             .cases
             .iter()
-            .filter(|c| c.status() == "baselined")
-            .count();
-        if known > 0 {
-            let _ = writeln!(
-                md,
-                "{known} of the failures are known deviations in the baseline; {} are not.\n",
-                self.count("fail") + self.count("missing") - known
-            );
+            .filter(|c| c.outcome != CaseOutcome::Pass)
+            .collect();
+        if !open.is_empty() {
+            let _ = writeln!(md, "## Cases that did not pass\n");
         }
-        for (title, key) in [("kind", 0), ("operation", 1)] {
-            let mut rows: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-            for c in &self.cases {
-                let k = if key == 0 {
-                    c.kind.clone()
-                } else {
-                    format!("{}::{}", c.service, c.operation)
-                };
-                let e = rows.entry(k).or_default();
-                e.1 += 1;
-                if c.outcome == "pass" {
-                    e.0 += 1;
-                }
-            }
-            let _ = writeln!(md, "| {title} | passed | cases |\n|---|---:|---:|");
-            for (k, (p, n)) in rows {
-                let _ = writeln!(md, "| {k} | {p} | {n} |");
-            }
-            md.push('\n');
-        }
-        let deviations: Vec<&CaseReport> =
-            self.cases.iter().filter(|c| c.outcome != "pass").collect();
-        if !deviations.is_empty() {
-            let _ = writeln!(md, "## Deviations\n");
-        }
-        for c in deviations {
+        for c in open {
             let _ = writeln!(md, "### {} ({})\n", c.name, c.status());
             if let Some(k) = &c.known {
                 let _ = writeln!(md, "Known deviation: {k}\n");
             }
             if let Some(m) = &c.message {
                 let _ = writeln!(md, "{m}\n");
+            }
+            if !c.deviations.is_empty() {
+                let _ = writeln!(
+                    md,
+                    "| step | kind | path | expected | actual | judged |\n|---:|---|---|---|---|---|"
+                );
+                for d in &c.deviations {
+                    let v = &d.deviation;
+                    let judged = match (d.judged, &d.reason) {
+                        (Judged::New, _) => "**new**".to_owned(),
+                        (Judged::Known, _) => "known".to_owned(),
+                        (Judged::NotJudged, Some(r)) => format!("not judged: {}", escape_cell(r)),
+                        (Judged::NotJudged, None) => "not judged".to_owned(),
+                    };
+                    let _ = writeln!(
+                        md,
+                        "| {} | {} | {} | {} | {} | {judged} |",
+                        v.step,
+                        v.kind,
+                        escape_cell(&v.path),
+                        escape_cell(v.expected.as_deref().unwrap_or("")),
+                        escape_cell(v.actual.as_deref().unwrap_or("")),
+                    );
+                }
+                md.push('\n');
             }
             if let Some(d) = &c.diff {
                 let _ = writeln!(md, "```diff\n{}\n```\n", d.trim_end());
@@ -295,32 +555,117 @@ impl RunReport {
     }
 }
 
-/// Scenarios x targets: what each target did with each case, with per-operation and overall
-/// pass rates. `known` holds each target's baselined cases with their reasons (shown as
-/// such, not as failures).
+/// `362 cases: 10 passed, 340 with only known deviations, 12 failed, ...`.
+pub fn summary_line(n: &Counts) -> String {
+    format!("{} cases: {}.", n.cases, outcome_counts(n))
+}
+
+/// `10 passed, 340 with only known deviations, 12 failed, ...`.
+pub fn outcome_counts(n: &Counts) -> String {
+    let mut parts = vec![format!("{} passed", n.passed)];
+    if n.baselined > 0 {
+        parts.push(format!("{} with only known deviations", n.baselined));
+    }
+    parts.push(format!("{} failed", n.failed));
+    if n.incomplete > 0 {
+        parts.push(format!("{} incomplete", n.incomplete));
+    }
+    parts.push(format!("{} missing a snapshot", n.missing));
+    parts.push(format!("{} errors", n.errors));
+    parts.join(", ")
+}
+
+/// `Deviations: 2,900 known, 3 new, 120 not judged (element-order 120).`
+pub fn deviations_line(n: &Counts) -> String {
+    let mut parts = vec![format!("{} new", n.new)];
+    if n.known > 0 {
+        parts.push(format!("{} known", n.known));
+    }
+    if let Some(t) = n.not_judged_text() {
+        parts.push(t);
+    }
+    format!("Deviations: {}.", parts.join(", "))
+}
+
+/// A Markdown table of agreement per level, one row per group.
+fn level_table(md: &mut String, title: &str, rows: impl IntoIterator<Item = (String, Agreement)>) {
+    let heads: Vec<&str> = Level::ALL.iter().map(|l| l.name()).collect();
+    let _ = writeln!(
+        md,
+        "| {title} | cases | {} |\n|---|---:|{}",
+        heads.join(" | "),
+        "---:|".repeat(heads.len())
+    );
+    for (name, a) in rows {
+        let cells: Vec<String> = (0..Level::ALL.len()).map(|i| a.share(i)).collect();
+        let _ = writeln!(md, "| {name} | {} | {} |", a.cases, cells.join(" | "));
+    }
+    md.push('\n');
+}
+
+/// The target's not-judged rules with how many deviations each left out.
+fn not_judged_section(md: &mut String, r: &RunReport, heading: &str) {
+    if r.not_judged.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "{heading} Not judged ({})\n", r.target);
+    for rule in &r.not_judged {
+        let count = r
+            .cases
+            .iter()
+            .flat_map(|c| c.judged(Judged::NotJudged))
+            .filter(|d| d.reason.as_deref() == Some(rule.reason.as_str()))
+            .count();
+        let mut what = Vec::new();
+        if let Some(k) = rule.kind {
+            what.push(format!("kind `{k}`"));
+        }
+        if let Some(p) = &rule.path {
+            what.push(format!("paths `{p}`"));
+        }
+        if let Some(c) = &rule.case {
+            what.push(format!("cases `{c}`"));
+        }
+        let _ = writeln!(
+            md,
+            "- {}: {} ({count} deviations)",
+            what.join(", "),
+            rule.reason
+        );
+    }
+    md.push('\n');
+}
+
+fn operations<'a>(names: impl Iterator<Item = &'a str>) -> BTreeSet<String> {
+    names
+        .filter_map(|n| n.rsplit_once("::").map(|(op, _)| format!("{op}::")))
+        .collect()
+}
+
+/// Scenarios x targets: what each target did with each case, and per target and operation
+/// the share of cases that agree at each level.
 pub struct Matrix<'a> {
     pub runs: &'a [RunReport],
-    pub known: &'a [BTreeMap<String, String>],
 }
 
 impl Matrix<'_> {
-    pub(crate) fn cell(&self, t: usize, name: &str) -> &'static str {
-        match self.runs[t]
-            .cases
-            .iter()
-            .find(|c| c.name == name)
-            .map(|c| c.outcome.as_str())
-        {
-            None => "-",
-            Some("pass") => "pass",
-            Some(_) if self.known.get(t).is_some_and(|k| k.contains_key(name)) => "baselined",
-            Some(_) => "fail",
-        }
+    fn case(&self, t: usize, name: &str) -> Option<&CaseReport> {
+        self.runs[t].cases.iter().find(|c| c.name == name)
     }
 
-    /// Why target `t`'s baseline excuses `name`.
+    /// `pass`, `fail`, `baselined`, ... or `-` when the target did not run the case.
+    pub(crate) fn cell(&self, t: usize, name: &str) -> &'static str {
+        self.case(t, name).map_or("-", CaseReport::status)
+    }
+
+    /// The case's grade at target `t`.
+    pub(crate) fn grade(&self, t: usize, name: &str) -> Option<Level> {
+        self.case(t, name).and_then(|c| c.grade)
+    }
+
+    /// Why target `t`'s baseline lists `name`.
     pub(crate) fn reason(&self, t: usize, name: &str) -> Option<&str> {
-        self.known.get(t)?.get(name).map(String::as_str)
+        self.case(t, name)?.known.as_deref()
     }
 
     pub(crate) fn names(&self) -> BTreeSet<&str> {
@@ -330,36 +675,8 @@ impl Matrix<'_> {
             .collect()
     }
 
-    /// How many of target `t`'s cases under `prefix` passed, and how many it ran.
-    pub(crate) fn tally(&self, t: usize, prefix: &str) -> (usize, usize) {
-        self.runs[t]
-            .cases
-            .iter()
-            .filter(|c| c.name.starts_with(prefix))
-            .fold((0, 0), |(pass, all), c| {
-                (pass + usize::from(c.outcome == "pass"), all + 1)
-            })
-    }
-
-    pub(crate) fn rate(&self, t: usize, prefix: &str) -> String {
-        let (pass, all) = self.tally(t, prefix);
-        if all == 0 {
-            return "-".into();
-        }
-        format!("{:.0}% ({pass}/{all})", 100.0 * pass as f64 / all as f64)
-    }
-
-    /// The `service::operation::` prefixes of every case's name.
-    pub(crate) fn operations(&self) -> BTreeSet<String> {
-        self.names()
-            .iter()
-            .filter_map(|n| n.rsplit_once("::").map(|(op, _)| format!("{op}::")))
-            .collect()
-    }
-
     pub fn to_markdown(&self) -> String {
         let mut md = String::new();
-        let heads: Vec<&str> = self.runs.iter().map(|r| r.target.as_str()).collect();
         // Which version of each target the numbers are about.
         let versions: Vec<String> = self
             .runs
@@ -369,24 +686,46 @@ impl Matrix<'_> {
         if !versions.is_empty() {
             let _ = writeln!(md, "Versions: {}.\n", versions.join("; "));
         }
-        let _ = writeln!(md, "| operation | {} |", heads.join(" | "));
-        let _ = writeln!(md, "|---|{}", "---:|".repeat(heads.len()));
-        for op in self.operations() {
-            let cells: Vec<String> = (0..self.runs.len()).map(|t| self.rate(t, &op)).collect();
-            let _ = writeln!(
-                md,
-                "| {} | {} |",
-                op.trim_end_matches(':'),
-                cells.join(" | ")
-            );
+        let _ = writeln!(
+            md,
+            "Share of cases that agree with the snapshots at each level; each level includes \
+             those before it (status, then error code and type, message, structure, element \
+             order, values), so `values` is the share that pass.\n"
+        );
+        level_table(
+            &mut md,
+            "target",
+            self.runs
+                .iter()
+                .map(|r| (r.target.clone(), r.agreement(""))),
+        );
+        for r in self.runs {
+            let _ = writeln!(md, "### {}\n", r.target);
+            let n = r.counts();
+            let _ = writeln!(md, "{} {}\n", summary_line(&n), deviations_line(&n));
+            let ops = r
+                .operations()
+                .into_iter()
+                .map(|op| (op.trim_end_matches(':').to_owned(), r.agreement(&op)));
+            level_table(&mut md, "operation", ops);
+            not_judged_section(&mut md, r, "####");
         }
-        let all: Vec<String> = (0..self.runs.len()).map(|t| self.rate(t, "")).collect();
-        let _ = writeln!(md, "| **all** | {} |\n", all.join(" | "));
-        let _ = writeln!(md, "<details><summary>Every case</summary>\n");
+        let heads: Vec<&str> = self.runs.iter().map(|r| r.target.as_str()).collect();
+        let _ = writeln!(
+            md,
+            "<details><summary>Every case (in parentheses: the last level it agrees at)</summary>\n"
+        );
         let _ = writeln!(md, "| case | {} |", heads.join(" | "));
         let _ = writeln!(md, "|---|{}", "---|".repeat(heads.len()));
         for n in self.names() {
-            let cells: Vec<&str> = (0..self.runs.len()).map(|t| self.cell(t, n)).collect();
+            let cells: Vec<String> = (0..self.runs.len())
+                .map(|t| match (self.cell(t, n), self.grade(t, n)) {
+                    ("pass", _) => "pass".to_owned(),
+                    ("-", _) => "-".to_owned(),
+                    (c, Some(g)) => format!("{c} ({g})"),
+                    (c, None) => format!("{c} (none)"),
+                })
+                .collect();
             let _ = writeln!(md, "| {n} | {} |", cells.join(" | "));
         }
         let _ = writeln!(md, "\n</details>");
@@ -398,18 +737,38 @@ impl Matrix<'_> {
 mod tests {
     use super::*;
 
-    fn case(name: &str, outcome: &str) -> CaseReport {
-        CaseReport {
+    fn dev(kind: Kind) -> JudgedDeviation {
+        JudgedDeviation {
+            deviation: Deviation {
+                step: 1,
+                kind,
+                path: "R/A".into(),
+                expected: Some("a".into()),
+                actual: Some("b|c".into()),
+            },
+            judged: Judged::New,
+            reason: None,
+        }
+    }
+
+    fn case(name: &str, outcome: CaseOutcome, kinds: &[Kind]) -> CaseReport {
+        let mut c = CaseReport {
             name: name.into(),
             service: "sts".into(),
-            operation: "AssumeRole".into(),
+            operation: name.split("::").nth(1).unwrap_or("AssumeRole").into(),
             kind: "limit".into(),
             provenance: "documented".into(),
-            outcome: outcome.into(),
-            diff: (outcome == "fail").then(|| "--- snapshot\n+++ actual\n-a\n+b\n".into()),
-            message: (outcome == "error").then(|| "cannot connect".into()),
+            outcome,
+            stop: (outcome == CaseOutcome::Error).then_some(StopKind::NoAnswer),
+            diff: (outcome == CaseOutcome::Fail)
+                .then(|| "--- snapshot\n+++ actual\n-a\n+b\n".into()),
+            message: (outcome == CaseOutcome::Error).then(|| "cannot connect".into()),
+            deviations: kinds.iter().map(|k| dev(*k)).collect(),
+            grade: None,
             known: None,
-        }
+        };
+        c.regrade();
+        c
     }
 
     fn report(cases: Vec<CaseReport>, shard: &str) -> RunReport {
@@ -419,6 +778,7 @@ mod tests {
             conform: "0".into(),
             target_version: None,
             shard: Some(shard.into()),
+            not_judged: Vec::new(),
             cases,
         }
     }
@@ -432,13 +792,18 @@ mod tests {
         let a = shard_of("sts::AssumeRole::x", 5);
         assert_eq!(a, shard_of("sts::AssumeRole::x", 5));
         assert!((1..=5).contains(&a));
+        // The hash is FNV-1a: shards stay where earlier versions put them.
+        assert_eq!(
+            shard_of("sts::AssumeRole::x", 1_000_003),
+            1 + (crate::deviation::fnv1a(b"sts::AssumeRole::x") % 1_000_003) as u32
+        );
     }
 
     #[test]
-    fn merging_shards_refuses_overlaps_and_other_targets() {
+    fn merging_shards_refuses_overlaps_other_targets_and_old_schemas() {
         let m = RunReport::merge(vec![
-            report(vec![case("b", "pass")], "2/2"),
-            report(vec![case("a", "fail")], "1/2"),
+            report(vec![case("b", CaseOutcome::Pass, &[])], "2/2"),
+            report(vec![case("a", CaseOutcome::Fail, &[Kind::Status])], "1/2"),
         ])
         .unwrap();
         assert_eq!(
@@ -448,132 +813,164 @@ mod tests {
         assert_eq!(m.shard, None);
         assert_eq!(
             RunReport::merge(vec![
-                report(vec![case("a", "pass")], "1/2"),
-                report(vec![case("a", "pass")], "2/2")
+                report(vec![case("a", CaseOutcome::Pass, &[])], "1/2"),
+                report(vec![case("a", CaseOutcome::Pass, &[])], "2/2")
             ]),
             Err(MergeError::Duplicate("a".into()))
         );
-        let mut other = report(vec![case("c", "pass")], "2/2");
+        let mut other = report(vec![case("c", CaseOutcome::Pass, &[])], "2/2");
         other.target = "aws".into();
         assert!(matches!(
             RunReport::merge(vec![report(vec![], "1/2"), other]),
             Err(MergeError::Targets(..))
         ));
         assert_eq!(RunReport::merge(vec![]), Err(MergeError::Empty));
+        let mut old = report(vec![], "1/1");
+        old.schema = 1;
+        assert_eq!(RunReport::merge(vec![old]), Err(MergeError::Schema(1)));
     }
 
     #[test]
-    fn the_matrix_rates_targets_per_operation_and_marks_baselined_cases() {
+    fn grades_count_per_level_and_not_judged_deviations_are_left_out() {
+        let mut r = report(
+            vec![
+                case("sts::AssumeRole::a", CaseOutcome::Pass, &[]),
+                case("sts::AssumeRole::b", CaseOutcome::Fail, &[Kind::ValueShape]),
+                case(
+                    "sts::AssumeRole::c",
+                    CaseOutcome::Fail,
+                    &[Kind::ErrorMessage, Kind::ElementOrder],
+                ),
+                case(
+                    "sts::GetCallerIdentity::d",
+                    CaseOutcome::Fail,
+                    &[Kind::Status],
+                ),
+                case("sts::GetCallerIdentity::e", CaseOutcome::Error, &[]),
+            ],
+            "1/1",
+        );
+        let a = r.agreement("");
+        assert_eq!((a.cases, a.at), (5, [3, 3, 2, 2, 2, 1]));
+        assert_eq!(a.share(0), "60% (3)");
+        assert_eq!(r.agreement("sts::GetCallerIdentity::").at, [0; 6]);
+        // The target is not judged on element order: c's grade stays at code (its message
+        // differs), and the count of what is not judged shows.
+        r.cases[2].deviations[1].judged = Judged::NotJudged;
+        r.cases[2].regrade();
+        assert_eq!(r.cases[2].grade, Some(Level::Code));
+        let n = r.counts();
+        assert_eq!(
+            n.not_judged_text().as_deref(),
+            Some("1 not judged (element-order 1)")
+        );
+        assert_eq!((n.passed, n.failed, n.errors, n.new), (1, 3, 1, 3));
+    }
+
+    #[test]
+    fn a_case_whose_deviations_are_all_known_is_baselined_and_one_new_fails_it() {
+        let mut c = case(
+            "sts::AssumeRole::b",
+            CaseOutcome::Fail,
+            &[Kind::Status, Kind::ValueText],
+        );
+        c.deviations[0].judged = Judged::Known;
+        assert_eq!(c.status(), "fail");
+        c.deviations[1].judged = Judged::Known;
+        assert_eq!(c.status(), "baselined");
+        c.deviations[1].judged = Judged::NotJudged;
+        assert_eq!(c.status(), "baselined");
+        c.deviations[0].judged = Judged::NotJudged;
+        assert_eq!(c.status(), "pass");
+        // An error stays an error, whatever marks.
+        assert_eq!(case("x", CaseOutcome::Error, &[]).status(), "error");
+    }
+
+    #[test]
+    fn the_matrix_shows_levels_per_target_and_operation() {
         let a = report(
             vec![
-                case("sts::AssumeRole::a", "pass"),
-                case("sts::AssumeRole::b", "pass"),
+                case("sts::AssumeRole::a", CaseOutcome::Pass, &[]),
+                case("sts::AssumeRole::b", CaseOutcome::Pass, &[]),
             ],
             "1/1",
         );
         let mut b = report(
             vec![
-                case("sts::AssumeRole::a", "pass"),
-                case("sts::AssumeRole::b", "fail"),
+                case("sts::AssumeRole::a", CaseOutcome::Pass, &[]),
+                case("sts::AssumeRole::b", CaseOutcome::Fail, &[Kind::ErrorCode]),
             ],
             "1/1",
         );
         b.target = "emu".into();
         b.target_version = Some("emu 1.2.3".into());
+        b.cases[1].deviations[0].judged = Judged::Known;
+        b.cases[1].known = Some("why".into());
         let runs = [a, b];
-        let known = [
-            BTreeMap::new(),
-            [("sts::AssumeRole::b".to_owned(), "why".to_owned())].into(),
-        ];
-        let md = Matrix {
-            runs: &runs,
-            known: &known,
-        }
-        .to_markdown();
-        assert!(
-            md.contains("| sts::AssumeRole | 100% (2/2) | 50% (1/2) |"),
-            "{md}"
-        );
-        assert!(
-            md.contains("| sts::AssumeRole::b | pass | baselined |"),
-            "{md}"
-        );
+        let md = Matrix { runs: &runs }.to_markdown();
         assert!(md.starts_with("Versions: emu: emu 1.2.3.\n"), "{md}");
+        assert!(
+            md.contains(
+                "| target | cases | status | code | message | structure | order | values |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| emu | 2 | 100% (2) | 50% (1) | 50% (1) | 50% (1) | 50% (1) | 50% (1) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| sts::AssumeRole::b | pass | baselined (status) |"),
+            "{md}"
+        );
     }
 
     #[test]
-    fn junit_and_markdown_carry_the_diffs() {
-        let r = report(
+    fn junit_and_markdown_carry_deviations_and_diffs() {
+        let mut r = report(
             vec![
-                case("sts::AssumeRole::a", "pass"),
-                case("sts::AssumeRole::b", "fail"),
-                case("sts::AssumeRole::c", "error"),
+                case("sts::AssumeRole::a", CaseOutcome::Pass, &[]),
+                case("sts::AssumeRole::b", CaseOutcome::Fail, &[Kind::ValueText]),
+                case("sts::AssumeRole::c", CaseOutcome::Error, &[]),
+                case("sts::AssumeRole::k", CaseOutcome::Fail, &[Kind::Status]),
             ],
             "1/1",
         );
+        r.cases[3].deviations[0].judged = Judged::Known;
+        r.cases[3].known = Some("limit not enforced".into());
         let x = r.to_junit();
-        assert!(x.contains("<testsuite name=\"sts\" tests=\"3\""), "{x}");
+        assert!(x.contains("<testsuite name=\"sts\" tests=\"4\""), "{x}");
         assert!(
-            x.contains("failures=\"1\"") && x.contains("errors=\"1\""),
+            x.contains("failures=\"1\"")
+                && x.contains("errors=\"1\"")
+                && x.contains("skipped=\"1\""),
             "{x}"
         );
+        assert!(
+            x.contains("1 new deviation(s); the first: step 1 value-text at R/A"),
+            "{x}"
+        );
+        assert!(x.contains("known deviations: limit not enforced"), "{x}");
         assert!(x.contains("-a\n+b"), "{x}");
         let md = r.to_markdown();
         assert!(
-            md.contains("3 cases: 1 passed, 1 failed, 0 missing a snapshot, 1 errors."),
+            md.contains("4 cases: 1 passed, 1 with only known deviations, 1 failed, 0 missing a snapshot, 1 errors."),
             "{md}"
         );
+        assert!(md.contains("Deviations: 1 new, 1 known."), "{md}");
         assert!(
-            md.contains("### sts::AssumeRole::b (fail)\n\n```diff\n--- snapshot"),
-            "{md}"
-        );
-        let json = serde_json::to_string(&r).unwrap();
-        assert_eq!(serde_json::from_str::<RunReport>(&json).unwrap(), r);
-    }
-
-    #[test]
-    fn known_deviations_are_told_apart_from_new_ones() {
-        let mut r = report(
-            vec![
-                case("sts::AssumeRole::a", "pass"),
-                case("sts::AssumeRole::b", "fail"),
-                case("sts::AssumeRole::c", "fail"),
-                case("sts::AssumeRole::d", "error"),
-            ],
-            "1/1",
-        );
-        let baseline: crate::baseline::Baseline = toml::from_str(
-            "[[deviation]]\ncase = \"sts::AssumeRole::b\"\nreason = \"limit not enforced\"\n\n\
-             [[deviation]]\ncase = \"sts::AssumeRole::a\"\nreason = \"was wrong once\"\n\n\
-             [[deviation]]\ncase = \"sts::AssumeRole::d\"\nreason = \"silence is no deviation\"\n",
-        )
-        .unwrap();
-        r.mark_known(&baseline);
-        let statuses: Vec<&str> = r.cases.iter().map(CaseReport::status).collect();
-        // A pass stays a pass, an unanswered case an error, whatever the baseline says.
-        assert_eq!(statuses, ["pass", "baselined", "fail", "error"]);
-        assert_eq!(r.cases[1].known.as_deref(), Some("limit not enforced"));
-
-        let x = r.to_junit();
-        assert!(
-            x.contains("failures=\"1\"") && x.contains("skipped=\"1\""),
-            "{x}"
-        );
-        assert!(x.contains("known deviation: limit not enforced"), "{x}");
-        let md = r.to_markdown();
-        assert!(
-            md.contains("1 of the failures are known deviations in the baseline; 1 are not."),
+            md.contains("| 1 | value-text | R/A | a | b\\|c | **new** |"),
             "{md}"
         );
         assert!(
             md.contains(
-                "### sts::AssumeRole::b (baselined)\n\nKnown deviation: limit not enforced"
+                "### sts::AssumeRole::k (baselined)\n\nKnown deviation: limit not enforced"
             ),
             "{md}"
         );
-        assert!(md.contains("### sts::AssumeRole::c (fail)"), "{md}");
         let json = serde_json::to_string(&r).unwrap();
-        assert!(json.contains("\"known\":\"limit not enforced\""), "{json}");
+        assert!(json.contains("\"judged\":\"known\""), "{json}");
+        assert!(json.contains("\"grade\":\"order\""), "{json}");
         assert_eq!(serde_json::from_str::<RunReport>(&json).unwrap(), r);
     }
 }

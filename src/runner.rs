@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::deviation::{self, Deviation};
 use crate::normalize;
 use crate::query;
 use crate::redact::{Redactor, Rules};
@@ -21,6 +22,7 @@ use crate::template::Vars;
 use crate::transport::{HttpRequest, Transport, TransportError};
 
 const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
+const PANICKED: &str = "internal error: the case panicked (a bug in conform, please report it)";
 
 /// The answer of GetCallerIdentity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,23 +37,71 @@ pub struct CallerIdentity {
 pub struct CaseRun {
     /// Every step's normalized answer: the snapshot's contents.
     pub transcript: String,
-    /// Why the case could not run to its end (no answer, a missing variable or capture).
-    pub error: Option<String>,
+    /// Why the case could not run to its end.
+    pub stop: Option<Stop>,
     /// Problems that do not change the verdict (a cleanup step that failed).
     pub warnings: Vec<String>,
+}
+
+/// Why a case stopped before its last step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stop {
+    pub kind: StopKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopKind {
+    /// A checked step was answered, but without a value a later step needs: what ran is
+    /// judged, the steps after it are missing.
+    Capture,
+    /// No answer at all: refused, timed out, cut off.
+    NoAnswer,
+    /// A setup step was refused or answered without what the case needs.
+    Setup,
+    /// The request could not be built (a variable or capture with no value).
+    Request,
+    /// Not run: the run was interrupted first.
+    Interrupted,
+    /// A bug in conform.
+    Internal,
+}
+
+impl StopKind {
+    /// How a gate or a summary names it, in capitals.
+    pub fn headline(self) -> &'static str {
+        match self {
+            StopKind::Capture => "INCOMPLETE",
+            StopKind::NoAnswer => "NO ANSWER",
+            StopKind::Setup => "SETUP FAILED",
+            StopKind::Request => "NOT SENT",
+            StopKind::Interrupted => "NOT RUN",
+            StopKind::Internal => "INTERNAL ERROR",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Pass,
-    /// The answer differs from the snapshot: a unified diff.
+    /// The answer differs from the snapshot: a unified diff for people, and the deviations.
     Fail {
         diff: String,
+        deviations: Vec<Deviation>,
+    },
+    /// A checked step's answer lacked a value a later step needs (`message` says which):
+    /// the steps that ran are compared, the others are missing steps.
+    Incomplete {
+        message: String,
+        diff: String,
+        deviations: Vec<Deviation>,
     },
     /// No snapshot is stored for the case yet.
     Missing,
-    /// The case could not be run to its end.
+    /// The case could not be run to its end, and nothing can be judged.
     Error {
+        kind: StopKind,
         message: String,
     },
 }
@@ -59,6 +109,14 @@ pub enum Outcome {
 impl Outcome {
     pub fn is_pass(&self) -> bool {
         matches!(self, Outcome::Pass)
+    }
+
+    /// What differs from the snapshot (nothing for a pass, a missing snapshot or an error).
+    pub fn deviations(&self) -> &[Deviation] {
+        match self {
+            Outcome::Fail { deviations, .. } | Outcome::Incomplete { deviations, .. } => deviations,
+            _ => &[],
+        }
     }
 }
 
@@ -249,9 +307,8 @@ impl Runner {
         let answer = self.ad_hoc(&step).await?;
         if let Some(e) = answer.capture_error {
             return Err(format!(
-                "GetCallerIdentity answered HTTP {} ({}): {e}",
-                answer.status,
-                answer.code.unwrap_or_default()
+                "GetCallerIdentity {e}{}",
+                answer.code.map(|c| format!(" ({c})")).unwrap_or_default()
             ));
         }
         let get = |k: &str| {
@@ -349,37 +406,79 @@ impl Runner {
     pub async fn check(&self, index: usize) -> CaseResult {
         let case = &self.suite.cases[index];
         if self.cancelled.load(std::sync::atomic::Ordering::SeqCst) {
-            let message = "not run: the run was interrupted".to_owned();
+            let stop = Stop {
+                kind: StopKind::Interrupted,
+                message: "not run: the run was interrupted".to_owned(),
+            };
             return CaseResult {
                 index,
                 test_name: case.test_name(),
+                outcome: Outcome::Error {
+                    kind: stop.kind,
+                    message: stop.message.clone(),
+                },
                 run: CaseRun {
                     transcript: String::new(),
-                    error: Some(message.clone()),
+                    stop: Some(stop),
                     warnings: Vec::new(),
                 },
-                outcome: Outcome::Error { message },
             };
         }
         let run = self.run_case(case).await;
-        let outcome = match &run.error {
-            Some(message) => Outcome::Error {
-                message: message.clone(),
-            },
-            None => match self.suite.snapshots.compare(case, &run.transcript) {
-                Verdict::Match => Outcome::Pass,
-                Verdict::Missing => Outcome::Missing,
-                Verdict::Mismatch { diff } => Outcome::Fail {
-                    diff: self.secrets.scrub(&diff),
-                },
-            },
-        };
+        let outcome = self.judge(case, &run);
         CaseResult {
             index,
             test_name: case.test_name(),
             run,
             outcome,
         }
+    }
+
+    fn judge(&self, case: &Case, run: &CaseRun) -> Outcome {
+        let expected = self.suite.snapshots.expected(case);
+        match (&run.stop, expected) {
+            (Some(stop), _) if stop.kind != StopKind::Capture => Outcome::Error {
+                kind: stop.kind,
+                message: stop.message.clone(),
+            },
+            // A capture that fails in a case with no snapshot yet: the message is all there is.
+            (Some(stop), None) => Outcome::Error {
+                kind: stop.kind,
+                message: stop.message.clone(),
+            },
+            (None, None) => Outcome::Missing,
+            (Some(stop), Some(expected)) => {
+                let actual = snapshot::normalize_contents(&run.transcript);
+                Outcome::Incomplete {
+                    message: stop.message.clone(),
+                    diff: self
+                        .secrets
+                        .scrub(&snapshot::unified_diff(expected, &actual)),
+                    deviations: self.scrubbed(deviation::between(expected, &actual)),
+                }
+            }
+            (None, Some(_)) => match self.suite.snapshots.compare(case, &run.transcript) {
+                Verdict::Match => Outcome::Pass,
+                Verdict::Missing => Outcome::Missing,
+                Verdict::Mismatch { diff } => Outcome::Fail {
+                    diff: self.secrets.scrub(&diff),
+                    deviations: self.scrubbed(deviation::between(
+                        expected.unwrap_or_default(),
+                        &snapshot::normalize_contents(&run.transcript),
+                    )),
+                },
+            },
+        }
+    }
+
+    /// The transcript is scrubbed already; a secret seen only later in the run is not.
+    fn scrubbed(&self, mut deviations: Vec<Deviation>) -> Vec<Deviation> {
+        for d in &mut deviations {
+            for v in [&mut d.expected, &mut d.actual].into_iter().flatten() {
+                *v = self.secrets.scrub(v);
+            }
+        }
+        deviations
     }
 
     /// Runs cases with at most `jobs` in flight; `on_done` sees each result as it lands.
@@ -424,11 +523,15 @@ impl Runner {
                         test_name: case.test_name(),
                         run: CaseRun {
                             transcript: String::new(),
-                            error: Some("internal error: the case panicked (a bug in conform, please report it)".into()),
+                            stop: Some(Stop {
+                                kind: StopKind::Internal,
+                                message: PANICKED.into(),
+                            }),
                             warnings: Vec::new(),
                         },
                         outcome: Outcome::Error {
-                            message: "internal error: the case panicked (a bug in conform, please report it)".into(),
+                            kind: StopKind::Internal,
+                            message: PANICKED.into(),
                         },
                     }
                 })
@@ -447,7 +550,7 @@ impl Runner {
         let mut plumbing = Redactor::new(rules, &self.target.vars);
         let mut vars: Vars = self.target.vars.clone();
         let mut transcript = String::with_capacity(1024);
-        let mut error = None;
+        let mut stop: Option<Stop> = None;
         let mut warnings = Vec::new();
         let mut checked = 0;
         let fresh_state = case.steps.iter().any(|s| s.role == Role::Setup);
@@ -471,10 +574,10 @@ impl Runner {
             }
             match outcome {
                 Ok(answer) if step.role == Role::Setup && !answer.succeeded() => {
-                    error = Some(format!(
-                        "setup step ({title}) was refused: {}",
-                        answer.summary()
-                    ));
+                    stop = Some(Stop {
+                        kind: StopKind::Setup,
+                        message: format!("setup step ({title}) was refused: {}", answer.summary()),
+                    });
                     break;
                 }
                 Ok(answer) => {
@@ -482,11 +585,18 @@ impl Runner {
                         transcript.push_str(&answer.text);
                     }
                     if let Some(e) = answer.capture_error {
-                        let which = match step.role {
-                            Role::Setup => format!("setup step ({title})"),
-                            _ => format!("step {checked} ({title})"),
-                        };
-                        error = Some(format!("{which}: {e}"));
+                        stop = Some(match step.role {
+                            Role::Setup => Stop {
+                                kind: StopKind::Setup,
+                                message: format!("setup step ({title}) {e}"),
+                            },
+                            _ => Stop {
+                                kind: StopKind::Capture,
+                                message: format!(
+                                    "step {checked} ({title}) {e}; the steps after it were not run"
+                                ),
+                            },
+                        });
                         break;
                     }
                     vars.extend(answer.captured);
@@ -499,7 +609,14 @@ impl Runner {
                     if step.role == Role::Check {
                         transcript.push_str(&format!("error: {e}\n"));
                     }
-                    error = Some(format!("{which}: {e}"));
+                    let kind = match e {
+                        StepError::Transport(_) => StopKind::NoAnswer,
+                        StepError::Setup(_) => StopKind::Request,
+                    };
+                    stop = Some(Stop {
+                        kind,
+                        message: format!("{which}: {e}"),
+                    });
                     break;
                 }
             }
@@ -520,7 +637,10 @@ impl Runner {
         }
         CaseRun {
             transcript: self.secrets.scrub(&transcript),
-            error: error.map(|e| self.secrets.scrub(&e)),
+            stop: stop.map(|s| Stop {
+                kind: s.kind,
+                message: self.secrets.scrub(&s.message),
+            }),
             warnings: warnings.iter().map(|w| self.secrets.scrub(w)).collect(),
         }
     }
@@ -660,8 +780,8 @@ impl Runner {
                 Some(value) => captured.push((cap.variable.clone(), value)),
                 None => {
                     capture_error = Some(format!(
-                        "capture `{}`: the answer (HTTP {}) has no element at that path",
-                        cap.variable, response.status
+                        "answered HTTP {} without `{}`, which capture `{}` takes for later steps",
+                        response.status, cap.path, cap.variable
                     ));
                     break;
                 }
@@ -754,34 +874,6 @@ fn step_title(case: &Case, step: &Step) -> String {
     match &step.name {
         Some(n) => format!("{what} ({n})"),
         None => what,
-    }
-}
-
-/// Counts of a finished run, for summaries.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Summary {
-    pub passed: usize,
-    pub failed: usize,
-    pub missing: usize,
-    pub errors: usize,
-}
-
-impl Summary {
-    pub fn of(results: &[CaseResult]) -> Summary {
-        let mut s = Summary::default();
-        for r in results {
-            match r.outcome {
-                Outcome::Pass => s.passed += 1,
-                Outcome::Fail { .. } => s.failed += 1,
-                Outcome::Missing => s.missing += 1,
-                Outcome::Error { .. } => s.errors += 1,
-            }
-        }
-        s
-    }
-
-    pub fn ok(&self) -> bool {
-        self.failed == 0 && self.missing == 0 && self.errors == 0
     }
 }
 

@@ -30,6 +30,7 @@ pub enum TargetsError {
         "{path}: target `{name}` is AWS and writes its keys in the file; use credentials = \"env\" or \"chain\" so no real key is committed"
     )]
     AwsKeys { path: PathBuf, name: String },
+    /// A value the file's syntax allows but the target cannot use.
     #[error("{path}: target `{name}`: {message}")]
     Start {
         path: PathBuf,
@@ -181,6 +182,10 @@ pub struct TargetSpec {
     /// How conform starts it (`cargo xtask conformance --target NAME`); without it the
     /// target must already be running at `endpoint`.
     pub start: Option<Launch>,
+    /// Deviations the target is not judged on (a kind, paths, cases), each with its reason:
+    /// reports show them as not judged, the gate and the grades leave them out.
+    #[serde(default)]
+    pub not_judged: Vec<crate::deviation::NotJudged>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -237,6 +242,13 @@ impl Targets {
                     });
                 }
             }
+            for (i, rule) in spec.not_judged.iter().enumerate() {
+                rule.check().map_err(|message| TargetsError::Start {
+                    path: path.to_owned(),
+                    name: name.clone(),
+                    message: format!("not_judged[{i}]: {message}"),
+                })?;
+            }
             if let Some(launch) = &spec.start {
                 launch.check().map_err(|message| TargetsError::Start {
                     path: path.to_owned(),
@@ -284,6 +296,28 @@ endpoint = "http://127.0.0.1:5000"
 baseline = "baselines/moto.toml"
 vars = { caller_arn = "arn:aws:sts::123456789012:user/moto" }
 "#;
+
+    #[test]
+    fn not_judged_rules_are_read_and_checked() {
+        let ok = "[targets.emu]\nendpoint = \"http://127.0.0.1:1\"\nnot_judged = [{ kind = \"element-order\", path = \"*Response/*Result\", reason = \"order not recorded\" }]\n";
+        let t = Targets::parse(Path::new("c.toml"), ok).unwrap();
+        let rule = &t.get("emu").unwrap().not_judged[0];
+        assert_eq!(rule.kind, Some(crate::deviation::Kind::ElementOrder));
+        let err = |text: &str| {
+            Targets::parse(Path::new("c.toml"), text)
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err(&ok.replace("element-order", "colour"));
+        assert!(e.contains("line 3") && e.contains("colour"), "{e}");
+        let e = err("[targets.emu]\nnot_judged = [{ reason = \"everything\" }]\n");
+        assert!(
+            e.contains("target `emu`: not_judged[0]: a not-judged rule names a kind"),
+            "{e}"
+        );
+        let e = err("[targets.emu]\nnot_judged = [{ kind = \"status\" }]\n");
+        assert!(e.contains("reason"), "{e}");
+    }
 
     #[test]
     fn resolves_baselines_next_to_the_file() {

@@ -126,7 +126,7 @@ fn trial(
     for w in &result.run.warnings {
         eprintln!("warning: {}: {w}", case.test_name());
     }
-    if let Outcome::Error { message } = &result.outcome {
+    if let Outcome::Error { message, .. } = &result.outcome {
         return Err(format!("{message}\n(scenario {}:{})", case.file, case.line).into());
     }
     if result.outcome.is_pass() {
@@ -155,9 +155,21 @@ fn trial(
     let name = case.id.clone();
     let _ = settings.bind(|| std::panic::catch_unwind(|| insta::assert_snapshot!(name, contents)));
     let hint = "review the new answer with `cargo insta review`";
-    match result.outcome {
-        Outcome::Fail { diff } => {
-            Err(format!("answer differs from the snapshot ({hint}):\n{diff}").into())
+    match &result.outcome {
+        Outcome::Fail { diff, deviations }
+        | Outcome::Incomplete {
+            diff, deviations, ..
+        } => {
+            let list: Vec<String> = deviations.iter().map(|d| format!("  {d}")).collect();
+            let stopped = match &result.outcome {
+                Outcome::Incomplete { message, .. } => format!("{message}\n"),
+                _ => String::new(),
+            };
+            Err(format!(
+                "answer differs from the snapshot ({hint}):\n{stopped}{}\n{diff}",
+                list.join("\n")
+            )
+            .into())
         }
         Outcome::Missing => Err(format!(
             "no snapshot yet for this case; {hint}\n{}",

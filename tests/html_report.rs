@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::{Deviation, start};
-use conform::report::RunReport;
+use conform::report::{CaseOutcome, RunReport};
 
 /// A cold start on a loaded two-core machine takes seconds; a hang is far longer.
 const BROWSER_DEADLINE: Duration = Duration::from_secs(120);
@@ -269,7 +269,11 @@ async fn the_report_filters_from_the_fragment_and_shows_diffs_side_by_side() {
     let dir = tempfile::tempdir().unwrap();
     let (report, _, page) = run_against(Deviation::ChangedMessage, "emu", dir.path()).await;
     let all = report.cases.len();
-    let failing = report.cases.iter().filter(|c| c.outcome == "fail").count();
+    let failing = report
+        .cases
+        .iter()
+        .filter(|c| c.outcome == CaseOutcome::Fail)
+        .count();
     assert!(
         failing >= 1 && failing < all && report.cases.iter().any(|c| c.name == FAILING),
         "the stand-in should fail some cases and pass others: {report:?}"
@@ -328,7 +332,7 @@ async fn the_report_filters_from_the_fragment_and_shows_diffs_side_by_side() {
     let gci = report
         .cases
         .iter()
-        .filter(|c| c.operation == "GetCallerIdentity" && c.outcome == "pass")
+        .filter(|c| c.operation == "GetCallerIdentity" && c.outcome == CaseOutcome::Pass)
         .count();
     assert_eq!(counter(&dom), format!("{gci} of {all} cases shown"));
     let dom = render(&page, "status=%E0%A4%A&kind=no-such-kind");
@@ -340,7 +344,10 @@ async fn the_matrix_page_shows_each_targets_cell_and_filters_rows() {
     let dir = tempfile::tempdir().unwrap();
     let (good, good_json, _) = run_against(Deviation::None, "good", dir.path()).await;
     let (bad, bad_json, _) = run_against(Deviation::ChangedMessage, "bad", dir.path()).await;
-    assert!(good.cases.iter().all(|c| c.outcome == "pass"), "{good:?}");
+    assert!(
+        good.cases.iter().all(|c| c.outcome == CaseOutcome::Pass),
+        "{good:?}"
+    );
     let page = dir.path().join("matrix.html");
     let (_project, root) = common::starter_copy();
     let o = conform(
@@ -361,7 +368,11 @@ async fn the_matrix_page_shows_each_targets_cell_and_filters_rows() {
     );
 
     let all = bad.cases.len();
-    let failing = bad.cases.iter().filter(|c| c.outcome == "fail").count();
+    let failing = bad
+        .cases
+        .iter()
+        .filter(|c| c.outcome == CaseOutcome::Fail)
+        .count();
     let dom = render(&page, "status=fail");
     assert_eq!(counter(&dom), format!("{failing} of {all} cases shown"));
     let rows = elements(&dom, "<tr class=\"case\"", "tr");

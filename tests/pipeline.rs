@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Deviation, start};
-use conform::runner::{CaseResult, Outcome, Runner};
+use conform::deviation::Kind;
+use conform::runner::{CaseResult, Outcome, Runner, StopKind};
 use conform::secrets::Secrets;
 use conform::suite::{Layout, Suite};
 use conform::target::Target;
@@ -35,7 +36,7 @@ async fn run_one(deviation: Deviation, case: &str) -> CaseResult {
 
 fn diff_of(r: &CaseResult) -> &str {
     match &r.outcome {
-        Outcome::Fail { diff } => diff,
+        Outcome::Fail { diff, .. } => diff,
         other => panic!(
             "{} should fail with a diff, got {other:?}\n{}",
             r.test_name, r.run.transcript
@@ -135,7 +136,7 @@ async fn a_timeout_is_an_error_that_says_so() {
     )
     .await;
     match &r.outcome {
-        Outcome::Error { message } => {
+        Outcome::Error { message, .. } => {
             assert!(
                 message.starts_with("step 1 (GetCallerIdentity): no answer within 1s"),
                 "{message}"
@@ -156,7 +157,7 @@ async fn a_refused_connection_is_an_error_that_names_the_endpoint() {
     let endpoint = format!("http://127.0.0.1:{port}");
     let r = runner(&suite, &endpoint).check(0).await;
     match &r.outcome {
-        Outcome::Error { message } => {
+        Outcome::Error { message, .. } => {
             assert!(
                 message.contains(&format!("cannot connect to {endpoint}/")),
                 "{message}"
@@ -222,10 +223,10 @@ async fn secrets_never_reach_a_transcript_a_diff_or_a_written_file() {
         let canaries = [CANARY_SECRET, CANARY_TOKEN, leaked];
         for res in &results {
             assert_no_canary(&res.test_name, &res.run.transcript, &canaries);
-            if let Outcome::Fail { diff } = &res.outcome {
+            if let Outcome::Fail { diff, .. } = &res.outcome {
                 assert_no_canary(&res.test_name, diff, &canaries);
             }
-            if let Outcome::Error { message } = &res.outcome {
+            if let Outcome::Error { message, .. } = &res.outcome {
                 assert_no_canary(&res.test_name, message, &canaries);
             }
             let written = conform::snapshot::write_new(
@@ -394,16 +395,57 @@ cases:
     let (_dir, root) = common::project(&[("scenarios/sts/GetCallerIdentity/c.yaml", yaml)]);
     let suite = Arc::new(Suite::load(&Layout::at(&root)).unwrap());
     let res = runner(&suite, &server.uri()).check(0).await;
+    let message = "step 1 (GetCallerIdentity) answered HTTP 200 without `GetCallerIdentityResult/Nope`, which capture `x` takes for later steps; the steps after it were not run";
+    // No snapshot yet: the message is all there is.
     assert_eq!(
         res.outcome,
         Outcome::Error {
-            message: "step 1 (GetCallerIdentity): capture `x`: the answer (HTTP 200) has no element at that path".into()
+            kind: StopKind::Capture,
+            message: message.into()
         }
     );
     assert_eq!(
         server.received_requests().await.unwrap().len(),
         1,
         "step 2 is not sent"
+    );
+
+    // With a snapshot that has the element: the target answered, so the case is incomplete,
+    // not unanswered, and what ran is judged.
+    let mut snap = res.run.transcript.replace(
+        "  </GetCallerIdentityResult>",
+        "    <Nope>x</Nope>\n  </GetCallerIdentityResult>",
+    );
+    snap.push_str("\n=== step 2: GetCallerIdentity\nHTTP 200 OK\ncontent-type: text/xml\n<X/>\n");
+    let case = &suite.cases[0];
+    let new = conform::snapshot::write_new(&suite.snapshots, case, &snap, |_| false).unwrap();
+    std::fs::rename(&new, new.with_extension("")).unwrap();
+    let suite = Arc::new(Suite::load(&Layout::at(&root)).unwrap());
+    let res = runner(&suite, &server.uri()).check(0).await;
+    let Outcome::Incomplete {
+        message: m,
+        deviations,
+        diff,
+    } = &res.outcome
+    else {
+        panic!("{:?}", res.outcome)
+    };
+    assert_eq!(m, message);
+    assert!(diff.contains("-    <Nope>x</Nope>"), "{diff}");
+    let kinds: Vec<(usize, Kind, &str)> = deviations
+        .iter()
+        .map(|d| (d.step, d.kind, d.path.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (
+                1,
+                Kind::MissingElement,
+                "GetCallerIdentityResponse/GetCallerIdentityResult/Nope"
+            ),
+            (2, Kind::MissingStep, ""),
+        ]
     );
 }
 
@@ -503,6 +545,7 @@ async fn a_refused_setup_stops_the_case_but_cleanup_still_runs() {
     assert_eq!(
         res.outcome,
         Outcome::Error {
+            kind: StopKind::Setup,
             message: "setup step (iam:CreateRole) was refused: HTTP 409 EntityAlreadyExists".into()
         }
     );

@@ -319,7 +319,7 @@ fn expect(root: &Path, check: bool) -> anyhow::Result<ExitCode> {
                     .unwrap_or("unknown");
                 declined.push(format!("{} ({why})", case.test_name()));
             }
-            Outcome::Fail { diff } => disagree.push(format!("{}\n{diff}", case.test_name())),
+            Outcome::Fail { diff, .. } => disagree.push(format!("{}\n{diff}", case.test_name())),
             Outcome::Pass => {}
             Outcome::Missing if !check => {
                 let new =
