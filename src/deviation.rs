@@ -793,14 +793,16 @@ impl NotJudgedSet {
 
     /// The rule that leaves this deviation of this case unjudged, if one does.
     pub fn rule_for(&self, case: &str, d: &Deviation) -> Option<&NotJudged> {
-        self.rules
-            .iter()
-            .find(|(r, path, case_glob)| {
-                r.kind.is_none_or(|k| k == d.kind)
-                    && path.as_ref().is_none_or(|g| g.is_match(&d.path))
-                    && case_glob.as_ref().is_none_or(|g| g.is_match(case))
-            })
-            .map(|(r, _, _)| r)
+        self.index_for(case, d).map(|i| &self.rules[i].0)
+    }
+
+    /// The first rule (its place in the list) that leaves this deviation unjudged.
+    pub fn index_for(&self, case: &str, d: &Deviation) -> Option<usize> {
+        self.rules.iter().position(|(r, path, case_glob)| {
+            r.kind.is_none_or(|k| k == d.kind)
+                && path.as_ref().is_none_or(|g| g.is_match(&d.path))
+                && case_glob.as_ref().is_none_or(|g| g.is_match(case))
+        })
     }
 
     pub fn is_empty(&self) -> bool {

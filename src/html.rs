@@ -242,6 +242,8 @@ thead th { border-bottom: 2px solid var(--line); }
 tbody td { border-bottom: 1px solid var(--line); }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 meter { width: 6rem; vertical-align: middle; margin-right: .4rem; }
+.levels td.num { white-space: nowrap; }
+.levels meter { width: 3.5rem; }
 .filters { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; margin: 1rem 0 .5rem;
   position: sticky; top: 0; background: #fff; padding: .5rem 0; border-bottom: 1px solid var(--line); z-index: 1; }
 .filters[hidden] { display: none; }
@@ -441,27 +443,11 @@ fn not_judged_list(out: &mut String, r: &RunReport) {
         "<div class=\"not-judged\"><h3>Not judged ({})</h3><ul>",
         Esc(&r.target)
     );
-    for rule in &r.not_judged {
-        let count = r
-            .cases
-            .iter()
-            .flat_map(|c| c.judged(Judged::NotJudged))
-            .filter(|d| d.reason.as_deref() == Some(rule.reason.as_str()))
-            .count();
-        let mut what = Vec::new();
-        if let Some(k) = rule.kind {
-            what.push(format!("kind <code>{k}</code>"));
-        }
-        if let Some(p) = &rule.path {
-            what.push(format!("paths <code>{}</code>", Esc(p)));
-        }
-        if let Some(c) = &rule.case {
-            what.push(format!("cases <code>{}</code>", Esc(c)));
-        }
+    for (rule, count) in r.not_judged_counts() {
         let _ = write!(
             out,
             "<li>{}: {} <b>({count} deviations)</b></li>",
-            what.join(", "),
+            Esc(&crate::report::rule_scope(rule)),
             Esc(&rule.reason)
         );
     }

@@ -1009,10 +1009,10 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let not_judged = NotJudgedSet::new(&args.not_judged).map_err(anyhow::Error::msg)?;
-    let target_name = if replay_server.is_some() {
-        format!("the built-in replay server ({endpoint})")
-    } else {
-        endpoint.clone()
+    let target_name = match (&replay_server, &args.target_name) {
+        (Some(_), _) => format!("the built-in replay server ({endpoint})"),
+        (None, Some(name)) => format!("{name} ({endpoint})"),
+        (None, None) => endpoint.clone(),
     };
     // The target's name in reports.
     let report_name = args.target_name.clone().unwrap_or_else(|| {

@@ -603,33 +603,50 @@ fn level_table(md: &mut String, title: &str, rows: impl IntoIterator<Item = (Str
     md.push('\n');
 }
 
+impl RunReport {
+    /// The target's not-judged rules, each with how many deviations it left out (a
+    /// deviation counts for the first rule that matches it, as when it was judged).
+    pub fn not_judged_counts(&self) -> Vec<(&NotJudged, usize)> {
+        let mut counts = vec![0; self.not_judged.len()];
+        if let Ok(set) = crate::deviation::NotJudgedSet::new(&self.not_judged) {
+            for c in &self.cases {
+                for d in c.judged(Judged::NotJudged) {
+                    if let Some(i) = set.index_for(&c.name, &d.deviation) {
+                        counts[i] += 1;
+                    }
+                }
+            }
+        }
+        self.not_judged.iter().zip(counts).collect()
+    }
+}
+
+/// How a not-judged rule reads: `kind `element-order`, paths `*Response/*Result``.
+pub fn rule_scope(rule: &NotJudged) -> String {
+    let mut what = Vec::new();
+    if let Some(k) = rule.kind {
+        what.push(format!("kind `{k}`"));
+    }
+    if let Some(p) = &rule.path {
+        what.push(format!("paths `{p}`"));
+    }
+    if let Some(c) = &rule.case {
+        what.push(format!("cases `{c}`"));
+    }
+    what.join(", ")
+}
+
 /// The target's not-judged rules with how many deviations each left out.
 fn not_judged_section(md: &mut String, r: &RunReport, heading: &str) {
     if r.not_judged.is_empty() {
         return;
     }
     let _ = writeln!(md, "{heading} Not judged ({})\n", r.target);
-    for rule in &r.not_judged {
-        let count = r
-            .cases
-            .iter()
-            .flat_map(|c| c.judged(Judged::NotJudged))
-            .filter(|d| d.reason.as_deref() == Some(rule.reason.as_str()))
-            .count();
-        let mut what = Vec::new();
-        if let Some(k) = rule.kind {
-            what.push(format!("kind `{k}`"));
-        }
-        if let Some(p) = &rule.path {
-            what.push(format!("paths `{p}`"));
-        }
-        if let Some(c) = &rule.case {
-            what.push(format!("cases `{c}`"));
-        }
+    for (rule, count) in r.not_judged_counts() {
         let _ = writeln!(
             md,
             "- {}: {} ({count} deviations)",
-            what.join(", "),
+            rule_scope(rule),
             rule.reason
         );
     }
@@ -884,6 +901,35 @@ mod tests {
         assert_eq!(c.status(), "pass");
         // An error stays an error, whatever marks.
         assert_eq!(case("x", CaseOutcome::Error, &[]).status(), "error");
+    }
+
+    #[test]
+    fn each_not_judged_rule_counts_what_it_left_out_even_when_reasons_repeat() {
+        let rule = |path: &str| NotJudged {
+            kind: Some(Kind::ElementOrder),
+            path: Some(path.into()),
+            case: None,
+            reason: "same reason".into(),
+        };
+        let mut r = report(
+            vec![case(
+                "sts::AssumeRole::a",
+                CaseOutcome::Fail,
+                &[Kind::ElementOrder, Kind::ElementOrder],
+            )],
+            "1/1",
+        );
+        r.not_judged = vec![rule("R"), rule("R/**")];
+        r.cases[0].deviations[1].deviation.path = "R/A/B".into();
+        for d in &mut r.cases[0].deviations {
+            d.judged = Judged::NotJudged;
+        }
+        let counts: Vec<usize> = r.not_judged_counts().into_iter().map(|(_, n)| n).collect();
+        assert_eq!(counts, [0, 2]);
+        assert!(
+            r.to_markdown()
+                .contains("- kind `element-order`, paths `R/**`: same reason (2 deviations)")
+        );
     }
 
     #[test]

@@ -757,3 +757,84 @@ fn a_run_against_aws_must_be_confirmed_before_anything_is_sent() {
     // Refused before the run: no case was tried.
     assert!(!out.contains("cases against"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_declares_what_it_is_not_judged_on_and_every_report_counts_it() {
+    let (_dir, root) = copy_of_repo();
+    let deviating = start(Deviation::ChangedMessage).await;
+    std::fs::write(
+        root.join("conform.toml"),
+        format!(
+            "[targets.emu]\nendpoint = \"{}\"\n\
+             not_judged = [{{ kind = \"error-message\", case = \"sts::AssumeRole::*\", reason = \"messages not recorded\" }}]\n",
+            deviating.uri()
+        ),
+    )
+    .unwrap();
+    let (json, md, junit) = (root.join("r.json"), root.join("r.md"), root.join("r.xml"));
+    let o = conform(
+        &root,
+        &[
+            "run",
+            "--target",
+            "emu",
+            "--no-new",
+            "--report-json",
+            json.to_str().unwrap(),
+            "--report-md",
+            md.to_str().unwrap(),
+            "--report-junit",
+            junit.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let (out, err) = text(&o);
+    // The only deviation is not judged: the run passes, and says what it left out.
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(
+        out.contains("Deviations: 0 new, 1 not judged (error-message 1)."),
+        "{out}"
+    );
+    let report: conform::report::RunReport =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report.schema, 2);
+    let case = report
+        .cases
+        .iter()
+        .find(|c| !c.deviations.is_empty())
+        .unwrap();
+    assert_eq!(case.status(), "pass");
+    assert_eq!(
+        case.deviations[0].judged,
+        conform::report::Judged::NotJudged
+    );
+    assert_eq!(
+        case.deviations[0].reason.as_deref(),
+        Some("messages not recorded")
+    );
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        md.contains("- kind `error-message`, cases `sts::AssumeRole::*`: messages not recorded (1 deviations)"),
+        "{md}"
+    );
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        junit.contains("not judged:")
+            && junit.contains("error-message at ErrorResponse/Error/Message"),
+        "{junit}"
+    );
+
+    // A rule that would judge nothing at all is refused, naming the file and the target.
+    std::fs::write(
+        root.join("conform.toml"),
+        "[targets.emu]\nendpoint = \"http://127.0.0.1:9\"\nnot_judged = [{ reason = \"all of it\" }]\n",
+    )
+    .unwrap();
+    let o = conform(&root, &["run", "--target", "emu"], &[]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("conform.toml: target `emu`: not_judged[0]: a not-judged rule names a kind, a path or a case"),
+        "{err}"
+    );
+}

@@ -327,6 +327,19 @@ async fn the_report_filters_from_the_fragment_and_shows_diffs_side_by_side() {
         "{row}"
     );
 
+    // Above the diff, the deviation as data: step, kind, path, both values, new.
+    let devs = elements(case, "<table class=\"deviations\"", "table");
+    assert_eq!(devs.len(), 1, "{case}");
+    let row = text(elements(devs[0], "<tr class=\"new\"", "tr")[0]);
+    assert!(
+        row.starts_with("1error-messageErrorResponse/Error/Message1 validation error detected")
+            && row.ends_with("greater than or equal to 3new"),
+        "{row}"
+    );
+    // The agreement table: every case agrees up to the code, one of them not on the message.
+    let levels = text(elements(&dom, "<table class=\"levels\"", "table")[0]);
+    assert!(levels.contains(&format!("all{all}")), "{levels}");
+
     // Filters combine, and a fragment the page cannot read filters nothing.
     let dom = render(&page, "operation=GetCallerIdentity&status=pass");
     let gci = report
@@ -387,6 +400,25 @@ async fn the_matrix_page_shows_each_targets_cell_and_filters_rows() {
         cells.iter().map(|c| open_tag(c)).collect::<Vec<_>>(),
         ["<td class=\"cell pass\">", "<td class=\"cell fail\">"],
         "good passes, bad fails: {row}"
+    );
+    // The failing cell says the last level it agrees at: the code (its message differs).
+    assert_eq!(text(cells[1]), "fail (code)", "{row}");
+    // Per target and level: bad agrees on status and code everywhere, not on every message.
+    let levels = elements(&dom, "<table class=\"levels\"", "table");
+    let bad_row = elements(levels[0], "<tr>", "tr")
+        .into_iter()
+        .map(text)
+        .find(|r| r.starts_with("bad"))
+        .unwrap_or_else(|| panic!("no level row for bad:\n{dom}"));
+    let share = |n: usize| format!("{}% ({n})", n * 100 / all);
+    assert!(
+        bad_row.starts_with(&format!(
+            "bad{all}{}{}{}",
+            share(all),
+            share(all),
+            share(all - failing)
+        )),
+        "{bad_row}"
     );
     assert!(
         rows.iter()
