@@ -176,8 +176,14 @@ fn main() {
     let mut failing_runs = Vec::new();
     let mut failing_bases = Vec::new();
     let mut deviated = 0;
+    let mut deviating_transcripts = Vec::new();
     for _ in 0..ROUNDS {
         let (results, m) = measure(|| rt.block_on(deviating_runner.check_all(&all, jobs, |_| {})));
+        deviating_transcripts = results
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Fail { .. }))
+            .map(|r| (r.index, snapshot::normalize_contents(&r.run.transcript)))
+            .collect();
         let failed = results
             .iter()
             .filter(|r| matches!(r.outcome, Outcome::Fail { .. }))
@@ -255,6 +261,40 @@ fn main() {
         }
     });
 
+    // What a deviating case costs beyond a passing one, alone: the unified diff for people,
+    // and the deviations the gate judges.
+    // Short loops, and CPU time that the kernel may count in ticks: each measure repeats
+    // the loop 20 times (figures are per pass), the best of 5 on a shared machine.
+    const PASSES: u32 = 20;
+    let best_of = |f: &dyn Fn()| {
+        (0..5)
+            .map(|_| {
+                measure(|| {
+                    for _ in 0..PASSES {
+                        f()
+                    }
+                })
+                .1
+                .cpu / PASSES
+            })
+            .min()
+            .unwrap_or_default()
+    };
+    let diffs = best_of(&|| {
+        for (i, t) in &deviating_transcripts {
+            std::hint::black_box(suite.snapshots.compare(&suite.cases[*i], t));
+        }
+    });
+    let devs = best_of(&|| {
+        for (i, t) in &deviating_transcripts {
+            let expected = suite
+                .snapshots
+                .expected(&suite.cases[*i])
+                .unwrap_or_default();
+            std::hint::black_box(conform::deviation::between(expected, t));
+        }
+    });
+
     let harness = per_case(run_cpu.saturating_sub(base_cpu), CASES);
     println!(
         "conform harness benchmark: {CASES} single-step cases, in-process endpoint on loopback, {jobs} jobs, best of {ROUNDS}"
@@ -296,6 +336,15 @@ fn main() {
     println!(
         "    normalize + redact + compare:    {:>7.1} us per case",
         per_case(norm_cmp.cpu, CASES)
+    );
+    let n = deviating_transcripts.len().max(1);
+    println!(
+        "    a deviating case's diff:         {:>7.1} us per case",
+        per_case(diffs, n)
+    );
+    println!(
+        "    a deviating case's deviations:   {:>7.1} us per case",
+        per_case(devs, n)
     );
     drop(server);
 
