@@ -1298,6 +1298,49 @@ content-type: text/xml
     }
 
     #[test]
+    fn any_two_texts_compare_without_panic_and_a_difference_is_never_lost() {
+        // Fragments of transcripts, glued at random: broken headers, half tags, multi-byte
+        // characters, placeholders and brackets where they do not belong.
+        const PIECES: [&str; 16] = [
+            "=== step 1: A\n",
+            "\n\n=== step 2: B\n",
+            "HTTP 200 OK\n",
+            "HTTP 400 Bad Request\n",
+            "content-type: text/xml\n",
+            "body: (empty)\n",
+            "body (not XML, x):\n",
+            "<R xmlns=\"u\">",
+            "</R>",
+            "<A>[request-id]</A>",
+            "<A>[role-id:1]:é</A>",
+            "<Error><Code>X</Code></Error>",
+            "[a:[b]]]",
+            "é€😀",
+            "\n",
+            "<",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3000 {
+            let mut texts = [String::new(), String::new()];
+            for t in &mut texts {
+                for _ in 0..(next() % 12) {
+                    t.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
+                }
+            }
+            let d = between(&texts[0], &texts[1]);
+            if texts[0].trim_end() != texts[1].trim_end() {
+                assert!(!d.is_empty(), "{texts:?}");
+            }
+        }
+    }
+
+    #[test]
     fn grades_are_cumulative() {
         assert_eq!(grade([]), Some(Level::Values));
         assert_eq!(grade([Kind::ValueShape]), Some(Level::Order));

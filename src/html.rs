@@ -447,7 +447,11 @@ fn not_judged_list(out: &mut String, r: &RunReport) {
         let _ = write!(
             out,
             "<li>{}: {} <b>({count} deviations)</b></li>",
-            Esc(&crate::report::rule_scope(rule)),
+            crate::report::rule_parts(rule)
+                .iter()
+                .map(|(what, p)| format!("{what} <code>{}</code>", Esc(p)))
+                .collect::<Vec<_>>()
+                .join(", "),
             Esc(&rule.reason)
         );
     }
@@ -830,13 +834,24 @@ mod tests {
     fn report_text_is_escaped_everywhere() {
         let evil = "sts::AssumeRole::<script>alert('x')</script>";
         let diff = "--- snapshot\n+++ actual\n@@ -1,2 +1,2 @@\n <a href=\"x\">&amp;</a>\n-<i>\n+<script>b</script>\n";
-        let html = report(&run(
+        let mut r = run(
             "<img src=x onerror=y>",
             vec![
                 case(evil, "fail", Some(diff)),
                 case("sts::GetCallerIdentity::x", "error", None),
             ],
-        ));
+        );
+        r.not_judged = vec![crate::deviation::NotJudged {
+            kind: None,
+            path: Some("<b>/**".into()),
+            case: None,
+            reason: "<i>why</i>".into(),
+        }];
+        let html = report(&r);
+        assert!(
+            html.contains("<li>paths <code>&lt;b&gt;/**</code>: &lt;i&gt;why&lt;/i&gt; <b>(0 deviations)</b></li>"),
+            "{html}"
+        );
         // The page's own script is the only one.
         assert_eq!(html.matches("<script>").count(), 1, "{html}");
         assert!(!html.contains("<img"), "{html}");

@@ -621,19 +621,28 @@ impl RunReport {
     }
 }
 
-/// How a not-judged rule reads: `kind `element-order`, paths `*Response/*Result``.
-pub fn rule_scope(rule: &NotJudged) -> String {
-    let mut what = Vec::new();
+/// What a not-judged rule narrows, as (what, pattern): `("kind", "element-order")`.
+pub fn rule_parts(rule: &NotJudged) -> Vec<(&'static str, &str)> {
+    let mut parts = Vec::new();
     if let Some(k) = rule.kind {
-        what.push(format!("kind `{k}`"));
+        parts.push(("kind", k.name()));
     }
     if let Some(p) = &rule.path {
-        what.push(format!("paths `{p}`"));
+        parts.push(("paths", p.as_str()));
     }
     if let Some(c) = &rule.case {
-        what.push(format!("cases `{c}`"));
+        parts.push(("cases", c.as_str()));
     }
-    what.join(", ")
+    parts
+}
+
+/// How a not-judged rule reads in Markdown: ``kind `element-order`, paths `*Response/*Result` ``.
+pub fn rule_scope(rule: &NotJudged) -> String {
+    rule_parts(rule)
+        .iter()
+        .map(|(what, p)| format!("{what} `{p}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The target's not-judged rules with how many deviations each left out.
