@@ -541,14 +541,7 @@ mod tests {
             stop: (outcome == CaseOutcome::Error).then_some(StopKind::NoAnswer),
             diff: None,
             message: (outcome == CaseOutcome::Error).then(|| "refused".into()),
-            deviations: devs
-                .iter()
-                .map(|d| JudgedDeviation {
-                    deviation: d.clone(),
-                    judged: Judged::New,
-                    reason: None,
-                })
-                .collect(),
+            deviations: devs.iter().map(JudgedDeviation::new).collect(),
             grade: None,
             known: None,
         };

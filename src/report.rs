@@ -83,6 +83,17 @@ pub struct JudgedDeviation {
     pub reason: Option<String>,
 }
 
+impl JudgedDeviation {
+    /// A deviation nothing has excused yet.
+    pub fn new(deviation: &Deviation) -> JudgedDeviation {
+        JudgedDeviation {
+            deviation: deviation.clone(),
+            judged: Judged::New,
+            reason: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseReport {
     /// `<service>::<operation>::<case-id>`.
@@ -314,11 +325,7 @@ impl RunReport {
                         .outcome
                         .deviations()
                         .iter()
-                        .map(|d| JudgedDeviation {
-                            deviation: d.clone(),
-                            judged: Judged::New,
-                            reason: None,
-                        })
+                        .map(JudgedDeviation::new)
                         .collect(),
                     grade: None,
                     known: None,
