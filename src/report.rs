@@ -478,6 +478,39 @@ impl RunReport {
                 .or_insert_with(|| TestSuite::new(c.service.clone()))
                 .add_test_case(case);
         }
+        // Each service's suite carries its agreement per level, for the service and for each
+        // of its operations, and what the target is not judged on.
+        for (service, suite) in &mut suites {
+            let prefixes = std::iter::once((format!("{service}::"), "agreement".to_owned())).chain(
+                self.operations()
+                    .into_iter()
+                    .filter(|op| op.starts_with(&format!("{service}::")))
+                    .map(|op| {
+                        let name = op
+                            .trim_end_matches(':')
+                            .rsplit("::")
+                            .next()
+                            .unwrap_or("")
+                            .to_owned();
+                        (op, format!("agreement.{name}"))
+                    }),
+            );
+            for (prefix, key) in prefixes {
+                let a = self.agreement(&prefix);
+                for (i, l) in Level::ALL.iter().enumerate() {
+                    suite.add_property((
+                        format!("{key}.{l}"),
+                        format!("{} of {}", a.at[i], a.cases),
+                    ));
+                }
+            }
+            for (rule, count) in self.not_judged_counts() {
+                suite.add_property((
+                    format!("not-judged: {}", rule_scope(rule)),
+                    format!("{count} deviations: {}", rule.reason),
+                ));
+            }
+        }
         report.add_test_suites(suites.into_values());
         report.to_string().unwrap_or_default()
     }
@@ -1014,6 +1047,12 @@ mod tests {
         );
         assert!(x.contains("known deviations: limit not enforced"), "{x}");
         assert!(x.contains("-a\n+b"), "{x}");
+        // Agreement per level, for the service and per operation.
+        assert!(
+            x.contains("<property name=\"agreement.status\" value=\"2 of 4\"/>")
+                && x.contains("<property name=\"agreement.AssumeRole.values\" value=\"1 of 4\"/>"),
+            "{x}"
+        );
         let md = r.to_markdown();
         assert!(
             md.contains("4 cases: 1 passed, 1 with only known deviations, 1 failed, 0 missing a snapshot, 1 errors."),
