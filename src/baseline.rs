@@ -68,7 +68,7 @@ impl Known {
             kind: d.kind,
             path: d.path.clone(),
             expected: d.expected.clone(),
-            actual: d.actual.clone().filter(|a| deviation::looks_stable(a)),
+            actual: d.actual.clone().filter(|_| deviation::actual_is_stable(d)),
             reason,
         }
     }
@@ -370,7 +370,14 @@ impl Baseline {
                 let listed = old.and_then(|o| o.deviations.iter().find(|k| k.matches(d)));
                 let moved = old.and_then(|o| o.deviations.iter().find(|k| k.same_place(d)));
                 deviations.push(match (listed, moved) {
-                    (Some(k), _) => k.clone(),
+                    // Listed values are held to today's rule of what is stable.
+                    (Some(k), _) => Known {
+                        actual: k
+                            .actual
+                            .clone()
+                            .filter(|_| deviation::actual_is_stable(&k.as_deviation())),
+                        ..k.clone()
+                    },
                     (None, Some(k)) => Known {
                         expected: k
                             .expected
