@@ -535,8 +535,8 @@ fn read_reports(paths: &[PathBuf]) -> anyhow::Result<Vec<conform::report::RunRep
         .map(|p| {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("cannot read {}", p.display()))?;
-            serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a conform JSON report", p.display()))
+            conform::report::RunReport::from_json(&text)
+                .with_context(|| format!("cannot use {}", p.display()))
         })
         .collect()
 }
