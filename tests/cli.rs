@@ -291,11 +291,65 @@ fn serve_logs_unmatched_requests_and_strict_makes_them_fail_the_exit_code() {
         rest.contains("never requested: sts::AssumeRole::assume_role_doc_example_boto3"),
         "{rest}"
     );
+    // --strict says why it fails.
+    assert!(
+        rest.contains("--strict: exit 1, because 1 requests matched no scenario"),
+        "{rest}"
+    );
+}
+
+/// `conform serve` in one process, `conform run --target replay --endpoint` in another: the
+/// run names its own run id, and the server answers with it.
+#[test]
+fn a_run_against_conform_serve_in_another_process_passes_every_replayable_case() {
+    use std::io::{BufRead, BufReader};
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let root = common::repo();
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_conform"))
+            .arg("--root")
+            .arg(root)
+            .args(["serve", "--port", "0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut first = String::new();
+    BufReader::new(server.0.stdout.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let uri = first.split(" on ").nth(1).unwrap().trim().to_owned();
+    let o = conform(
+        root,
+        &["run", "--target", "replay", "--endpoint", &uri, "--no-new"],
+        &[],
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains(" 0 failed,"), "{out}");
+    assert!(
+        err.contains("cases need what only a real target provides (`requires:`); a replay server is none, so they are skipped"),
+        "{err}"
+    );
 }
 
 #[test]
 fn shards_cover_the_suite_exactly_once_and_their_reports_merge() {
     let root = common::repo();
+    // Every case the replay can answer: those that need no real target's state.
+    let replayable = conform::suite::Suite::load(&conform::suite::Layout::at(root))
+        .unwrap()
+        .cases
+        .iter()
+        .filter(|c| c.requires.is_empty())
+        .count();
     let dir = tempfile::tempdir().unwrap();
     let mut jsons = Vec::new();
     for k in 1..=3 {
@@ -330,7 +384,10 @@ fn shards_cover_the_suite_exactly_once_and_their_reports_merge() {
     all.sort();
     all.dedup();
     assert_eq!(all.len(), count, "no case runs in two shards");
-    assert_eq!(count, 355, "every replayable case runs in some shard");
+    assert_eq!(
+        count, replayable,
+        "every replayable case runs in some shard"
+    );
     assert!(
         jsons.iter().all(|p| !names(p).is_empty()),
         "each shard got a share"
@@ -352,23 +409,21 @@ fn shards_cover_the_suite_exactly_once_and_their_reports_merge() {
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(o.status.success(), "{out}");
     assert!(
-        out.contains("355 cases from 3 reports: 0 not passing"),
+        out.contains(&format!("{replayable} cases from 3 reports: 0 not passing")),
         "{out}"
     );
-    assert_eq!(names(&merged).len(), 355);
+    assert_eq!(names(&merged).len(), replayable);
     let x = std::fs::read_to_string(&junit).unwrap();
     assert!(
-        x.contains(
-            "<testsuite name=\"sts\" tests=\"355\" skipped=\"0\" errors=\"0\" failures=\"0\">"
-        ),
+        x.contains(&format!(
+            "<testsuite name=\"sts\" tests=\"{replayable}\" skipped=\"0\" errors=\"0\" failures=\"0\">"
+        )),
         "{}",
         &x[..x.len().min(400)]
     );
-    assert!(
-        std::fs::read_to_string(&md)
-            .unwrap()
-            .starts_with("# conform against replay\n\n355 cases: 355 passed")
-    );
+    assert!(std::fs::read_to_string(&md).unwrap().starts_with(&format!(
+        "# conform against replay\n\n{replayable} cases: {replayable} passed"
+    )));
     // The same shard twice is an overlap, refused.
     let o = conform(
         root,

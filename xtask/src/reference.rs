@@ -744,6 +744,10 @@ impl ReferenceSts {
         if let Some(why) = tag_problem(p) {
             return decline(why);
         }
+        if !arn_syntax(role_arn) {
+            // Recorded (STS.md): a RoleArn that is not an ARN is refused with its value.
+            return error(400, "ValidationError", &format!("{role_arn} is invalid"));
+        }
         if role_arn != self.vars["role_arn"] {
             // Only the target's role exists and trusts the caller.
             let caller = self.caller_arn(&id);
@@ -791,6 +795,17 @@ impl ReferenceSts {
         }
         self.success("AssumeRole", &result)
     }
+}
+
+/// The ARN syntax STS checks, as recorded: six colon-separated fields starting with `arn`,
+/// the partition, service and resource not empty (region and account may be).
+fn arn_syntax(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && !parts[1].is_empty()
+        && !parts[2].is_empty()
+        && !parts[5].is_empty()
 }
 
 fn looks_like_role_arn(arn: &str) -> bool {
@@ -968,6 +983,33 @@ mod tests {
                  Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
             )
         );
+    }
+
+    #[test]
+    fn a_role_arn_that_is_not_an_arn_is_refused_as_recorded() {
+        // STS.md's recorded values, and one that passes the syntax.
+        for bad in [
+            "nothing-valid-in-here",
+            "arn::b:::something/test-role",
+            "arn:a::::something/test-role",
+            "arn:a:::something/test-role",
+            "arn:a:a::aaaaaaaaaa:",
+            "rn:aws:iam::000008047983:role/s3role",
+        ] {
+            assert!(!arn_syntax(bad), "{bad}");
+        }
+        assert!(arn_syntax("arn:a:b:::something/test-role"));
+        let r = reference();
+        let a = ask(
+            &r,
+            &[
+                ("Action", "AssumeRole"),
+                ("RoleArn", "arn::b:::something/test-role"),
+                ("RoleSessionName", "Session1"),
+            ],
+        );
+        assert_eq!(a.status, 400);
+        assert_eq!(message(&a), "arn::b:::something/test-role is invalid");
     }
 
     #[test]
