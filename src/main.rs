@@ -917,14 +917,24 @@ fn serve(
         report.unmatched.len(),
         report.never_requested.len()
     );
-    for n in report.never_requested.iter().take(50) {
+    const LISTED: usize = 50;
+    for n in report.never_requested.iter().take(LISTED) {
         println!("  never requested: {n}");
     }
-    Ok(if strict && !report.unmatched.is_empty() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    if report.never_requested.len() > LISTED {
+        println!(
+            "  ... and {} more never requested (the first {LISTED} are listed)",
+            report.never_requested.len() - LISTED
+        );
+    }
+    if strict && !report.unmatched.is_empty() {
+        println!(
+            "--strict: exit 1, because {} requests matched no scenario (each was logged above as `unmatched:`)",
+            report.unmatched.len()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn is_ci() -> bool {
@@ -975,10 +985,12 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
     // The built-in target: the replay server, in process, on a free loopback port, standing
     // for the same variables (the same run id) as the run.
     let replay_vars = conform::target::default_vars(&region);
+    let mut built_in: Option<Arc<Replay>> = None;
     let replay_server = match &args.endpoint {
         Some(_) => None,
         None => {
             let replay = Arc::new(Replay::from_suite(&suite, replay_vars.clone()));
+            built_in = Some(Arc::clone(&replay));
             Some(
                 runtime
                     .block_on(conform::replay::serve(replay, 0))
@@ -1037,6 +1049,10 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
             .entry("iam".into())
             .or_insert_with(|| conform::target::AWS_IAM_ENDPOINT.into());
     }
+    // The run's own keys are its own to the built-in replay, temporary ones included.
+    if let Some(r) = &built_in {
+        r.trust_key(&target.credentials.access_key_id);
+    }
     target.timeout = Duration::from_secs(args.timeout.max(1));
     target.retries = args.retries;
     if replay_server.is_some() {
@@ -1044,6 +1060,8 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
             .vars
             .insert("run_id".into(), replay_vars["run_id"].clone());
     }
+    // The built-in replay server, or `conform serve` elsewhere named as the replay target.
+    let replaying = replay_server.is_some() || args.target.as_deref() == Some("replay");
     let indices: Vec<usize> = {
         let selected = suite.select(&args.filters, args.exact);
         suite
@@ -1052,7 +1070,7 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
             .enumerate()
             .filter(|(_, c)| selected.iter().any(|s| std::ptr::eq(*s, *c)))
             // A replay cannot be what a case requires of a real target (a disabled region).
-            .filter(|(_, c)| replay_server.is_none() || c.requires.is_empty())
+            .filter(|(_, c)| !replaying || c.requires.is_empty())
             .filter(|(_, c)| {
                 shard.is_none_or(|(k, n)| conform::report::shard_of(&c.test_name(), n) == k)
             })
@@ -1064,9 +1082,9 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .filter(|c| !c.requires.is_empty())
         .count();
-    if replay_server.is_some() && needs_target > 0 {
+    if replaying && needs_target > 0 {
         eprintln!(
-            "note: {needs_target} cases need what only a real target provides (`requires:`); the built-in replay server skips them"
+            "note: {needs_target} cases need what only a real target provides (`requires:`); a replay server is none, so they are skipped"
         );
     }
     if indices.is_empty() {

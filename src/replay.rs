@@ -131,6 +131,59 @@ struct Answer {
     body: String,
 }
 
+impl Answer {
+    fn succeeded(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    fn has_code(&self, code: &str) -> bool {
+        self.body.contains(&format!("<Code>{code}</Code>"))
+    }
+}
+
+/// What the model allows for a parameter a client names freely: its length and pattern.
+#[derive(Debug, Clone)]
+struct FreeCheck {
+    min: Option<usize>,
+    max: Option<usize>,
+    pattern: Option<Regex>,
+}
+
+impl FreeCheck {
+    fn of(model: &crate::model::Model, op: &crate::model::Operation, member: &str) -> FreeCheck {
+        let shape = model.input_members(op).and_then(|s| match &s.kind {
+            crate::model::ShapeKind::Structure { members, .. } => members.get(member),
+            _ => None,
+        });
+        let Some(m) = shape else {
+            return FreeCheck {
+                min: None,
+                max: None,
+                pattern: None,
+            };
+        };
+        let shape = model.shape(&m.shape);
+        // The model's `\w` is ASCII, as AWS checks it; Unicode `\w` would let `é` through.
+        let pattern = shape.pattern.as_ref().and_then(|p| {
+            Regex::new(&format!("(?-u:^(?:{p})$)"))
+                .or_else(|_| Regex::new(&format!("^(?:{p})$")))
+                .ok()
+        });
+        FreeCheck {
+            min: shape.min.map(|n| n as usize),
+            max: shape.max.map(|n| n as usize),
+            pattern,
+        }
+    }
+
+    fn allows(&self, v: &str) -> bool {
+        let n = v.chars().count();
+        self.min.is_none_or(|m| n >= m)
+            && self.max.is_none_or(|m| n <= m)
+            && self.pattern.as_ref().is_none_or(|p| p.is_match(v))
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Entry {
     case: usize,
@@ -144,6 +197,17 @@ struct Entry {
     /// The Content-Type a raw step sends (a form for anything else).
     content_type: Option<String>,
     answer: Option<Answer>,
+    /// Open variables a client chooses: a value must have the variable's shape, and sets
+    /// the variables the shape derives.
+    chosen: Vec<String>,
+    /// Parameters (by index) a client may name freely in this case, because it succeeds and
+    /// its answer repeats them.
+    free: Vec<(usize, FreeCheck)>,
+    /// The case is a documented example: among free matches it is preferred.
+    doc: bool,
+    /// For a step signed with keys an earlier step of its case handed out: that step's
+    /// operation (what kind of session the keys stand for).
+    issuer_op: Option<String>,
 }
 
 impl Entry {
@@ -164,19 +228,77 @@ impl Entry {
             }
         }
     }
+
+    fn action(&self) -> Option<&str> {
+        self.params.iter().find_map(|(k, v)| match v {
+            Value::Literal(l) if k == "Action" => Some(l.as_str()),
+            _ => None,
+        })
+    }
+
+    /// What credentials the case signs this step with, for a miss that explains.
+    fn wants(&self) -> String {
+        match &self.creds {
+            Creds::Own => "the client's own keys".into(),
+            Creds::Unsigned => "no signature".into(),
+            Creds::Issued => "the keys an earlier step of its case handed out".into(),
+            Creds::Key(k, _) => format!("the key {k}"),
+        }
+    }
 }
+
+/// What a request bound: variables (captures, the run id, values a client chose, what
+/// those derive) and values it named in place of a case's own.
+#[derive(Debug, Clone, Default)]
+struct Binding {
+    vars: HashMap<String, String>,
+    /// A case's literal (the session it names) and the value the client sent instead.
+    replaced: Vec<(String, String)>,
+}
+
+impl Binding {
+    /// `other` over `self`.
+    fn merged(&self, other: &Binding) -> Binding {
+        let mut out = self.clone();
+        out.vars
+            .extend(other.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        out.replaced.extend(other.replaced.iter().cloned());
+        out
+    }
+}
+
+/// Who a set of keys this server handed out stands for.
+#[derive(Debug, Clone)]
+struct Identity {
+    /// The operation that handed them out.
+    op: String,
+    arn: String,
+    user_id: String,
+    account: String,
+    expires: Option<time::OffsetDateTime>,
+    /// What the request that got them bound: later steps signed with them answer the same.
+    binding: Binding,
+    /// Cases whose flows may continue with them (cases whose first steps are the same
+    /// request all own the keys it handed out).
+    cases: Vec<usize>,
+}
+
+/// How many run ids the server remembers (one per client run it serves at once).
+const RUN_IDS: usize = 64;
 
 #[derive(Default)]
 struct State {
-    /// Access keys handed out, with the cases they may belong to (cases whose first steps
-    /// are the same request all own the keys it handed out).
-    issued: HashMap<String, Vec<usize>>,
+    /// Access keys handed out, with who they stand for.
+    identities: HashMap<String, Identity>,
     requested: HashSet<String>,
     unmatched: Vec<String>,
     counter: u64,
     /// Numbered values (role ids, keys) stay the same across the steps of a case, as the
     /// same role's id does in AWS.
     stable: HashMap<(usize, String), String>,
+    /// Run ids the clients' requests carried, the newest last: an answer that names a run
+    /// id its own request does not carry takes one of these, not the server's.
+    run_ids: Vec<String>,
 }
 
 /// Told about every request the replay could not answer from a scenario.
@@ -190,6 +312,12 @@ pub struct Replay {
     vars: Vars,
     /// Placeholder name to the variable whose value it stands for.
     placeholder_vars: HashMap<String, String>,
+    /// Variables a client chooses, with their shapes.
+    chosen: BTreeMap<String, crate::suite::ClientChosen>,
+    /// Keys that are the client's own whatever they look like (a run's own temporary keys).
+    trusted: Mutex<HashSet<String>>,
+    /// How far the server's clock runs ahead of the wall clock (`advance`).
+    ahead: Mutex<std::time::Duration>,
     state: Mutex<State>,
 }
 
@@ -203,10 +331,19 @@ pub struct Report {
 const OPEN: char = '\u{E000}';
 const CLOSE: char = '\u{E001}';
 
+/// One entry compared with a request.
+struct Compared {
+    /// Parameters that matched literally.
+    exact: usize,
+    binding: Binding,
+    /// What differs, in words; empty when the entry matches.
+    misses: Vec<String>,
+}
+
 impl Replay {
     /// The replay of every case of the suite that has a snapshot. `vars` are the values the
     /// server stands for (account id, role names); variables that change per run (captures,
-    /// the run id) are bound from the requests.
+    /// the run id) and those a client chooses (the role it assumes) are bound from requests.
     pub fn from_suite(suite: &Suite, vars: Vars) -> Replay {
         let mut vars = vars;
         for (k, v) in suite.default_vars() {
@@ -257,6 +394,9 @@ impl Replay {
             observer: None,
             vars,
             placeholder_vars,
+            chosen: suite.client_chosen.clone(),
+            trusted: Mutex::new(HashSet::new()),
+            ahead: Mutex::new(std::time::Duration::ZERO),
             state: Mutex::new(State::default()),
         }
     }
@@ -264,6 +404,26 @@ impl Replay {
     /// Calls `f` with the message of every request no scenario expects (for a log).
     pub fn on_unmatched(&mut self, f: Observer) {
         self.observer = Some(f);
+    }
+
+    /// Takes `access_key_id` as the client's own even with a session token: a run that
+    /// signs with temporary keys of its own is no stranger with unknown credentials.
+    pub fn trust_key(&self, access_key_id: &str) {
+        self.trusted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(access_key_id.to_owned());
+    }
+
+    /// Moves the server's clock forward: sessions it handed out expire as they would that
+    /// much later (for tests of what a client does with expired credentials).
+    pub fn advance(&self, by: std::time::Duration) {
+        *self.ahead.lock().unwrap_or_else(|e| e.into_inner()) += by;
+    }
+
+    /// The server's now: the wall clock, plus any `advance`.
+    fn now(&self) -> time::OffsetDateTime {
+        time::OffsetDateTime::now_utc() + *self.ahead.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn len(&self) -> usize {
@@ -278,27 +438,46 @@ impl Replay {
     pub fn answer(&self, req: &Incoming) -> Reply {
         let params = req.params();
         let key = req.access_key().map(str::to_owned);
-        let issued_cases: Option<Vec<usize>> = key
-            .as_ref()
-            .and_then(|k| self.lock().issued.get(k).cloned());
-        let issued_to = |case: usize| issued_cases.as_ref().is_some_and(|c| c.contains(&case));
-        let mut best: Option<(usize, &Entry, HashMap<String, String>)> = None;
+        let identity = key
+            .as_deref()
+            .and_then(|k| self.lock().identities.get(k).cloned());
+        if let Some(id) = &identity
+            && id.expires.is_some_and(|t| t <= self.now())
+        {
+            // AWS refuses keys whose session has ended, whatever they ask.
+            if let Some(reply) = self.coded_answer(&params, "ExpiredToken", &id.binding) {
+                return reply;
+            }
+        }
+        // Temporary keys this server never handed out (nor was told are the client's):
+        // stale credentials, which AWS does not know either.
+        let stranger = identity.is_none()
+            && req.header("x-amz-security-token").is_some()
+            && key.as_deref().is_some_and(|k| {
+                !self
+                    .trusted
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains(k)
+            });
+        let issued_to = |case: usize| identity.as_ref().is_some_and(|i| i.cases.contains(&case));
+        let mut best: Option<(usize, &Entry, Binding)> = None;
         let mut tied: Vec<usize> = Vec::new();
-        let mut near: Vec<(usize, &Entry)> = Vec::new();
+        let mut near: Vec<(usize, &Entry, Vec<String>)> = Vec::new();
         let candidates = self
             .by_names
             .get(&names_key(params.iter().map(|(k, _)| k.as_str())))
             .map_or(&[][..], Vec::as_slice);
         for e in candidates.iter().map(|&i| &self.entries[i]) {
-            let Some((exact, bound, misses)) = match_params(&e.params, &params) else {
+            let Some(c) = self.compare(e, &params) else {
                 continue;
             };
-            if misses > 0 {
-                near.push((misses, e));
+            if !c.misses.is_empty() {
+                near.push((c.misses.len(), e, c.misses));
                 continue;
             }
             let creds_ok = match &e.creds {
-                Creds::Own => key.is_some() && issued_cases.is_none(),
+                Creds::Own => key.is_some() && identity.is_none() && !stranger,
                 Creds::Unsigned => key.is_none(),
                 Creds::Issued => issued_to(e.case),
                 Creds::Key(k, secret) => {
@@ -308,25 +487,46 @@ impl Replay {
             };
             // Same parameters, other credentials or body type: the closest there is.
             if !creds_ok || !e.accepts_content_type(req) {
-                near.push((0, e));
+                let why = if creds_ok {
+                    "the same parameters, but another Content-Type".to_owned()
+                } else {
+                    format!(
+                        "the same parameters, but the case signs this step with {}",
+                        e.wants()
+                    )
+                };
+                near.push((0, e, vec![why]));
                 continue;
             }
             // Prefer the most literal match; among equals, named keys, then the case the
-            // handed-out keys belong to.
-            let score = exact * 8
-                + 4 * usize::from(matches!(e.creds, Creds::Key(..)))
-                + 2 * usize::from(issued_to(e.case))
-                + usize::from(e.raw && e.content_type.is_some());
+            // handed-out keys belong to, then a documented example. The first of equals
+            // wins, so the same request always gets the same case.
+            let score = c.exact * 16
+                + 8 * usize::from(matches!(e.creds, Creds::Key(..)))
+                + 4 * usize::from(issued_to(e.case))
+                + 2 * usize::from(e.raw && e.content_type.is_some())
+                + usize::from(e.doc);
             match &best {
                 Some((s, _, _)) if score < *s => {}
                 Some((s, _, _)) if score == *s => tied.push(e.case),
                 _ => {
                     tied = vec![e.case];
-                    best = Some((score, e, bound));
+                    best = Some((score, e, c.binding));
                 }
             }
         }
-        let Some((_, entry, bound)) = best else {
+        let Some((_, entry, binding)) = best else {
+            if let Some(id) = &identity
+                && let Some(reply) = self.session_answer(&params, id)
+            {
+                return reply;
+            }
+            if stranger
+                && let Some(reply) =
+                    self.coded_answer(&params, "InvalidClientTokenId", &Binding::default())
+            {
+                return reply;
+            }
             if near.is_empty() {
                 // Nothing with these parameter names: look for what comes closest by action.
                 let action = params
@@ -336,32 +536,125 @@ impl Replay {
                 near = self
                     .entries
                     .iter()
-                    .filter(|e| {
-                        e.params.iter().any(|(k, v)| {
-                            k == "Action"
-                                && matches!(v, Value::Literal(l) if Some(l.as_str()) == action)
-                        })
+                    .filter(|e| e.action().is_some() && e.action() == action)
+                    .map(|e| {
+                        (
+                            e.params.len().abs_diff(params.len()) + 1,
+                            e,
+                            names_differ(&e.params, &params),
+                        )
                     })
-                    .map(|e| (e.params.len().abs_diff(params.len()) + 1, e))
                     .collect();
             }
-            return self.no_match(req, &params, near);
+            return self.no_match(&params, near);
         };
         if let Some(problem) = self.verify(entry, req) {
             return self.rejected(&entry.test_name, &problem);
         }
-        self.lock().requested.insert(entry.test_name.clone());
-        match &entry.answer {
-            Some(a) => {
-                let body = self.render(&a.body, &bound, entry.case, &tied);
-                Reply {
-                    status: a.status,
-                    content_type: a.content_type.clone(),
-                    body,
+        // A later step signed with handed-out keys answers for the same role and session.
+        let binding = match identity.as_ref().filter(|_| issued_to(entry.case)) {
+            Some(id) => id.binding.merged(&binding),
+            None => binding,
+        };
+        {
+            let mut st = self.lock();
+            st.requested.insert(entry.test_name.clone());
+            if let Some(run_id) = binding.vars.get("run_id")
+                && !st.run_ids.contains(run_id)
+            {
+                st.run_ids.push(run_id.clone());
+                if st.run_ids.len() > RUN_IDS {
+                    st.run_ids.remove(0);
                 }
             }
-            None => self.generic(entry, &params, &bound, &tied),
         }
+        let op = entry.action().unwrap_or_default();
+        match &entry.answer {
+            Some(a) => Reply {
+                status: a.status,
+                content_type: a.content_type.clone(),
+                body: self.render(&a.body, &binding, entry.case, &tied, op),
+            },
+            None => self.generic(entry, &params, &binding, &tied),
+        }
+    }
+
+    /// One entry against a request's decoded, sorted parameters: None when the parameter
+    /// names differ.
+    fn compare(&self, e: &Entry, got: &[(String, String)]) -> Option<Compared> {
+        if e.params.len() != got.len() || e.params.iter().zip(got).any(|((a, _), (b, _))| a != b) {
+            return None;
+        }
+        let mut c = Compared {
+            exact: 0,
+            binding: Binding::default(),
+            misses: Vec::new(),
+        };
+        for (i, ((k, want), (_, have))) in e.params.iter().zip(got).enumerate() {
+            match want {
+                Value::Literal(l) if l == have => c.exact += 1,
+                Value::Literal(l) => match e.free.iter().find(|(j, _)| *j == i) {
+                    Some((_, check)) if check.allows(have) => {
+                        c.binding.replaced.push((l.clone(), have.clone()));
+                    }
+                    Some(_) => c.misses.push(format!(
+                        "{k} `{}` is no value the model allows (the case sends `{}`)",
+                        clip(have),
+                        clip(l)
+                    )),
+                    None => c.misses.push(self.literal_miss(k, l, have)),
+                },
+                Value::Open { re, vars } => match re.captures(have) {
+                    Some(caps) => {
+                        for (i, name) in vars.iter().enumerate() {
+                            let v = caps
+                                .name(&format!("v{i}"))
+                                .map_or("", |m| m.as_str())
+                                .to_owned();
+                            if c.binding.vars.get(name).is_some_and(|b| *b != v) {
+                                c.misses.push(format!(
+                                    "{k} names another {name} than an earlier parameter"
+                                ));
+                            }
+                            if e.chosen.contains(name)
+                                && let Some(shape) = self.chosen.get(name)
+                            {
+                                match shape.bind(name, &v) {
+                                    Some(derived) => c.binding.vars.extend(derived),
+                                    None => c.misses.push(format!(
+                                        "{k} `{}` does not have the shape of {name} (`{}`)",
+                                        clip(&v),
+                                        shape.written
+                                    )),
+                                }
+                            } else {
+                                c.binding.vars.insert(name.clone(), v);
+                            }
+                        }
+                    }
+                    None => c.misses.push(format!("{k} `{}` differs", clip(have))),
+                },
+            }
+        }
+        Some(c)
+    }
+
+    /// A literal that differs, in words: what the case expects and, when that value is one
+    /// the server stands for, the `--var` that would make it the client's.
+    fn literal_miss(&self, k: &str, want: &str, have: &str) -> String {
+        let mut s = format!("{k} is `{}`, the case expects `{}`", clip(have), clip(want));
+        if let Some((name, _)) = self
+            .vars
+            .iter()
+            .filter(|(n, v)| !v.is_empty() && v.as_str() == want && n.as_str() != "run_id")
+            .min_by_key(|(n, _)| n.as_str())
+        {
+            s.push_str(&format!(
+                " (the server's {name}; start it with --var {name}={} to stand for yours)",
+                clip(have)
+            ));
+        }
+        s
     }
 
     /// Which cases were never asked for, and which requests matched nothing.
@@ -428,11 +721,10 @@ impl Replay {
 
     fn no_match(
         &self,
-        req: &Incoming,
         params: &[(String, String)],
-        mut near: Vec<(usize, &Entry)>,
+        mut near: Vec<(usize, &Entry, Vec<String>)>,
     ) -> Reply {
-        near.sort_by_key(|(m, e)| (*m, e.test_name.clone()));
+        near.sort_by_key(|(m, e, _)| (*m, e.test_name.clone()));
         near.dedup_by(|a, b| a.1.test_name == b.1.test_name);
         let action = params
             .iter()
@@ -443,46 +735,132 @@ impl Replay {
             params.len()
         );
         if near.is_empty() {
-            msg.push_str(" No case sends this action with these parameter names.");
+            msg.push_str(" No case sends this action; `conform list` shows the cases.");
         } else {
             msg.push_str(" Closest: ");
             let list: Vec<String> = near
                 .iter()
                 .take(3)
-                .map(|(_, e)| format!("{} ({})", e.test_name, differences(&e.params, params, req)))
+                .map(|(_, e, why)| format!("{} ({})", e.test_name, why.join("; ")))
                 .collect();
-            msg.push_str(&list.join("; "));
+            msg.push_str(&list.join(" | "));
+            msg.push_str(". A case that sends this request, with its snapshot, makes it match.");
         }
         self.note(&msg);
         error_reply(400, NO_MATCH_CODE, &msg)
     }
 
-    /// A stored answer with its placeholders turned back into values.
+    /// The answer a case with these parameter names gives with this error code (an expired
+    /// or unknown key), from its snapshot.
+    fn coded_answer(
+        &self,
+        params: &[(String, String)],
+        code: &str,
+        binding: &Binding,
+    ) -> Option<Reply> {
+        let key = names_key(params.iter().map(|(k, _)| k.as_str()));
+        let e = self
+            .by_names
+            .get(&key)?
+            .iter()
+            .map(|&i| &self.entries[i])
+            .find(|e| e.answer.as_ref().is_some_and(|a| a.has_code(code)))?;
+        let a = e.answer.as_ref()?;
+        self.lock().requested.insert(e.test_name.clone());
+        Some(Reply {
+            status: a.status,
+            content_type: a.content_type.clone(),
+            body: self.render(&a.body, binding, e.case, &[], ""),
+        })
+    }
+
+    /// GetCallerIdentity signed with keys this server handed out, when no flow of their own
+    /// case covers it: the answer of a flow that calls as its session, naming this session.
+    fn session_answer(&self, params: &[(String, String)], id: &Identity) -> Option<Reply> {
+        let action = params
+            .iter()
+            .find(|(k, _)| k == "Action")
+            .map(|(_, v)| v.as_str());
+        if action != Some("GetCallerIdentity") {
+            return None;
+        }
+        let key = names_key(params.iter().map(|(k, _)| k.as_str()));
+        let e = self
+            .by_names
+            .get(&key)?
+            .iter()
+            .map(|&i| &self.entries[i])
+            .filter(|e| e.issuer_op.is_some() && e.answer.as_ref().is_some_and(Answer::succeeded))
+            .min_by_key(|e| (e.issuer_op.as_deref() != Some(id.op.as_str()), e.case))?;
+        let a = e.answer.as_ref()?;
+        let mut body = a.body.clone();
+        for (element, value) in [
+            ("Arn", &id.arn),
+            ("UserId", &id.user_id),
+            ("Account", &id.account),
+        ] {
+            body = set_text(&body, element, value);
+        }
+        self.lock().requested.insert(e.test_name.clone());
+        Some(Reply {
+            status: a.status,
+            content_type: a.content_type.clone(),
+            body: self.render(&body, &id.binding, e.case, &[], "GetCallerIdentity"),
+        })
+    }
+
+    /// A stored answer with its placeholders turned back into values. Keys it hands out
+    /// are remembered with who they stand for (`op` is the operation that asked).
     fn render(
         &self,
         body: &str,
-        bound: &HashMap<String, String>,
+        binding: &Binding,
         case: usize,
         owners: &[usize],
+        op: &str,
     ) -> String {
         static PLACEHOLDER: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
         let re = PLACEHOLDER.get_or_init(|| {
             Regex::new(r"\[([a-z][a-z0-9-]*)((?::[^\]\s]*)?)\]").expect("a valid regex")
         });
+        let mut body = body.to_owned();
+        for (literal, value) in &binding.replaced {
+            body = replace_named(&body, literal, &escape(value));
+        }
         let mut numbered: HashMap<String, String> = HashMap::new();
         let mut st = self.lock();
         st.counter += 1;
         let seed = st.counter;
         let mut issued = Vec::new();
+        let run_id = || -> Option<String> {
+            // The run id an answer names: its request's, else one that a value it bound
+            // carries, else the newest a client sent.
+            if let Some(r) = binding.vars.get("run_id") {
+                return Some(r.clone());
+            }
+            st.run_ids
+                .iter()
+                .rev()
+                .find(|r| binding.vars.values().any(|v| v.contains(r.as_str())))
+                .or(st.run_ids.last())
+                .cloned()
+        };
+        let run_id = run_id();
         let out = re
-            .replace_all(body, |c: &regex::Captures<'_>| {
+            .replace_all(&body, |c: &regex::Captures<'_>| {
                 let name = &c[1];
                 let arg = c.get(2).map_or("", |m| m.as_str()).trim_start_matches(':');
                 if let Some(var) = self.placeholder_vars.get(name) {
-                    return bound
+                    if var == "run_id"
+                        && let Some(r) = &run_id
+                    {
+                        return escape(r);
+                    }
+                    return binding
+                        .vars
                         .get(var)
                         .or_else(|| self.vars.get(var))
-                        .cloned()
+                        .map(|v| escape(v))
                         .unwrap_or_else(|| c[0].to_owned());
                 }
                 let key = format!("{name}:{arg}");
@@ -546,10 +924,81 @@ impl Replay {
                 v
             })
             .into_owned();
-        for k in issued {
-            st.issued.insert(k, owners.to_vec());
+        if !issued.is_empty() {
+            let (arn, user_id, account, expires) = self.who(&out, binding);
+            for k in issued {
+                st.identities.insert(
+                    k,
+                    Identity {
+                        op: op.to_owned(),
+                        arn: arn.clone(),
+                        user_id: user_id.clone(),
+                        account: account.clone(),
+                        expires,
+                        binding: binding.clone(),
+                        cases: owners.to_vec(),
+                    },
+                );
+            }
         }
         out
+    }
+
+    /// Who the keys in a rendered answer stand for: its assumed-role or federated user, or
+    /// (GetSessionToken) the caller itself; and when they expire.
+    fn who(
+        &self,
+        answer: &str,
+        binding: &Binding,
+    ) -> (String, String, String, Option<time::OffsetDateTime>) {
+        let text = |name: &str| {
+            answer
+                .split(&format!("<{name}>"))
+                .nth(1)
+                .and_then(|r| r.split('<').next())
+                .map(unescape)
+        };
+        let var = |n: &str| {
+            binding
+                .vars
+                .get(n)
+                .or_else(|| self.vars.get(n))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let user = answer
+            .split("<AssumedRoleUser>")
+            .nth(1)
+            .or_else(|| answer.split("<FederatedUser>").nth(1));
+        let (arn, user_id) = match user {
+            Some(u) => {
+                let inner = |name: &str| {
+                    u.split(&format!("<{name}>"))
+                        .nth(1)
+                        .and_then(|r| r.split('<').next())
+                        .map(unescape)
+                        .unwrap_or_default()
+                };
+                let id = inner("AssumedRoleId");
+                let id = if id.is_empty() {
+                    inner("FederatedUserId")
+                } else {
+                    id
+                };
+                (inner("Arn"), id)
+            }
+            None => (var("caller_arn"), var("caller_user_id")),
+        };
+        // The account is the one the ARN names (a role of another account, assumed).
+        let account = arn
+            .split(':')
+            .nth(4)
+            .filter(|a| !a.is_empty())
+            .map_or_else(|| var("account_id"), str::to_owned);
+        let expires = text("Expiration").and_then(|t| {
+            time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).ok()
+        });
+        (arn, user_id, account, expires)
     }
 
     /// Setup and cleanup steps: enough of IAM and STS for what they create and capture.
@@ -557,7 +1006,7 @@ impl Replay {
         &self,
         e: &Entry,
         params: &[(String, String)],
-        bound: &HashMap<String, String>,
+        binding: &Binding,
         owners: &[usize],
     ) -> Reply {
         let get = |k: &str| {
@@ -651,7 +1100,7 @@ impl Replay {
         Reply {
             status: 200,
             content_type: Some("text/xml".into()),
-            body: self.render(&body, bound, e.case, owners),
+            body: self.render(&body, binding, e.case, owners, get("Action")),
         }
     }
 }
@@ -698,9 +1147,17 @@ fn entry_for(
     vars: &Vars,
     captured: &[&str],
 ) -> Option<Entry> {
-    // Render with the server's values, but leave open what the client decides at run time.
+    // Render with the server's values, but leave open what the client decides at run time:
+    // what earlier steps captured, the run id, and the values a client chooses.
     let mut open: Vec<String> = captured.iter().map(|s| s.to_string()).collect();
     open.push("run_id".into());
+    let chosen: Vec<String> = step
+        .variables()
+        .into_iter()
+        .filter(|v| suite.client_chosen.contains_key(*v) && !open.iter().any(|o| o == v))
+        .map(str::to_owned)
+        .collect();
+    open.extend(chosen.iter().cloned());
     let mut render_vars = vars.clone();
     for (i, name) in open.iter().enumerate() {
         render_vars.insert(name.clone(), format!("{OPEN}{i}{CLOSE}"));
@@ -758,6 +1215,39 @@ fn entry_for(
         }
     };
     let signed_creds = !matches!(creds, Creds::Unsigned);
+    // Parameters a success answer repeats may take any value the model allows.
+    let mut free = Vec::new();
+    if let (Request::Call { operation, .. }, Some(a)) = (&step.request, &answer)
+        && a.succeeded()
+        && let Some(names) = suite
+            .free_parameters
+            .get(&(step.service.clone(), operation.clone()))
+        && let Some(op) = model.operation(operation)
+    {
+        for name in names {
+            if let Some(i) = params
+                .iter()
+                .position(|(k, v)| k == name && matches!(v, Value::Literal(_)))
+            {
+                free.push((i, FreeCheck::of(model, op, name)));
+            }
+        }
+    }
+    // Keys an earlier step handed out: that step's operation says what session they are.
+    let issuer_op = match &step.credentials {
+        CredentialsSpec::Explicit { access_key_id, .. } => access_key_id
+            .variables()
+            .find_map(|v| {
+                case.steps
+                    .iter()
+                    .find(|s| s.captures.iter().any(|c| c.variable == v))
+            })
+            .and_then(|s| match &s.request {
+                Request::Call { operation, .. } => Some(operation.clone()),
+                Request::Raw(_) => None,
+            }),
+        _ => None,
+    };
     Some(Entry {
         case: ci,
         role: step.role,
@@ -768,6 +1258,10 @@ fn entry_for(
         raw,
         content_type: raw_ct,
         answer,
+        chosen,
+        free,
+        doc: case.kind == crate::scenario::Kind::DocExample,
+        issuer_op,
     })
 }
 
@@ -795,54 +1289,12 @@ fn open_value(v: &str, open: &[String]) -> Value {
     }
 }
 
-/// `Some((literal matches, bound variables, mismatched values))` when the parameter names
-/// are the same; None when they differ.
-fn match_params(
-    expected: &[(String, Value)],
-    got: &[(String, String)],
-) -> Option<(usize, HashMap<String, String>, usize)> {
-    if expected.len() != got.len() || expected.iter().zip(got).any(|((a, _), (b, _))| a != b) {
-        return None;
-    }
-    let mut exact = 0;
-    let mut misses = 0;
-    let mut bound: HashMap<String, String> = HashMap::new();
-    for ((_, want), (_, have)) in expected.iter().zip(got) {
-        match want {
-            Value::Literal(l) if l == have => exact += 1,
-            Value::Literal(_) => misses += 1,
-            Value::Open { re, vars } => match re.captures(have) {
-                Some(c) => {
-                    for (i, name) in vars.iter().enumerate() {
-                        let v = c
-                            .name(&format!("v{i}"))
-                            .map_or("", |m| m.as_str())
-                            .to_owned();
-                        if bound.get(name).is_some_and(|b| *b != v) {
-                            misses += 1;
-                        }
-                        bound.insert(name.clone(), v);
-                    }
-                }
-                None => misses += 1,
-            },
-        }
-    }
-    Some((exact, bound, misses))
-}
-
-/// Which parameters differ between an expected request and the one that came.
-fn differences(expected: &[(String, Value)], got: &[(String, String)], req: &Incoming) -> String {
+/// Which parameter names differ between a case's request and the one that came.
+fn names_differ(expected: &[(String, Value)], got: &[(String, String)]) -> Vec<String> {
     let mut out = Vec::new();
-    let got_map: BTreeMap<&str, &str> = got.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    for (k, want) in expected {
-        match (got_map.get(k.as_str()), want) {
-            (None, _) => out.push(format!("{k} missing")),
-            (Some(h), Value::Literal(l)) if l != h => out.push(format!("{k} differs")),
-            (Some(h), Value::Open { re, .. }) if !re.is_match(h) => {
-                out.push(format!("{k} differs"))
-            }
-            _ => {}
+    for (k, _) in expected {
+        if !got.iter().any(|(g, _)| g == k) {
+            out.push(format!("{k} missing"));
         }
     }
     for (k, _) in got {
@@ -850,14 +1302,60 @@ fn differences(expected: &[(String, Value)], got: &[(String, String)], req: &Inc
             out.push(format!("{k} not expected"));
         }
     }
-    if out.is_empty() {
-        out.push(if req.access_key().is_some() {
-            "same parameters, other credentials or Content-Type".into()
-        } else {
-            "same parameters, but it expects a signed request".into()
-        });
+    out
+}
+
+/// A value as a message shows it: long ones shortened.
+fn clip(v: &str) -> String {
+    if v.chars().count() <= 80 {
+        return v.to_owned();
     }
-    out.join(", ")
+    let start: String = v.chars().take(60).collect();
+    format!("{start}... ({} characters)", v.chars().count())
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The answer with the text of its first `<element>` set to `value`.
+fn set_text(body: &str, element: &str, value: &str) -> String {
+    let open = format!("<{element}>");
+    let close = format!("</{element}>");
+    let Some(start) = body.find(&open).map(|i| i + open.len()) else {
+        return body.to_owned();
+    };
+    let Some(end) = body[start..].find(&close).map(|i| start + i) else {
+        return body.to_owned();
+    };
+    format!("{}{}{}", &body[..start], escape(value), &body[end..])
+}
+
+/// The answer with a case's literal replaced where an answer names it: the last part of an
+/// ARN or an id (after `/` or `:`, before the element's end), as a session name is.
+fn replace_named(body: &str, literal: &str, value: &str) -> String {
+    if literal.is_empty() {
+        return body.to_owned();
+    }
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(i) = rest.find(literal) {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + literal.len()..].chars().next();
+        out.push_str(&rest[..i]);
+        if matches!(before, Some('/' | ':')) && after == Some('<') {
+            out.push_str(value);
+        } else {
+            out.push_str(literal);
+        }
+        rest = &rest[i + literal.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The answers a snapshot holds, one per checked step.
@@ -1037,20 +1535,25 @@ mod tests {
     }
 
     #[test]
-    fn open_values_bind_run_variables() {
+    fn open_values_bind_and_literals_are_replaced_only_where_an_answer_names_them() {
         let v = open_value(&format!("conform-{OPEN}0{CLOSE}-x"), &["run_id".to_owned()]);
-        let expected = vec![("RoleName".to_owned(), v)];
-        let (exact, bound, misses) = match_params(
-            &expected,
-            &[("RoleName".into(), "conform-1a2b3c4d-x".into())],
-        )
-        .unwrap();
-        assert_eq!((exact, misses), (0, 0));
-        assert_eq!(bound["run_id"], "1a2b3c4d");
-        let (_, _, misses) =
-            match_params(&expected, &[("RoleName".into(), "other".into())]).unwrap();
-        assert_eq!(misses, 1);
-        assert!(match_params(&expected, &[("Other".into(), "x".into())]).is_none());
+        let Value::Open { re, .. } = v else {
+            panic!("open")
+        };
+        assert_eq!(
+            &re.captures("conform-1a2b3c4d-x").unwrap()["v0"],
+            "1a2b3c4d"
+        );
+        assert!(re.captures("other").is_none());
+        let body = "<Arn>arn:aws:sts::1:assumed-role/r/Bob</Arn><AssumedRoleId>X:Bob</AssumedRoleId><Message>Bob is here</Message>";
+        assert_eq!(
+            replace_named(body, "Bob", "alice"),
+            "<Arn>arn:aws:sts::1:assumed-role/r/alice</Arn><AssumedRoleId>X:alice</AssumedRoleId><Message>Bob is here</Message>"
+        );
+        assert_eq!(
+            set_text("<R><Arn>a</Arn><Arn>b</Arn></R>", "Arn", "<x>"),
+            "<R><Arn>&lt;x&gt;</Arn><Arn>b</Arn></R>"
+        );
     }
 
     #[test]

@@ -59,7 +59,41 @@ pub struct Variable {
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct VariablesFile {
+    #[serde(default)]
     variables: BTreeMap<String, Variable>,
+    /// Variable name to the shape of the values a client may send for it.
+    #[serde(default)]
+    client_chosen: BTreeMap<String, String>,
+    /// Operation name to the parameters a success answer repeats.
+    #[serde(default)]
+    free_parameters: BTreeMap<String, Vec<String>>,
+}
+
+/// A variable whose value a client chooses (the role it assumes): the replay server accepts
+/// any value of its shape where a scenario sends it, and takes the variables the shape's
+/// named groups name from that value (the role's name and account).
+#[derive(Debug, Clone)]
+pub struct ClientChosen {
+    /// Anchored: a value has the shape or not.
+    pub shape: regex::Regex,
+    /// The shape as written, for messages.
+    pub written: String,
+    /// The variables its named groups set.
+    pub derived: Vec<String>,
+}
+
+impl ClientChosen {
+    /// The variables a value sets when it has the shape (the value itself under `name`).
+    pub fn bind(&self, name: &str, value: &str) -> Option<Vec<(String, String)>> {
+        let c = self.shape.captures(value)?;
+        let mut out = vec![(name.to_owned(), value.to_owned())];
+        for d in &self.derived {
+            if let Some(m) = c.name(d) {
+                out.push((d.clone(), m.as_str().to_owned()));
+            }
+        }
+        Some(out)
+    }
 }
 
 #[derive(Debug)]
@@ -69,6 +103,11 @@ pub struct Suite {
     /// Variables scenarios may use beyond the built-in target ones, declared in
     /// `scenarios/<service>/variables.yaml` with what a target must provide.
     pub variables: BTreeMap<String, Variable>,
+    /// Variables a client chooses (`client_chosen` in variables.yaml), for the replay server.
+    pub client_chosen: BTreeMap<String, ClientChosen>,
+    /// `(service, operation)` to the parameters whose value a success answer repeats
+    /// (`free_parameters`): the replay server accepts any value the model allows for them.
+    pub free_parameters: BTreeMap<(String, String), Vec<String>>,
     pub rules: HashMap<String, Rules>,
     /// Sorted by test name.
     pub cases: Vec<Case>,
@@ -88,7 +127,11 @@ impl Suite {
             };
             rules.insert(service.clone(), r);
         }
-        let variables = load_variables(&layout.scenarios, &models)?;
+        let Declared {
+            variables,
+            client_chosen,
+            free_parameters,
+        } = load_variables(&layout.scenarios, &models)?;
         let cases = load_cases(&layout.scenarios, &models)?;
         check_variables(&layout.scenarios, &cases, &variables)?;
         let snapshots = SnapshotStore::load(&layout.snapshots)?;
@@ -96,6 +139,8 @@ impl Suite {
             layout: layout.clone(),
             models,
             variables,
+            client_chosen,
+            free_parameters,
             rules,
             cases,
             snapshots,
@@ -131,12 +176,17 @@ impl Suite {
     }
 }
 
-fn load_variables(
-    root: &Path,
-    models: &BTreeMap<String, Model>,
-) -> Result<BTreeMap<String, Variable>, SuiteError> {
-    let mut out = BTreeMap::new();
-    for service in models.keys() {
+/// What `variables.yaml` files declare.
+#[derive(Default)]
+struct Declared {
+    variables: BTreeMap<String, Variable>,
+    client_chosen: BTreeMap<String, ClientChosen>,
+    free_parameters: BTreeMap<(String, String), Vec<String>>,
+}
+
+fn load_variables(root: &Path, models: &BTreeMap<String, Model>) -> Result<Declared, SuiteError> {
+    let mut out = Declared::default();
+    for (service, model) in models {
         let path = root.join(service).join("variables.yaml");
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
@@ -146,8 +196,25 @@ fn load_variables(
             .unwrap_or(&path)
             .display()
             .to_string();
-        match serde_saphyr::from_str::<VariablesFile>(&text) {
-            Ok(f) => out.extend(f.variables),
+        // A mistake in a value the parser accepted: pointed at the line that names it.
+        let at = |needle: &str, message: String, help: &str| {
+            let (line, col) = text
+                .lines()
+                .enumerate()
+                .find_map(|(i, l)| l.find(needle).map(|c| (i as u32 + 1, c as u32 + 1)))
+                .unwrap_or((1, 1));
+            SuiteError::Scenarios(vec![
+                Diagnostic::new(
+                    Path::new(&rel),
+                    Arc::from(text.as_str()),
+                    span_at(&text, line, col, needle.len()),
+                    message,
+                )
+                .with_help(help.to_owned()),
+            ])
+        };
+        let f = match serde_saphyr::from_str::<VariablesFile>(&text) {
+            Ok(f) => f,
             Err(e) => {
                 let (line, col) = e
                     .location()
@@ -158,10 +225,69 @@ fn load_variables(
                     span_at(&text, line.max(1), col.max(1), 1),
                     crate::scenario::yaml_message(&e),
                 )
-                .with_help("each variable has a `description` (what the target must provide) and a `default` (a stand-in for local targets)");
+                .with_help("each variable has a `description` (what the target must provide) and a `default` (a stand-in for local targets); `client_chosen` maps a variable to a regex, `free_parameters` an operation to parameter names");
                 return Err(SuiteError::Scenarios(vec![d]));
             }
+        };
+        let builtin = crate::target::default_vars("us-east-1");
+        let known = |v: &str| builtin.contains_key(v) || f.variables.contains_key(v);
+        for (name, written) in &f.client_chosen {
+            if !known(name) {
+                return Err(at(
+                    &format!("{name}:"),
+                    format!("client_chosen names `{name}`, which is no variable"),
+                    "name a built-in target variable or one declared under `variables`",
+                ));
+            }
+            let shape = regex::Regex::new(&format!("^(?:{written})$")).map_err(|e| {
+                at(
+                    &format!("{name}:"),
+                    format!("the shape of `{name}` is not a regex: {e}"),
+                    "write the values a client may send as a regex; named groups set other variables",
+                )
+            })?;
+            let derived: Vec<String> = shape.capture_names().flatten().map(str::to_owned).collect();
+            if let Some(d) = derived.iter().find(|d| !known(d)) {
+                return Err(at(
+                    &format!("{name}:"),
+                    format!("the shape of `{name}` sets `{d}`, which is no variable"),
+                    "a named group sets the variable of its name: a built-in one or one declared under `variables`",
+                ));
+            }
+            out.client_chosen.insert(
+                name.clone(),
+                ClientChosen {
+                    shape,
+                    written: written.clone(),
+                    derived,
+                },
+            );
         }
+        for (op_name, params) in &f.free_parameters {
+            let Some(op) = model.operation(op_name) else {
+                return Err(at(
+                    &format!("{op_name}:"),
+                    format!("free_parameters names `{op_name}`, which is no {service} operation"),
+                    &format!("the operations are: {}", model.operation_list()),
+                ));
+            };
+            let members: Vec<&str> = match model.input_members(op).map(|s| &s.kind) {
+                Some(model::ShapeKind::Structure { members, .. }) => {
+                    members.keys().map(String::as_str).collect()
+                }
+                _ => Vec::new(),
+            };
+            if let Some(p) = params.iter().find(|p| !members.contains(&p.as_str())) {
+                return Err(at(
+                    p,
+                    format!("free_parameters: {op_name} has no parameter `{p}`"),
+                    &format!("its parameters are: {}", members.join(", ")),
+                ));
+            }
+            out.free_parameters
+                .insert((service.clone(), op_name.clone()), params.clone());
+        }
+        out.variables.extend(f.variables);
     }
     Ok(out)
 }

@@ -58,18 +58,24 @@ fn main() -> ExitCode {
             let vars = conform::target::default_vars("us-east-1");
             let replay = Arc::new(Replay::from_suite(&suite, vars.clone()));
             let server = runtime
-                .block_on(conform::replay::serve(replay, 0))
+                .block_on(conform::replay::serve(Arc::clone(&replay), 0))
                 .expect("the replay server starts");
             let uri = server.uri();
-            replay_server = Some((server, vars));
+            replay_server = Some((server, vars, replay));
             uri
         }
     };
     let runner = if args.list {
         None
     } else {
-        match build_runner(&suite, &endpoint, replay_server.as_ref().map(|(_, v)| v)) {
-            Ok(r) => Some(r),
+        match build_runner(&suite, &endpoint, replay_server.as_ref().map(|(_, v, _)| v)) {
+            Ok(r) => {
+                // The run's own keys are its own to the replay, temporary ones included.
+                if let Some((_, _, replay)) = &replay_server {
+                    replay.trust_key(&r.target().credentials.access_key_id);
+                }
+                Some(r)
+            }
             Err(e) => {
                 eprintln!("conformance: {e}");
                 return ExitCode::from(101);

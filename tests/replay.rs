@@ -127,8 +127,8 @@ async fn answers_carry_fresh_plausible_values() {
     let rid = get("ResponseMetadata/RequestId");
     assert_eq!(rid.len(), 36, "{rid}");
 
-    // The handed-out keys carry the flow: GetCallerIdentity with them is... not in the
-    // starter suite, so it is refused, loudly, as signed with other credentials.
+    // The handed-out keys carry the flow: GetCallerIdentity with them needs a flow that
+    // calls as its session, and the starter suite has none, so it is refused, loudly.
     let temp = Credentials {
         access_key_id: key,
         secret_access_key: get("AssumeRoleResult/Credentials/SecretAccessKey"),
@@ -143,7 +143,7 @@ async fn answers_carry_fresh_plausible_values() {
     .await;
     assert_eq!(status, 400, "{text}");
     assert!(text.contains(NO_MATCH_CODE), "{text}");
-    assert!(text.contains("sts::GetCallerIdentity::get_caller_identity (same parameters, other credentials or Content-Type)"), "{text}");
+    assert!(text.contains("sts::GetCallerIdentity::get_caller_identity (the same parameters, but the case signs this step with the client's own keys)"), "{text}");
 }
 
 #[tokio::test]
@@ -158,14 +158,14 @@ async fn unmatched_requests_get_a_loud_error_naming_the_closest_cases() {
     );
     assert!(
         text.contains(
-            "Closest: sts::AssumeRole::assume_role_session_name_too_short (RoleSessionName differs)"
+            "Closest: sts::AssumeRole::assume_role_session_name_too_short (RoleSessionName is `zz`, the case expects `a`)"
         ),
         "{text}"
     );
     let (_, text) = send(&server.uri(), "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fconform-test-role&RoleSessionName=a", None, &creds()).await;
     assert!(
         text.contains(
-            "assume_role_session_name_too_short (same parameters, but it expects a signed request)"
+            "assume_role_session_name_too_short (the same parameters, but the case signs this step with the client's own keys)"
         ),
         "{text}"
     );
@@ -177,7 +177,7 @@ async fn unmatched_requests_get_a_loud_error_naming_the_closest_cases() {
     )
     .await;
     assert!(
-        text.contains("Closest: sts::GetCallerIdentity::get_caller_identity (Action differs)"),
+        text.contains("Closest: sts::GetCallerIdentity::get_caller_identity (Action is `Nope`, the case expects `GetCallerIdentity`)"),
         "{text}"
     );
     let (_, text) = send(
@@ -188,7 +188,7 @@ async fn unmatched_requests_get_a_loud_error_naming_the_closest_cases() {
     )
     .await;
     assert!(
-        text.contains("No case sends this action with these parameter names"),
+        text.contains("No case sends this action; `conform list` shows the cases."),
         "{text}"
     );
     assert_eq!(replay.report().unmatched.len(), 4);
@@ -244,4 +244,184 @@ async fn a_thousand_concurrent_requests_are_all_answered() {
     }
     assert_eq!(ok, 1000);
     assert!(replay.report().unmatched.is_empty());
+}
+
+/// The whole corpus's replay, as `conform serve` starts it with no options.
+async fn start_corpus() -> (Arc<Replay>, wiremock::MockServer) {
+    let suite = Suite::load(&conform::suite::Layout::at(common::repo())).unwrap();
+    start(&suite).await
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+fn text_of(xml: &str, path: &str) -> String {
+    let doc = conform::xml::parse(xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
+    conform::xml::ElementPath::parse(path)
+        .unwrap()
+        .select(&doc)
+        .unwrap_or_else(|| panic!("no {path} in {xml}"))
+}
+
+fn session_creds(answer: &str) -> Credentials {
+    Credentials {
+        access_key_id: text_of(answer, "//AccessKeyId"),
+        secret_access_key: text_of(answer, "//SecretAccessKey"),
+        session_token: Some(text_of(answer, "//SessionToken")),
+    }
+}
+
+#[tokio::test]
+async fn any_role_of_the_right_shape_is_assumed_and_named_with_its_account() {
+    let (_replay, server) = start_corpus().await;
+    // PowerShell example 2 as printed, and the same with a role of another account.
+    for (role, account) in [
+        ("arn:aws:iam::123456789012:role/demo", "123456789012"),
+        (
+            "arn:aws:iam::111122223333:role/path/to/Other",
+            "111122223333",
+        ),
+    ] {
+        let body = form(&[
+            ("Action", "AssumeRole"),
+            ("Version", "2011-06-15"),
+            ("RoleSessionName", "Bob"),
+            ("RoleArn", role),
+            ("DurationSeconds", "3600"),
+        ]);
+        let (status, text) = send(&server.uri(), &body, Some("sts"), &creds()).await;
+        assert_eq!(status, 200, "{text}");
+        let name = role.rsplit('/').next().unwrap();
+        assert_eq!(
+            text_of(&text, "AssumeRoleResult/AssumedRoleUser/Arn"),
+            format!("arn:aws:sts::{account}:assumed-role/{name}/Bob")
+        );
+        assert!(
+            text_of(&text, "//AssumedRoleId").ends_with(":Bob"),
+            "{text}"
+        );
+    }
+    // A role ARN of another shape matches nothing, and the error says which shape.
+    let body = form(&[
+        ("Action", "AssumeRole"),
+        ("Version", "2011-06-15"),
+        ("RoleSessionName", "Bob"),
+        ("RoleArn", "arn:aws:iam::12345:role/demo"),
+        ("DurationSeconds", "3600"),
+    ]);
+    let (status, text) = send(&server.uri(), &body, Some("sts"), &creds()).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains("RoleArn `arn:aws:iam::12345:role/demo` does not have the shape of role_arn"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn any_session_name_the_model_allows_is_named_in_the_answer() {
+    let (_replay, server) = start_corpus().await;
+    let ask = |session: &'static str| {
+        form(&[
+            ("Action", "AssumeRole"),
+            ("Version", "2011-06-15"),
+            (
+                "RoleArn",
+                "arn:aws:iam::123456789012:role/swift-example-role",
+            ),
+            ("RoleSessionName", session),
+        ])
+    };
+    let (status, text) = send(&server.uri(), &ask("swift-session"), Some("sts"), &creds()).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        text_of(&text, "AssumeRoleResult/AssumedRoleUser/Arn"),
+        "arn:aws:sts::123456789012:assumed-role/swift-example-role/swift-session"
+    );
+    // A name the model refuses is no stand-in for a case's: the limit cases decide.
+    let (status, text) = send(&server.uri(), &ask("Session1:2"), Some("sts"), &creds()).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("<Code>ValidationError</Code>"), "{text}");
+    let (status, text) = send(&server.uri(), &ask("has space"), Some("sts"), &creds()).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains("RoleSessionName `has space` is no value the model allows"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn credentials_handed_out_call_as_their_session_and_expire() {
+    let (replay, server) = start_corpus().await;
+    let body = form(&[
+        ("Action", "AssumeRole"),
+        ("Version", "2011-06-15"),
+        ("RoleArn", "arn:aws:iam::111122223333:role/xaccounts3access"),
+        ("RoleSessionName", "s3-access-example"),
+    ]);
+    let (status, text) = send(&server.uri(), &body, Some("sts"), &creds()).await;
+    assert_eq!(status, 200, "{text}");
+    let role_id = text_of(&text, "//AssumedRoleId");
+    let temp = session_creds(&text);
+    let gci = "Action=GetCallerIdentity&Version=2011-06-15";
+    let (status, text) = send(&server.uri(), gci, Some("sts"), &temp).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        text_of(&text, "//Arn"),
+        "arn:aws:sts::111122223333:assumed-role/xaccounts3access/s3-access-example"
+    );
+    assert_eq!(text_of(&text, "//UserId"), role_id);
+    assert_eq!(text_of(&text, "//Account"), "111122223333");
+
+    // Federation tokens call as their federated user.
+    let body = form(&[
+        ("Action", "GetFederationToken"),
+        ("Version", "2011-06-15"),
+        ("Name", "Bob"),
+    ]);
+    let (status, text) = send(&server.uri(), &body, Some("sts"), &creds()).await;
+    assert_eq!(status, 200, "{text}");
+    let fed = session_creds(&text);
+    let fed_arn = text_of(&text, "GetFederationTokenResult/FederatedUser/Arn");
+    assert!(fed_arn.ends_with(":federated-user/Bob"), "{fed_arn}");
+    let (status, text) = send(&server.uri(), gci, Some("sts"), &fed).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(text_of(&text, "//Arn"), fed_arn);
+
+    // Keys nobody handed out, with a session token: AWS does not know them either.
+    let stranger = Credentials {
+        access_key_id: "ASIAZZZZZZZZZZZZZZZZ".into(),
+        secret_access_key: "x".repeat(40),
+        session_token: Some("stale-token".into()),
+    };
+    let (status, text) = send(&server.uri(), gci, Some("sts"), &stranger).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("<Code>InvalidClientTokenId</Code>"), "{text}");
+
+    // An hour later the session has ended: the corpus's answer for expired keys.
+    replay.advance(Duration::from_secs(3601));
+    let (status, text) = send(&server.uri(), gci, Some("sts"), &temp).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("<Code>ExpiredToken</Code>"), "{text}");
+}
+
+#[tokio::test]
+async fn a_value_the_server_stands_for_says_which_var_would_make_it_yours() {
+    let (_replay, server) = start_corpus().await;
+    let body = form(&[
+        ("Action", "GetSessionToken"),
+        ("Version", "2011-06-15"),
+        ("DurationSeconds", "3600"),
+        ("SerialNumber", "arn:aws:iam::123456789012:mfa/my-device"),
+        ("TokenCode", "123456"),
+    ]);
+    let (status, text) = send(&server.uri(), &body, Some("sts"), &creds()).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains("SerialNumber is `arn:aws:iam::123456789012:mfa/my-device`, the case expects `arn:aws:iam::123456789012:mfa/conform-device` (the server&apos;s mfa_serial_number; start it with --var mfa_serial_number=arn:aws:iam::123456789012:mfa/my-device to stand for yours)")
+            || text.contains("SerialNumber is `arn:aws:iam::123456789012:mfa/my-device`, the case expects `arn:aws:iam::123456789012:mfa/conform-device` (the server's mfa_serial_number; start it with --var mfa_serial_number=arn:aws:iam::123456789012:mfa/my-device to stand for yours)"),
+        "{text}"
+    );
 }

@@ -227,3 +227,38 @@ fn a_broken_variables_file() {
     };
     insta::assert_snapshot!("broken_variables_file", diags[0].render());
 }
+
+#[test]
+fn mistakes_in_what_clients_choose_name_their_line() {
+    let ok = "cases:\n  - id: c\n    kind: limit\n    provenance: documented\n    description: d\n    steps:\n      - operation: GetCallerIdentity\n";
+    let load = |variables: &str| {
+        let (_dir, root) = common::project(&[
+            ("scenarios/sts/GetCallerIdentity/a.yaml", ok),
+            ("scenarios/sts/variables.yaml", variables),
+        ]);
+        match Suite::load(&Layout::at(&root)) {
+            Err(SuiteError::Scenarios(diags)) => diags[0].render(),
+            other => panic!("loaded: {:?}", other.map(|s| s.cases.len())),
+        }
+    };
+    insta::assert_snapshot!(
+        "client_chosen_unknown_variable",
+        load("client_chosen:\n  rol_arn: 'arn:.*'\n")
+    );
+    insta::assert_snapshot!(
+        "client_chosen_bad_regex",
+        load("client_chosen:\n  role_arn: 'arn:(.*'\n")
+    );
+    insta::assert_snapshot!(
+        "client_chosen_derives_no_variable",
+        load("client_chosen:\n  role_arn: 'arn:(?P<rolename>.*)'\n")
+    );
+    insta::assert_snapshot!(
+        "free_parameters_unknown_operation",
+        load("free_parameters:\n  AssumeRol: [RoleSessionName]\n")
+    );
+    insta::assert_snapshot!(
+        "free_parameters_unknown_parameter",
+        load("free_parameters:\n  AssumeRole: [SessionName]\n")
+    );
+}
