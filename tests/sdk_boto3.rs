@@ -1,12 +1,16 @@
 //! The SDK gate, with a real client: boto3 (from a venv the project's script creates under
 //! target/) calls the replay server for every doc example of the corpus and for error cases
-//! of every operation, and must parse what it gets as AWS's answers.
+//! of every operation, and must parse what it gets as AWS's answers; and it sends the STS
+//! documented examples of tests/sdk/examples.json, with their values as printed, to the real
+//! `conform serve` (tests/sdk/boto3_examples.py drives boto3, with
+//! `Config(parameter_validation=False)` so that the service judges every value).
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::sync::Arc;
+use std::time::Instant;
 
 use conform::replay::{self, Replay};
 use conform::scenario::{Case, CredentialsSpec, Kind, ParamValue, Request, Role};
@@ -273,4 +277,31 @@ fn boto3_parses_every_doc_example_and_an_error_of_every_operation() {
         "{:?}",
         replay.report().unmatched
     );
+}
+
+#[test]
+fn boto3_sends_the_documented_examples_as_printed() {
+    common::sdk::install("sdk-venv.sh");
+    let root = common::repo();
+    let examples = common::sdk::examples();
+    let serve = common::sdk::Serve::start();
+    let env = common::sdk::CleanEnv::new("");
+    let report = env.dir.path().join("report.json");
+    let started = Instant::now();
+    let out = env
+        .apply(&mut Command::new(root.join("target/sdk-venv/bin/python")))
+        .arg(root.join("tests/sdk/boto3_examples.py"))
+        .arg(serve.url())
+        .arg(common::sdk::examples_path())
+        .arg(&report)
+        .output()
+        .expect("the venv's python runs");
+    assert!(
+        out.status.success(),
+        "the boto3 driver failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records = common::sdk::read_records(&report);
+    common::sdk::verdict("boto3", &examples, &records, &serve, started.elapsed());
 }

@@ -1,5 +1,7 @@
 //! The SDK gate, with the Rust SDK: aws-sdk-sts pointed at the replay server parses the doc
-//! examples' answers (credentials, a flow signed with them) and raises typed errors.
+//! examples' answers (credentials, a flow signed with them) and raises typed errors; and it
+//! sends the STS documented examples of tests/sdk/examples.json, with their values as printed,
+//! to the real `conform serve` (`mod examples` below).
 
 mod common;
 
@@ -621,10 +623,545 @@ async fn every_doc_example_of_the_corpus_goes_through_aws_sdk_sts() {
             ran += 1;
         }
     }
-    assert_eq!(ran, 26, "every doc-example step");
+    let doc_steps: usize = suite
+        .cases
+        .iter()
+        .filter(|c| c.kind == conform::scenario::Kind::DocExample)
+        .map(|c| c.steps.iter().filter(|s| s.role == Role::Check).count())
+        .sum();
+    assert_eq!(ran, doc_steps, "every doc-example step");
+    assert!(
+        ran >= 29,
+        "only {ran} doc-example steps: the corpus lost some"
+    );
     assert!(
         replay.report().unmatched.is_empty(),
         "{:?}",
         replay.report().unmatched
     );
+}
+
+/// The documented examples of tests/sdk/examples.json, with their values as printed, sent
+/// by aws-sdk-sts to the real `conform serve` binary; the "rust" example as the seed's Rust
+/// listing does it, through `aws_config::sts::AssumeRoleProvider`.
+mod examples {
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    use aws_sdk_sts::config::retry::RetryConfig;
+    use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+    use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, SharedHttpClient, SharedHttpConnector,
+        http_client_fn,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+    use aws_smithy_runtime_api::client::result::{ConnectorError, CreateUnhandledError};
+    use serde_json::{Map, Value};
+
+    use crate::common::sdk::{self, Answer, Creds, Example, Record, Step};
+
+    /// One request as it went (the access key id it was signed with, `""` unsigned) and the
+    /// answer it got.
+    #[derive(Clone, Debug)]
+    #[cfg_attr(not(feature = "aws-credentials"), allow(dead_code))]
+    struct Exchange {
+        action: String,
+        key: String,
+        status: u16,
+        body: String,
+    }
+
+    #[derive(Clone, Debug, Default)]
+    struct Log(Arc<Mutex<Vec<Exchange>>>);
+
+    impl Log {
+        fn last_key(&self) -> Option<String> {
+            self.0.lock().unwrap().last().map(|e| e.key.clone())
+        }
+        #[cfg_attr(not(feature = "aws-credentials"), allow(dead_code))]
+        fn of(&self, action: &str) -> Option<Exchange> {
+            let log = self.0.lock().unwrap();
+            log.iter().find(|e| e.action == action).cloned()
+        }
+    }
+
+    /// An HTTP connector that passes everything to the plain HTTP one and keeps a copy of
+    /// each request's signature and answer.
+    #[derive(Debug)]
+    struct Recorder {
+        inner: SharedHttpConnector,
+        log: Log,
+    }
+
+    impl HttpConnector for Recorder {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let key = request
+                .headers()
+                .get("authorization")
+                .map(sdk::key_of_authorization)
+                .unwrap_or_default();
+            let action = request
+                .body()
+                .bytes()
+                .and_then(|b| {
+                    form_urlencoded::parse(b)
+                        .find(|(k, _)| k == "Action")
+                        .map(|(_, v)| v.into_owned())
+                })
+                .unwrap_or_default();
+            let inner = self.inner.clone();
+            let log = self.log.clone();
+            HttpConnectorFuture::new(async move {
+                let mut response = inner.call(request).await?;
+                let body = response.take_body();
+                let bytes = http_body_util::BodyExt::collect(body)
+                    .await
+                    .map_err(ConnectorError::io)?
+                    .to_bytes();
+                log.0.lock().unwrap().push(Exchange {
+                    action,
+                    key,
+                    status: response.status().as_u16(),
+                    body: String::from_utf8_lossy(&bytes).into_owned(),
+                });
+                *response.body_mut() = bytes.into();
+                Ok(response)
+            })
+        }
+    }
+
+    /// The HTTP-only client of the other gates, recording into `log`.
+    fn recording(log: &Log) -> SharedHttpClient {
+        let base = aws_smithy_http_client::Builder::new().build_http();
+        let log = log.clone();
+        http_client_fn(move |settings, components| {
+            SharedHttpConnector::new(Recorder {
+                inner: base.http_connector(settings, components),
+                log: log.clone(),
+            })
+        })
+    }
+
+    fn own() -> Credentials {
+        Credentials::new(
+            sdk::EXAMPLE_ACCESS_KEY_ID,
+            sdk::EXAMPLE_SECRET_ACCESS_KEY,
+            None,
+            None,
+            "conform-example-keys",
+        )
+    }
+
+    /// A client with these credentials, or none at all (an unsigned step: the SDK could not
+    /// sign it if it tried).
+    fn client(url: &str, creds: Option<Credentials>, log: &Log) -> aws_sdk_sts::Client {
+        let mut conf = aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(sdk::REGION))
+            .endpoint_url(url)
+            .retry_config(RetryConfig::disabled())
+            .http_client(recording(log));
+        if let Some(c) = creds {
+            conf = conf.credentials_provider(c);
+        }
+        aws_sdk_sts::Client::from_conf(conf.build())
+    }
+
+    /// A step's parameters, each taken once: whatever is left was not sent, and says so.
+    struct Params {
+        left: Map<String, Value>,
+        wrong: Vec<String>,
+    }
+
+    impl Params {
+        fn new(step: &Step) -> Params {
+            Params {
+                left: step.params.clone(),
+                wrong: Vec::new(),
+            }
+        }
+        fn text(&mut self, k: &str) -> Option<String> {
+            match self.left.remove(k)? {
+                Value::String(s) => Some(s),
+                other => {
+                    self.wrong.push(format!("{k} is not text: {other}"));
+                    None
+                }
+            }
+        }
+        fn int(&mut self, k: &str) -> Option<i32> {
+            match self.left.remove(k)? {
+                Value::Number(n) if n.as_i64().and_then(|n| i32::try_from(n).ok()).is_some() => {
+                    n.as_i64().and_then(|n| i32::try_from(n).ok())
+                }
+                other => {
+                    self.wrong
+                        .push(format!("{k} is not a 32-bit integer: {other}"));
+                    None
+                }
+            }
+        }
+        fn texts(&mut self, k: &str) -> Option<Vec<String>> {
+            let items = self.left.remove(k)?;
+            let texts: Option<Vec<String>> = items
+                .as_array()
+                .and_then(|a| a.iter().map(|v| v.as_str().map(str::to_owned)).collect());
+            if texts.is_none() {
+                self.wrong
+                    .push(format!("{k} is not a list of text: {items}"));
+            }
+            texts
+        }
+        fn tags(&mut self, k: &str) -> Option<Vec<Tag>> {
+            let items = self.left.remove(k)?;
+            let tags: Option<Vec<Tag>> = items.as_array().and_then(|a| {
+                a.iter()
+                    .map(|t| {
+                        Tag::builder()
+                            .set_key(t["Key"].as_str().map(str::to_owned))
+                            .set_value(t["Value"].as_str().map(str::to_owned))
+                            .build()
+                            .ok()
+                    })
+                    .collect()
+            });
+            if tags.is_none() {
+                self.wrong
+                    .push(format!("{k} is not a list of tags: {items}"));
+            }
+            tags
+        }
+        fn policy_arns(&mut self, k: &str) -> Option<Vec<PolicyDescriptorType>> {
+            let items = self.left.remove(k)?;
+            let arns: Option<Vec<PolicyDescriptorType>> = items.as_array().and_then(|a| {
+                a.iter()
+                    .map(|p| {
+                        p["arn"]
+                            .as_str()
+                            .map(|arn| PolicyDescriptorType::builder().arn(arn).build())
+                    })
+                    .collect()
+            });
+            if arns.is_none() {
+                self.wrong
+                    .push(format!("{k} is not a list of policy ARNs: {items}"));
+            }
+            arns
+        }
+        /// Why the gate would not send what the example prints, if it would not.
+        fn unsent(self, op: &str) -> Option<String> {
+            let mut why = self.wrong;
+            why.extend(
+                self.left
+                    .keys()
+                    .map(|k| format!("the gate maps no parameter {k} of {op}")),
+            );
+            (!why.is_empty()).then(|| why.join("; "))
+        }
+    }
+
+    /// The error codes the STS model gives `op` (models/sts-2011-06-15.json).
+    fn modelled_codes(op: &str) -> Vec<String> {
+        let path = crate::common::repo().join("models/sts-2011-06-15.json");
+        let model: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        model["operations"][op]["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["shape"].as_str())
+            .map(|shape| {
+                model["shapes"][shape]["error"]["code"]
+                    .as_str()
+                    .unwrap_or(shape)
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    /// An SDK error as an answer: the service error (`into_service_error()`, its
+    /// `meta().code()`), typed when the SDK raised its modelled variant for a code the model
+    /// has (the generic `Unhandled` one carries any other code); anything else is broken.
+    fn error_answer<E, R>(op: &str, e: SdkError<E, R>) -> Answer
+    where
+        E: ProvideErrorMetadata + std::error::Error + CreateUnhandledError + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        if !matches!(e, SdkError::ServiceError(_)) {
+            return Answer::Broken {
+                detail: format!("{}", DisplayErrorContext(&e)),
+            };
+        }
+        let err = e.into_service_error();
+        let Some(code) = err.meta().code().map(str::to_owned) else {
+            return Answer::Broken {
+                detail: format!("a service error without a code: {err:?}"),
+            };
+        };
+        let debug = format!("{err:?}");
+        let variant = debug.split(['(', ' ', '{']).next().unwrap_or("").to_owned();
+        let typed = if modelled_codes(op).contains(&code) {
+            variant != "Unhandled"
+        } else {
+            variant == "Unhandled"
+        };
+        Answer::Error {
+            code,
+            typed,
+            what: format!(
+                "{variant}: {}",
+                err.meta().message().unwrap_or("(no message)")
+            ),
+        }
+    }
+
+    type Sent = (Answer, Option<aws_sdk_sts::types::Credentials>);
+
+    fn success(
+        arn: Option<&str>,
+        account: Option<&str>,
+        creds: Option<aws_sdk_sts::types::Credentials>,
+    ) -> Sent {
+        (
+            Answer::Ok {
+                arn: arn.map(str::to_owned),
+                account: account.map(str::to_owned),
+                access_key_id: creds.as_ref().map(|c| c.access_key_id().to_owned()),
+            },
+            creds,
+        )
+    }
+
+    /// Sends one step through aws-sdk-sts with exactly the parameters the example prints.
+    async fn send(sts: &aws_sdk_sts::Client, step: &Step) -> Sent {
+        let mut p = Params::new(step);
+        let op = step.op.as_str();
+        macro_rules! go {
+            ($req:expr, |$o:ident| $ok:expr) => {{
+                let req = $req;
+                if let Some(why) = p.unsent(op) {
+                    return (Answer::Broken { detail: why }, None);
+                }
+                match req.send().await {
+                    Ok($o) => $ok,
+                    Err(e) => (error_answer(op, e), None),
+                }
+            }};
+        }
+        match op {
+            "AssumeRole" => go!(
+                sts.assume_role()
+                    .set_role_arn(p.text("RoleArn"))
+                    .set_role_session_name(p.text("RoleSessionName"))
+                    .set_policy(p.text("Policy"))
+                    .set_duration_seconds(p.int("DurationSeconds"))
+                    .set_external_id(p.text("ExternalId"))
+                    .set_serial_number(p.text("SerialNumber"))
+                    .set_token_code(p.text("TokenCode"))
+                    .set_source_identity(p.text("SourceIdentity"))
+                    .set_tags(p.tags("Tags"))
+                    .set_transitive_tag_keys(p.texts("TransitiveTagKeys"))
+                    .set_policy_arns(p.policy_arns("PolicyArns")),
+                |o| {
+                    let arn = o.assumed_role_user().map(|u| u.arn().to_owned());
+                    success(arn.as_deref(), None, o.credentials)
+                }
+            ),
+            "AssumeRoleWithWebIdentity" => go!(
+                sts.assume_role_with_web_identity()
+                    .set_role_arn(p.text("RoleArn"))
+                    .set_role_session_name(p.text("RoleSessionName"))
+                    .set_web_identity_token(p.text("WebIdentityToken"))
+                    .set_provider_id(p.text("ProviderId"))
+                    .set_policy(p.text("Policy"))
+                    .set_duration_seconds(p.int("DurationSeconds"))
+                    .set_policy_arns(p.policy_arns("PolicyArns")),
+                |o| {
+                    let arn = o.assumed_role_user().map(|u| u.arn().to_owned());
+                    success(arn.as_deref(), None, o.credentials)
+                }
+            ),
+            "GetCallerIdentity" => go!(sts.get_caller_identity(), |o| success(
+                o.arn(),
+                o.account(),
+                None
+            )),
+            other => (
+                Answer::Broken {
+                    detail: format!("the gate maps no operation {other}"),
+                },
+                None,
+            ),
+        }
+    }
+
+    async fn run_example(url: &str, ex: &Example) -> Vec<Record> {
+        let mut records = Vec::new();
+        let mut previous: Option<aws_sdk_sts::types::Credentials> = None;
+        for (i, step) in ex.steps.iter().enumerate() {
+            let log = Log::default();
+            let creds = match step.creds {
+                Creds::Own => Some(own()),
+                Creds::Unsigned => None,
+                Creds::Previous => previous.as_ref().map(|c| {
+                    Credentials::new(
+                        c.access_key_id(),
+                        c.secret_access_key(),
+                        Some(c.session_token().to_owned()),
+                        None,
+                        "previous-step",
+                    )
+                }),
+            };
+            let (answer, returned) = if step.creds == Creds::Previous && creds.is_none() {
+                let detail = "the previous step returned no credentials".to_owned();
+                (Answer::Skipped { detail }, None)
+            } else {
+                send(&client(url, creds, &log), step).await
+            };
+            previous = returned;
+            records.push(Record {
+                example: ex.id.clone(),
+                step: i,
+                answer,
+                key: log.last_key(),
+            });
+        }
+        records
+    }
+
+    /// The seed's Rust listing: an `AssumeRoleProvider` for the role and session, configured
+    /// from the caller's `SdkConfig` (here: the own keys, the region, the server's endpoint,
+    /// the HTTP-only client), a config loaded with it as the credentials provider, and
+    /// GetCallerIdentity through a client of that config. The provider keeps what AssumeRole
+    /// answered to itself, so the recording HTTP client tells what it was.
+    #[cfg(feature = "aws-credentials")]
+    async fn rust_listing(url: &str, ex: &Example) -> Option<Vec<Record>> {
+        let [assume, identity] = &ex.steps[..] else {
+            return None;
+        };
+        let mut p = Params::new(assume);
+        let (role, session) = (p.text("RoleArn")?, p.text("RoleSessionName")?);
+        if assume.op != "AssumeRole"
+            || identity.op != "GetCallerIdentity"
+            || (assume.creds, identity.creds) != (Creds::Own, Creds::Previous)
+            || p.unsent("AssumeRole").is_some()
+            || !identity.params.is_empty()
+        {
+            return None;
+        }
+        let log = Log::default();
+        let config = aws_config::from_env()
+            .region(Region::new(sdk::REGION))
+            .endpoint_url(url)
+            .retry_config(RetryConfig::disabled())
+            .credentials_provider(own())
+            .http_client(recording(&log))
+            .load()
+            .await;
+
+        let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+            .session_name(session)
+            .configure(&config)
+            .build()
+            .await;
+        let local_config = aws_config::from_env()
+            .region(Region::new(sdk::REGION))
+            .endpoint_url(url)
+            .retry_config(RetryConfig::disabled())
+            .http_client(recording(&log))
+            .credentials_provider(provider)
+            .load()
+            .await;
+        let client = aws_sdk_sts::Client::new(&local_config);
+        let resp = client.get_caller_identity().send().await;
+
+        let first = match log.of("AssumeRole") {
+            None => Record {
+                example: ex.id.clone(),
+                step: 0,
+                answer: Answer::Broken {
+                    detail: "the AssumeRoleProvider sent no AssumeRole".into(),
+                },
+                key: None,
+            },
+            Some(x) => {
+                let doc = conform::xml::parse(&x.body).ok();
+                let at = |path: &str| {
+                    let path = conform::xml::ElementPath::parse(path).unwrap();
+                    doc.as_ref().and_then(|d| path.select(d))
+                };
+                let answer = if x.status == 200 {
+                    Answer::Ok {
+                        arn: at("/AssumeRoleResponse/AssumeRoleResult/AssumedRoleUser/Arn"),
+                        account: None,
+                        access_key_id: at(
+                            "/AssumeRoleResponse/AssumeRoleResult/Credentials/AccessKeyId",
+                        ),
+                    }
+                } else {
+                    match at("//Code") {
+                        // The provider turns it into a CredentialsError: no typed error.
+                        Some(code) => Answer::Error {
+                            code,
+                            typed: false,
+                            what: format!(
+                                "HTTP {}, which the AssumeRoleProvider turns into a credentials error",
+                                x.status
+                            ),
+                        },
+                        None => Answer::Broken {
+                            detail: format!("HTTP {}: {}", x.status, x.body),
+                        },
+                    }
+                };
+                Record {
+                    example: ex.id.clone(),
+                    step: 0,
+                    answer,
+                    key: Some(x.key),
+                }
+            }
+        };
+        let second = Record {
+            example: ex.id.clone(),
+            step: 1,
+            answer: match resp {
+                Ok(o) => success(o.arn(), o.account(), None).0,
+                Err(e) => error_answer("GetCallerIdentity", e),
+            },
+            key: log.of("GetCallerIdentity").map(|x| x.key),
+        };
+        Some(vec![first, second])
+    }
+
+    #[tokio::test]
+    async fn aws_sdk_sts_sends_the_documented_examples_as_printed() {
+        let examples = sdk::examples();
+        let serve = sdk::Serve::start();
+        let started = Instant::now();
+        let mut records = Vec::new();
+        for ex in &examples {
+            #[cfg(feature = "aws-credentials")]
+            if ex.id == "rust" {
+                let listing = rust_listing(serve.url(), ex).await;
+                assert!(
+                    listing.is_some(),
+                    "the rust example is no longer AssumeRole(RoleArn, RoleSessionName) then \
+                     GetCallerIdentity with its credentials: adapt rust_listing"
+                );
+                records.extend(listing.unwrap_or_default());
+                continue;
+            }
+            records.extend(run_example(serve.url(), ex).await);
+        }
+        sdk::verdict(
+            "aws-sdk-sts",
+            &examples,
+            &records,
+            &serve,
+            started.elapsed(),
+        );
+    }
 }

@@ -2,6 +2,8 @@
 //! scenarios the way STS.md says AWS does, or with one chosen deviation.
 #![allow(dead_code)]
 
+pub mod sdk;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -30,7 +30,7 @@ def plain(value):
     return value
 
 
-def client(endpoint, creds):
+def client(endpoint, creds, validate):
     return boto3.client(
         "sts",
         endpoint_url=endpoint,
@@ -38,7 +38,7 @@ def client(endpoint, creds):
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds.get("SessionToken"),
-        config=Config(retries={"max_attempts": 1}),
+        config=Config(retries={"max_attempts": 1}, parameter_validation=validate),
     )
 
 
@@ -51,7 +51,9 @@ def main():
         previous = None
         for step in case["steps"]:
             creds = previous if step["creds"] == "previous" else own
-            sts = client(endpoint, creds)
+            # A doc example goes as printed, so the service judges its values; other cases
+            # keep boto3's own validation (a case it refuses is skipped).
+            sts = client(endpoint, creds, validate=case["kind"] != "doc-example")
             entry = {"case": case["name"], "op": step["op"]}
             try:
                 result = getattr(sts, snake(step["op"]))(**step["params"])
