@@ -107,7 +107,8 @@ enum Value {
     Literal(String),
     /// A value with run variables in it; the regex binds them (group `v0` is `vars[0]`).
     Open {
-        re: Regex,
+        /// None when the whole value is the one variable.
+        re: Option<Regex>,
         vars: Vec<String>,
     },
 }
@@ -138,6 +139,26 @@ impl Answer {
 
     fn has_code(&self, code: &str) -> bool {
         self.body.contains(&format!("<Code>{code}</Code>"))
+    }
+}
+
+/// The free-parameter checks built so far, by service, operation and member: a pattern is
+/// compiled once, not once per case.
+#[derive(Default)]
+struct FreeChecks(HashMap<(String, String, String), FreeCheck>);
+
+impl FreeChecks {
+    fn of(
+        &mut self,
+        model: &crate::model::Model,
+        op: &crate::model::Operation,
+        service: &str,
+        member: &str,
+    ) -> FreeCheck {
+        self.0
+            .entry((service.to_owned(), op.name.clone(), member.to_owned()))
+            .or_insert_with(|| FreeCheck::of(model, op, member))
+            .clone()
     }
 }
 
@@ -331,13 +352,44 @@ pub struct Report {
 const OPEN: char = '\u{E000}';
 const CLOSE: char = '\u{E001}';
 
-/// One entry compared with a request.
-struct Compared {
+/// Whether a chosen value has its variable's shape, by variable and value, within one
+/// request (a handful at most: a list).
+type Shapes = Vec<(String, String, bool)>;
+
+/// One entry compared with a request. What it binds borrows from the entry and the request:
+/// only the entry that answers turns it into a `Binding`.
+struct Compared<'a> {
     /// Parameters that matched literally.
     exact: usize,
-    binding: Binding,
-    /// What differs, in words; empty when the entry matches.
+    /// Variables bound, by name.
+    vars: Vec<(&'a str, &'a str)>,
+    /// A case's literal and the value named in its place.
+    replaced: Vec<(&'a str, &'a str)>,
+    /// What differs, in words when asked to explain (else empty words, one per miss: words
+    /// cost, and only the closest misses are ever shown).
     misses: Vec<String>,
+}
+
+impl Compared<'_> {
+    fn miss(&mut self, explain: bool, words: impl FnOnce() -> String) {
+        self.misses
+            .push(if explain { words() } else { String::new() });
+    }
+
+    fn binding(&self) -> Binding {
+        Binding {
+            vars: self
+                .vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            replaced: self
+                .replaced
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
 }
 
 impl Replay {
@@ -354,6 +406,7 @@ impl Replay {
             placeholder_vars.extend(placeholders_of(rules));
         }
         let mut entries = Vec::new();
+        let mut checks = FreeChecks::default();
         for (ci, case) in suite.cases.iter().enumerate() {
             // What a case requires of a real target (a disabled region) a replay cannot be.
             if !case.requires.is_empty() {
@@ -376,7 +429,9 @@ impl Replay {
                 if step.role == Role::Check && answer.is_none() {
                     break;
                 }
-                if let Some(entry) = entry_for(suite, case, ci, step, answer, &vars, &captured) {
+                if let Some(entry) =
+                    entry_for(suite, case, ci, step, answer, &vars, &captured, &mut checks)
+                {
                     entries.push(entry);
                 }
             }
@@ -468,8 +523,10 @@ impl Replay {
             .by_names
             .get(&names_key(params.iter().map(|(k, _)| k.as_str())))
             .map_or(&[][..], Vec::as_slice);
+        // A chosen value is checked against its shape once per request, not once per case.
+        let mut shapes = Shapes::new();
         for e in candidates.iter().map(|&i| &self.entries[i]) {
-            let Some(c) = self.compare(e, &params) else {
+            let Some(c) = self.compare(e, &params, &mut shapes, false) else {
                 continue;
             };
             if !c.misses.is_empty() {
@@ -511,7 +568,7 @@ impl Replay {
                 Some((s, _, _)) if score == *s => tied.push(e.case),
                 _ => {
                     tied = vec![e.case];
-                    best = Some((score, e, c.binding));
+                    best = Some((score, e, c.binding()));
                 }
             }
         }
@@ -551,6 +608,15 @@ impl Replay {
         if let Some(problem) = self.verify(entry, req) {
             return self.rejected(&entry.test_name, &problem);
         }
+        // What the values a client chose derive (the role's name and account).
+        let mut binding = binding;
+        for name in &entry.chosen {
+            if let (Some(shape), Some(v)) = (self.chosen.get(name), binding.vars.get(name))
+                && let Some(derived) = shape.bind(name, &v.clone())
+            {
+                binding.vars.extend(derived);
+            }
+        }
         // A later step signed with handed-out keys answers for the same role and session.
         let binding = match identity.as_ref().filter(|_| issued_to(entry.case)) {
             Some(id) => id.binding.merged(&binding),
@@ -581,13 +647,20 @@ impl Replay {
 
     /// One entry against a request's decoded, sorted parameters: None when the parameter
     /// names differ.
-    fn compare(&self, e: &Entry, got: &[(String, String)]) -> Option<Compared> {
+    fn compare<'a>(
+        &self,
+        e: &'a Entry,
+        got: &'a [(String, String)],
+        shapes: &mut Shapes,
+        explain: bool,
+    ) -> Option<Compared<'a>> {
         if e.params.len() != got.len() || e.params.iter().zip(got).any(|((a, _), (b, _))| a != b) {
             return None;
         }
         let mut c = Compared {
             exact: 0,
-            binding: Binding::default(),
+            vars: Vec::new(),
+            replaced: Vec::new(),
             misses: Vec::new(),
         };
         for (i, ((k, want), (_, have))) in e.params.iter().zip(got).enumerate() {
@@ -595,45 +668,63 @@ impl Replay {
                 Value::Literal(l) if l == have => c.exact += 1,
                 Value::Literal(l) => match e.free.iter().find(|(j, _)| *j == i) {
                     Some((_, check)) if check.allows(have) => {
-                        c.binding.replaced.push((l.clone(), have.clone()));
+                        c.replaced.push((l.as_str(), have.as_str()));
                     }
-                    Some(_) => c.misses.push(format!(
-                        "{k} `{}` is no value the model allows (the case sends `{}`)",
-                        clip(have),
-                        clip(l)
-                    )),
-                    None => c.misses.push(self.literal_miss(k, l, have)),
+                    Some(_) => c.miss(explain, || {
+                        format!(
+                            "{k} `{}` is no value the model allows (the case sends `{}`)",
+                            clip(have),
+                            clip(l)
+                        )
+                    }),
+                    None => c.miss(explain, || self.literal_miss(k, l, have)),
                 },
-                Value::Open { re, vars } => match re.captures(have) {
-                    Some(caps) => {
-                        for (i, name) in vars.iter().enumerate() {
-                            let v = caps
-                                .name(&format!("v{i}"))
-                                .map_or("", |m| m.as_str())
-                                .to_owned();
-                            if c.binding.vars.get(name).is_some_and(|b| *b != v) {
-                                c.misses.push(format!(
-                                    "{k} names another {name} than an earlier parameter"
-                                ));
+                Value::Open { re, vars } => {
+                    // A whole value that is one variable needs no regex.
+                    let values: Vec<&str> = match re {
+                        None => vec![have.as_str()],
+                        Some(re) => match re.captures(have) {
+                            Some(caps) => (0..vars.len())
+                                .map(|i| caps.get(i + 1).map_or("", |m| m.as_str()))
+                                .collect(),
+                            None => {
+                                c.miss(explain, || format!("{k} `{}` differs", clip(have)));
+                                continue;
                             }
-                            if e.chosen.contains(name)
-                                && let Some(shape) = self.chosen.get(name)
-                            {
-                                match shape.bind(name, &v) {
-                                    Some(derived) => c.binding.vars.extend(derived),
-                                    None => c.misses.push(format!(
-                                        "{k} `{}` does not have the shape of {name} (`{}`)",
-                                        clip(&v),
-                                        shape.written
-                                    )),
+                        },
+                    };
+                    for (name, v) in vars.iter().zip(values) {
+                        if c.vars.iter().any(|(n, b)| *n == name && *b != v) {
+                            c.miss(explain, || {
+                                format!("{k} names another {name} than an earlier parameter")
+                            });
+                        }
+                        if e.chosen.contains(name)
+                            && let Some(shape) = self.chosen.get(name)
+                        {
+                            // Checked once per request; what the value derives is taken
+                            // for the entry that answers, not for every candidate.
+                            let fits = match shapes.iter().find(|(n, x, _)| n == name && x == v) {
+                                Some((_, _, fits)) => *fits,
+                                None => {
+                                    let fits = shape.shape.is_match(v);
+                                    shapes.push((name.clone(), v.to_owned(), fits));
+                                    fits
                                 }
-                            } else {
-                                c.binding.vars.insert(name.clone(), v);
+                            };
+                            if !fits {
+                                c.miss(explain, || {
+                                    format!(
+                                        "{k} `{}` does not have the shape of {name} (`{}`)",
+                                        clip(v),
+                                        shape.written
+                                    )
+                                });
                             }
                         }
+                        c.vars.push((name.as_str(), v));
                     }
-                    None => c.misses.push(format!("{k} `{}` differs", clip(have))),
-                },
+                }
             }
         }
         Some(c)
@@ -726,6 +817,16 @@ impl Replay {
     ) -> Reply {
         near.sort_by_key(|(m, e, _)| (*m, e.test_name.clone()));
         near.dedup_by(|a, b| a.1.test_name == b.1.test_name);
+        near.truncate(3);
+        // The closest ones, now in words.
+        let mut shapes = Shapes::new();
+        for (_, e, why) in &mut near {
+            if why.iter().all(String::is_empty)
+                && let Some(c) = self.compare(e, params, &mut shapes, true)
+            {
+                *why = c.misses;
+            }
+        }
         let action = params
             .iter()
             .find(|(k, _)| k == "Action")
@@ -1146,6 +1247,7 @@ fn entry_for(
     answer: Option<Answer>,
     vars: &Vars,
     captured: &[&str],
+    checks: &mut FreeChecks,
 ) -> Option<Entry> {
     // Render with the server's values, but leave open what the client decides at run time:
     // what earlier steps captured, the run id, and the values a client chooses.
@@ -1229,7 +1331,7 @@ fn entry_for(
                 .iter()
                 .position(|(k, v)| k == name && matches!(v, Value::Literal(_)))
             {
-                free.push((i, FreeCheck::of(model, op, name)));
+                free.push((i, checks.of(model, op, &step.service, name)));
             }
         }
     }
@@ -1283,8 +1385,11 @@ fn open_value(v: &str, open: &[String]) -> Value {
     }
     re.push_str(&regex::escape(rest));
     re.push('$');
+    if vars.len() == 1 && re == "^(?P<v0>.*?)$" {
+        return Value::Open { re: None, vars };
+    }
     match Regex::new(&re) {
-        Ok(re) => Value::Open { re, vars },
+        Ok(re) => Value::Open { re: Some(re), vars },
         Err(_) => Value::Literal(v.to_owned()),
     }
 }
@@ -1537,7 +1642,7 @@ mod tests {
     #[test]
     fn open_values_bind_and_literals_are_replaced_only_where_an_answer_names_them() {
         let v = open_value(&format!("conform-{OPEN}0{CLOSE}-x"), &["run_id".to_owned()]);
-        let Value::Open { re, .. } = v else {
+        let Value::Open { re: Some(re), .. } = v else {
             panic!("open")
         };
         assert_eq!(
