@@ -815,7 +815,9 @@ impl Replay {
         params: &[(String, String)],
         mut near: Vec<(usize, &Entry, Vec<String>)>,
     ) -> Reply {
-        near.sort_by_key(|(m, e, _)| (*m, e.test_name.clone()));
+        // The fewest differences first; among equals a documented example, the likeliest
+        // to be what the client meant.
+        near.sort_by_key(|(m, e, _)| (*m, !e.doc, e.test_name.clone()));
         near.dedup_by(|a, b| a.1.test_name == b.1.test_name);
         near.truncate(3);
         // The closest ones, now in words.

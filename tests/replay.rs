@@ -410,18 +410,17 @@ async fn credentials_handed_out_call_as_their_session_and_expire() {
 #[tokio::test]
 async fn a_value_the_server_stands_for_says_which_var_would_make_it_yours() {
     let (_replay, server) = start_corpus().await;
+    // A message to decode: the server stands for the one the corpus's target provides.
     let body = form(&[
-        ("Action", "GetSessionToken"),
+        ("Action", "DecodeAuthorizationMessage"),
         ("Version", "2011-06-15"),
-        ("DurationSeconds", "3600"),
-        ("SerialNumber", "arn:aws:iam::123456789012:mfa/my-device"),
-        ("TokenCode", "123456"),
+        ("EncodedMessage", "my-own-encoded-message"),
     ]);
     let (status, text) = send(&server.uri(), &body, Some("sts"), &creds()).await;
     assert_eq!(status, 400, "{text}");
     assert!(
-        text.contains("SerialNumber is `arn:aws:iam::123456789012:mfa/my-device`, the case expects `arn:aws:iam::123456789012:mfa/conform-device` (the server&apos;s mfa_serial_number; start it with --var mfa_serial_number=arn:aws:iam::123456789012:mfa/my-device to stand for yours)")
-            || text.contains("SerialNumber is `arn:aws:iam::123456789012:mfa/my-device`, the case expects `arn:aws:iam::123456789012:mfa/conform-device` (the server's mfa_serial_number; start it with --var mfa_serial_number=arn:aws:iam::123456789012:mfa/my-device to stand for yours)"),
+        text.contains("EncodedMessage is `my-own-encoded-message`, the case expects `encoded-authorization-message-example-0000` (the server&apos;s encoded_authorization_message; start it with --var encoded_authorization_message=my-own-encoded-message to stand for yours)")
+            || text.contains("EncodedMessage is `my-own-encoded-message`, the case expects `encoded-authorization-message-example-0000` (the server's encoded_authorization_message; start it with --var encoded_authorization_message=my-own-encoded-message to stand for yours)"),
         "{text}"
     );
 }
