@@ -4,7 +4,18 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, NamedSource, SourceSpan};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, MietteError, MietteSpanContents, SourceCode,
+    SourceSpan, SpanContents,
+};
+
+/// The longest line shown under a message, and the longest message and hint: a value
+/// pasted by mistake (megabytes on one line) must not come back megabytes long, once per
+/// mention.
+const SHOWN_LINE_CHARS: usize = 160;
+const SHOWN_MESSAGE_CHARS: usize = 240;
+/// Hints may list a model's operations (IAM has 181).
+const SHOWN_HELP_CHARS: usize = 6_000;
 
 /// Where in a scenario file something was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -25,8 +36,7 @@ pub struct Diagnostic {
     pub span: Span,
     pub message: String,
     pub help: Option<String>,
-    source_text: Arc<str>,
-    named: NamedSource<Arc<str>>,
+    excerpt: Excerpt,
 }
 
 impl Diagnostic {
@@ -34,15 +44,14 @@ impl Diagnostic {
         Diagnostic {
             file: file.to_owned(),
             span,
-            message: message.into(),
+            message: cut(message.into(), SHOWN_MESSAGE_CHARS),
             help: None,
-            named: NamedSource::new(file.display().to_string(), source_text.clone()),
-            source_text,
+            excerpt: Excerpt::around(&file.display().to_string(), &source_text, span),
         }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(cut(help.into(), SHOWN_HELP_CHARS));
         self
     }
 
@@ -68,18 +77,181 @@ impl miette::Diagnostic for Diagnostic {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.named)
+        Some(&self.excerpt)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        let offset = self.span.offset.min(self.source_text.len());
-        let len = self.span.len.min(self.source_text.len() - offset);
         Some(Box::new(std::iter::once(
-            miette::LabeledSpan::new_with_span(
-                Some("here".into()),
-                SourceSpan::new(offset.into(), len),
-            ),
+            miette::LabeledSpan::new_with_span(Some("here".into()), self.excerpt.span),
         )))
+    }
+}
+
+/// A text cut to `max` characters, saying how much was left out.
+fn cut(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text,
+        Some((at, _)) => {
+            let left = text[at..].chars().count();
+            format!("{}… ({left} more characters)", &text[..at])
+        }
+    }
+}
+
+/// The few lines around a span, each cut to `SHOWN_LINE_CHARS` (the span's own line around
+/// the span), so that rendering costs the same for a 5 MB file as for a small one. Line and
+/// column numbers stay those of the whole file.
+#[derive(Debug, Clone)]
+struct Excerpt {
+    name: String,
+    text: String,
+    /// The span within `text`.
+    span: SourceSpan,
+    /// 0-based line of the file where `text` starts.
+    first_line: usize,
+    /// Characters cut from the front of the span's line, to add back to its column.
+    shift: usize,
+}
+
+impl Excerpt {
+    const AROUND: usize = 3;
+
+    fn around(name: &str, source: &str, span: Span) -> Excerpt {
+        let offset = span.offset.min(source.len());
+        let offset = (0..=offset)
+            .rev()
+            .find(|o| source.is_char_boundary(*o))
+            .unwrap_or(0);
+        let line_start = source[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let line_index = source[..line_start].matches('\n').count();
+        let before: Vec<&str> = source[..line_start]
+            .strip_suffix('\n')
+            .map(|b| b.rsplit('\n').take(Self::AROUND).collect())
+            .unwrap_or_default();
+        let first_line = line_index - before.len();
+        let mut text = String::new();
+        for l in before.iter().rev() {
+            text.push_str(&cut_line(l, 0).0);
+            text.push('\n');
+        }
+        let rest = &source[line_start..];
+        let own = rest.split('\n').next().unwrap_or("");
+        // Keep some context before the span on its line, then as much as fits.
+        let col = source[line_start..offset].chars().count();
+        let from = col.saturating_sub(SHOWN_LINE_CHARS / 4);
+        let (shown, shift) = cut_line(own, from);
+        let at = text.len()
+            + shown
+                .char_indices()
+                .nth(col - shift + usize::from(shift > 0))
+                .map_or(shown.len(), |(i, _)| i);
+        let own_len = text.len() + shown.len();
+        text.push_str(&shown);
+        for l in rest.split('\n').skip(1).take(Self::AROUND) {
+            text.push('\n');
+            text.push_str(&cut_line(l, 0).0);
+        }
+        let mut len = span.len.min(own_len.saturating_sub(at));
+        // Never into the middle of the `…` that marks a cut.
+        while !text.is_char_boundary(at + len) {
+            len -= 1;
+        }
+        Excerpt {
+            name: name.to_owned(),
+            text,
+            span: SourceSpan::new(at.into(), len),
+            first_line,
+            shift: shift.saturating_sub(usize::from(shift > 0)),
+        }
+    }
+}
+
+/// The line from character `from`, at most `SHOWN_LINE_CHARS` long, with `…` where it was
+/// cut; and how many characters were cut from the front.
+fn cut_line(line: &str, from: usize) -> (String, usize) {
+    let total = line.chars().count();
+    if total <= SHOWN_LINE_CHARS {
+        return (line.to_owned(), 0);
+    }
+    let from = from.min(total.saturating_sub(SHOWN_LINE_CHARS));
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    out.extend(line.chars().skip(from).take(SHOWN_LINE_CHARS));
+    if from + SHOWN_LINE_CHARS < total {
+        out.push('…');
+    }
+    (out, from)
+}
+
+impl SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self.text.read_span(span, before, after)?;
+        let line = inner.line();
+        // The column only moves on the span's own line, the one that may have been cut.
+        let own_line = self.text[..self.span.offset()].matches('\n').count();
+        let column = if line == own_line {
+            inner.column() + self.shift
+        } else {
+            inner.column()
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            line + self.first_line,
+            column,
+            inner.line_count(),
+        )))
+    }
+}
+
+/// Reading an input file as text.
+#[derive(Debug)]
+pub enum ReadError {
+    Io(std::io::Error),
+    /// Not UTF-8: where the first bad byte is, as a diagnostic.
+    NotUtf8(Box<Diagnostic>),
+}
+
+/// Reads an input file as UTF-8; the first invalid byte is reported at its line and column
+/// (`shown` is the path as the user should see it).
+pub fn read_text(path: &Path, shown: &Path) -> Result<String, ReadError> {
+    let bytes = std::fs::read(path).map_err(ReadError::Io)?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(e) => {
+            let good = e.utf8_error().valid_up_to();
+            let bad = e.as_bytes()[good];
+            let before = &e.as_bytes()[..good];
+            let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+            let line_start = before
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |i| i + 1);
+            // Valid up to `good`, so the line's start is a character boundary.
+            let col = String::from_utf8_lossy(&before[line_start..])
+                .chars()
+                .count()
+                + 1;
+            let lossy: Arc<str> = Arc::from(String::from_utf8_lossy(e.as_bytes()).as_ref());
+            let span = span_at(&lossy, line as u32, col as u32, 1);
+            Err(ReadError::NotUtf8(Box::new(
+                Diagnostic::new(
+                    shown,
+                    lossy,
+                    span,
+                    format!("not UTF-8: byte 0x{bad:02X} cannot start or continue a character"),
+                )
+                .with_help("save the file as UTF-8 (YAML files are UTF-8)"),
+            )))
+        }
     }
 }
 
@@ -114,10 +286,14 @@ pub fn did_you_mean<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let lower = given.to_ascii_lowercase();
+    let close_enough = |c: &str| (c.len() / 3).max(2);
     candidates
         .into_iter()
+        // The distance is at least the difference in length: skipping those that differ
+        // more changes no answer, and keeps a pasted megabyte from costing a minute.
+        .filter(|c| given.len().abs_diff(c.len()) <= close_enough(c))
         .map(|c| (strsim::levenshtein(&lower, &c.to_ascii_lowercase()), c))
-        .filter(|(d, c)| *d <= (c.len() / 3).max(2))
+        .filter(|(d, c)| *d <= close_enough(c))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -152,5 +328,45 @@ mod tests {
         assert!(r.contains("a.yaml:3:5"), "{r}");
         assert!(r.contains("kidn: limit"), "{r}");
         assert!(r.contains("did you mean `kind`?"), "{r}");
+    }
+
+    #[test]
+    fn a_megabyte_line_is_shown_cut_with_its_true_line_and_column() {
+        let value = "X".repeat(5_000_000);
+        let src: Arc<str> = Arc::from(format!("a: 1\nb: 2\nop: {value}\nc: 3\n").as_str());
+        let d = Diagnostic::new(
+            Path::new("big.yaml"),
+            src.clone(),
+            span_at(&src, 3, 5, value.len()),
+            format!("unknown operation `{value}`"),
+        )
+        .with_help(format!("did you mean {value}?"));
+        let r = d.render();
+        assert!(r.len() < 10_000, "{} bytes rendered", r.len());
+        assert!(r.contains("big.yaml:3:5"), "{r}");
+        assert!(r.contains("more characters"), "{r}");
+        assert!(r.contains("b: 2") && r.contains("c: 3"), "{r}");
+        // A span far along a long line: the shown part is around it, the column is true.
+        let src: Arc<str> =
+            Arc::from(format!("{}bad{}\n", "y".repeat(9_000), "z".repeat(9_000)).as_str());
+        let d = Diagnostic::new(
+            Path::new("l.yaml"),
+            src.clone(),
+            span_at(&src, 1, 9_001, 3),
+            "bad",
+        );
+        let r = d.render();
+        assert!(r.contains("l.yaml:1:9001"), "{r}");
+        assert!(r.contains("ybadz"), "{r}");
+        assert!(r.len() < 2_000, "{r}");
+    }
+
+    #[test]
+    fn suggesting_for_a_huge_value_skips_every_candidate_at_once() {
+        let huge = "A".repeat(5_000_000);
+        assert_eq!(
+            did_you_mean(&huge, ["AssumeRole", "GetCallerIdentity"]),
+            None
+        );
     }
 }

@@ -40,6 +40,47 @@ pub enum Verdict {
     },
 }
 
+/// What conform writes, and what insta would otherwise take for an empty snapshot: a
+/// `---` metadata header naming its source, then a transcript. A file truncated to nothing
+/// or stripped of its header would compare as an empty expectation, so it is refused.
+fn check_shape(path: &Path) -> Result<(), SnapshotError> {
+    let refuse = |message: &str| SnapshotError::Parse {
+        path: path.to_owned(),
+        message: format!(
+            "{message}; restore it from version control, or delete it and run the case to write a new one for review"
+        ),
+    };
+    let bytes = std::fs::read(path).map_err(|e| SnapshotError::Parse {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        let before = &bytes[..e.valid_up_to()];
+        let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+        refuse(&format!("line {line}: not UTF-8"))
+    })?;
+    if text.trim().is_empty() {
+        return Err(refuse("empty (line 1:1)"));
+    }
+    let mut lines = text.lines();
+    if lines.next().map(str::trim_end) != Some("---") {
+        return Err(refuse(
+            "line 1:1: no `---` header (conform's snapshots start with their source and description)",
+        ));
+    }
+    let header: Vec<&str> = lines
+        .by_ref()
+        .take_while(|l| l.trim_end() != "---")
+        .collect();
+    if !header.iter().any(|l| l.starts_with("source:")) {
+        return Err(refuse("the header names no `source:`"));
+    }
+    if lines.all(|l| l.trim().is_empty()) {
+        return Err(refuse("no transcript after the header"));
+    }
+    Ok(())
+}
+
 impl SnapshotStore {
     pub fn load(root: &Path) -> Result<SnapshotStore, SnapshotError> {
         let mut store = SnapshotStore {
@@ -61,6 +102,7 @@ impl SnapshotStore {
                 if path.is_dir() {
                     stack.push(path);
                 } else if name.ends_with(".snap") {
+                    check_shape(&path)?;
                     let snap =
                         insta::Snapshot::from_file(&path).map_err(|e| SnapshotError::Parse {
                             path: path.clone(),

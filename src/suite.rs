@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::diagnostic::{Diagnostic, did_you_mean, span_at};
+use crate::diagnostic::{Diagnostic, ReadError, did_you_mean, read_text, span_at};
 use crate::model::{self, Model, ModelError};
 use crate::redact::{Rules, RulesError};
 use crate::scenario::{self, Case};
@@ -188,14 +188,19 @@ fn load_variables(root: &Path, models: &BTreeMap<String, Model>) -> Result<Decla
     let mut out = Declared::default();
     for (service, model) in models {
         let path = root.join(service).join("variables.yaml");
-        let Ok(text) = std::fs::read_to_string(&path) else {
+        if !path.exists() {
             continue;
-        };
+        }
         let rel = path
             .strip_prefix(root.parent().unwrap_or(root))
             .unwrap_or(&path)
             .display()
             .to_string();
+        let text = match read_text(&path, Path::new(&rel)) {
+            Ok(t) => t,
+            Err(ReadError::Io(source)) => return Err(SuiteError::Io { path, source }),
+            Err(ReadError::NotUtf8(d)) => return Err(SuiteError::Scenarios(vec![*d])),
+        };
         // A mistake in a value the parser accepted: pointed at the line that names it.
         let at = |needle: &str, message: String, help: &str| {
             let (line, col) = text
@@ -441,9 +446,15 @@ fn load_cases(root: &Path, models: &BTreeMap<String, Model>) -> Result<Vec<Case>
                 continue;
             };
             for file in files {
-                let text = match std::fs::read_to_string(&file) {
+                let text = match read_text(&file, Path::new(&rel(&file))) {
                     Ok(t) => t,
-                    Err(source) => return Err(SuiteError::Io { path: file, source }),
+                    Err(ReadError::Io(source)) => {
+                        return Err(SuiteError::Io { path: file, source });
+                    }
+                    Err(ReadError::NotUtf8(d)) => {
+                        errors.push(*d);
+                        continue;
+                    }
                 };
                 let Some(model) = model else {
                     let help = match did_you_mean(&service, models.keys().map(String::as_str)) {

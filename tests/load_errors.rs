@@ -1,0 +1,109 @@
+//! Broken input files, as `conform check` meets them: every error names the file and the
+//! line and column, says it once, stays short whatever the input's size, and says what to do.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+const CASE: &str = "cases:\n  - id: c\n    kind: limit\n    provenance: documented\n    description: d\n    steps:\n      - operation: GetCallerIdentity\n";
+
+/// `conform check` on a project: exit code and everything it printed.
+fn check(root: &Path) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_conform"))
+        .arg("--root")
+        .arg(root)
+        .arg("check")
+        .output()
+        .expect("conform runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn invalid_utf8_in_a_scenario_is_pointed_at_once() {
+    let mut bytes = CASE
+        .replace("description: d", "description: \"d")
+        .into_bytes();
+    // Line 5, after `    description: "d`: column 20.
+    let at = bytes.windows(2).position(|w| w == b"\"d").unwrap() + 2;
+    bytes.splice(at..at, [0xFFu8, b'"']);
+    let (_dir, root) = common::project(&[]);
+    let file = root.join("scenarios/sts/GetCallerIdentity/u.yaml");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, bytes).unwrap();
+    let (code, out) = check(&root);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("scenarios/sts/GetCallerIdentity/u.yaml:5:20"),
+        "{out}"
+    );
+    assert!(out.contains("0xFF"), "{out}");
+    assert!(out.contains("save the file as UTF-8"), "{out}");
+    assert_eq!(out.matches("not UTF-8").count(), 1, "said once:\n{out}");
+}
+
+#[test]
+fn invalid_utf8_in_the_variables_file_is_an_error_not_a_silent_skip() {
+    let (_dir, root) = common::project(&[("scenarios/sts/GetCallerIdentity/a.yaml", CASE)]);
+    let mut bytes = b"variables:\n  role_arn:\n    description: \"".to_vec();
+    bytes.extend([0xC3, b'(', b'"', b'\n']);
+    std::fs::write(root.join("scenarios/sts/variables.yaml"), bytes).unwrap();
+    let (code, out) = check(&root);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("scenarios/sts/variables.yaml:3:19"), "{out}");
+}
+
+#[test]
+fn a_pasted_megabyte_stays_a_short_error() {
+    let value = "X".repeat(5_000_000);
+    let yaml = CASE.replace("GetCallerIdentity\n", &format!("{value}\n"));
+    let (_dir, root) = common::project(&[("scenarios/sts/GetCallerIdentity/big.yaml", &yaml)]);
+    let (code, out) = check(&root);
+    assert_eq!(code, 2);
+    assert!(out.len() < 10_000, "{} bytes of error output", out.len());
+    assert!(
+        out.contains("big.yaml:7:20"),
+        "{}",
+        &out[..out.len().min(2_000)]
+    );
+    assert!(
+        out.contains("more characters"),
+        "{}",
+        &out[..out.len().min(2_000)]
+    );
+}
+
+#[test]
+fn an_empty_or_headerless_snapshot_fails_check_by_name() {
+    for (name, text, says) in [
+        ("empty", "", "empty"),
+        (
+            "headerless",
+            "=== step 1: GetCallerIdentity\nHTTP 200 OK\n",
+            "no `---` header",
+        ),
+        (
+            "bodiless",
+            "---\nsource: \"scenarios/sts/GetCallerIdentity/a.yaml\"\n---\n\n",
+            "no transcript",
+        ),
+    ] {
+        let (_dir, root) = common::project(&[("scenarios/sts/GetCallerIdentity/a.yaml", CASE)]);
+        let snap = root.join("snapshots/sts/GetCallerIdentity/c.snap");
+        std::fs::create_dir_all(snap.parent().unwrap()).unwrap();
+        std::fs::write(&snap, text).unwrap();
+        let (code, out) = check(&root);
+        assert_ne!(code, 0, "{name}: {out}");
+        assert!(
+            out.contains("snapshots/sts/GetCallerIdentity/c.snap"),
+            "{name}: {out}"
+        );
+        assert!(out.contains(says), "{name}: {out}");
+        assert!(out.contains("restore it"), "{name}: {out}");
+    }
+}
