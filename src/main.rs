@@ -850,6 +850,7 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
         region: target.region.clone(),
         date: time::OffsetDateTime::now_utc().date().to_string(),
         account: me.account.clone(),
+        against_aws: conform::target::is_aws(&target.endpoint),
     };
     let root = suite
         .layout
@@ -857,6 +858,7 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
         .parent()
         .unwrap_or(std::path::Path::new("."))
         .to_owned();
+    let keep_scenarios = rec.keeps_scenarios(&root, &suite.layout.snapshots);
     let (mut written, mut refused, mut not_run) = (0, 0, 0);
     for r in &results {
         let case = &suite.cases[r.index];
@@ -871,7 +873,9 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
         }
         match conform::record::write(&suite.snapshots, case, &r.run.transcript, &rec, &secrets) {
             Ok(_) => {
-                conform::record::mark_recorded(&root, case)?;
+                if keep_scenarios.is_none() {
+                    conform::record::mark_recorded(&root, case)?;
+                }
                 written += 1;
             }
             Err(e) => {
@@ -883,6 +887,13 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
     println!(
         "\nrecorded {written} snapshots, {not_run} cases not recorded, {refused} refused for a secret"
     );
+    match &keep_scenarios {
+        Some(why) => println!("scenario files left as they are: {why}"),
+        None if written > 0 => {
+            println!("{written} cases marked `provenance: recorded` in their scenario files")
+        }
+        None => {}
+    }
     Ok(if refused > 0 || not_run > 0 {
         ExitCode::from(1)
     } else {

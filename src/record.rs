@@ -20,22 +20,57 @@ pub struct Recording {
     pub date: String,
     /// The account recorded in: it must not reach a file either.
     pub account: String,
+    /// Whether the answers came from AWS itself (`target::is_aws`): only those are the
+    /// truth that `provenance: recorded` claims.
+    pub against_aws: bool,
 }
 
 impl Recording {
-    /// The header line of a recorded snapshot.
+    /// The header line of a recorded snapshot. An emulator's answers keep the case's own
+    /// provenance and say where they came from, so nobody mistakes them for AWS's.
     pub fn description(&self, case: &Case) -> String {
+        let at = format!("{} ({})", self.target, self.region);
+        let from = if self.against_aws {
+            format!("provenance: recorded against {at}")
+        } else {
+            format!(
+                "provenance: {}, answers recorded against {at}, not AWS,",
+                case.provenance
+            )
+        };
         format!(
-            "{} {}, provenance: recorded against {} ({}) on {} by conform {}, scenario: {}:{}",
+            "{} {}, {from} on {} by conform {}, scenario: {}:{}",
             case.kind,
             case.id,
-            self.target,
-            self.region,
             self.date,
             env!("CARGO_PKG_VERSION"),
             case.file,
             case.line
         )
+    }
+
+    /// Why the scenario files must stay as they are, or None when recorded cases may be
+    /// marked `provenance: recorded` there: only answers from AWS, and only when the
+    /// snapshots went to the project's own `snapshots/` (a recording written elsewhere is
+    /// not this project's corpus).
+    pub fn keeps_scenarios(&self, project: &Path, snapshots: &Path) -> Option<String> {
+        if !self.against_aws {
+            return Some(format!(
+                "{} is not AWS, so its answers are not what `provenance: recorded` means",
+                self.target
+            ));
+        }
+        let own = project.join("snapshots");
+        let same = match (own.canonicalize(), snapshots.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => own == snapshots,
+        };
+        (!same).then(|| {
+            format!(
+                "the snapshots went to {}, outside this project's snapshots/",
+                snapshots.display()
+            )
+        })
     }
 }
 
@@ -174,5 +209,37 @@ mod tests {
             "cases:\n  - id: a\n    kind: limit\n    provenance: documented\n  - id: b\n    provenance: recorded\n"
         );
         assert!(flip_provenance("cases: []\n", &suite_case(1)).is_none());
+    }
+
+    #[test]
+    fn only_aws_answers_into_the_projects_own_snapshots_mark_scenarios() {
+        let dir = std::env::temp_dir().join(format!("conform-record-{}", std::process::id()));
+        let project = dir.join("project");
+        let elsewhere = dir.join("out");
+        std::fs::create_dir_all(project.join("snapshots")).unwrap();
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        let rec = |target: &str, against_aws| Recording {
+            target: target.into(),
+            region: "us-east-1".into(),
+            date: "2026-11-30".into(),
+            account: "123456789012".into(),
+            against_aws,
+        };
+        let aws = rec("aws", true);
+        assert_eq!(
+            aws.keeps_scenarios(&project, &project.join("snapshots")),
+            None
+        );
+        // The same directory spelled another way is still the project's own.
+        let dotted = project.join("snapshots/../snapshots");
+        assert_eq!(aws.keeps_scenarios(&project, &dotted), None);
+        let why = aws.keeps_scenarios(&project, &elsewhere).unwrap();
+        assert!(why.contains("outside this project"), "{why}");
+        let moto = rec("http://127.0.0.1:5000", false);
+        let why = moto
+            .keeps_scenarios(&project, &project.join("snapshots"))
+            .unwrap();
+        assert!(why.contains("is not AWS"), "{why}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

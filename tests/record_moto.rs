@@ -153,7 +153,13 @@ fn record(root: &Path, url: &str, extra: &[&str]) -> Command {
 fn the_whole_corpus_records_against_moto_with_no_leak_and_no_leftover() {
     let moto = Moto::start();
     let (_dir, root) = corpus_copy();
-    let out = record(&root, &moto.url, &[]).output().unwrap();
+    // As a user tries record mode: the project's own scenarios, snapshots written elsewhere.
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = record(&root, &moto.url, &[])
+        .arg("--snapshots")
+        .arg(out_dir.path())
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(
         out.status.code(),
@@ -172,10 +178,40 @@ fn the_whole_corpus_records_against_moto_with_no_leak_and_no_leftover() {
         "{stdout}"
     );
     let key = regex::Regex::new(r"(AKIA|ASIA)[A-Z0-9]{16}").unwrap();
-    for f in common::walk(&root.join("snapshots"))
+    // moto's answers are not AWS's: no scenario file is touched, and the headers say so.
+    assert!(
+        stdout.contains("scenario files left as they are: "),
+        "{stdout}"
+    );
+    for f in common::walk(&root.join("scenarios")) {
+        let rel = f.strip_prefix(&root).unwrap();
+        assert_eq!(
+            std::fs::read(&f).unwrap(),
+            std::fs::read(common::repo().join(rel)).unwrap(),
+            "{} was rewritten",
+            rel.display()
+        );
+    }
+    for f in common::walk(&root.join("snapshots")) {
+        let rel = f.strip_prefix(&root).unwrap();
+        assert_eq!(
+            std::fs::read(&f).unwrap(),
+            std::fs::read(common::repo().join(rel)).unwrap(),
+            "{} was written although --snapshots points elsewhere",
+            rel.display()
+        );
+    }
+    let written: Vec<_> = common::walk(out_dir.path())
         .into_iter()
         .filter(|f| f.extension().is_some_and(|e| e == "snap"))
-    {
+        .collect();
+    assert_eq!(
+        written.len(),
+        cases,
+        "one snapshot per case in {}",
+        out_dir.path().display()
+    );
+    for f in written {
         let t = std::fs::read_to_string(&f).unwrap();
         assert!(!t.contains(CANARY_SECRET), "{}", f.display());
         assert!(
@@ -189,7 +225,13 @@ fn the_whole_corpus_records_against_moto_with_no_leak_and_no_leftover() {
             f.display()
         );
         assert!(
-            t.contains("provenance: recorded against http://127.0.0.1:"),
+            t.contains(", answers recorded against http://127.0.0.1:")
+                && t.contains(" (us-east-1), not AWS, on "),
+            "{}",
+            f.display()
+        );
+        assert!(
+            !t.contains("provenance: recorded against"),
             "{}",
             f.display()
         );
