@@ -13,7 +13,7 @@ use conform::coverage::ServiceCoverage;
 use conform::deviation::{Level, NotJudgedSet};
 use conform::replay::Replay;
 use conform::report::{CaseReport, Judged, RunReport};
-use conform::runner::{CaseResult, Runner, StopKind};
+use conform::runner::{CaseResult, Interrupt, Runner, StopKind};
 use conform::secrets::Secrets;
 use conform::snapshot;
 use conform::suite::{Layout, Suite, SuiteError};
@@ -168,6 +168,10 @@ struct RecordArgs {
     /// First backoff of those retries, in milliseconds (it doubles, with jitter, up to 10 s).
     #[arg(long, default_value_t = 500)]
     retry_base_ms: u64,
+    /// After Ctrl-C or SIGTERM, seconds the cases under way get to run their cleanup steps
+    /// (a second signal exits at once).
+    #[arg(long, default_value_t = 60)]
+    grace: u64,
 }
 
 #[derive(Args)]
@@ -251,6 +255,10 @@ struct RunArgs {
     /// What the target is not judged on, from the targets file.
     #[arg(skip)]
     not_judged: Vec<conform::deviation::NotJudged>,
+    /// After Ctrl-C or SIGTERM, seconds the cases under way get to run their cleanup steps
+    /// before the summary and reports of what finished (a second signal exits at once).
+    #[arg(long, default_value_t = 30)]
+    grace: u64,
 }
 
 fn main() -> ExitCode {
@@ -269,6 +277,83 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The exit code of a run that was interrupted, as shells report a SIGINT.
+const INTERRUPTED: u8 = 130;
+
+/// The first SIGINT or SIGTERM triggers `interrupt` (and says what happens now); a second
+/// exits at once. SIGTERM counts as much as Ctrl-C: a run in the background, where the shell
+/// ignores SIGINT for it, or under a CI runner that cancels a job, must still clean up.
+fn on_signals(runtime: &tokio::runtime::Runtime, interrupt: Interrupt, what: &'static str) {
+    runtime.block_on(async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut int), Ok(mut term)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) else {
+                eprintln!(
+                    "warning: cannot catch Ctrl-C or SIGTERM; they will stop conform at once"
+                );
+                return;
+            };
+            tokio::spawn(async move {
+                let mut seen = 0;
+                loop {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                    seen += 1;
+                    if seen == 1 {
+                        eprintln!("\ninterrupted: {what} (again to exit at once)");
+                        interrupt.trigger();
+                    } else {
+                        eprintln!(
+                            "interrupted again: exiting now; cleanup steps under way did not finish"
+                        );
+                        std::process::exit(INTERRUPTED.into());
+                    }
+                }
+            });
+        }
+        #[cfg(not(unix))]
+        tokio::spawn(async move {
+            let mut seen = 0;
+            while tokio::signal::ctrl_c().await.is_ok() {
+                seen += 1;
+                if seen == 1 {
+                    eprintln!("\ninterrupted: {what} (again to exit at once)");
+                    interrupt.trigger();
+                } else {
+                    std::process::exit(INTERRUPTED.into());
+                }
+            }
+        });
+    });
+}
+
+/// Runs the cases; once interrupted, waits `grace` for those under way to clean up, then
+/// reports them as not run. Every case gets a result, in order.
+fn run_cases(
+    runtime: &tokio::runtime::Runtime,
+    runner: &Arc<Runner>,
+    interrupt: &Interrupt,
+    indices: &[usize],
+    jobs: usize,
+    grace: Duration,
+    on_done: impl FnMut(&CaseResult),
+) -> Vec<CaseResult> {
+    runtime.block_on(runner.check_all_until(indices, jobs, on_done, async {
+        interrupt.triggered().await;
+        tokio::time::sleep(grace).await;
+        eprintln!(
+            "the cases under way did not finish within {} s of the interrupt; they are reported as not run",
+            grace.as_secs()
+        );
+    }))
 }
 
 /// The error and its causes, each said once: the library's messages already quote their
@@ -797,19 +882,13 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    // Ctrl-C from the start: cases under way finish (their cleanup included), no more start.
-    let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = Arc::clone(&cancelled);
-    runtime.block_on(async {
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("interrupted: finishing the cases under way (their cleanup included), starting no more");
-                flag.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-        });
-        // Let the handler install before anything is sent.
-        tokio::task::yield_now().await;
-    });
+    // Signals from the start: cases under way go to their cleanup steps, no more start.
+    let interrupt = Interrupt::new();
+    on_signals(
+        &runtime,
+        interrupt.clone(),
+        "the cases under way run their cleanup steps; no more start",
+    );
     let secrets = Secrets::new();
     let probe = Runner::new(Arc::clone(&suite), target.clone(), secrets.clone())?;
     let me = match runtime.block_on(probe.caller_identity()) {
@@ -832,7 +911,7 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
         .insert("caller_user_id".into(), me.user_id.clone());
     let runner = Arc::new(
         Runner::new(Arc::clone(&suite), target.clone(), secrets.clone())?
-            .with_cancel_flag(cancelled)
+            .with_interrupt(interrupt.clone())
             .tagging_created()
             .with_rate(args.rate)
             .with_retry(
@@ -844,7 +923,15 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
                 Box::new(|note| eprintln!("retry: {note}")),
             ),
     );
-    let results = runtime.block_on(runner.check_all(&selected, args.jobs.max(1), |_| {}));
+    let results = run_cases(
+        &runtime,
+        &runner,
+        &interrupt,
+        &selected,
+        args.jobs.max(1),
+        Duration::from_secs(args.grace),
+        |_| {},
+    );
     let rec = conform::record::Recording {
         target: target.name.clone(),
         region: target.region.clone(),
@@ -894,7 +981,9 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
         }
         None => {}
     }
-    Ok(if refused > 0 || not_run > 0 {
+    Ok(if interrupt.is_triggered() {
+        ExitCode::from(INTERRUPTED)
+    } else if refused > 0 || not_run > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -922,6 +1011,14 @@ fn serve(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    // Caught before the server says it is up: a signal sent as soon as it is must not kill it
+    // without its summary.
+    let stop = Interrupt::new();
+    on_signals(
+        &runtime,
+        stop.clone(),
+        "stopping the server; the summary follows",
+    );
     let server = runtime
         .block_on(conform::replay::serve(Arc::clone(&replay), port))
         .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
@@ -931,12 +1028,10 @@ fn serve(
         server.uri()
     );
     println!(
-        "point an SDK at it, e.g. AWS_ENDPOINT_URL_STS={}; Ctrl-C stops",
+        "point an SDK at it, e.g. AWS_ENDPOINT_URL_STS={}; Ctrl-C or SIGTERM stops",
         server.uri()
     );
-    runtime.block_on(async {
-        let _ = tokio::signal::ctrl_c().await;
-    });
+    runtime.block_on(stop.triggered());
     drop(server);
     let report = replay.report();
     println!(
@@ -1133,7 +1228,15 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let jobs = args.jobs.unwrap_or(cores * 4).max(1);
     let secrets = Secrets::new();
-    let runner = Arc::new(Runner::new(Arc::clone(&suite), target, secrets.clone())?);
+    let interrupt = Interrupt::new();
+    on_signals(
+        &runtime,
+        interrupt.clone(),
+        "no more cases start; those under way run their cleanup steps, then the summary and reports",
+    );
+    let runner = Arc::new(
+        Runner::new(Arc::clone(&suite), target, secrets.clone())?.with_interrupt(interrupt.clone()),
+    );
 
     let bar = ProgressBar::new(indices.len() as u64);
     if is_ci() || !std::io::stderr().is_terminal() {
@@ -1144,12 +1247,20 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
-    let results = runtime.block_on(runner.check_all(&indices, jobs, |r| {
-        bar.inc(1);
-        if !r.outcome.is_pass() {
-            bar.set_message(format!("({} not passing so far)", r.test_name));
-        }
-    }));
+    let results = run_cases(
+        &runtime,
+        &runner,
+        &interrupt,
+        &indices,
+        jobs,
+        Duration::from_secs(args.grace),
+        |r| {
+            bar.inc(1);
+            if !r.outcome.is_pass() {
+                bar.set_message(format!("({} not passing so far)", r.test_name));
+            }
+        },
+    );
     bar.finish_and_clear();
     let elapsed = started.elapsed();
 
@@ -1174,6 +1285,31 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
     );
     println!("{}", conform::report::deviations_line(&counts));
     println!("{}", agreement_line(&report));
+    if interrupt.is_triggered() {
+        // What finished is reported above and in the reports; a partial run judges nothing
+        // else: no gate verdict, and the baseline stays as it is.
+        let not_run = results
+            .iter()
+            .filter(|r| {
+                matches!(
+                    &r.outcome,
+                    conform::runner::Outcome::Error {
+                        kind: StopKind::Interrupted,
+                        ..
+                    }
+                )
+            })
+            .count();
+        println!(
+            "interrupted: {not_run} cases not run or cut short; no gate verdict{}",
+            if baseline.is_some() && args.update_baseline {
+                ", and the baseline was not updated"
+            } else {
+                ""
+            }
+        );
+        return Ok(ExitCode::from(INTERRUPTED));
+    }
     let Some((path, baseline)) = baseline else {
         let ok = counts.failed + counts.incomplete + counts.missing + counts.errors == 0;
         return Ok(if ok {

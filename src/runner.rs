@@ -132,6 +132,42 @@ pub struct CaseResult {
 /// Told about something worth a line in a log (a retry).
 pub type Notify = Box<dyn Fn(&str) + Send + Sync>;
 
+/// A run's interruption, shared by whoever catches the signal and the runner: once
+/// triggered, no case starts, and cases under way leave their checked and setup steps
+/// (an answer awaited is abandoned) and go straight to their cleanup steps.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt {
+    set: Arc<std::sync::atomic::AtomicBool>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl Interrupt {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn trigger(&self) {
+        self.set.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.wake.notify_waiters();
+    }
+
+    pub fn is_triggered(&self) -> bool {
+        self.set.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Resolves once triggered (at once if it already was).
+    pub async fn triggered(&self) {
+        let woken = self.wake.notified();
+        tokio::pin!(woken);
+        // Registered before the flag is read, so a trigger in between is not missed.
+        woken.as_mut().enable();
+        if self.is_triggered() {
+            return;
+        }
+        woken.await;
+    }
+}
+
 /// Retries that only record mode uses: throttling, and account state still propagating.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -226,8 +262,8 @@ pub struct Runner {
     tag_created: bool,
     retry: Option<RetryPolicy>,
     retry_note: Option<Notify>,
-    /// Set on Ctrl-C: cases not started yet are not run; running ones finish, cleanup included.
-    cancelled: Arc<std::sync::atomic::AtomicBool>,
+    /// Set on Ctrl-C: cases not started yet are not run; running ones skip to their cleanup.
+    interrupt: Interrupt,
     suite: Arc<Suite>,
     target: Target,
     transport: Transport,
@@ -261,7 +297,7 @@ impl Runner {
             tag_created: false,
             retry: None,
             retry_note: None,
-            cancelled: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            interrupt: Interrupt::new(),
             suite,
             target,
             transport,
@@ -389,40 +425,45 @@ impl Runner {
         self
     }
 
-    /// Shares a cancellation flag set elsewhere (a Ctrl-C handler installed before the
+    /// Shares an interruption triggered elsewhere (a signal handler installed before the
     /// runner existed).
-    pub fn with_cancel_flag(mut self, flag: Arc<std::sync::atomic::AtomicBool>) -> Self {
-        self.cancelled = flag;
+    pub fn with_interrupt(mut self, interrupt: Interrupt) -> Self {
+        self.interrupt = interrupt;
         self
     }
 
-    /// Stops starting cases; those under way run to their end, cleanup included.
+    /// Stops starting cases; those under way go to their cleanup steps.
     pub fn cancel(&self) {
-        self.cancelled
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.interrupt.trigger();
+    }
+
+    /// A case the interruption kept from running (or from finishing in time).
+    pub fn not_run(&self, index: usize, message: &str) -> CaseResult {
+        let case = &self.suite.cases[index];
+        let stop = Stop {
+            kind: StopKind::Interrupted,
+            message: message.to_owned(),
+        };
+        CaseResult {
+            index,
+            test_name: case.test_name(),
+            outcome: Outcome::Error {
+                kind: stop.kind,
+                message: stop.message.clone(),
+            },
+            run: CaseRun {
+                transcript: String::new(),
+                stop: Some(stop),
+                warnings: Vec::new(),
+            },
+        }
     }
 
     /// Runs one case and compares it with its snapshot.
     pub async fn check(&self, index: usize) -> CaseResult {
         let case = &self.suite.cases[index];
-        if self.cancelled.load(std::sync::atomic::Ordering::SeqCst) {
-            let stop = Stop {
-                kind: StopKind::Interrupted,
-                message: "not run: the run was interrupted".to_owned(),
-            };
-            return CaseResult {
-                index,
-                test_name: case.test_name(),
-                outcome: Outcome::Error {
-                    kind: stop.kind,
-                    message: stop.message.clone(),
-                },
-                run: CaseRun {
-                    transcript: String::new(),
-                    stop: Some(stop),
-                    warnings: Vec::new(),
-                },
-            };
+        if self.interrupt.is_triggered() {
+            return self.not_run(index, "not run: the run was interrupted");
         }
         let run = self.run_case(case).await;
         let outcome = self.judge(case, &run);
@@ -487,7 +528,21 @@ impl Runner {
         self: &Arc<Self>,
         indices: &[usize],
         jobs: usize,
+        on_done: impl FnMut(&CaseResult),
+    ) -> Vec<CaseResult> {
+        self.check_all_until(indices, jobs, on_done, std::future::pending())
+            .await
+    }
+
+    /// `check_all`, giving up on the cases still running when `give_up` resolves (an
+    /// interrupt's grace time is over): they are reported as not run, and what finished is
+    /// kept.
+    pub async fn check_all_until(
+        self: &Arc<Self>,
+        indices: &[usize],
+        jobs: usize,
         mut on_done: impl FnMut(&CaseResult),
+        give_up: impl std::future::Future<Output = ()>,
     ) -> Vec<CaseResult> {
         let limit = Arc::new(Semaphore::new(jobs.max(1)));
         let mut set = JoinSet::new();
@@ -500,23 +555,39 @@ impl Runner {
             });
         }
         let mut out: Vec<Option<CaseResult>> = vec![None; indices.len()];
-        while let Some(joined) = set.join_next().await {
+        let mut gave_up = false;
+        tokio::pin!(give_up);
+        loop {
+            let joined = tokio::select! {
+                biased;
+                j = set.join_next() => j,
+                () = &mut give_up, if !gave_up => {
+                    gave_up = true;
+                    set.abort_all();
+                    continue;
+                }
+            };
             match joined {
-                Ok((slot, result)) => {
+                None => break,
+                Some(Ok((slot, result))) => {
                     on_done(&result);
                     out[slot] = Some(result);
                 }
-                Err(e) => {
-                    // A panic inside a case is a bug in conform; report it as that case's
-                    // error rather than losing the whole run.
-                    let _ = e;
-                }
+                // Aborted after giving up, or a panic inside a case (a bug in conform):
+                // reported as that case's error rather than losing the whole run.
+                Some(Err(_)) => {}
             }
         }
         out.into_iter()
             .enumerate()
             .map(|(slot, r)| {
                 r.unwrap_or_else(|| {
+                    if gave_up {
+                        return self.not_run(
+                            indices[slot],
+                            "interrupted: did not finish within the grace time, so its cleanup steps may not have run",
+                        );
+                    }
                     let case = &self.suite.cases[indices[slot]];
                     CaseResult {
                         index: indices[slot],
@@ -568,7 +639,25 @@ impl Runner {
             } else {
                 &mut plumbing
             };
-            let outcome = self.run_step(step, &vars, r, fresh_state).await;
+            let interrupted = || Stop {
+                kind: StopKind::Interrupted,
+                message: match step.role {
+                    Role::Setup => format!("interrupted at setup step ({title})"),
+                    _ => format!("interrupted at step {checked} ({title})"),
+                } + "; the cleanup steps ran, the steps after it did not",
+            };
+            if self.interrupt.is_triggered() {
+                stop = Some(interrupted());
+                break;
+            }
+            let outcome = tokio::select! {
+                biased;
+                o = self.run_step(step, &vars, r, fresh_state) => o,
+                () = self.interrupt.triggered() => {
+                    stop = Some(interrupted());
+                    break;
+                }
+            };
             for s in redactor.secrets.drain(..).chain(plumbing.secrets.drain(..)) {
                 self.secrets.add(&s);
             }
