@@ -226,7 +226,7 @@ fn form(pairs: &[(&str, &str)]) -> String {
 /// of its own (the server hands out and remembers keys), the others match no scenario (the
 /// server counts and logs them).
 async fn request(client: &reqwest::Client, uri: &str, i: usize) -> u16 {
-    let (body, signed) = if i % 2 == 0 {
+    let (body, signed) = if i.is_multiple_of(2) {
         // A long path (the ARN may have 2,048 characters): what the server keeps per key
         // shows clearly if it keeps too many.
         let role = format!(
@@ -287,7 +287,7 @@ async fn session(uri: &str, from: usize, to: usize) {
             let mut i = from + w;
             while i < to {
                 let status = request(&client, &uri, i).await;
-                let want = if i % 2 == 0 { 200 } else { 400 };
+                let want = if i.is_multiple_of(2) { 200 } else { 400 };
                 assert_eq!(status, want, "request {i}");
                 i += 8;
             }
