@@ -122,6 +122,14 @@ enum Command {
         /// Signing region the answers are for.
         #[arg(long, default_value = "us-east-1")]
         region: String,
+        /// Request bodies longer than this many bytes get 413, unread (default 1 MiB, ten
+        /// times STS's largest request).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        max_body_bytes: Option<u64>,
+        /// Seconds a connection may take to send a request's head (or sit idle between
+        /// requests) and its body before it is closed (default 30).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        idle_timeout: Option<u64>,
     },
     /// Write scenarios/<service>/COVERAGE.md: which constraints and errors cases exercise.
     Coverage {
@@ -172,6 +180,10 @@ struct RecordArgs {
     /// (a second signal exits at once).
     #[arg(long, default_value_t = 60)]
     grace: u64,
+    /// Answers longer than this many bytes fail their case after at most that much was read
+    /// (default 4 MiB, far above any real AWS answer; `max_answer_bytes` in the targets file).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_answer_bytes: Option<u64>,
 }
 
 #[derive(Args)]
@@ -215,6 +227,10 @@ struct RunArgs {
     /// Retries of a request that got no answer (refused, timed out). None by default.
     #[arg(long, default_value_t = 0)]
     retries: u32,
+    /// Answers longer than this many bytes fail their case after at most that much was read
+    /// (default 4 MiB, far above any real AWS answer; `max_answer_bytes` in the targets file).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_answer_bytes: Option<u64>,
     /// Target variables, NAME=VALUE (account_id, role_arn, caller_arn, ...).
     #[arg(long = "var")]
     vars: Vec<String>,
@@ -402,7 +418,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             strict,
             vars,
             region,
-        } => serve(suite, port, strict, &vars, &region),
+            max_body_bytes,
+            idle_timeout,
+        } => {
+            let mut limits = conform::replay::Limits::default();
+            if let Some(n) = max_body_bytes {
+                limits.max_body_bytes = n;
+            }
+            if let Some(s) = idle_timeout {
+                limits.idle_timeout = Duration::from_secs(s);
+            }
+            serve(suite, port, strict, &vars, &region, limits)
+        }
         Command::Run(args) => {
             let args = with_target(*args, &cli.layout.root)?;
             // Checked here, not by clap: the baseline may come from the targets file.
@@ -834,6 +861,9 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     };
     target.set_vars(args.vars.iter().map(String::as_str))?;
+    target.max_answer_bytes = args
+        .max_answer_bytes
+        .unwrap_or(conform::transport::DEFAULT_MAX_ANSWER_BYTES);
     let suite = Arc::new(suite);
     let selected: Vec<usize> = {
         let sel = suite.select(&args.filters, false);
@@ -996,6 +1026,7 @@ fn serve(
     strict: bool,
     vars: &[String],
     region: &str,
+    limits: conform::replay::Limits,
 ) -> anyhow::Result<ExitCode> {
     let mut values = conform::target::default_vars(region);
     for a in vars {
@@ -1020,7 +1051,11 @@ fn serve(
         "stopping the server; the summary follows",
     );
     let server = runtime
-        .block_on(conform::replay::serve(Arc::clone(&replay), port))
+        .block_on(conform::replay::serve_with(
+            Arc::clone(&replay),
+            port,
+            limits,
+        ))
         .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
     println!(
         "conform serve: {} recorded steps on {}",
@@ -1036,7 +1071,7 @@ fn serve(
     let report = replay.report();
     println!(
         "\n{} requests matched no scenario; {} cases were never requested",
-        report.unmatched.len(),
+        report.unmatched_count,
         report.never_requested.len()
     );
     const LISTED: usize = 50;
@@ -1049,10 +1084,10 @@ fn serve(
             report.never_requested.len() - LISTED
         );
     }
-    if strict && !report.unmatched.is_empty() {
+    if strict && report.unmatched_count > 0 {
         println!(
             "--strict: exit 1, because {} requests matched no scenario (each was logged above as `unmatched:`)",
-            report.unmatched.len()
+            report.unmatched_count
         );
         return Ok(ExitCode::from(1));
     }
@@ -1081,6 +1116,7 @@ fn with_target(mut args: RunArgs, root: &std::path::Path) -> anyhow::Result<RunA
     args.credentials = spec.credentials.clone();
     args.service_endpoints = spec.endpoints.clone();
     args.not_judged = spec.not_judged.clone();
+    args.max_answer_bytes = args.max_answer_bytes.or(spec.max_answer_bytes);
     // The file's variables first, so a --var given here overrides one.
     let mut vars: Vec<String> = spec.vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
     vars.append(&mut args.vars);
@@ -1177,6 +1213,9 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     target.timeout = Duration::from_secs(args.timeout.max(1));
     target.retries = args.retries;
+    target.max_answer_bytes = args
+        .max_answer_bytes
+        .unwrap_or(conform::transport::DEFAULT_MAX_ANSWER_BYTES);
     if replay_server.is_some() {
         target
             .vars

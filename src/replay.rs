@@ -307,12 +307,67 @@ struct Identity {
 /// How many run ids the server remembers (one per client run it serves at once).
 const RUN_IDS: usize = 64;
 
+/// How many handed-out keys the server remembers. A whole run of the corpus hands out a few
+/// hundred, each used within seconds of being issued, and an entry costs about a kilobyte:
+/// 4,096 covers many runs at once in a few megabytes, however long the server lives.
+const IDENTITIES: usize = 4096;
+
+/// How many messages of unmatched requests the server keeps for its report (all are
+/// counted, and each is told to the observer as it happens).
+const UNMATCHED_KEPT: usize = 100;
+
+/// Keys handed out, with who they stand for, at most `IDENTITIES` of them.
+#[derive(Default)]
+struct Issued {
+    by_key: HashMap<String, Identity>,
+    /// Keys in the order they were handed out, the oldest first.
+    order: std::collections::VecDeque<String>,
+}
+
+impl Issued {
+    fn get(&self, key: &str) -> Option<&Identity> {
+        self.by_key.get(key)
+    }
+
+    fn insert(&mut self, key: String, id: Identity, now: time::OffsetDateTime) {
+        if self.by_key.len() >= IDENTITIES {
+            self.make_room(now);
+        }
+        if self.by_key.insert(key.clone(), id).is_none() {
+            self.order.push_back(key);
+        }
+    }
+
+    /// Ended sessions go first (a client gets ExpiredToken for them only as long as there
+    /// is room), then the oldest, down to seven eighths of the cap: the whole-map passes
+    /// then happen once per eighth of the cap of new keys, not once per key.
+    fn make_room(&mut self, now: time::OffsetDateTime) {
+        self.by_key
+            .retain(|_, id| id.expires.is_none_or(|t| t > now));
+        let keep = IDENTITIES - IDENTITIES / 8;
+        while self.by_key.len() > keep {
+            let Some(k) = self.order.pop_front() else {
+                break;
+            };
+            self.by_key.remove(&k);
+        }
+        self.order.retain(|k| self.by_key.contains_key(k));
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.by_key.len()
+    }
+}
+
 #[derive(Default)]
 struct State {
     /// Access keys handed out, with who they stand for.
-    identities: HashMap<String, Identity>,
+    identities: Issued,
     requested: HashSet<String>,
+    /// The first `UNMATCHED_KEPT` messages, and how many there were in all.
     unmatched: Vec<String>,
+    unmatched_count: usize,
     counter: u64,
     /// Numbered values (role ids, keys) stay the same across the steps of a case, as the
     /// same role's id does in AWS.
@@ -346,7 +401,10 @@ pub struct Replay {
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     pub never_requested: Vec<String>,
+    /// The messages of the first unmatched requests (a hundred at most).
     pub unmatched: Vec<String>,
+    /// How many requests matched no scenario in all.
+    pub unmatched_count: usize,
 }
 
 const OPEN: char = '\u{E000}';
@@ -761,11 +819,18 @@ impl Replay {
         Report {
             never_requested: never,
             unmatched: st.unmatched.clone(),
+            unmatched_count: st.unmatched_count,
         }
     }
 
     fn note(&self, msg: &str) {
-        self.lock().unmatched.push(msg.to_owned());
+        {
+            let mut st = self.lock();
+            st.unmatched_count += 1;
+            if st.unmatched.len() < UNMATCHED_KEPT {
+                st.unmatched.push(msg.to_owned());
+            }
+        }
         if let Some(f) = &self.observer {
             f(msg);
         }
@@ -1029,6 +1094,7 @@ impl Replay {
             .into_owned();
         if !issued.is_empty() {
             let (arn, user_id, account, expires) = self.who(&out, binding);
+            let now = self.now();
             for k in issued {
                 st.identities.insert(
                     k,
@@ -1041,6 +1107,7 @@ impl Replay {
                         binding: binding.clone(),
                         cases: owners.to_vec(),
                     },
+                    now,
                 );
             }
         }
@@ -1563,51 +1630,222 @@ fn expiration(arg: &str) -> String {
     }
 }
 
-/// Serves a replay over HTTP on 127.0.0.1 (`port` 0 picks a free one), through wiremock.
-pub async fn serve(
-    replay: std::sync::Arc<Replay>,
-    port: u16,
-) -> std::io::Result<wiremock::MockServer> {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
-    let server = wiremock::MockServer::builder()
-        .listener(listener)
-        .disable_request_recording()
-        .start()
-        .await;
-    wiremock::Mock::given(wiremock::matchers::any())
-        .respond_with(Responder(replay))
-        .mount(&server)
-        .await;
-    Ok(server)
+/// What the replay server accepts from a client, so that one sending too much or stalling
+/// costs it a bounded amount of memory and time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// A longer request body gets 413, and no more of it is read. STS's largest request
+    /// (AssumeRoleWithSAML: an assertion of up to 100,000 characters, form-encoded) stays far
+    /// below the default of 1 MiB.
+    pub max_body_bytes: u64,
+    /// A connection is closed when a request's head does not arrive within this time
+    /// (nothing sent, half a head, or idle between requests), and a request whose body does
+    /// not arrive within it gets 408. The default, 30 s, is hyper's and longer than any pause
+    /// of a working client.
+    pub idle_timeout: std::time::Duration,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
 }
 
-struct Responder(std::sync::Arc<Replay>);
-
-impl wiremock::Respond for Responder {
-    fn respond(&self, req: &wiremock::Request) -> wiremock::ResponseTemplate {
-        let incoming = Incoming {
-            method: req.method.to_string(),
-            query: req.url.query().map(str::to_owned),
-            headers: req
-                .headers
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_ascii_lowercase(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect(),
-            body: req.body.clone(),
-        };
-        let reply = self.0.answer(&incoming);
-        let mut t = wiremock::ResponseTemplate::new(reply.status);
-        t = match &reply.content_type {
-            Some(ct) => t.set_body_raw(reply.body, ct),
-            None => t.set_body_bytes(reply.body),
-        };
-        t.insert_header("x-amzn-RequestId", uuid(1).as_str())
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 1024 * 1024,
+            idle_timeout: std::time::Duration::from_secs(30),
+            max_connections: 4096,
+        }
     }
+}
+
+/// The code of the error a request whose body is over the limit gets.
+pub const TOO_LARGE_CODE: &str = "RequestEntityTooLarge";
+
+/// A running replay server. Dropping it stops it: the listener and every connection.
+pub struct Server {
+    addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn uri(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn address(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // The connections are tasks of a JoinSet owned by this one: they end with it.
+        self.task.abort();
+    }
+}
+
+/// Serves a replay over HTTP/1.1 on 127.0.0.1 (`port` 0 picks a free one) with the default
+/// limits, on the caller's tokio runtime.
+pub async fn serve(replay: std::sync::Arc<Replay>, port: u16) -> std::io::Result<Server> {
+    serve_with(replay, port, Limits::default()).await
+}
+
+/// Serves a replay with the given limits.
+pub async fn serve_with(
+    replay: std::sync::Arc<Replay>,
+    port: u16,
+    limits: Limits,
+) -> std::io::Result<Server> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(accept_loop(listener, replay, limits));
+    Ok(Server { addr, task })
+}
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    replay: std::sync::Arc<Replay>,
+    limits: Limits,
+) {
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.idle_timeout)
+        .keep_alive(true);
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let Ok(slot) = std::sync::Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let accepted = loop {
+            // Finished connections are reaped as they end, so the set holds only live ones.
+            tokio::select! {
+                a = listener.accept() => break a,
+                Some(_) = connections.join_next() => {}
+            }
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of descriptors, or a connection reset before it was accepted: wait a
+                // little rather than spin, then go on serving.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let replay = std::sync::Arc::clone(&replay);
+        let conn = http.serve_connection(
+            hyper_util::rt::TokioIo::new(stream),
+            hyper::service::service_fn(move |req| {
+                let replay = std::sync::Arc::clone(&replay);
+                async move { Ok::<_, std::convert::Infallible>(handle(&replay, limits, req).await) }
+            }),
+        );
+        connections.spawn(async move {
+            // A connection that breaks or times out ends here; the client sees it closed.
+            let _ = conn.await;
+            drop(slot);
+        });
+    }
+}
+
+type Body = http_body_util::Full<hyper::body::Bytes>;
+
+async fn handle(
+    replay: &Replay,
+    limits: Limits,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<Body> {
+    use http_body_util::BodyExt;
+    let (parts, body) = req.into_parts();
+    let limit = limits.max_body_bytes;
+    let too_large = |seen: &str| {
+        closing(error_reply(
+            413,
+            TOO_LARGE_CODE,
+            &format!(
+                "The request body {seen}, over this server's limit of {limit} bytes (conform serve --max-body-bytes raises it)."
+            ),
+        ))
+    };
+    let declared = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    // Refused on its declared length: none of the body is read.
+    if let Some(n) = declared
+        && n > limit
+    {
+        return too_large(&format!("is {n} bytes"));
+    }
+    let limited = http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
+    let bytes = match tokio::time::timeout(limits.idle_timeout, limited.collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            return too_large("is longer");
+        }
+        // The client broke the body off: nobody reads this answer, the connection is gone.
+        Ok(Err(_)) => {
+            return closing(error_reply(
+                400,
+                REJECTED_CODE,
+                "The request body broke off.",
+            ));
+        }
+        Err(_) => {
+            return closing(error_reply(
+                408,
+                "RequestTimeout",
+                &format!(
+                    "The request body did not arrive within {:?} (conform serve --idle-timeout).",
+                    limits.idle_timeout
+                ),
+            ));
+        }
+    };
+    let incoming = Incoming {
+        method: parts.method.to_string(),
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: bytes.to_vec(),
+    };
+    response(replay.answer(&incoming))
+}
+
+fn response(reply: Reply) -> hyper::Response<Body> {
+    let mut b = hyper::Response::builder()
+        .status(reply.status)
+        .header("x-amzn-RequestId", uuid(1));
+    if let Some(ct) = &reply.content_type {
+        b = b.header(hyper::header::CONTENT_TYPE, ct);
+    }
+    b.body(Body::new(reply.body.into())).unwrap_or_else(|_| {
+        let mut r =
+            hyper::Response::new(Body::new("the stored answer has no valid HTTP head".into()));
+        *r.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+        r
+    })
+}
+
+/// An answer after which the connection closes: the rest of the request is not read.
+fn closing(reply: Reply) -> hyper::Response<Body> {
+    let mut r = response(reply);
+    r.headers_mut().insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("close"),
+    );
+    r
 }
 
 #[cfg(test)]
@@ -1661,6 +1899,42 @@ mod tests {
             set_text("<R><Arn>a</Arn><Arn>b</Arn></R>", "Arn", "<x>"),
             "<R><Arn>&lt;x&gt;</Arn><Arn>b</Arn></R>"
         );
+    }
+
+    fn identity(expires: Option<time::OffsetDateTime>) -> Identity {
+        Identity {
+            op: "AssumeRole".into(),
+            arn: String::new(),
+            user_id: String::new(),
+            account: String::new(),
+            expires,
+            binding: Binding::default(),
+            cases: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn handed_out_keys_are_bounded_ended_sessions_first_then_the_oldest() {
+        let now = time::OffsetDateTime::now_utc();
+        let hour = time::Duration::hours(1);
+        let mut issued = Issued::default();
+        // Every other key's session has ended; the newest key is live.
+        for i in 0..IDENTITIES {
+            let ends = if i % 2 == 0 { now - hour } else { now + hour };
+            issued.insert(format!("K{i}"), identity(Some(ends)), now);
+        }
+        assert_eq!(issued.len(), IDENTITIES);
+        issued.insert("NEW".into(), identity(Some(now + hour)), now);
+        assert_eq!(issued.len(), IDENTITIES / 2 + 1, "ended sessions go first");
+        assert!(issued.get("K1").is_some() && issued.get("K0").is_none());
+        // Live keys only: the oldest go.
+        for i in 0..3 * IDENTITIES {
+            issued.insert(format!("L{i}"), identity(None), now);
+            assert!(issued.len() <= IDENTITIES);
+            assert!(issued.order.len() <= IDENTITIES);
+        }
+        assert!(issued.get(&format!("L{}", 3 * IDENTITIES - 1)).is_some());
+        assert!(issued.get("L0").is_none() && issued.get("NEW").is_none());
     }
 
     #[test]

@@ -288,7 +288,8 @@ impl Runner {
         for (k, v) in suite.default_vars() {
             target.vars.entry(k.clone()).or_insert_with(|| v.clone());
         }
-        let transport = Transport::new(target.timeout, target.retries)?;
+        let transport = Transport::new(target.timeout, target.retries)?
+            .with_answer_limit(target.max_answer_bytes);
         secrets.add(&target.credentials.secret_access_key);
         if let Some(t) = &target.credentials.session_token {
             secrets.add(t);

@@ -47,6 +47,8 @@ pub struct Target {
     pub vars: Vars,
     pub timeout: Duration,
     pub retries: u32,
+    /// Answers longer than this fail their case (`--max-answer-bytes`).
+    pub max_answer_bytes: u64,
     /// Endpoints of other services than the target's own, by service (`iam` on AWS lives at
     /// its own host); a service not listed goes to `endpoint`.
     pub service_endpoints: std::collections::HashMap<String, String>,
@@ -94,6 +96,7 @@ impl Target {
             vars,
             timeout: Duration::from_secs(30),
             retries: 0,
+            max_answer_bytes: crate::transport::DEFAULT_MAX_ANSWER_BYTES,
             service_endpoints: std::collections::HashMap::new(),
         })
     }

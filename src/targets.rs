@@ -186,6 +186,9 @@ pub struct TargetSpec {
     /// reports show them as not judged, the gate and the grades leave them out.
     #[serde(default)]
     pub not_judged: Vec<crate::deviation::NotJudged>,
+    /// Answers longer than this many bytes fail their case (default
+    /// `transport::DEFAULT_MAX_ANSWER_BYTES`); `--max-answer-bytes` wins.
+    pub max_answer_bytes: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -248,6 +251,13 @@ impl Targets {
                     name: name.clone(),
                     message: format!("not_judged[{i}]: {message}"),
                 })?;
+            }
+            if spec.max_answer_bytes == Some(0) {
+                return Err(TargetsError::Start {
+                    path: path.to_owned(),
+                    name: name.clone(),
+                    message: "max_answer_bytes = 0 would refuse every answer: write a number of bytes, or leave it out for the default (4 MiB)".into(),
+                });
             }
             if let Some(launch) = &spec.start {
                 launch.check().map_err(|message| TargetsError::Start {
@@ -317,6 +327,31 @@ vars = { caller_arn = "arn:aws:sts::123456789012:user/moto" }
         );
         let e = err("[targets.emu]\nnot_judged = [{ kind = \"status\" }]\n");
         assert!(e.contains("reason"), "{e}");
+    }
+
+    #[test]
+    fn the_answer_limit_is_read_and_zero_is_refused() {
+        let t = Targets::parse(
+            Path::new("c.toml"),
+            "[targets.big]\nmax_answer_bytes = 20000000\n[targets.plain]\n",
+        )
+        .unwrap();
+        assert_eq!(t.get("big").unwrap().max_answer_bytes, Some(20_000_000));
+        assert_eq!(t.get("plain").unwrap().max_answer_bytes, None);
+        let e = Targets::parse(Path::new("c.toml"), "[targets.t]\nmax_answer_bytes = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("target `t`: max_answer_bytes = 0"), "{e}");
+        let e = Targets::parse(
+            Path::new("c.toml"),
+            "[targets.t]\nmax_answer_bytes = \"4MB\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("line 2") && e.contains("max_answer_bytes"),
+            "{e}"
+        );
     }
 
     #[test]

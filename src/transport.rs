@@ -1,5 +1,5 @@
-//! HTTP: one shared reqwest client (keep-alive, rustls), a per-request timeout, and retries
-//! only when the target asks for them.
+//! HTTP: one shared reqwest client (keep-alive, rustls), a per-request timeout, retries
+//! only when the target asks for them, and a limit on how much of an answer is read.
 
 use std::time::Duration;
 
@@ -19,6 +19,12 @@ pub struct HttpResponse {
     pub body: String,
 }
 
+/// The answer size read by default. STS answers are a few KB (the largest, AssumeRole with
+/// a packed policy, under 10 KB) and a 1,000-item page of an IAM or S3 list a few hundred
+/// KB: 4 MiB leaves a wide margin, while a run's memory stays bounded by jobs x 4 MiB
+/// whatever an endpoint sends.
+pub const DEFAULT_MAX_ANSWER_BYTES: u64 = 4 * 1024 * 1024;
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TransportError {
     #[error("no answer within {0:?} (the request timed out)")]
@@ -27,6 +33,11 @@ pub enum TransportError {
     Connect { url: String, reason: String },
     #[error("the request failed: {0}")]
     Other(String),
+    /// Reading stopped at the limit: nothing past it was buffered.
+    #[error(
+        "the answer is larger than the limit of {limit} bytes ({seen}); if the target really answers this much, raise it with --max-answer-bytes or `max_answer_bytes` in the target's entry of conform.toml"
+    )]
+    TooLarge { limit: u64, seen: String },
 }
 
 #[derive(Debug, Clone)]
@@ -34,6 +45,7 @@ pub struct Transport {
     client: reqwest::Client,
     timeout: Duration,
     retries: u32,
+    max_answer: u64,
     /// With a rate, the time the next request may leave, and the interval between them.
     pace: Option<(
         std::sync::Arc<std::sync::Mutex<tokio::time::Instant>>,
@@ -54,8 +66,15 @@ impl Transport {
             client,
             timeout,
             retries,
+            max_answer: DEFAULT_MAX_ANSWER_BYTES,
             pace: None,
         })
+    }
+
+    /// Answers longer than `bytes` fail their request after at most that much was read.
+    pub fn with_answer_limit(mut self, bytes: u64) -> Self {
+        self.max_answer = bytes;
+        self
     }
 
     /// At most `per_second` requests leave per second, across all cases in flight.
@@ -109,7 +128,7 @@ impl Transport {
         for (k, v) in &req.headers {
             builder = builder.header(k, v);
         }
-        let resp = builder
+        let mut resp = builder
             .body(req.body.clone())
             .send()
             .await
@@ -119,10 +138,33 @@ impl Transport {
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let bytes = resp
-            .bytes()
+        let limit = self.max_answer;
+        // A declared length over the limit fails before any of the body is read.
+        if let Some(n) = resp.content_length()
+            && n > limit
+        {
+            return Err(TransportError::TooLarge {
+                limit,
+                seen: format!("its Content-Length is {n}"),
+            });
+        }
+        let expected = resp.content_length().unwrap_or(0).min(limit);
+        let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+        // Chunk by chunk, so a body without a length (or one lying about it) is never
+        // buffered past the limit; dropping `resp` early closes the connection.
+        while let Some(chunk) = resp
+            .chunk()
             .await
-            .map_err(|e| self.classify(&e, &req.url))?;
+            .map_err(|e| self.classify(&e, &req.url))?
+        {
+            if bytes.len() as u64 + chunk.len() as u64 > limit {
+                return Err(TransportError::TooLarge {
+                    limit,
+                    seen: format!("more than {limit} bytes arrived, and reading stopped there"),
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         Ok(HttpResponse {
             status: status.as_u16(),
             reason: status.canonical_reason().unwrap_or("").to_owned(),

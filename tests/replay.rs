@@ -18,7 +18,7 @@ fn starter() -> Arc<Suite> {
     Arc::new(Suite::load(&common::starter_layout()).unwrap())
 }
 
-async fn start(suite: &Suite) -> (Arc<Replay>, wiremock::MockServer) {
+async fn start(suite: &Suite) -> (Arc<Replay>, replay::Server) {
     let replay = Arc::new(Replay::from_suite(suite, target::default_vars("us-east-1")));
     let server = replay::serve(Arc::clone(&replay), 0).await.unwrap();
     (replay, server)
@@ -247,7 +247,7 @@ async fn a_thousand_concurrent_requests_are_all_answered() {
 }
 
 /// The whole corpus's replay, as `conform serve` starts it with no options.
-async fn start_corpus() -> (Arc<Replay>, wiremock::MockServer) {
+async fn start_corpus() -> (Arc<Replay>, replay::Server) {
     let suite = Suite::load(&conform::suite::Layout::at(common::repo())).unwrap();
     start(&suite).await
 }
