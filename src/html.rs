@@ -9,14 +9,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Display, Write as _};
 
 use crate::deviation::Level;
-use crate::report::{Agreement, CaseReport, Judged, Matrix, RunReport};
+use crate::report::{Agreement, CaseReport, Judged, Matrix, RunReport, SHOWN_DEVIATIONS};
 
-/// Report text made safe for element content and quoted attribute values alike.
+/// Report text made safe for element content and quoted attribute values alike, control
+/// characters shown as the other renderings show them ([`crate::report::visible`]).
 struct Esc<'a>(&'a str);
 
 impl Display for Esc<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
+        let shown = crate::report::visible(self.0);
+        let mut rest: &str = &shown;
         while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
             f.write_str(&rest[..i])?;
             f.write_str(match rest.as_bytes()[i] {
@@ -463,7 +465,7 @@ fn deviations_table(out: &mut String, c: &CaseReport) {
     out.push_str(
         "<table class=\"deviations\"><thead><tr><th>step</th><th>kind</th><th>path</th><th>expected</th><th>actual</th><th>judged</th></tr></thead><tbody>\n",
     );
-    for d in &c.deviations {
+    for d in c.deviations.iter().take(SHOWN_DEVIATIONS) {
         let v = &d.deviation;
         let (class, judged) = match d.judged {
             Judged::New => ("new", "new".to_owned()),
@@ -483,6 +485,14 @@ fn deviations_table(out: &mut String, c: &CaseReport) {
             Esc(&v.path),
             Esc(v.expected.as_deref().unwrap_or("")),
             Esc(v.actual.as_deref().unwrap_or("")),
+        );
+    }
+    let more = c.deviations.len().saturating_sub(SHOWN_DEVIATIONS);
+    if more > 0 {
+        let _ = writeln!(
+            out,
+            "<tr class=\"note\"><td colspan=\"6\">... {} more deviations not shown; the JSON report lists every one</td></tr>",
+            crate::report::thousands(more)
         );
     }
     out.push_str("</tbody></table>\n");

@@ -1481,7 +1481,7 @@ fn print_gate(gate: &conform::baseline::Gate, path: &std::path::Path) {
 fn print_case(suite: &Suite, r: &CaseResult, c: &CaseReport, write_new: bool, secrets: &Secrets) {
     let case = &suite.cases[r.index];
     for w in &r.run.warnings {
-        println!("WARN {}: {w}", r.test_name);
+        println!("WARN {}: {}", r.test_name, conform::report::visible(w));
     }
     let written = || -> String {
         if !write_new {
@@ -1529,8 +1529,17 @@ fn print_case(suite: &Suite, r: &CaseResult, c: &CaseReport, write_new: bool, se
             if let Some(m) = &c.message {
                 println!("  {m}");
             }
-            for d in c.judged(Judged::New) {
+            // The reports list them all; a terminal gets what a person reads.
+            const SHOWN: usize = 50;
+            for d in c.judged(Judged::New).take(SHOWN) {
                 println!("  new: {}", d.deviation);
+            }
+            let more = c.judged(Judged::New).count().saturating_sub(SHOWN);
+            if more > 0 {
+                println!(
+                    "  ... {} more new deviations (every one is in the reports)",
+                    conform::report::thousands(more)
+                );
             }
             let (known, unjudged) = (
                 c.judged(Judged::Known).count(),

@@ -283,6 +283,141 @@ pub fn parse_shard(text: &str) -> Result<(u32, u32), String> {
     Ok((k, n))
 }
 
+/// How much of a case's diff the reports and the terminal show: real AWS answers differ
+/// in a few dozen lines, so these keep every real diff whole and stop a hostile or runaway
+/// answer from making every output as large as itself.
+pub const DIFF_LINES: usize = 400;
+pub const DIFF_BYTES: usize = 64 * 1024;
+/// The same for a message (why a case stopped), which may quote an answer.
+pub const MESSAGE_LINES: usize = 40;
+pub const MESSAGE_BYTES: usize = 8 * 1024;
+/// How many deviations of one case the renderings list; the JSON keeps them all.
+pub const SHOWN_DEVIATIONS: usize = 200;
+
+/// Text that came from an endpoint, safe for a terminal and for Markdown, HTML and XML
+/// reports: every control character but tab and newline (C0, DEL, C1, and a carriage
+/// return not followed by a newline) is written as `\u{1b}`. That spelling is ASCII, so
+/// it survives every terminal, font and report format; it covers C1 and DEL, which have
+/// no control pictures; and it names the code point exactly, as Rust and JSON do.
+/// Applying it twice changes nothing.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    let hidden = |c: char, next: Option<char>| match c {
+        '\t' | '\n' => false,
+        '\r' => next != Some('\n'),
+        c => c.is_control(),
+    };
+    let mut chars = text.char_indices().peekable();
+    let first = loop {
+        let Some((i, c)) = chars.next() else {
+            return std::borrow::Cow::Borrowed(text);
+        };
+        if hidden(c, chars.peek().map(|&(_, n)| n)) {
+            break i;
+        }
+    };
+    let mut out = String::with_capacity(text.len() + 16);
+    out.push_str(&text[..first]);
+    let mut chars = text[first..].chars().peekable();
+    while let Some(c) = chars.next() {
+        if hidden(c, chars.peek().copied()) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// `text` cut after `max_lines` lines or `max_bytes` bytes, whichever comes first, with a
+/// last line saying how much was left out and where the whole of it is (`whole`).
+pub fn cut<'a>(
+    text: &'a str,
+    max_lines: usize,
+    max_bytes: usize,
+    whole: &str,
+) -> std::borrow::Cow<'a, str> {
+    let mut end = 0;
+    for (n, line) in text.split_inclusive('\n').enumerate() {
+        if n == max_lines || end + line.len() > max_bytes {
+            break;
+        }
+        end += line.len();
+    }
+    if end == text.len() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    if end == 0 {
+        // One line longer than the whole budget: keep what fits of it.
+        end = max_bytes.min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+    }
+    let (kept, rest) = text.split_at(end);
+    let lines = rest.lines().count();
+    let mut out = String::with_capacity(end + 160);
+    out.push_str(kept);
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    let _ = write!(
+        out,
+        "... {} more {} ({}) not shown; {whole}",
+        thousands(lines),
+        if lines == 1 { "line" } else { "lines" },
+        size(rest.len())
+    );
+    std::borrow::Cow::Owned(out)
+}
+
+/// The longest run of `c` in `text`.
+fn longest_run(text: &str, c: char) -> usize {
+    let (mut best, mut run) = (0, 0);
+    for x in text.chars() {
+        run = if x == c { run + 1 } else { 0 };
+        best = best.max(run);
+    }
+    best
+}
+
+/// `98,765`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// `812 bytes`, `64.0 KB`, `12.3 MB`.
+pub fn size(bytes: usize) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} bytes"),
+        b if b < 1024 * 1024 => format!("{:.1} KB", b as f64 / 1024.0),
+        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+/// A case's diff as every rendering shows it: control characters visible, cut when long.
+fn shown_diff(diff: &str, whole: &str) -> String {
+    cut(&visible(diff), DIFF_LINES, DIFF_BYTES, whole).into_owned()
+}
+
+/// A case's message as every rendering shows it.
+fn shown_message(message: &str) -> String {
+    cut(
+        &visible(message),
+        MESSAGE_LINES,
+        MESSAGE_BYTES,
+        "the rest of the message was not kept",
+    )
+    .into_owned()
+}
+
 fn escape_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
@@ -321,6 +456,16 @@ impl RunReport {
                         (CaseOutcome::Error, Some(*kind), None, Some(message.clone()))
                     }
                 };
+                let whole = format!(
+                    "the whole transcript is in {} when conform writes one (not with --no-new or in CI), else it was not kept",
+                    suite
+                        .snapshots
+                        .path_of(c)
+                        .with_extension("snap.new")
+                        .display()
+                );
+                let diff = diff.map(|d| shown_diff(&d, &whole));
+                let message = message.map(|m| shown_message(&m));
                 let mut report = CaseReport {
                     name: r.test_name.clone(),
                     service: c.service.clone(),
@@ -335,7 +480,18 @@ impl RunReport {
                         .outcome
                         .deviations()
                         .iter()
-                        .map(JudgedDeviation::new)
+                        .map(|d| {
+                            let mut d = JudgedDeviation::new(d);
+                            for v in [&mut d.deviation.expected, &mut d.deviation.actual]
+                                .into_iter()
+                                .flatten()
+                            {
+                                if let std::borrow::Cow::Owned(shown) = visible(v) {
+                                    *v = shown;
+                                }
+                            }
+                            d
+                        })
                         .collect(),
                     grade: None,
                     known: None,
@@ -441,8 +597,16 @@ impl RunReport {
         for c in &self.cases {
             let listing = |how: Judged| {
                 let mut s = String::new();
-                for d in c.judged(how) {
+                for d in c.judged(how).take(SHOWN_DEVIATIONS) {
                     let _ = writeln!(s, "{}", d.deviation);
+                }
+                let more = c.judged(how).count().saturating_sub(SHOWN_DEVIATIONS);
+                if more > 0 {
+                    let _ = writeln!(
+                        s,
+                        "... {} more not shown; the JSON report lists every one",
+                        thousands(more)
+                    );
                 }
                 s
             };
@@ -536,7 +700,8 @@ impl RunReport {
             }
         }
         report.add_test_suites(suites.into_values());
-        report.to_string().unwrap_or_default()
+        // XML 1.0 has no way to carry most control characters, even as references.
+        visible(&report.to_string().unwrap_or_default()).into_owned()
     }
 
     /// A summary for a CI job or a pull request: counts, agreement by level, by operation
@@ -591,7 +756,7 @@ impl RunReport {
                     md,
                     "| step | kind | path | expected | actual | judged |\n|---:|---|---|---|---|---|"
                 );
-                for d in &c.deviations {
+                for d in c.deviations.iter().take(SHOWN_DEVIATIONS) {
                     let v = &d.deviation;
                     let judged = match (d.judged, &d.reason) {
                         (Judged::New, _) => "**new**".to_owned(),
@@ -609,13 +774,25 @@ impl RunReport {
                         escape_cell(v.actual.as_deref().unwrap_or("")),
                     );
                 }
+                if let Some(more) = c.deviations.len().checked_sub(SHOWN_DEVIATIONS)
+                    && more > 0
+                {
+                    let _ = writeln!(
+                        md,
+                        "\n... {} more deviations not shown; the JSON report lists every one",
+                        thousands(more)
+                    );
+                }
                 md.push('\n');
             }
             if let Some(d) = &c.diff {
-                let _ = writeln!(md, "```diff\n{}\n```\n", d.trim_end());
+                // A fence longer than any run of backticks in the diff, so an answer cannot
+                // end the block and write Markdown of its own.
+                let fence = "`".repeat(longest_run(d, '`').max(2) + 1);
+                let _ = writeln!(md, "{fence}diff\n{}\n{fence}\n", d.trim_end());
             }
         }
-        md
+        visible(&md).into_owned()
     }
 }
 
@@ -826,6 +1003,48 @@ impl Matrix<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_shown_not_sent() {
+        let raw = "a\u{1b}[31mred\u{7}\u{8}x\ry\r\nz\tw\u{7f}\u{9b}é";
+        let shown = visible(raw);
+        assert_eq!(
+            shown,
+            "a\\u{1b}[31mred\\u{7}\\u{8}x\\u{d}y\r\nz\tw\\u{7f}\\u{9b}é"
+        );
+        assert_eq!(visible(&shown), shown, "a second pass changes nothing");
+        assert!(matches!(
+            visible("plain\ttext\n"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn long_texts_are_cut_with_what_was_left_out_and_where() {
+        let text: String = (0..100_000).map(|i| format!("line {i}\n")).collect();
+        let out = cut(&text, 400, 64 * 1024, "see x.snap.new");
+        assert_eq!(out.lines().count(), 401);
+        assert!(out.starts_with("line 0\nline 1\n"));
+        assert!(
+            out.ends_with("\n... 99,600 more lines (1.0 MB) not shown; see x.snap.new"),
+            "{}",
+            &out[out.len() - 100..]
+        );
+        // The byte budget cuts first when lines are long; one huge line keeps what fits.
+        let wide = "é".repeat(100_000);
+        let out = cut(&wide, 400, 1001, "gone");
+        assert!(out.starts_with(&"é".repeat(500)));
+        assert!(
+            out.ends_with("... 1 more line (194.3 KB) not shown; gone"),
+            "{out}"
+        );
+        assert!(matches!(
+            cut("short\n", 400, 1024, "-"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(999), "999");
+    }
 
     fn dev(kind: Kind) -> JudgedDeviation {
         JudgedDeviation {

@@ -1,15 +1,151 @@
 //! The last line of defence: every secret a run handles (the target's secret key and
 //! session token, secrets captured from answers) is scrubbed from anything the harness
-//! writes or prints, in its raw and percent-encoded forms.
+//! writes or prints, in every form an endpoint can give it back in.
+//!
+//! Two ideas keep this both complete and linear in the text:
+//! - Escapes are undone, not enumerated. A secret can come back percent-encoded in either
+//!   case, form-encoded, as XML or JSON escapes, or any per-character mixture of those; the
+//!   number of spellings grows exponentially with its length. Instead the text is read once
+//!   more as a decoded *view* (every `%XX`, `&...;`, `\/`, `\uXXXX` turned into what it
+//!   stands for, remembering where each came from) and the secrets are searched in it;
+//!   a match there masks the escaped span it came from. A secret that itself holds
+//!   something that reads as an escape is searched as the view reads it too, and one with
+//!   spaces also with `+` for them (form encoding), so one scan of the view finds every
+//!   form. CDATA needs nothing: its content is raw.
+//! - Base64 cannot be undone without knowing where a blob starts, so it is enumerated: the
+//!   whole secret (standard and URL-safe, padded or not) and, for a secret embedded in a
+//!   larger blob, the characters fully determined by it at each of the three byte
+//!   alignments.
+//!
+//! All those patterns of all secrets go into Aho-Corasick automata, searched once per view.
+//! Secrets arrive one at a time during a run, so the automata are kept like a binary
+//! counter: each `add` builds a small one and merges it with those of equal size, so the
+//! total building cost stays `O(n log n)` in the patterns and a scan visits `O(log n)`
+//! automata, instead of rebuilding everything on every secret.
 
 use std::sync::{Arc, RwLock};
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+
 const MASK: &str = "[redacted-secret]";
+
+/// Values shorter than this are not secrets worth masking: masking them would mangle
+/// ordinary text and they protect nothing.
+const SHORTEST: usize = 8;
 
 /// Shared, growing set of secrets for one run.
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
-    inner: Arc<RwLock<Vec<String>>>,
+    inner: Arc<RwLock<Set>>,
+}
+
+#[derive(Debug, Default)]
+struct Set {
+    known: std::collections::HashSet<String>,
+    /// Largest first; each holds the patterns of its secrets.
+    layers: Vec<Layer>,
+}
+
+/// The automaton holds only the last [`ANCHOR`] bytes of each form, and a hit is confirmed
+/// by comparing the whole form ending there: session tokens run to a thousand bytes, and an
+/// automaton of every whole form of a thousand of them took seconds to build. Anchors are taken at the end because tokens of one issuer share long prefixes.
+#[derive(Debug)]
+struct Layer {
+    /// How many secrets it holds (what the binary counter counts).
+    secrets: usize,
+    /// Every form of those secrets, computed once (merging layers must not encode again).
+    forms: Vec<Box<[u8]>>,
+    automaton: AhoCorasick,
+    /// Per anchor (the automaton's pattern id): the indices of the forms that end with it.
+    by_anchor: Vec<Vec<usize>>,
+}
+
+const ANCHOR: usize = 16;
+
+fn anchor(form: &[u8]) -> &[u8] {
+    &form[form.len().saturating_sub(ANCHOR)..]
+}
+
+impl Layer {
+    fn of(secrets: usize, mut forms: Vec<Box<[u8]>>) -> Option<Layer> {
+        forms.sort_unstable_by(|a, b| anchor(a).cmp(anchor(b)).then_with(|| a.cmp(b)));
+        forms.dedup();
+        let mut anchors: Vec<&[u8]> = Vec::new();
+        let mut by_anchor: Vec<Vec<usize>> = Vec::new();
+        for (i, f) in forms.iter().enumerate() {
+            if anchors.last() != Some(&anchor(f)) {
+                anchors.push(anchor(f));
+                by_anchor.push(Vec::new());
+            }
+            by_anchor.last_mut()?.push(i);
+        }
+        // Standard semantics, so that overlapping iteration reports every occurrence: two
+        // secrets that overlap in the text are then masked as one span. A contiguous NFA:
+        // the DFA the builder picks for small sets costs far more to build than it saves
+        // on texts of a few kilobytes, and layers are built often.
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(&anchors)
+            .ok()?;
+        Some(Layer {
+            secrets,
+            forms,
+            automaton,
+            by_anchor,
+        })
+    }
+
+    /// Every span of `haystack` that is a whole form of one of the layer's secrets; `each`
+    /// returns true to stop.
+    fn find(&self, haystack: &[u8], each: &mut dyn FnMut(usize, usize) -> bool) -> bool {
+        for m in self.automaton.find_overlapping_iter(haystack) {
+            let end = m.end();
+            for &i in &self.by_anchor[m.pattern().as_usize()] {
+                let form = &self.forms[i];
+                if let Some(start) = end.checked_sub(form.len())
+                    && haystack[start..end] == **form
+                    && each(start, end)
+                {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
+/// What is searched for a secret: itself as the decoded view reads it, and its base64
+/// spellings.
+fn forms(secret: &str) -> Vec<Box<[u8]>> {
+    let bytes = secret.as_bytes();
+    let mut out: Vec<Vec<u8>> = vec![bytes.to_vec()];
+    if secret.contains(' ') {
+        out.push(secret.replace(' ', "+").into_bytes());
+    }
+    for i in 0..out.len() {
+        if let Some(view) = View::of(&out[i]) {
+            out.push(view.bytes);
+        }
+    }
+    for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+        out.push(engine.encode(bytes).into_bytes());
+    }
+    // Inside a larger blob the secret starts at some byte offset; depending on that offset
+    // modulo 3, the first 0, 1 or 2 of its bytes share a base64 group with bytes before it.
+    // From there on, every whole group of three is its own four characters.
+    for skip in 0..3 {
+        let rest = &bytes[skip.min(bytes.len())..];
+        let whole = rest.len() / 3 * 3;
+        if whole >= 6 {
+            for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+                out.push(engine.encode(&rest[..whole]).into_bytes());
+            }
+        }
+    }
+    out.into_iter().map(Vec::into_boxed_slice).collect()
 }
 
 impl Secrets {
@@ -20,74 +156,362 @@ impl Secrets {
     /// Registers a secret. Very short values are ignored: masking them would mangle
     /// ordinary text and they protect nothing.
     pub fn add(&self, secret: &str) {
-        if secret.len() < 8 {
+        if secret.len() < SHORTEST {
             return;
         }
-        let mut forms = vec![secret.to_owned()];
-        for enc in [
-            form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>(),
-            percent_encode_all(secret),
-        ] {
-            if !forms.contains(&enc) {
-                forms.push(enc);
-            }
-        }
         let mut set = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        for f in forms {
-            if !set.contains(&f) {
-                set.push(f);
+        if !set.known.insert(secret.to_owned()) {
+            return;
+        }
+        let mut count = 1;
+        let mut batch = forms(secret);
+        // Binary counter: merge with every layer no larger than what is being added.
+        while let Some(last) = set.layers.last() {
+            if last.secrets > count {
+                break;
+            }
+            if let Some(mut last) = set.layers.pop() {
+                count += last.secrets;
+                batch.append(&mut last.forms);
             }
         }
-        // Longest first, so a secret that contains another is masked whole.
-        set.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        if let Some(layer) = Layer::of(count, batch) {
+            set.layers.push(layer);
+        }
     }
 
     /// The text with every known secret masked.
     pub fn scrub(&self, text: &str) -> String {
         let set = self.inner.read().unwrap_or_else(|e| e.into_inner());
-        let mut out: Option<String> = None;
-        for s in set.iter() {
-            let cur = out.as_deref().unwrap_or(text);
-            if cur.contains(s.as_str()) {
-                out = Some(cur.replace(s.as_str(), MASK));
-            }
+        let spans = set.spans(text, false);
+        if spans.is_empty() {
+            return text.to_owned();
         }
-        out.unwrap_or_else(|| text.to_owned())
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (start, end) in spans {
+            out.push_str(&text[at..start]);
+            out.push_str(MASK);
+            at = end;
+        }
+        out.push_str(&text[at..]);
+        out
     }
 
     /// True when the text holds a known secret (used to refuse writing a file).
     pub fn leaks_into(&self, text: &str) -> bool {
         let set = self.inner.read().unwrap_or_else(|e| e.into_inner());
-        set.iter().any(|s| text.contains(s.as_str()))
+        !set.spans(text, true).is_empty()
     }
 }
 
-/// `%XX` for every byte outside the unreserved set, as SigV4 canonical forms write it.
-fn percent_encode_all(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
+impl Set {
+    /// The byte spans of `text` that spell a secret, sorted and disjoint, each on character
+    /// boundaries. With `first`, stops at the first one found.
+    fn spans(&self, text: &str, first: bool) -> Vec<(usize, usize)> {
+        let mut found: Vec<(usize, usize)> = Vec::new();
+        if self.layers.is_empty() {
+            return found;
+        }
+        let view = View::of(text.as_bytes());
+        let haystack = view.as_ref().map_or(text.as_bytes(), |v| &v.bytes);
+        for layer in &self.layers {
+            let stop = layer.find(haystack, &mut |s, e| {
+                found.push(view.as_ref().map_or((s, e), |v| v.source(s, e)));
+                first
+            });
+            if stop {
+                return found;
+            }
+        }
+        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(found.len());
+        found.sort_unstable();
+        for (mut s, mut e) in found {
+            while !text.is_char_boundary(s) {
+                s -= 1;
+            }
+            while !text.is_char_boundary(e) {
+                e += 1;
+            }
+            match spans.last_mut() {
+                Some(last) if s < last.1 => last.1 = last.1.max(e),
+                _ => spans.push((s, e)),
+            }
+        }
+        spans
+    }
+}
+
+/// The text with its escapes decoded, and where each decoded piece came from.
+struct View {
+    bytes: Vec<u8>,
+    /// Sorted by position: `(decoded start, decoded length, source start, source length)`.
+    escapes: Vec<(usize, usize, usize, usize)>,
+}
+
+impl View {
+    /// `None` when nothing in the text is an escape (the view would be the text itself).
+    fn of(text: &[u8]) -> Option<View> {
+        let mut view = View {
+            bytes: Vec::new(),
+            escapes: Vec::new(),
+        };
+        let mut i = 0;
+        let mut copied = 0;
+        while i < text.len() {
+            let b = text[i];
+            if !matches!(b, b'%' | b'&' | b'\\') {
+                i += 1;
+                continue;
+            }
+            let mut buf = [0u8; 4];
+            let decoded: Option<(&[u8], usize)> = match b {
+                b'%' => percent(&text[i..]).map(|(b, n)| {
+                    buf[0] = b;
+                    (&buf[..1], n)
+                }),
+                b'&' => entity(&text[i..])
+                    .map(|(c, n)| (c.encode_utf8(&mut buf).as_bytes() as &[u8], n)),
+                b'\\' => json_escape(&text[i..])
+                    .map(|(c, n)| (c.encode_utf8(&mut buf).as_bytes() as &[u8], n)),
+                _ => None,
+            };
+            let Some((bytes, len)) = decoded else {
+                i += 1;
+                continue;
+            };
+            if view.bytes.capacity() == 0 {
+                view.bytes.reserve(text.len());
+            }
+            view.bytes.extend_from_slice(&text[copied..i]);
+            view.escapes.push((view.bytes.len(), bytes.len(), i, len));
+            view.bytes.extend_from_slice(bytes);
+            i += len;
+            copied = i;
+        }
+        if view.escapes.is_empty() {
+            return None;
+        }
+        view.bytes.extend_from_slice(&text[copied..]);
+        Some(view)
+    }
+
+    /// The source span of the decoded span `start..end`: an escape is masked whole when
+    /// any of what it decodes to is part of a secret.
+    fn source(&self, start: usize, end: usize) -> (usize, usize) {
+        (self.source_of(start).0, self.source_of(end - 1).1)
+    }
+
+    /// Where decoded byte `d` came from: its escape, or the one source byte it is.
+    fn source_of(&self, d: usize) -> (usize, usize) {
+        let k = self.escapes.partition_point(|e| e.0 <= d);
+        let Some(&(dec, dec_len, src, src_len)) = k.checked_sub(1).map(|k| &self.escapes[k]) else {
+            return (d, d + 1);
+        };
+        if d < dec + dec_len {
+            (src, src + src_len)
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let p = src + src_len + (d - dec - dec_len);
+            (p, p + 1)
         }
     }
-    out
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// `%XX` in either case.
+fn percent(s: &[u8]) -> Option<(u8, usize)> {
+    let (h, l) = (hex(*s.get(1)?)?, hex(*s.get(2)?)?);
+    Some((h << 4 | l, 3))
+}
+
+/// An XML or HTML reference: the five named ones, `&#NNN;`, `&#xHH;` (either case).
+fn entity(s: &[u8]) -> Option<(char, usize)> {
+    // The longest reference worth reading: `&#x10FFFF;` or `&#1114111;`.
+    let end = s.iter().take(11).position(|&b| b == b';')?;
+    let name = std::str::from_utf8(&s[1..end]).ok()?;
+    let c = match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        _ => {
+            let num = name.strip_prefix('#')?;
+            let code = match num.strip_prefix(['x', 'X']) {
+                Some(h) => u32::from_str_radix(h, 16).ok()?,
+                None => num.parse().ok()?,
+            };
+            char::from_u32(code)?
+        }
+    };
+    Some((c, end + 1))
+}
+
+/// What JSON writers escape in a string: `\/`, `\\`, `\"` and `\uXXXX`.
+fn json_escape(s: &[u8]) -> Option<(char, usize)> {
+    match *s.get(1)? {
+        b'/' => Some(('/', 2)),
+        b'\\' => Some(('\\', 2)),
+        b'"' => Some(('"', 2)),
+        b'u' => {
+            let digits = std::str::from_utf8(s.get(2..6)?).ok()?;
+            let code = u32::from_str_radix(digits, 16).ok()?;
+            Some((char::from_u32(code)?, 6))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const SECRET: &str = "CANARY/secret+value=";
+
+    fn secrets() -> Secrets {
+        let s = Secrets::new();
+        s.add(SECRET);
+        s
+    }
+
     #[test]
     fn raw_and_encoded_forms_are_masked() {
-        let s = Secrets::new();
-        s.add("CANARY/secret+value=");
+        let s = secrets();
         let text = "a CANARY/secret+value= b CANARY%2Fsecret%2Bvalue%3D c";
         assert_eq!(s.scrub(text), "a [redacted-secret] b [redacted-secret] c");
         assert!(s.leaks_into(text));
         assert!(!s.leaks_into(&s.scrub(text)));
         s.add("short");
         assert_eq!(s.scrub("short"), "short");
+    }
+
+    #[test]
+    fn percent_encoding_in_any_case_and_any_mixture() {
+        let s = secrets();
+        for form in [
+            "CANARY%2fsecret%2bvalue%3d",
+            "CANARY%2Fsecret%2bvalue%3D",
+            // Every byte encoded, as some clients do.
+            "%43%41%4e%41%52%59%2F%73ecret+value%3d",
+            "CANARY/secret%2Bvalue=",
+        ] {
+            assert_eq!(
+                s.scrub(&format!("<{form}>")),
+                "<[redacted-secret]>",
+                "{form}"
+            );
+        }
+    }
+
+    #[test]
+    fn form_encoding_turns_spaces_into_plus() {
+        let s = Secrets::new();
+        s.add("two words/and+more=");
+        let form: String = form_urlencoded::byte_serialize(b"two words/and+more=").collect();
+        assert_eq!(form, "two+words%2Fand%2Bmore%3D");
+        assert_eq!(s.scrub(&format!("x={form}&y=1")), "x=[redacted-secret]&y=1");
+        // Without a space in any secret, `+` stays a plus.
+        assert_eq!(
+            secrets().scrub("CANARY/secret value="),
+            "CANARY/secret value="
+        );
+    }
+
+    #[test]
+    fn xml_and_json_escapes_and_cdata() {
+        let s = Secrets::new();
+        s.add("tok&en<1>/+=\"'");
+        for form in [
+            "tok&amp;en&lt;1&gt;/+=&quot;&apos;",
+            "tok&#38;en&#60;1&#62;&#47;&#43;&#61;&#34;&#39;",
+            "tok&#x26;en&#x3C;1&#x3E;&#x2F;&#x2B;&#x3D;&#x22;&#x27;",
+            "tok&#x26;en&#x3c;1&#x3e;&#x2f;&#x2b;&#x3d;&#x22;&#x27;",
+            "tok&amp;en&#x3c;1&gt;%2F&#43;=&quot;'",
+            "tok\\u0026en\\u003c1\\u003e\\/+=\\\"'",
+        ] {
+            assert_eq!(
+                s.scrub(&format!("<a>{form}</a>")),
+                "<a>[redacted-secret]</a>",
+                "{form}"
+            );
+        }
+        let s = secrets();
+        assert_eq!(
+            s.scrub("<a><![CDATA[CANARY/secret+value=]]></a>"),
+            "<a><![CDATA[[redacted-secret]]]></a>"
+        );
+    }
+
+    #[test]
+    fn base64_whole_and_embedded_at_every_alignment() {
+        let s = secrets();
+        for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+            let whole = engine.encode(SECRET);
+            assert_eq!(s.scrub(&format!("t={whole};")), "t=[redacted-secret];");
+            for lead in 0..3 {
+                let mut blob = b"prefix!"[..lead + 4].to_vec();
+                blob.extend_from_slice(SECRET.as_bytes());
+                blob.extend_from_slice(b"suffix?");
+                let enc = engine.encode(&blob);
+                let out = s.scrub(&enc);
+                // Masked: every group of three bytes that is the secret's alone; what is
+                // left are the groups its first and last bytes share with their neighbours.
+                let masked = enc.len() + MASK.len() - out.len();
+                assert!(
+                    masked >= (SECRET.len() - 2) / 3 * 4,
+                    "offset {lead}: {enc} -> {out}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn overlapping_secrets_are_masked_as_one_span_and_text_stays_utf8() {
+        let s = Secrets::new();
+        s.add("abcdefgh12");
+        s.add("gh12345678");
+        assert_eq!(s.scrub("é abcdefgh12345678 é"), "é [redacted-secret] é");
+        s.add("ünïcödé-sécret");
+        assert_eq!(
+            s.scrub("x %C3%BCn%C3%AFc%C3%B6d%C3%A9-s&#233;cret y"),
+            "x [redacted-secret] y"
+        );
+    }
+
+    #[test]
+    fn many_secrets_are_all_found_whatever_order_they_came_in() {
+        let s = Secrets::new();
+        let all: Vec<String> = (0..100)
+            .map(|i| format!("secret-number-{i:04}/x"))
+            .collect();
+        for x in &all {
+            s.add(x);
+        }
+        s.add(&all[3]);
+        let text = all.join(" ");
+        let out = s.scrub(&text);
+        assert_eq!(out, vec![MASK; 100].join(" "));
+        assert!(!s.leaks_into("secret-number-0100/x"));
+    }
+
+    #[test]
+    fn stray_escapes_decode_nothing_and_break_nothing() {
+        let s = secrets();
+        for text in [
+            "%",
+            "%G1",
+            "&",
+            "&#;",
+            "&#x110000;",
+            "&#99999999999;",
+            "\\",
+            "\\u12",
+            "a&b;c",
+        ] {
+            assert_eq!(s.scrub(text), text);
+        }
     }
 }
