@@ -207,7 +207,11 @@ pub fn unified_diff(expected: &str, actual: &str) -> String {
     e.push('\n');
     let mut a = actual.to_owned();
     a.push('\n');
-    TextDiff::from_lines(&e, &a)
+    // A hostile answer of tens of thousands of lines made the minimal diff take minutes;
+    // past the deadline `similar` settles for a correct but coarser diff.
+    TextDiff::configure()
+        .deadline(std::time::Instant::now() + std::time::Duration::from_millis(300))
+        .diff_lines(&e, &a)
         .unified_diff()
         .context_radius(3)
         .header("snapshot", "actual")
@@ -230,6 +234,21 @@ pub fn description(case: &Case) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_diff_of_tens_of_thousands_of_changed_lines_settles_and_stays_a_diff() {
+        // Without the deadline this pair took minutes (Myers is quadratic in the edits).
+        let expected: String = (0..40_000).map(|i| format!("line {i} a\n")).collect();
+        let actual: String = (0..40_000).map(|i| format!("line {} b\n", i * 7)).collect();
+        let diff = unified_diff(&expected, &actual);
+        assert!(
+            diff.starts_with("--- snapshot\n+++ actual\n"),
+            "{}",
+            &diff[..200]
+        );
+        assert!(diff.contains("-line 39999 a"));
+        assert!(diff.contains("+line 279993 b"));
+    }
 
     #[test]
     fn diffs_are_unified_and_trailing_space_does_not_count() {
