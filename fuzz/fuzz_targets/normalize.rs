@@ -22,10 +22,14 @@ static RULES: LazyLock<Rules> = LazyLock::new(|| {
 });
 static VARS: LazyLock<Vars> = LazyLock::new(|| conform::target::default_vars("us-east-1"));
 static CAPTURES: LazyLock<Vec<ElementPath>> = LazyLock::new(|| {
-    ["//Arn", "AssumeRoleResult/Credentials/AccessKeyId", "/ErrorResponse/Error/Code"]
-        .iter()
-        .map(|p| ElementPath::parse(p).expect("a valid path"))
-        .collect()
+    [
+        "//Arn",
+        "AssumeRoleResult/Credentials/AccessKeyId",
+        "/ErrorResponse/Error/Code",
+    ]
+    .iter()
+    .map(|p| ElementPath::parse(p).expect("a valid path"))
+    .collect()
 });
 
 fn transcript(body: &str, status: u16) -> String {
@@ -50,7 +54,10 @@ fn transcript(body: &str, status: u16) -> String {
 fn check(expected: &str, actual: &str) {
     let found = deviation::between(expected, actual);
     if expected.trim_end() != actual.trim_end() {
-        assert!(!found.is_empty(), "texts differ, but no deviation was found");
+        assert!(
+            !found.is_empty(),
+            "texts differ, but no deviation was found"
+        );
     }
     for d in &found {
         let _ = d.to_string();

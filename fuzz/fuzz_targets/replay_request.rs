@@ -47,5 +47,9 @@ fuzz_target!(|data: &[u8]| {
     let incoming = request(data);
     let _ = incoming.params();
     let reply = REPLAY.answer(&incoming);
-    assert!((100..600).contains(&reply.status), "status {}", reply.status);
+    assert!(
+        (100..600).contains(&reply.status),
+        "status {}",
+        reply.status
+    );
 });
