@@ -1272,16 +1272,33 @@ content-type: text/xml
 
     #[test]
     fn deep_answers_do_not_exhaust_the_stack() {
-        let depth = 20_000;
-        let doc = format!("{}x{}", "<a>".repeat(depth), "</a>".repeat(depth));
-        let other = doc.replace("x", "y");
-        // Parsed by the iterative parser; compared without recursion.
-        let (e, a) = (xml::parse(&doc).unwrap(), xml::parse(&other).unwrap());
+        let deep = |depth: usize, leaf: &str| {
+            format!("{}{leaf}{}", "<a>".repeat(depth), "</a>".repeat(depth))
+        };
+        // As deep as `parse` builds trees: compared without recursion.
+        let (e, a) = (
+            xml::parse(&deep(xml::MAX_DEPTH, "x")).unwrap(),
+            xml::parse(&deep(xml::MAX_DEPTH, "y")).unwrap(),
+        );
         let mut out = Vec::new();
         compare_trees(1, &e, &a, &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].kind, Kind::ValueText);
-        std::mem::forget((e, a)); // dropping a 20,000-deep tree recurses; not this test's business
+        assert_eq!(out[0].path.split('/').count(), xml::MAX_DEPTH);
+
+        // Deeper than that, on either side of a comparison: never a tree, still a deviation.
+        let step = |body: &str| {
+            format!("=== step 1: GetCallerIdentity\nHTTP 200 OK\ncontent-type: text/xml\n{body}\n")
+        };
+        let hostile = step(&deep(100_000, "x"));
+        let fine = step(&deep(3, "x"));
+        let d = between(&fine, &hostile);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].kind, Kind::NotXml);
+        let d = between(&hostile, &step(&deep(100_000, "y")));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].kind, Kind::Other);
+        assert!(between(&hostile, &hostile).is_empty());
     }
 
     #[test]

@@ -100,4 +100,30 @@ mod tests {
             "HTTP 502 Bad Gateway\ncontent-type: (none)\nbody: (empty)\n"
         );
     }
+
+    #[test]
+    fn an_answer_nested_too_deep_is_text_that_says_so_and_stays_its_size() {
+        let rules = Rules::default();
+        let vars = HashMap::new();
+        let mut r = Redactor::new(&rules, &vars);
+        for depth in [5_000, 100_000] {
+            let body = format!("{}x{}", "<a>".repeat(depth), "</a>".repeat(depth));
+            let n = response(
+                &resp(200, Some("text/xml"), &body),
+                &mut r,
+                SystemTime::now(),
+            );
+            assert!(n.document.is_none());
+            let first = n.text.lines().nth(2).unwrap();
+            assert_eq!(
+                first,
+                format!(
+                    "body (not XML, elements nest {depth} levels deep, more than the {} levels an answer may have):",
+                    crate::xml::MAX_DEPTH
+                )
+            );
+            // What the endpoint said, once: no indentation growing with the depth.
+            assert!(n.text.len() < body.len() + 200, "{}", n.text.len());
+        }
+    }
 }

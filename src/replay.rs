@@ -82,8 +82,9 @@ impl Incoming {
         crate::sign::verify(&creds, &req)
     }
 
-    /// Decoded parameters of the body and the query string, sorted.
-    fn params(&self) -> Vec<(String, String)> {
+    /// Decoded parameters of the body and the query string, sorted. Public for the fuzz
+    /// target of the request decoder.
+    pub fn params(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> =
             form_urlencoded::parse(&self.body).into_owned().collect();
         if let Some(q) = &self.query {

@@ -1,5 +1,12 @@
 //! A small XML element tree (quick-xml underneath): parsing answers, selecting elements by
 //! path for captures, and printing the canonical form that snapshots hold.
+//!
+//! Depth is bounded where the tree is built, not where it is used: `parse` refuses a document
+//! nesting deeper than [`MAX_DEPTH`] before building anything that deep. Everything a tree
+//! goes through afterwards (printing, captures, the derived `Clone`, `PartialEq` and `Drop`,
+//! code in other modules) may then recurse freely, and the canonical form's indentation
+//! stays linear in the answer's size. Making every one of those iterative instead would
+//! still leave the indentation quadratic and each new consumer a fresh way to overflow.
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
@@ -20,9 +27,27 @@ pub enum Node {
     Text(String),
 }
 
+/// How deeply elements may nest in a document `parse` accepts. Real AWS XML answers nest
+/// fewer than 20 levels; this leaves room for any real API while keeping recursion over a
+/// tree and the canonical form's indentation (two spaces a level) small.
+pub const MAX_DEPTH: usize = 100;
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("not well-formed XML: {0}")]
-pub struct XmlError(pub String);
+pub enum XmlError {
+    #[error("not well-formed XML: {0}")]
+    Malformed(String),
+    /// `depth` is how deep the document nests; when the rest of the document was not
+    /// well-formed, it is how deep it got before that (`at_least`).
+    #[error(
+        "elements nest {}{depth} levels deep, more than the {MAX_DEPTH} levels an answer may have",
+        if *at_least { "at least " } else { "" }
+    )]
+    TooDeep { depth: usize, at_least: bool },
+}
+
+fn malformed(message: impl Into<String>) -> XmlError {
+    XmlError::Malformed(message.into())
+}
 
 impl Element {
     /// The local name (without a prefix).
@@ -87,26 +112,30 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
     loop {
         let event = reader
             .read_event()
-            .map_err(|e| XmlError(format!("{e} (at byte {})", reader.error_position())))?;
+            .map_err(|e| malformed(format!("{e} (at byte {})", reader.error_position())))?;
         match event {
             Event::Start(s) => {
                 if root.is_some() {
-                    return Err(XmlError("content after the root element".into()));
+                    return Err(malformed("content after the root element"));
+                }
+                if stack.len() == MAX_DEPTH {
+                    return Err(too_deep(&mut reader, MAX_DEPTH + 1, MAX_DEPTH + 1));
                 }
                 stack.push(start_element(&s)?);
             }
             Event::Empty(s) => {
+                if stack.len() == MAX_DEPTH {
+                    return Err(too_deep(&mut reader, MAX_DEPTH, MAX_DEPTH + 1));
+                }
                 let el = start_element(&s)?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(Node::Element(el)),
                     None if root.is_none() => root = Some(el),
-                    None => return Err(XmlError("content after the root element".into())),
+                    None => return Err(malformed("content after the root element")),
                 }
             }
             Event::End(_) => {
-                let el = stack
-                    .pop()
-                    .ok_or_else(|| XmlError("unbalanced end tag".into()))?;
+                let el = stack.pop().ok_or_else(|| malformed("unbalanced end tag"))?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(Node::Element(el)),
                     None => root = Some(el),
@@ -114,17 +143,17 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
             }
             Event::Text(t) => {
                 // References arrive as their own events, so the text holds none.
-                let decoded = t.decode().map_err(|e| XmlError(e.to_string()))?;
+                let decoded = t.decode().map_err(|e| malformed(e.to_string()))?;
                 push_text(&mut stack, &root, &decoded)?;
             }
             Event::GeneralRef(r) => {
-                let name = r.decode().map_err(|e| XmlError(e.to_string()))?;
+                let name = r.decode().map_err(|e| malformed(e.to_string()))?;
                 let decoded =
-                    if let Some(ch) = r.resolve_char_ref().map_err(|e| XmlError(e.to_string()))? {
+                    if let Some(ch) = r.resolve_char_ref().map_err(|e| malformed(e.to_string()))? {
                         ch.to_string()
                     } else {
                         quick_xml::escape::resolve_predefined_entity(&name)
-                            .ok_or_else(|| XmlError(format!("unknown entity `&{name};`")))?
+                            .ok_or_else(|| malformed(format!("unknown entity `&{name};`")))?
                             .to_owned()
                     };
                 push_text(&mut stack, &root, &decoded)?;
@@ -138,14 +167,37 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
         }
     }
     if !stack.is_empty() {
-        return Err(XmlError(format!(
+        return Err(malformed(format!(
             "element `{}` is not closed",
             stack.last().map_or("", |e| e.name.as_str())
         )));
     }
-    let mut root = root.ok_or_else(|| XmlError("no root element".into()))?;
+    let mut root = root.ok_or_else(|| malformed("no root element"))?;
     drop_blank_text(&mut root);
     Ok(root)
+}
+
+/// The error for a document that just went past `MAX_DEPTH` (`open` elements open, `deepest`
+/// levels seen). The rest is only scanned, building nothing, so the message can say how deep
+/// the document really goes; a document that breaks off is reported as "at least".
+fn too_deep(reader: &mut Reader<&[u8]>, mut open: usize, mut deepest: usize) -> XmlError {
+    let complete = loop {
+        match reader.read_event() {
+            Ok(Event::Start(_)) => {
+                open += 1;
+                deepest = deepest.max(open);
+            }
+            Ok(Event::Empty(_)) => deepest = deepest.max(open + 1),
+            Ok(Event::End(_)) => open = open.saturating_sub(1),
+            Ok(Event::Eof) => break open == 0,
+            Ok(_) => {}
+            Err(_) => break false,
+        }
+    };
+    XmlError::TooDeep {
+        depth: deepest,
+        at_least: !complete,
+    }
 }
 
 fn push_text(stack: &mut [Element], root: &Option<Element>, text: &str) -> Result<(), XmlError> {
@@ -160,8 +212,8 @@ fn push_text(stack: &mut [Element], root: &Option<Element>, text: &str) -> Resul
             Ok(())
         }
         None if text.trim().is_empty() => Ok(()),
-        None if root.is_some() => Err(XmlError("text after the root element".into())),
-        None => Err(XmlError("text before the root element".into())),
+        None if root.is_some() => Err(malformed("text after the root element")),
+        None => Err(malformed("text before the root element")),
     }
 }
 
@@ -184,11 +236,11 @@ fn start_element(s: &quick_xml::events::BytesStart<'_>) -> Result<Element, XmlEr
     let name = String::from_utf8_lossy(s.name().as_ref()).into_owned();
     let mut attrs = Vec::new();
     for a in s.attributes() {
-        let a = a.map_err(|e| XmlError(e.to_string()))?;
+        let a = a.map_err(|e| malformed(e.to_string()))?;
         let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
         let value = a
             .unescape_value()
-            .map_err(|e| XmlError(e.to_string()))?
+            .map_err(|e| malformed(e.to_string()))?
             .into_owned();
         attrs.push((key, value));
     }
@@ -465,5 +517,81 @@ mod tests {
         for bad in ["", "<a>", "<a></b>", "text", "<a/><b/>", "<a>&nope;</a>"] {
             assert!(parse(bad).is_err(), "{bad:?} parsed");
         }
+    }
+
+    fn nested(depth: usize, leaf: &str) -> String {
+        format!("{}{leaf}{}", "<a>".repeat(depth), "</a>".repeat(depth))
+    }
+
+    #[test]
+    fn a_document_deeper_than_the_limit_is_refused_with_its_depth() {
+        for (doc, depth, at_least) in [
+            (nested(100_000, "x"), 100_000, false),
+            (nested(MAX_DEPTH + 1, ""), MAX_DEPTH + 1, false),
+            // The level past the limit is an empty element.
+            (nested(MAX_DEPTH, "<b/>"), MAX_DEPTH + 1, false),
+            // Deep, then it breaks off: how deep it got.
+            ("<a>".repeat(100_000), 100_000, true),
+            (format!("{}</b>", "<a>".repeat(300)), 300, true),
+        ] {
+            assert_eq!(
+                parse(&doc),
+                Err(XmlError::TooDeep { depth, at_least }),
+                "{}...",
+                &doc[..40]
+            );
+        }
+        let message = parse(&nested(100_000, "")).unwrap_err().to_string();
+        assert_eq!(
+            message,
+            format!(
+                "elements nest 100000 levels deep, more than the {MAX_DEPTH} levels an answer may have"
+            )
+        );
+        assert!(
+            parse(&"<a>".repeat(100_000))
+                .unwrap_err()
+                .to_string()
+                .starts_with("elements nest at least 100000 levels deep")
+        );
+    }
+
+    #[test]
+    fn a_tree_as_deep_as_allowed_parses_prints_compares_and_drops_on_a_small_stack() {
+        // Everything after `parse` may recurse because `parse` bounds the depth; a thread with
+        // a small stack shows that bound leaves a wide margin.
+        let doc = format!(
+            "<r>{}{}</r>",
+            nested(MAX_DEPTH - 1, "x"),
+            "<e/>".repeat(1000)
+        );
+        let printed = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let root = parse(&doc).unwrap();
+                let copy = root.clone();
+                assert_eq!(copy, root);
+                let printed = canonical(&root, &mut |_, t| t.to_owned());
+                assert_eq!(parse(&printed).unwrap(), root);
+                assert_eq!(
+                    ElementPath::parse("//e").unwrap().select(&root).as_deref(),
+                    Some("")
+                );
+                assert_eq!(ElementPath::parse("//zz").unwrap().select(&root), None);
+                drop((root, copy));
+                printed
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        // Indentation grows with depth, but the depth is bounded: the deepest line is the
+        // limit's indentation plus the element, not the document's size.
+        let widest = printed.lines().map(str::len).max().unwrap();
+        assert_eq!(widest, 2 * (MAX_DEPTH - 1) + "<a>x</a>".len());
+        assert!(
+            printed.len() < 2 * MAX_DEPTH * MAX_DEPTH + 20 * 1000,
+            "{}",
+            printed.len()
+        );
     }
 }
