@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -34,23 +34,8 @@ struct Run {
 
 fn run(server: &MockServer) -> Run {
     let (dir, root) = common::starter_copy();
-    let reports = root.join("reports");
-    std::fs::create_dir_all(&reports).unwrap();
-    let report = |name: &str| reports.join(name).display().to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_conform"))
-        .arg("--root")
-        .arg(&root)
-        .args(["run", "--endpoint", &server.uri()])
-        .args(["--report-json", &report("run.json")])
-        .args(["--report-junit", &report("run.xml")])
-        .args(["--report-md", &report("run.md")])
-        .args(["--report-html", &report("run.html")])
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env("CI", "")
-        .output()
-        .expect("conform runs");
+    let (out, files) = common::run_reporting(&root, &server.uri());
+    let reports = files[0].parent().unwrap().to_owned();
     assert_eq!(
         out.status.code(),
         Some(1),

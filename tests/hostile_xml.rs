@@ -6,7 +6,6 @@ mod common;
 
 use std::convert::Infallible;
 use std::path::Path;
-use std::process::Command;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -69,24 +68,7 @@ async fn an_answer_nested_100000_deep_fails_each_case_cleanly_and_names_the_dept
     let body = nested(DEPTH);
     let endpoint = answering(body.clone()).await;
     let (_dir, root) = common::starter_copy();
-    let reports = ["report.json", "report.xml", "report.md", "report.html"].map(|f| root.join(f));
-    let o = Command::new(env!("CARGO_BIN_EXE_conform"))
-        .arg("--root")
-        .arg(&root)
-        .args(["run", "--endpoint", &endpoint, "--report-json"])
-        .arg(&reports[0])
-        .arg("--report-junit")
-        .arg(&reports[1])
-        .arg("--report-md")
-        .arg(&reports[2])
-        .arg("--report-html")
-        .arg(&reports[3])
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env("CI", "")
-        .output()
-        .expect("conform runs");
+    let (o, reports) = common::run_reporting(&root, &endpoint);
     let out = String::from_utf8_lossy(&o.stdout);
     let err = String::from_utf8_lossy(&o.stderr);
     let head = |s: &str| s.chars().take(3000).collect::<String>();

@@ -342,3 +342,35 @@ fn action_name(body: &[u8]) -> &'static str {
         _ => "",
     }
 }
+
+/// The four report files a run can write, in the order of `REPORT_FLAGS`.
+pub const REPORT_FLAGS: [&str; 4] = [
+    "--report-json",
+    "--report-junit",
+    "--report-md",
+    "--report-html",
+];
+
+/// `conform run` of the project at `root` against `endpoint`, writing every report under
+/// `root/reports/` (run.json, run.xml, run.md, run.html), with the example keys and `.snap.new`
+/// files on, as a developer's checkout runs it.
+pub fn run_reporting(root: &Path, endpoint: &str) -> (std::process::Output, [PathBuf; 4]) {
+    let dir = root.join("reports");
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = ["run.json", "run.xml", "run.md", "run.html"].map(|f| dir.join(f));
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_conform"));
+    cmd.arg("--root")
+        .arg(root)
+        .args(["run", "--endpoint", endpoint]);
+    for (flag, file) in REPORT_FLAGS.iter().zip(&files) {
+        cmd.arg(flag).arg(file);
+    }
+    let out = cmd
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("CI", "")
+        .output()
+        .expect("conform runs");
+    (out, files)
+}
