@@ -255,16 +255,16 @@ async fn the_targets_file_sets_the_limit_and_the_flag_wins() {
     let (uri, _sent) = huge_answers(3000, true).await;
     let toml = format!("[targets.small]\nendpoint = \"{uri}\"\nmax_answer_bytes = 1000\n");
     let (_dir, root) = project(1, Some(&toml));
-    let f = run(
-        &root,
-        vec![
-            "run".into(),
-            "--target".into(),
-            "small".into(),
-            "--no-new".into(),
-        ],
-    )
-    .await;
+    // `conform run --target small --no-new` plus what each check adds.
+    let small = |extra: &[&str]| {
+        let args = ["run", "--target", "small", "--no-new"]
+            .iter()
+            .chain(extra)
+            .map(|a| a.to_string())
+            .collect();
+        run(&root, args)
+    };
+    let f = small(&[]).await;
     assert!(
         f.stdout
             .contains("larger than the limit of 1000 bytes (its Content-Length is 3000)"),
@@ -275,18 +275,7 @@ async fn the_targets_file_sets_the_limit_and_the_flag_wins() {
     // The flag wins over the file: 2,000 bytes is still too little, 4,000 is enough (the
     // answer is then read, and fails as the x's it is, not for its size).
     for (limit, too_large) in [(2000, true), (4000, false)] {
-        let f = run(
-            &root,
-            vec![
-                "run".into(),
-                "--target".into(),
-                "small".into(),
-                "--no-new".into(),
-                "--max-answer-bytes".into(),
-                limit.to_string(),
-            ],
-        )
-        .await;
+        let f = small(&["--max-answer-bytes", &limit.to_string()]).await;
         assert_eq!(
             f.stdout
                 .contains(&format!("larger than the limit of {limit} bytes")),
@@ -297,17 +286,7 @@ async fn the_targets_file_sets_the_limit_and_the_flag_wins() {
         );
         assert!(f.stdout.contains("1 cases against"), "{}", f.stdout);
     }
-    let f = run(
-        &root,
-        vec![
-            "run".into(),
-            "--target".into(),
-            "small".into(),
-            "--max-answer-bytes".into(),
-            "0".into(),
-        ],
-    )
-    .await;
+    let f = small(&["--max-answer-bytes", "0"]).await;
     assert_eq!(f.code, Some(2), "{}", f.stderr);
     assert!(f.stderr.contains("--max-answer-bytes"), "{}", f.stderr);
 }
