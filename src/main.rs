@@ -303,52 +303,57 @@ const INTERRUPTED: u8 = 130;
 /// ignores SIGINT for it, or under a CI runner that cancels a job, must still clean up.
 fn on_signals(runtime: &tokio::runtime::Runtime, interrupt: Interrupt, what: &'static str) {
     runtime.block_on(async {
+        let mut signals = match Signals::new() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!(
+                    "warning: cannot catch Ctrl-C or SIGTERM ({e}); they will stop conform at once"
+                );
+                return;
+            }
+        };
+        tokio::spawn(async move {
+            signals.next().await;
+            eprintln!("\ninterrupted: {what} (again to exit at once)");
+            interrupt.trigger();
+            signals.next().await;
+            eprintln!("interrupted again: exiting now; cleanup steps under way did not finish");
+            std::process::exit(INTERRUPTED.into());
+        });
+    });
+}
+
+/// Ctrl-C, and on Unix SIGTERM as well.
+struct Signals {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut int), Ok(mut term)) = (
-                signal(SignalKind::interrupt()),
-                signal(SignalKind::terminate()),
-            ) else {
-                eprintln!(
-                    "warning: cannot catch Ctrl-C or SIGTERM; they will stop conform at once"
-                );
-                return;
-            };
-            tokio::spawn(async move {
-                let mut seen = 0;
-                loop {
-                    tokio::select! {
-                        _ = int.recv() => {}
-                        _ = term.recv() => {}
-                    }
-                    seen += 1;
-                    if seen == 1 {
-                        eprintln!("\ninterrupted: {what} (again to exit at once)");
-                        interrupt.trigger();
-                    } else {
-                        eprintln!(
-                            "interrupted again: exiting now; cleanup steps under way did not finish"
-                        );
-                        std::process::exit(INTERRUPTED.into());
-                    }
-                }
-            });
+            Ok(Signals {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
         }
         #[cfg(not(unix))]
-        tokio::spawn(async move {
-            let mut seen = 0;
-            while tokio::signal::ctrl_c().await.is_ok() {
-                seen += 1;
-                if seen == 1 {
-                    eprintln!("\ninterrupted: {what} (again to exit at once)");
-                    interrupt.trigger();
-                } else {
-                    std::process::exit(INTERRUPTED.into());
-                }
-            }
-        });
-    });
+        Ok(Signals {})
+    }
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Runs the cases; once interrupted, waits `grace` for those under way to clean up, then
@@ -861,9 +866,9 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     };
     target.set_vars(args.vars.iter().map(String::as_str))?;
-    target.max_answer_bytes = args
-        .max_answer_bytes
-        .unwrap_or(conform::transport::DEFAULT_MAX_ANSWER_BYTES);
+    if let Some(limit) = args.max_answer_bytes {
+        target.max_answer_bytes = limit;
+    }
     let suite = Arc::new(suite);
     let selected: Vec<usize> = {
         let sel = suite.select(&args.filters, false);
@@ -1213,9 +1218,9 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     target.timeout = Duration::from_secs(args.timeout.max(1));
     target.retries = args.retries;
-    target.max_answer_bytes = args
-        .max_answer_bytes
-        .unwrap_or(conform::transport::DEFAULT_MAX_ANSWER_BYTES);
+    if let Some(limit) = args.max_answer_bytes {
+        target.max_answer_bytes = limit;
+    }
     if replay_server.is_some() {
         target
             .vars

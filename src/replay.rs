@@ -578,13 +578,9 @@ impl Replay {
         let mut best: Option<(usize, &Entry, Binding)> = None;
         let mut tied: Vec<usize> = Vec::new();
         let mut near: Vec<(usize, &Entry, Vec<String>)> = Vec::new();
-        let candidates = self
-            .by_names
-            .get(&names_key(params.iter().map(|(k, _)| k.as_str())))
-            .map_or(&[][..], Vec::as_slice);
         // A chosen value is checked against its shape once per request, not once per case.
         let mut shapes = Shapes::new();
-        for e in candidates.iter().map(|&i| &self.entries[i]) {
+        for e in self.entries_named(&params) {
             let Some(c) = self.compare(e, &params, &mut shapes, false) else {
                 continue;
             };
@@ -919,6 +915,16 @@ impl Replay {
         error_reply(400, NO_MATCH_CODE, &msg)
     }
 
+    /// The steps whose requests carry exactly these parameter names: the only ones a
+    /// request can match.
+    fn entries_named<'a>(&'a self, params: &[(String, String)]) -> impl Iterator<Item = &'a Entry> {
+        self.by_names
+            .get(&names_key(params.iter().map(|(k, _)| k.as_str())))
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(|&i| &self.entries[i])
+    }
+
     /// The answer a case with these parameter names gives with this error code (an expired
     /// or unknown key), from its snapshot.
     fn coded_answer(
@@ -927,12 +933,8 @@ impl Replay {
         code: &str,
         binding: &Binding,
     ) -> Option<Reply> {
-        let key = names_key(params.iter().map(|(k, _)| k.as_str()));
         let e = self
-            .by_names
-            .get(&key)?
-            .iter()
-            .map(|&i| &self.entries[i])
+            .entries_named(params)
             .find(|e| e.answer.as_ref().is_some_and(|a| a.has_code(code)))?;
         let a = e.answer.as_ref()?;
         self.lock().requested.insert(e.test_name.clone());
@@ -953,12 +955,8 @@ impl Replay {
         if action != Some("GetCallerIdentity") {
             return None;
         }
-        let key = names_key(params.iter().map(|(k, _)| k.as_str()));
         let e = self
-            .by_names
-            .get(&key)?
-            .iter()
-            .map(|&i| &self.entries[i])
+            .entries_named(params)
             .filter(|e| e.issuer_op.is_some() && e.answer.as_ref().is_some_and(Answer::succeeded))
             .min_by_key(|e| (e.issuer_op.as_deref() != Some(id.op.as_str()), e.case))?;
         let a = e.answer.as_ref()?;

@@ -440,16 +440,20 @@ impl Runner {
 
     /// A case the interruption kept from running (or from finishing in time).
     pub fn not_run(&self, index: usize, message: &str) -> CaseResult {
-        let case = &self.suite.cases[index];
+        self.stopped(index, StopKind::Interrupted, message)
+    }
+
+    /// A case that has no run to show, only what stopped it.
+    fn stopped(&self, index: usize, kind: StopKind, message: &str) -> CaseResult {
         let stop = Stop {
-            kind: StopKind::Interrupted,
+            kind,
             message: message.to_owned(),
         };
         CaseResult {
             index,
-            test_name: case.test_name(),
+            test_name: self.suite.cases[index].test_name(),
             outcome: Outcome::Error {
-                kind: stop.kind,
+                kind,
                 message: stop.message.clone(),
             },
             run: CaseRun {
@@ -584,27 +588,12 @@ impl Runner {
             .map(|(slot, r)| {
                 r.unwrap_or_else(|| {
                     if gave_up {
-                        return self.not_run(
+                        self.not_run(
                             indices[slot],
                             "interrupted: did not finish within the grace time, so its cleanup steps may not have run",
-                        );
-                    }
-                    let case = &self.suite.cases[indices[slot]];
-                    CaseResult {
-                        index: indices[slot],
-                        test_name: case.test_name(),
-                        run: CaseRun {
-                            transcript: String::new(),
-                            stop: Some(Stop {
-                                kind: StopKind::Internal,
-                                message: PANICKED.into(),
-                            }),
-                            warnings: Vec::new(),
-                        },
-                        outcome: Outcome::Error {
-                            kind: StopKind::Internal,
-                            message: PANICKED.into(),
-                        },
+                        )
+                    } else {
+                        self.stopped(indices[slot], StopKind::Internal, PANICKED)
                     }
                 })
             })
