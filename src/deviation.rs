@@ -294,18 +294,18 @@ pub fn actual_is_stable(d: &Deviation) -> bool {
 /// One step of a transcript as text: the part of a snapshot or of a run's transcript between
 /// two `=== step N: title` headers.
 #[derive(Debug)]
-struct StepText<'a> {
+pub(crate) struct StepText<'a> {
     /// The whole step, header included.
     text: &'a str,
     title: &'a str,
     /// `HTTP 200 OK`, or `error: ...` when the step got no answer.
-    status_line: &'a str,
+    pub(crate) status_line: &'a str,
     content_type: Option<&'a str>,
-    body: Body<'a>,
+    pub(crate) body: Body<'a>,
 }
 
 #[derive(Debug)]
-enum Body<'a> {
+pub(crate) enum Body<'a> {
     Empty,
     Xml(&'a str),
     /// Not XML: the text after the `body (not XML, ...):` line.
@@ -314,7 +314,7 @@ enum Body<'a> {
 
 /// Splits a transcript into its steps. A header only counts at the start or after an empty
 /// line, as the runner writes them.
-fn steps(text: &str) -> Vec<StepText<'_>> {
+pub(crate) fn steps(text: &str) -> Vec<StepText<'_>> {
     const HEADER: &str = "=== step ";
     let mut starts: Vec<usize> = Vec::new();
     if text.starts_with(HEADER) {

@@ -8,12 +8,14 @@
 
 pub mod baseline;
 pub mod cleanup;
+pub mod consistency;
 pub mod coverage;
 #[cfg(feature = "aws-credentials")]
 pub mod credentials;
 pub mod deviation;
 pub mod diagnostic;
 pub mod emulator;
+pub mod facts;
 pub mod html;
 pub mod model;
 pub mod normalize;

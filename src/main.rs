@@ -552,18 +552,31 @@ fn check(suite: &Suite, root: &std::path::Path) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    let findings = conform::consistency::check(suite);
+    for f in &findings {
+        println!(
+            "{}:{}: {}: {}\n  help: {}",
+            f.file, f.line, f.case, f.message, f.help
+        );
+    }
     println!(
-        "{} cases in {} models, {} snapshots: {} missing, {} orphaned, {} constrained members without a case, {} stale baseline entries",
+        "{} cases in {} models, {} snapshots: {} missing, {} orphaned, {} constrained members without a case, {} stale baseline entries, {} contradictions",
         suite.cases.len(),
         suite.models.len(),
         suite.snapshots.len(),
         missing.len(),
         orphans.len(),
         uncovered,
-        stale
+        stale,
+        findings.len()
     );
     Ok(
-        if missing.is_empty() && orphans.is_empty() && uncovered == 0 && stale == 0 {
+        if missing.is_empty()
+            && orphans.is_empty()
+            && uncovered == 0
+            && stale == 0
+            && findings.is_empty()
+        {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, ReadError, did_you_mean, read_text, span_at};
+use crate::facts::Facts;
 use crate::model::{self, Model, ModelError};
 use crate::redact::{Rules, RulesError};
 use crate::scenario::{self, Case};
@@ -109,6 +110,9 @@ pub struct Suite {
     /// (`free_parameters`): the replay server accepts any value the model allows for them.
     pub free_parameters: BTreeMap<(String, String), Vec<String>>,
     pub rules: HashMap<String, Rules>,
+    /// What is known of how each service answers (`models/<service>.facts.yaml`), for the
+    /// services that have such a file.
+    pub facts: BTreeMap<String, Facts>,
     /// Sorted by test name.
     pub cases: Vec<Case>,
     pub snapshots: SnapshotStore,
@@ -127,6 +131,22 @@ impl Suite {
             };
             rules.insert(service.clone(), r);
         }
+        let mut facts = BTreeMap::new();
+        let mut fact_errors = Vec::new();
+        for service in models.keys() {
+            let path = layout.models.join(format!("{service}.facts.yaml"));
+            if path.exists() {
+                match Facts::load(&path, service) {
+                    Ok(f) => {
+                        facts.insert(service.clone(), f);
+                    }
+                    Err(mut e) => fact_errors.append(&mut e),
+                }
+            }
+        }
+        if !fact_errors.is_empty() {
+            return Err(SuiteError::Scenarios(fact_errors));
+        }
         let Declared {
             variables,
             client_chosen,
@@ -142,6 +162,7 @@ impl Suite {
             client_chosen,
             free_parameters,
             rules,
+            facts,
             cases,
             snapshots,
         })
