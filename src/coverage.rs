@@ -60,6 +60,8 @@ pub struct OperationCoverage {
     pub errors: Vec<ErrorCoverage>,
     /// Cases that call the operation at all.
     pub cases: BTreeSet<String>,
+    /// The cases of the operation's directory by where their expected answers come from.
+    pub provenances: BTreeMap<Provenance, usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -95,9 +97,15 @@ impl ServiceCoverage {
         let mut codes: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
         let mut kinds = BTreeMap::new();
         let mut provenances = BTreeMap::new();
+        let mut by_operation: BTreeMap<&str, BTreeMap<Provenance, usize>> = BTreeMap::new();
         for case in cases.iter().filter(|c| c.service == model.service) {
             *kinds.entry(case.kind).or_insert(0) += 1;
             *provenances.entry(case.provenance).or_insert(0) += 1;
+            *by_operation
+                .entry(case.operation.as_str())
+                .or_default()
+                .entry(case.provenance)
+                .or_insert(0) += 1;
             for step in case.steps.iter().filter(|s| s.service == model.service) {
                 if let Request::Call { operation, params } = &step.request {
                     calls
@@ -184,6 +192,7 @@ impl ServiceCoverage {
                 members,
                 errors,
                 cases: calls.remove(&op.name).unwrap_or_default(),
+                provenances: by_operation.remove(op.name.as_str()).unwrap_or_default(),
             });
         }
         ServiceCoverage {
@@ -242,9 +251,13 @@ impl ServiceCoverage {
         );
         let _ = writeln!(
             md,
-            "| operation | cases | checks covered | modeled errors covered |"
+            "Expected answers: how many of the operation's own cases (its directory) rest on a recording of AWS, on documents only, or on inference (see the `source` of each).\n"
         );
-        let _ = writeln!(md, "|---|---:|---:|---:|");
+        let _ = writeln!(
+            md,
+            "| operation | cases | recorded | documented | inferred | checks covered | modeled errors covered |"
+        );
+        let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|");
         for op in &self.operations {
             let total: usize = op.members.iter().map(|m| m.checks.len()).sum();
             let covered: usize = op
@@ -254,11 +267,15 @@ impl ServiceCoverage {
                 .sum();
             let modeled: Vec<_> = op.errors.iter().filter(|e| e.modeled).collect();
             let errs = modeled.iter().filter(|e| !e.cases.is_empty()).count();
+            let n = |p| op.provenances.get(&p).copied().unwrap_or(0);
             let _ = writeln!(
                 md,
-                "| {} | {} | {covered}/{total} | {errs}/{} |",
+                "| {} | {} | {} | {} | {} | {covered}/{total} | {errs}/{} |",
                 op.operation,
                 op.cases.len(),
+                n(Provenance::Recorded),
+                n(Provenance::Documented),
+                n(Provenance::Inferred),
                 modeled.len()
             );
         }
