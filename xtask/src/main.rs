@@ -343,8 +343,12 @@ fn expect(root: &Path, check: bool) -> anyhow::Result<ExitCode> {
     for (k, v) in suite.default_vars() {
         target.vars.entry(k.clone()).or_insert_with(|| v.clone());
     }
+    let Some(facts) = suite.facts.get("sts").cloned() else {
+        bail!("models/sts.facts.yaml is missing: the reference writes its messages from it");
+    };
     let reference = reference::ReferenceSts::new(
         suite.models["sts"].clone(),
+        facts,
         target.vars.clone(),
         target.credentials.access_key_id.clone(),
     );

@@ -2,8 +2,11 @@
 //! STS.md say AWS answers. It exists to author the expected snapshots of documented and
 //! inferred cases (`cargo xtask expect`); it is never a target a conformance run trusts.
 //!
-//! It answers model validation (every constraint, in model order, in the recorded message
-//! format), the success shapes of the operations a plain account can call, and the
+//! Every message it writes comes from STS's facts (`models/sts.facts.yaml`): the validation
+//! format for model constraints, a named template for anything else, so inferred answers
+//! follow one recorded format and carry its code, status and namespace.
+//!
+//! It answers model validation (every constraint, in model order), the success shapes of the operations a plain account can call, and the
 //! authorization outcomes that follow from the target's declared identities. Anything else
 //! it declines with HTTP 501, and the case keeps a hand-written snapshot instead.
 
@@ -11,11 +14,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use conform::coverage::pattern_matches;
+use conform::facts::{Facts, Violation};
 use conform::model::{Model, Operation, Shape, ShapeKind};
 use conform::template::Vars;
 use wiremock::{Request, Respond, ResponseTemplate};
-
-const NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
 #[derive(Clone, Debug)]
 enum Identity {
@@ -35,6 +37,7 @@ enum Identity {
 
 pub struct ReferenceSts {
     model: Model,
+    facts: Facts,
     vars: Vars,
     access_key_id: String,
     issued: Mutex<HashMap<String, Identity>>,
@@ -52,11 +55,11 @@ fn decline(why: &str) -> Answer {
     }
 }
 
-fn error(status: u16, code: &str, message: &str) -> Answer {
+fn error_document(ns: &str, status: u16, code: &str, message: &str) -> Answer {
     Answer {
         status,
         body: format!(
-            "<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+            "<ErrorResponse xmlns=\"{ns}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
             escape(message),
             request_id()
         ),
@@ -136,20 +139,24 @@ impl Params {
     }
 }
 
-struct Violation {
-    path: String,
-    value: Option<String>,
-    rule: String,
-}
-
 impl ReferenceSts {
-    pub fn new(model: Model, vars: Vars, access_key_id: String) -> Self {
+    pub fn new(model: Model, facts: Facts, vars: Vars, access_key_id: String) -> Self {
         ReferenceSts {
             model,
+            facts,
             vars,
             access_key_id,
             issued: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The answer of the facts' template `id`, its slots filled.
+    fn fact(&self, id: &str, args: &[(&str, &str)]) -> Answer {
+        let Some(t) = self.facts.template(id) else {
+            return decline(&format!("no template `{id}` in the facts"));
+        };
+        let ns = t.namespace.as_deref().unwrap_or(&self.facts.namespace);
+        error_document(ns, t.status, &t.code, &t.render(args))
     }
 
     fn validate_structure(
@@ -190,9 +197,10 @@ impl ReferenceSts {
             if !present {
                 if required.contains(name) {
                     out.push(Violation {
-                        path: msg_name,
+                        member: msg_name,
                         value: None,
-                        rule: "Member must not be null".into(),
+                        rule: "",
+                        args: Vec::new(),
                     });
                 }
                 continue;
@@ -229,16 +237,18 @@ impl ReferenceSts {
                 };
                 if let Some(min) = s.min.filter(|m| n < *m) {
                     out.push(Violation {
-                        path: msg.into(),
+                        member: msg.into(),
                         value: Some(shown()),
-                        rule: format!("Member must have length greater than or equal to {min}"),
+                        rule: "min_length",
+                        args: vec![("min", min.to_string())],
                     });
                 }
                 if let Some(max) = s.max.filter(|m| n > *m) {
                     out.push(Violation {
-                        path: msg.into(),
+                        member: msg.into(),
                         value: Some(shown()),
-                        rule: format!("Member must have length less than or equal to {max}"),
+                        rule: "max_length",
+                        args: vec![("max", max.to_string())],
                     });
                 }
                 for i in idx {
@@ -252,35 +262,36 @@ impl ReferenceSts {
                 let len = v.chars().count() as f64;
                 if let Some(min) = s.min.filter(|m| len < *m) {
                     out.push(Violation {
-                        path: msg.into(),
+                        member: msg.into(),
                         value: Some(v.into()),
-                        rule: format!("Member must have length greater than or equal to {min}"),
+                        rule: "min_length",
+                        args: vec![("min", min.to_string())],
                     });
                 }
                 if let Some(max) = s.max.filter(|m| len > *m) {
                     out.push(Violation {
-                        path: msg.into(),
+                        member: msg.into(),
                         value: Some(v.into()),
-                        rule: format!("Member must have length less than or equal to {max}"),
+                        rule: "max_length",
+                        args: vec![("max", max.to_string())],
                     });
                 }
                 if let Some(pat) = &s.pattern
                     && !pattern_matches(pat, v)
                 {
                     out.push(Violation {
-                        path: msg.into(),
+                        member: msg.into(),
                         value: Some(v.into()),
-                        rule: format!("Member must satisfy regular expression pattern: {pat}"),
+                        rule: "pattern",
+                        args: vec![("pattern", pat.clone())],
                     });
                 }
                 if !s.enum_values.is_empty() && !s.enum_values.iter().any(|e| e == v) {
                     out.push(Violation {
-                        path: msg.into(),
+                        member: msg.into(),
                         value: Some(v.into()),
-                        rule: format!(
-                            "Member must satisfy enum value set: [{}]",
-                            s.enum_values.join(", ")
-                        ),
+                        rule: "enum",
+                        args: vec![("values", s.enum_values.join(", "))],
                     });
                 }
             }
@@ -289,16 +300,18 @@ impl ReferenceSts {
                 if let Ok(v) = raw.parse::<f64>() {
                     if let Some(min) = s.min.filter(|m| v < *m) {
                         out.push(Violation {
-                            path: msg.into(),
+                            member: msg.into(),
                             value: Some(raw.into()),
-                            rule: format!("Member must have value greater than or equal to {min}"),
+                            rule: "min_value",
+                            args: vec![("min", min.to_string())],
                         });
                     }
                     if let Some(max) = s.max.filter(|m| v > *m) {
                         out.push(Violation {
-                            path: msg.into(),
+                            member: msg.into(),
                             value: Some(raw.into()),
-                            rule: format!("Member must have value less than or equal to {max}"),
+                            rule: "max_value",
+                            args: vec![("max", max.to_string())],
                         });
                     }
                 }
@@ -315,11 +328,7 @@ impl ReferenceSts {
         let issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
         Some(match issued.get(key) {
             Some(id) => Ok(id.clone()),
-            None => Err(error(
-                403,
-                "InvalidClientTokenId",
-                "The security token included in the request is invalid.",
-            )),
+            None => Err(self.fact("invalid-client-token", &[])),
         })
     }
 
@@ -351,7 +360,8 @@ impl ReferenceSts {
         Answer {
             status: 200,
             body: format!(
-                "<{op}Response xmlns=\"{NS}\"><{op}Result>{result}</{op}Result><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></{op}Response>",
+                "<{op}Response xmlns=\"{}\"><{op}Result>{result}</{op}Result><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></{op}Response>",
+                self.facts.namespace,
                 request_id()
             ),
         }
@@ -380,29 +390,14 @@ impl ReferenceSts {
             self.validate_structure(input, &p, "", "", &mut violations);
         }
         if !violations.is_empty() {
-            let n = violations.len();
-            let parts: Vec<String> = violations
-                .iter()
-                .map(|v| match &v.value {
-                    Some(val) => format!(
-                        "Value '{val}' at '{}' failed to satisfy constraint: {}",
-                        v.path, v.rule
-                    ),
-                    None => format!(
-                        "Value null at '{}' failed to satisfy constraint: {}",
-                        v.path, v.rule
-                    ),
-                })
-                .collect();
-            let head = if n == 1 {
-                "1 validation error detected".to_owned()
-            } else {
-                format!("{n} validation errors detected")
+            let Some(v) = self.facts.validation.as_ref() else {
+                return decline("the facts have no validation format");
             };
-            return error(
-                400,
-                "ValidationError",
-                &format!("{head}: {}", parts.join("; ")),
+            return error_document(
+                &self.facts.namespace,
+                v.status,
+                &v.code,
+                &v.message(&violations),
             );
         }
         let region = self.var("disabled_region");
@@ -451,10 +446,9 @@ impl ReferenceSts {
             "AssumeRole" => self.assume_role(p, id),
             "GetSessionToken" => {
                 if !matches!(id, Identity::Caller) {
-                    return error(
-                        403,
-                        "AccessDenied",
-                        "Cannot call GetSessionToken with session credentials",
+                    return self.fact(
+                        "session-credentials-refused",
+                        &[("operation", "GetSessionToken")],
                     );
                 }
                 if let Some(denied) = self.mfa_problem(p) {
@@ -471,10 +465,9 @@ impl ReferenceSts {
             }
             "GetFederationToken" => {
                 if !matches!(id, Identity::Caller) {
-                    return error(
-                        403,
-                        "AccessDenied",
-                        "Cannot call GetFederationToken with session credentials",
+                    return self.fact(
+                        "session-credentials-refused",
+                        &[("operation", "GetFederationToken")],
                     );
                 }
                 if let Some(why) = policy_problem(p).or_else(|| tag_problem(p)) {
@@ -610,18 +603,10 @@ impl ReferenceSts {
             return None;
         }
         if serial != Some(self.var("mfa_serial_number")) {
-            return Some(error(
-                403,
-                "AccessDenied",
-                "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user.",
-            ));
+            return Some(self.fact("mfa-unvalidated", &[]));
         }
         if code != Some(self.var("mfa_token_code")) {
-            return Some(error(
-                403,
-                "AccessDenied",
-                "MultiFactorAuthentication failed with invalid MFA one time pass code.",
-            ));
+            return Some(self.fact("mfa-code-invalid", &[]));
         }
         None
     }
@@ -660,14 +645,17 @@ impl ReferenceSts {
             return decline(why);
         }
         let role_arn = p.get("RoleArn").unwrap_or("");
+        if !arn_syntax(role_arn) {
+            // Inferred: the ARN check recorded for AssumeRole's RoleArn holds for every arnType.
+            return self.fact("invalid-arn", &[("value", role_arn)]);
+        }
         if !looks_like_role_arn(role_arn) {
-            return decline("a role ARN that is not an ARN");
+            return decline("a role ARN of no account");
         }
         if role_arn != self.var("web_identity_role_arn") {
-            return error(
-                403,
-                "AccessDenied",
-                "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+            return self.fact(
+                "not-authorized",
+                &[("action", "sts:AssumeRoleWithWebIdentity")],
             );
         }
         let secs = p
@@ -693,6 +681,13 @@ impl ReferenceSts {
     }
 
     fn saml(&self, p: &Params) -> Answer {
+        // Inferred: the ARN check recorded for AssumeRole's RoleArn holds for every arnType.
+        for member in ["RoleArn", "PrincipalArn"] {
+            let arn = p.get(member).unwrap_or("");
+            if !arn_syntax(arn) {
+                return self.fact("invalid-arn", &[("value", arn)]);
+            }
+        }
         if p.get("SAMLAssertion") != Some(self.var("saml_assertion"))
             || p.get("PrincipalArn") != Some(self.var("saml_provider_arn"))
         {
@@ -746,17 +741,18 @@ impl ReferenceSts {
         }
         if !arn_syntax(role_arn) {
             // Recorded (STS.md): a RoleArn that is not an ARN is refused with its value.
-            return error(400, "ValidationError", &format!("{role_arn} is invalid"));
+            return self.fact("invalid-arn", &[("value", role_arn)]);
         }
         if role_arn != self.vars["role_arn"] {
             // Only the target's role exists and trusts the caller.
             let caller = self.caller_arn(&id);
-            return error(
-                403,
-                "AccessDenied",
-                &format!(
-                    "User: {caller} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
-                ),
+            return self.fact(
+                "not-authorized-on-resource",
+                &[
+                    ("caller", &caller),
+                    ("action", "sts:AssumeRole"),
+                    ("resource", role_arn),
+                ],
             );
         }
         if let Some(denied) = self.mfa_problem(p) {
@@ -940,8 +936,10 @@ mod tests {
     fn reference() -> ReferenceSts {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let model = Model::load(&root.join("models/sts-2011-06-15.json")).unwrap();
+        let facts = Facts::load(&root.join("models/sts.facts.yaml"), "sts").unwrap();
         ReferenceSts::new(
             model,
+            facts,
             conform::target::default_vars("us-east-1"),
             "AKIDCALLER".into(),
         )
@@ -1010,6 +1008,48 @@ mod tests {
         );
         assert_eq!(a.status, 400);
         assert_eq!(message(&a), "arn::b:::something/test-role is invalid");
+    }
+
+    #[test]
+    fn messages_come_from_the_facts_templates() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let text = std::fs::read_to_string(root.join("models/sts.facts.yaml")).unwrap();
+        let changed = text.replace(
+            "message: '{value} is invalid'",
+            "message: 'no ARN: {value}'",
+        );
+        assert_ne!(text, changed, "the template is in the facts file");
+        let facts = Facts::parse(&changed, Path::new("sts.facts.yaml"), "sts").unwrap();
+        let model = Model::load(&root.join("models/sts-2011-06-15.json")).unwrap();
+        let r = ReferenceSts::new(
+            model,
+            facts,
+            conform::target::default_vars("us-east-1"),
+            "AKIDCALLER".into(),
+        );
+        let a = ask(
+            &r,
+            &[
+                ("Action", "AssumeRole"),
+                ("RoleArn", "nothing-valid-in-here"),
+                ("RoleSessionName", "Session1"),
+            ],
+        );
+        assert_eq!(message(&a), "no ARN: nothing-valid-in-here");
+        // The SAML and web identity ARNs follow the same rule, by inference.
+        let a = ask(
+            &reference(),
+            &[
+                ("Action", "AssumeRoleWithSAML"),
+                ("RoleArn", "arn:aws:iam::role/xy"),
+                ("PrincipalArn", "arn:aws:iam::123456789012:saml-provider/p"),
+                ("SAMLAssertion", "PHNhbWw+"),
+            ],
+        );
+        assert_eq!(
+            (a.status, message(&a)),
+            (400, "arn:aws:iam::role/xy is invalid")
+        );
     }
 
     #[test]
