@@ -26,6 +26,9 @@ pub struct SnapshotStore {
     stored: HashMap<PathBuf, String>,
     /// `.snap.new` files waiting for review.
     pending: Vec<PathBuf>,
+    /// Per service, what a snapshot holding a result says of its element order when that
+    /// order is only documented (from the service's facts).
+    pub order_notes: HashMap<String, String>,
 }
 
 /// How a run's output compares with the stored snapshot.
@@ -82,6 +85,24 @@ fn check_shape(path: &Path) -> Result<(), SnapshotError> {
 }
 
 impl SnapshotStore {
+    /// The header line for a snapshot of `case` holding `contents`: the case's own
+    /// description, and a word on element order where the service's is only documented.
+    pub fn description(&self, case: &Case, contents: &str) -> String {
+        let mut d = description(case);
+        if let Some(note) = self.order_note(case, contents) {
+            d.push_str(note);
+        }
+        d
+    }
+
+    /// `; order: ...` when `contents` holds a result of a service whose order is documented.
+    pub fn order_note(&self, case: &Case, contents: &str) -> Option<&str> {
+        self.order_notes
+            .get(&case.service)
+            .filter(|_| contents.contains("Result>"))
+            .map(String::as_str)
+    }
+
     pub fn load(root: &Path) -> Result<SnapshotStore, SnapshotError> {
         let mut store = SnapshotStore {
             root: root.to_owned(),
@@ -285,7 +306,7 @@ pub fn write_new(
     leaks: impl Fn(&str) -> bool,
 ) -> Result<PathBuf, WriteError> {
     let path = store.path_of(case).with_extension("snap.new");
-    write_file(&path, case, &description(case), contents, leaks)
+    write_file(&path, case, &store.description(case, contents), contents, leaks)
 }
 
 /// Writes a snapshot file in insta's format at `path`, atomically (a temp file renamed into

@@ -154,7 +154,19 @@ impl Suite {
         } = load_variables(&layout.scenarios, &models)?;
         let cases = load_cases(&layout.scenarios, &models)?;
         check_variables(&layout.scenarios, &cases, &variables)?;
-        let snapshots = SnapshotStore::load(&layout.snapshots)?;
+        let mut snapshots = SnapshotStore::load(&layout.snapshots)?;
+        for (service, f) in &facts {
+            if let Some(o) = f
+                .order
+                .iter()
+                .find(|o| o.provenance == crate::scenario::Provenance::Documented)
+            {
+                snapshots.order_notes.insert(
+                    service.clone(),
+                    format!("; element order of results: documented ({}), not recorded", o.source),
+                );
+            }
+        }
         Ok(Suite {
             layout: layout.clone(),
             models,

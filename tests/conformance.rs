@@ -13,7 +13,6 @@ use std::sync::Arc;
 use conform::replay::Replay;
 use conform::runner::{Outcome, Runner};
 use conform::secrets::Secrets;
-use conform::snapshot;
 use conform::suite::{Layout, Suite, SuiteError};
 use conform::target::Target;
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -148,7 +147,7 @@ fn trial(
     settings.set_snapshot_path(snapshot_dir);
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
-    settings.set_description(snapshot::description(case));
+    settings.set_description(suite.snapshots.description(case, &result.run.transcript));
     settings.set_input_file(
         suite
             .layout
