@@ -118,12 +118,14 @@ pub fn write(
     };
     let mut description = rec.description(case);
     // AWS's own answer records its order; any other endpoint's does not.
-    if let Some(note) = store.order_note(case, transcript).filter(|_| !rec.against_aws) {
+    if let Some(note) = store
+        .order_note(case, transcript)
+        .filter(|_| !rec.against_aws)
+    {
         description.push_str(note);
     }
-    let written = snapshot::write_file(&path, case, &description, transcript, |t| {
-        leak(t).is_some()
-    })?;
+    let written =
+        snapshot::write_file(&path, case, &description, transcript, |t| leak(t).is_some())?;
     let back = std::fs::read_to_string(&written).unwrap_or_default();
     if let Some(what) = leak(&back) {
         let _ = std::fs::remove_file(&written);

@@ -99,7 +99,7 @@ impl SnapshotStore {
     pub fn order_note(&self, case: &Case, contents: &str) -> Option<&str> {
         self.order_notes
             .get(&case.service)
-            .filter(|_| contents.contains("Result>"))
+            .filter(|_| contents.contains("Result>") || contents.contains("Result/>"))
             .map(String::as_str)
     }
 
@@ -306,7 +306,13 @@ pub fn write_new(
     leaks: impl Fn(&str) -> bool,
 ) -> Result<PathBuf, WriteError> {
     let path = store.path_of(case).with_extension("snap.new");
-    write_file(&path, case, &store.description(case, contents), contents, leaks)
+    write_file(
+        &path,
+        case,
+        &store.description(case, contents),
+        contents,
+        leaks,
+    )
 }
 
 /// Writes a snapshot file in insta's format at `path`, atomically (a temp file renamed into

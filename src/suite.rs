@@ -163,7 +163,10 @@ impl Suite {
             {
                 snapshots.order_notes.insert(
                     service.clone(),
-                    format!("; element order of results: documented ({}), not recorded", o.source),
+                    format!(
+                        "; element order of results: documented ({}), not recorded",
+                        o.source
+                    ),
                 );
             }
         }

@@ -277,3 +277,16 @@ fn one_code_is_not_spelled_two_ways_unless_declared_distinct() {
         "`MalformedPolicyDocumentException` here and `MalformedPolicyDocument` elsewhere"
     ));
 }
+
+#[test]
+fn a_snapshot_holding_a_result_says_its_order_is_only_documented() {
+    let yaml = format!("cases:\n{}", case("ok", "documented", "seeds/000", "s1"));
+    let (_dir, root) = common::project(&[("scenarios/sts/AssumeRole/a.yaml", &yaml)]);
+    let suite = Suite::load(&Layout::at(&root)).expect("the project loads");
+    let case = &suite.cases[0];
+    let result = "=== step 1: AssumeRole\nHTTP 200 OK\n<AssumeRoleResponse>\n  <AssumeRoleResult/>\n</AssumeRoleResponse>";
+    let d = suite.snapshots.description(case, result);
+    assert!(d.ends_with("element order of results: documented (the API reference's XML examples (seeds/000 to 004); SDKs read results by name), not recorded"), "{d}");
+    let error = error_snap("400 Bad Request", STS, "ValidationError", "x is invalid");
+    assert!(!suite.snapshots.description(case, &error).contains("order"));
+}
