@@ -649,7 +649,10 @@ values:
     fn which_rules_a_case_may_pin() {
         let rules = Rules::parse(&format!("{PINNABLE}{}", "  - element: Expiration\n    placeholder: expiration\n    relative_time: true\n  - element: Account\n    placeholder: account-id\n    variable: account_id\n  - element: RequestId\n    placeholder: request-id\n"), "t").unwrap();
         assert_eq!(rules.check_pin("PackedPolicySize"), Ok(()));
-        assert_eq!(rules.check_pin("packedpolicysize"), Err(PinRefusal::Unknown));
+        assert_eq!(
+            rules.check_pin("packedpolicysize"),
+            Err(PinRefusal::Unknown)
+        );
         for (element, why) in [
             ("SecretAccessKey", "secret"),
             ("Expiration", "time of the request"),
@@ -683,10 +686,15 @@ values:
                 .unwrap_err()
                 .to_string();
             assert!(
-                e.starts_with("models/sts.redact.yaml:4:14: element rule `Credentials/X` is `pinnable: true`"),
+                e.starts_with(
+                    "models/sts.redact.yaml:4:14: element rule `Credentials/X` is `pinnable: true`"
+                ),
                 "{e}"
             );
-            assert!(e.contains(says) && e.contains("remove `pinnable: true`"), "{e}");
+            assert!(
+                e.contains(says) && e.contains("remove `pinnable: true`"),
+                "{e}"
+            );
         }
     }
 

@@ -127,7 +127,10 @@ async fn another_size_fails_the_pinned_case_on_its_value_and_passes_the_shape() 
     let d = &deviations[0];
     assert_eq!(d.kind, Kind::ValueText, "{d:?}");
     assert_eq!(d.kind.level(), Level::Values);
-    assert!(d.path.ends_with("AssumeRoleResult/PackedPolicySize"), "{d:?}");
+    assert!(
+        d.path.ends_with("AssumeRoleResult/PackedPolicySize"),
+        "{d:?}"
+    );
     assert_eq!(
         (d.expected.as_deref(), d.actual.as_deref()),
         (Some("16"), Some("6"))
@@ -164,7 +167,11 @@ async fn the_replay_server_answers_the_pinned_literal() {
     );
     let report = replay.report();
     assert_eq!(report.unmatched_count, 0, "{:?}", report.unmatched);
-    assert!(report.never_requested.is_empty(), "{:?}", report.never_requested);
+    assert!(
+        report.never_requested.is_empty(),
+        "{:?}",
+        report.never_requested
+    );
 }
 
 #[tokio::test]
@@ -180,11 +187,19 @@ async fn record_mode_writes_the_pinned_literal() {
         against_aws: false,
     };
     let mut written = Vec::new();
-    for (r, id) in results.iter().zip(["assume_role_pinned", "assume_role_shaped"]) {
+    for (r, id) in results
+        .iter()
+        .zip(["assume_role_pinned", "assume_role_shaped"])
+    {
         let case = suite.cases.iter().find(|c| c.id == id).unwrap();
-        let path =
-            record::write(&suite.snapshots, case, &r.run.transcript, &rec, &Secrets::new())
-                .unwrap();
+        let path = record::write(
+            &suite.snapshots,
+            case,
+            &r.run.transcript,
+            &rec,
+            &Secrets::new(),
+        )
+        .unwrap();
         written.push(std::fs::read_to_string(path).unwrap());
     }
     assert!(

@@ -269,7 +269,11 @@ fn a_pin_that_names_no_rule_a_rule_that_is_not_pinnable_or_a_rule_twice() {
     let yaml = format!(
         "{HEAD}    pin: [PackedPolicySise, Credentials/SecretAccessKey, RequestId]\n{step}  - id: d\n    kind: limit\n    provenance: documented\n    description: d\n    pin: [AssumeRoleResult/PackedPolicySize, PackedPolicySize, PackedPolicySize]\n{step}"
     );
-    assert_errors("pin_unknown_and_not_pinnable", "scenarios/sts/AssumeRole/a.yaml", &yaml);
+    assert_errors(
+        "pin_unknown_and_not_pinnable",
+        "scenarios/sts/AssumeRole/a.yaml",
+        &yaml,
+    );
 }
 
 #[test]
@@ -277,7 +281,9 @@ fn an_empty_pin() {
     assert_errors(
         "pin_empty",
         "scenarios/sts/AssumeRole/a.yaml",
-        &format!("{HEAD}    pin: []\n    steps:\n      - params: {{RoleArn: x, RoleSessionName: ab}}\n"),
+        &format!(
+            "{HEAD}    pin: []\n    steps:\n      - params: {{RoleArn: x, RoleSessionName: ab}}\n"
+        ),
     );
 }
 
