@@ -205,6 +205,7 @@ mod tests {
             description: "d".into(),
             source: None,
             requires: Vec::new(),
+            pin: Vec::new(),
             steps: Vec::new(),
             file: "f.yaml".into(),
             line,

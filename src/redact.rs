@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use regex::Regex;
 use serde::Deserialize;
+use serde_saphyr::Spanned;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -20,6 +21,14 @@ pub enum RulesError {
     },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
+    /// A mistake in one rule, pointed at the line of its `element:`.
+    #[error("{path}:{line}:{col}: {message}")]
+    Rule {
+        path: String,
+        line: usize,
+        col: usize,
+        message: String,
+    },
 }
 
 /// The rules of one service.
@@ -31,6 +40,8 @@ pub struct Rules {
 
 #[derive(Debug, Clone)]
 struct ElementRule {
+    /// The `element:` as written: the name a case pins it by.
+    element: String,
     /// Path suffix of local names, innermost last (`["Credentials", "AccessKeyId"]`).
     suffix: Vec<String>,
     placeholder: String,
@@ -41,6 +52,8 @@ struct ElementRule {
     relative_time: bool,
     /// The element must hold exactly this target variable's value.
     variable: Option<String>,
+    /// The same request always gets the same value, so a case that knows it may pin it.
+    pinnable: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -69,7 +82,7 @@ struct RawRules {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawElementRule {
-    element: String,
+    element: Spanned<String>,
     placeholder: String,
     shape: Option<String>,
     #[serde(default)]
@@ -79,6 +92,8 @@ struct RawElementRule {
     #[serde(default)]
     relative_time: bool,
     variable: Option<String>,
+    #[serde(default)]
+    pinnable: bool,
 }
 
 #[derive(Deserialize)]
@@ -110,19 +125,50 @@ impl Rules {
             message,
         };
         let raw: RawRules = serde_saphyr::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        let compile = |p: &str| {
-            Regex::new(&format!("^(?:{p})$")).map_err(|e| invalid(format!("bad shape `{p}`: {e}")))
-        };
         let mut elements = Vec::new();
         for r in raw.elements {
+            let element = r.element.value;
+            let at = |message: String| RulesError::Rule {
+                path: path.to_owned(),
+                line: r.element.referenced.line() as usize,
+                col: r.element.referenced.column() as usize,
+                message,
+            };
+            // A pinned value reaches the snapshot as it is: only a value that neither leaks
+            // nor moves with the clock or the target may be pinned.
+            let unpinnable = if r.secret {
+                Some("`secret: true` (a secret never reaches a snapshot)")
+            } else if r.relative_time {
+                Some("`relative_time: true` (the value moves with the time of the request)")
+            } else if r.variable.is_some() {
+                Some("a `variable:` (the value is the target's own, checked by equality already)")
+            } else {
+                None
+            };
+            if r.pinnable
+                && let Some(why) = unpinnable
+            {
+                return Err(at(format!(
+                    "element rule `{element}` is `pinnable: true` but has {why}; remove `pinnable: true` from it"
+                )));
+            }
+            let shape = match r.shape.as_deref() {
+                None => None,
+                Some(p) => Some(
+                    Regex::new(&format!("^(?:{p})$"))
+                        .map_err(|e| at(format!("element rule `{element}` has a bad shape `{p}`: {e}; write a regex for the values it stands for")))?,
+                ),
+            };
             elements.push(ElementRule {
-                suffix: r.element.split('/').map(str::to_owned).collect(),
+                suffix: element.split('/').map(str::to_owned).collect(),
+                element,
                 placeholder: r.placeholder,
-                shape: r.shape.as_deref().map(compile).transpose()?,
+                shape,
                 secret: r.secret,
                 numbered: r.numbered,
                 relative_time: r.relative_time,
                 variable: r.variable,
+                pinnable: r.pinnable,
             });
         }
         let mut values = Vec::new();
@@ -163,6 +209,36 @@ impl Rules {
         values.chain(elements).collect()
     }
 
+    /// Whether a case may pin the element rule written `element` (as its `element:` is).
+    pub fn check_pin(&self, element: &str) -> Result<(), PinRefusal> {
+        let rule = self
+            .elements
+            .iter()
+            .find(|r| r.element == element)
+            .ok_or(PinRefusal::Unknown)?;
+        let why = if rule.pinnable {
+            return Ok(());
+        } else if rule.secret {
+            "its value is a secret, which never reaches a snapshot".to_owned()
+        } else if rule.relative_time {
+            "its value moves with the time of the request".to_owned()
+        } else if let Some(v) = &rule.variable {
+            format!("it already checks that the value is the target's `{v}`")
+        } else {
+            "its value may change from run to run (the rule does not say `pinnable: true`)"
+                .to_owned()
+        };
+        Err(PinRefusal::NotPinnable(why))
+    }
+
+    /// The `element:` of every rule a case may pin, as written.
+    pub fn pinnable_elements(&self) -> impl Iterator<Item = &str> {
+        self.elements
+            .iter()
+            .filter(|r| r.pinnable)
+            .map(|r| r.element.as_str())
+    }
+
     /// The element names whose text the rules treat as secret (for scrubbing captures).
     pub fn is_secret(&self, path: &[&str]) -> bool {
         self.element_rule(path).is_some_and(|r| r.secret)
@@ -180,12 +256,23 @@ impl Rules {
     }
 }
 
+/// Why a case may not pin an element rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinRefusal {
+    /// No element rule is written so.
+    Unknown,
+    /// The rule exists, but its value must stay a placeholder, for this reason.
+    NotPinnable(String),
+}
+
 /// Applies a service's rules within one case, numbering the values it meets.
 pub struct Redactor<'a> {
     rules: &'a Rules,
     vars: &'a HashMap<String, String>,
     seen: HashMap<(String, String), usize>,
     counters: HashMap<String, usize>,
+    /// The element rules (as written) whose values this case keeps literally.
+    pinned: Vec<String>,
     /// Secret values met in answers: they must never reach a snapshot or a report.
     pub secrets: Vec<String>,
 }
@@ -197,8 +284,17 @@ impl<'a> Redactor<'a> {
             vars,
             seen: HashMap::new(),
             counters: HashMap::new(),
+            pinned: Vec::new(),
             secrets: Vec::new(),
         }
+    }
+
+    /// Keeps the values of these element rules as they are (a case's `pin:`), so the
+    /// snapshot checks the value itself rather than its shape. Only pinnable rules take
+    /// part, so a secret is never kept.
+    pub fn pinning(mut self, elements: &[String]) -> Self {
+        self.pinned = elements.to_vec();
+        self
     }
 
     fn number(&mut self, placeholder: &str, value: &str) -> usize {
@@ -234,6 +330,9 @@ impl<'a> Redactor<'a> {
             })
         {
             return self.values(text);
+        }
+        if rule.pinnable && self.pinned.contains(&rule.element) {
+            return text.to_owned();
         }
         if let Some(var) = &rule.variable {
             return if self.vars.get(var).is_some_and(|v| v == text) {
@@ -503,6 +602,100 @@ values:
             r.values("Packed policy consumes 498% of allotted space"),
             "Packed policy consumes [packed-percent]% of allotted space"
         );
+    }
+
+    const PINNABLE: &str = "elements:\n  - element: SecretAccessKey\n    placeholder: secret-access-key\n    secret: true\n  - element: PackedPolicySize\n    placeholder: packed-policy-size\n    shape: '[0-9]{1,3}'\n    numbered: false\n    pinnable: true\n";
+
+    #[test]
+    fn a_pinned_element_keeps_its_value_and_an_unpinned_one_its_placeholder() {
+        let rules = Rules::parse(PINNABLE, "t").unwrap();
+        let v = vars();
+        let path = ["AssumeRoleResult", "PackedPolicySize"];
+        let pins = ["PackedPolicySize".to_owned()];
+        let mut pinned = Redactor::new(&rules, &v).pinning(&pins);
+        assert_eq!(pinned.element_text(&path, "16", at(0)), "16");
+        // Pinning one rule leaves the others as they were.
+        assert_eq!(
+            pinned.element_text(&["SecretAccessKey"], "s3cr3t", at(0)),
+            "[secret-access-key:1]"
+        );
+        let mut unpinned = Redactor::new(&rules, &v);
+        assert_eq!(
+            unpinned.element_text(&path, "16", at(0)),
+            "[packed-policy-size]"
+        );
+        assert_eq!(
+            unpinned.element_text(&path, "sixteen", at(0)),
+            "sixteen",
+            "a wrong shape still shows where nothing is pinned"
+        );
+    }
+
+    #[test]
+    fn a_pin_on_a_rule_that_is_not_pinnable_keeps_the_placeholder() {
+        // The loader refuses such a case; the redactor must not rely on that for secrets.
+        let rules = Rules::parse(PINNABLE, "t").unwrap();
+        let v = vars();
+        let pins = ["SecretAccessKey".to_owned()];
+        let mut r = Redactor::new(&rules, &v).pinning(&pins);
+        assert_eq!(
+            r.element_text(&["SecretAccessKey"], "s3cr3t", at(0)),
+            "[secret-access-key:1]"
+        );
+        assert_eq!(r.secrets, ["s3cr3t"]);
+    }
+
+    #[test]
+    fn which_rules_a_case_may_pin() {
+        let rules = Rules::parse(&format!("{PINNABLE}{}", "  - element: Expiration\n    placeholder: expiration\n    relative_time: true\n  - element: Account\n    placeholder: account-id\n    variable: account_id\n  - element: RequestId\n    placeholder: request-id\n"), "t").unwrap();
+        assert_eq!(rules.check_pin("PackedPolicySize"), Ok(()));
+        assert_eq!(
+            rules.check_pin("packedpolicysize"),
+            Err(PinRefusal::Unknown)
+        );
+        for (element, why) in [
+            ("SecretAccessKey", "secret"),
+            ("Expiration", "time of the request"),
+            ("Account", "`account_id`"),
+            ("RequestId", "`pinnable: true`"),
+        ] {
+            match rules.check_pin(element) {
+                Err(PinRefusal::NotPinnable(reason)) => {
+                    assert!(reason.contains(why), "{element}: {reason}")
+                }
+                other => panic!("{element}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            rules.pinnable_elements().collect::<Vec<_>>(),
+            ["PackedPolicySize"]
+        );
+    }
+
+    #[test]
+    fn a_pinnable_rule_that_leaks_or_moves_is_refused_at_its_line() {
+        for (extra, says) in [
+            ("    secret: true\n", "`secret: true`"),
+            ("    relative_time: true\n", "`relative_time: true`"),
+            ("    variable: account_id\n", "`variable:`"),
+        ] {
+            let text = format!(
+                "elements:\n  - element: RequestId\n    placeholder: r\n  - element: Credentials/X\n    placeholder: x\n    pinnable: true\n{extra}"
+            );
+            let e = Rules::parse(&text, "models/sts.redact.yaml")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with(
+                    "models/sts.redact.yaml:4:14: element rule `Credentials/X` is `pinnable: true`"
+                ),
+                "{e}"
+            );
+            assert!(
+                e.contains(says) && e.contains("remove `pinnable: true`"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

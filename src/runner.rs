@@ -605,7 +605,7 @@ impl Runner {
     pub async fn run_case(&self, case: &Case) -> CaseRun {
         let empty = Rules::default();
         let rules = self.suite.rules.get(&case.service).unwrap_or(&empty);
-        let mut redactor = Redactor::new(rules, &self.target.vars);
+        let mut redactor = Redactor::new(rules, &self.target.vars).pinning(&case.pin);
         // Setup and cleanup answers stay out of the snapshot, so they must not take part in
         // its numbering either: they get a redactor of their own (for its secrets).
         let mut plumbing = Redactor::new(rules, &self.target.vars);

@@ -12,6 +12,7 @@ use serde_saphyr::Spanned;
 
 use crate::diagnostic::{Diagnostic, Span, did_you_mean, span_at};
 use crate::model::{Model, ShapeKind};
+use crate::redact::{PinRefusal, Rules};
 use crate::template::Template;
 use crate::xml::ElementPath;
 
@@ -90,6 +91,9 @@ pub struct Case {
     /// Variables naming what the target must provide for the outcome to show at all (a
     /// region where STS is disabled): declared ones, checked at load.
     pub requires: Vec<String>,
+    /// Element rules (as their `element:` is written) whose values the snapshot holds as
+    /// they are: values known not to change from run to run. Checked pinnable at load.
+    pub pin: Vec<String>,
     pub steps: Vec<Step>,
     /// The scenario file, relative to the scenarios root.
     pub file: String,
@@ -185,11 +189,13 @@ pub enum ParamValue {
 }
 
 /// Parses one scenario file. `rel` is the path shown in errors and reports; `service` and
-/// `operation` come from the directory the file is in.
+/// `operation` come from the directory the file is in, and `rules` are that service's
+/// redaction rules (what a case may pin).
 pub fn parse_file(
     rel: &str,
     text: &str,
     models: &BTreeMap<String, Model>,
+    rules: &Rules,
     service: &str,
     operation: &str,
 ) -> Result<Vec<Case>, Vec<Diagnostic>> {
@@ -199,6 +205,7 @@ pub fn parse_file(
         source: source.clone(),
         model: &models[service],
         models,
+        rules,
     };
     let raw: RawFile = match serde_saphyr::from_str(text) {
         Ok(raw) => raw,
@@ -240,6 +247,8 @@ struct Ctx<'a> {
     /// The case's service.
     model: &'a Model,
     models: &'a BTreeMap<String, Model>,
+    /// The case's service's redaction rules.
+    rules: &'a Rules,
 }
 
 impl Ctx<'_> {
@@ -297,6 +306,7 @@ impl Ctx<'_> {
                     .with_help("add a step with `operation:` and `params:`, or `raw:`"),
             );
         }
+        let pin = self.pins(rc.pin, &mut errors);
         let mut steps = Vec::new();
         let mut captured: Vec<String> = Vec::new();
         for rs in rc.steps.value {
@@ -340,11 +350,81 @@ impl Ctx<'_> {
             description: rc.description.value.trim().to_owned(),
             source: rc.source,
             requires: rc.requires,
+            pin,
             steps,
             file: self.file.display().to_string().replace('\\', "/"),
             line: id_span.line,
             col: id_span.col,
         })
+    }
+
+    /// A case's `pin:`: element rules of the case's service that may be pinned, each once.
+    fn pins(
+        &self,
+        pin: Option<Spanned<Vec<Spanned<String>>>>,
+        errors: &mut Vec<Diagnostic>,
+    ) -> Vec<String> {
+        let Some(pin) = pin else {
+            return Vec::new();
+        };
+        if pin.value.is_empty() {
+            errors.push(
+                self.err(span_of(&pin), "`pin` names no element rule")
+                    .with_help("name the rules whose values this case knows (`pin: [PackedPolicySize]`), or leave `pin` out"),
+            );
+            return Vec::new();
+        }
+        let service = &self.model.service;
+        let mut out: Vec<String> = Vec::new();
+        for entry in pin.value {
+            let at = span_of(&entry);
+            let name = entry.value;
+            if out.contains(&name) {
+                errors.push(
+                    self.err(at, format!("`{name}` is pinned twice"))
+                        .with_help("name each rule once in `pin`"),
+                );
+                continue;
+            }
+            match self.rules.check_pin(&name) {
+                Ok(()) => {}
+                Err(PinRefusal::Unknown) => {
+                    let pinnable: Vec<&str> = self.rules.pinnable_elements().collect();
+                    let list = if pinnable.is_empty() {
+                        format!("models/{service}.redact.yaml has no pinnable rule")
+                    } else {
+                        format!("the pinnable rules of {service} are: {}", pinnable.join(", "))
+                    };
+                    // A path written longer than the rule (`AssumeRoleResult/PackedPolicySize`)
+                    // is as likely a slip as a misspelling.
+                    let suggestion = pinnable
+                        .iter()
+                        .copied()
+                        .find(|p| name.ends_with(&format!("/{p}")))
+                        .or_else(|| did_you_mean(&name, pinnable.iter().copied()));
+                    let help = match suggestion {
+                        Some(s) => format!("did you mean `{s}`? ({list})"),
+                        None => format!("write a rule's `element:` exactly; {list}"),
+                    };
+                    errors.push(
+                        self.err(
+                            at,
+                            format!("`{name}` is no element rule of {service}"),
+                        )
+                        .with_help(help),
+                    );
+                }
+                Err(PinRefusal::NotPinnable(why)) => errors.push(
+                    self.err(
+                        at,
+                        format!("the rule `{name}` is not pinnable because {why}"),
+                    )
+                    .with_help(format!("remove it from `pin`: its value stays a placeholder that checks its shape (models/{service}.redact.yaml)")),
+                ),
+            }
+            out.push(name);
+        }
+        out
     }
 
     fn choice<T: Copy>(
@@ -1002,6 +1082,8 @@ struct RawCase {
     source: Option<String>,
     #[serde(default)]
     requires: Vec<String>,
+    #[serde(default)]
+    pin: Option<Spanned<Vec<Spanned<String>>>>,
     steps: Spanned<Vec<RawStep>>,
 }
 

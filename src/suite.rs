@@ -152,7 +152,7 @@ impl Suite {
             client_chosen,
             free_parameters,
         } = load_variables(&layout.scenarios, &models)?;
-        let cases = load_cases(&layout.scenarios, &models)?;
+        let cases = load_cases(&layout.scenarios, &models, &rules)?;
         check_variables(&layout.scenarios, &cases, &variables)?;
         let mut snapshots = SnapshotStore::load(&layout.snapshots)?;
         for (service, f) in &facts {
@@ -418,7 +418,12 @@ fn is_yaml(p: &Path) -> bool {
     p.extension().is_some_and(|e| e == "yaml" || e == "yml")
 }
 
-fn load_cases(root: &Path, models: &BTreeMap<String, Model>) -> Result<Vec<Case>, SuiteError> {
+fn load_cases(
+    root: &Path,
+    models: &BTreeMap<String, Model>,
+    rules: &HashMap<String, Rules>,
+) -> Result<Vec<Case>, SuiteError> {
+    let no_rules = Rules::default();
     let mut cases: Vec<Case> = Vec::new();
     let mut errors: Vec<Diagnostic> = Vec::new();
     if !root.exists() {
@@ -525,7 +530,8 @@ fn load_cases(root: &Path, models: &BTreeMap<String, Model>) -> Result<Vec<Case>
                     ));
                     break;
                 }
-                match scenario::parse_file(&rel(&file), &text, models, &service, &op) {
+                let rules = rules.get(&service).unwrap_or(&no_rules);
+                match scenario::parse_file(&rel(&file), &text, models, rules, &service, &op) {
                     Ok(mut c) => cases.append(&mut c),
                     Err(mut e) => errors.append(&mut e),
                 }

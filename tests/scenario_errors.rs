@@ -262,3 +262,49 @@ fn mistakes_in_what_clients_choose_name_their_line() {
         load("free_parameters:\n  AssumeRole: [SessionName]\n")
     );
 }
+
+#[test]
+fn a_pin_that_names_no_rule_a_rule_that_is_not_pinnable_or_a_rule_twice() {
+    let step = "    steps:\n      - params: {RoleArn: x, RoleSessionName: ab}\n";
+    let yaml = format!(
+        "{HEAD}    pin: [PackedPolicySise, Credentials/SecretAccessKey, RequestId]\n{step}  - id: d\n    kind: limit\n    provenance: documented\n    description: d\n    pin: [AssumeRoleResult/PackedPolicySize, PackedPolicySize, PackedPolicySize]\n{step}"
+    );
+    assert_errors(
+        "pin_unknown_and_not_pinnable",
+        "scenarios/sts/AssumeRole/a.yaml",
+        &yaml,
+    );
+}
+
+#[test]
+fn an_empty_pin() {
+    assert_errors(
+        "pin_empty",
+        "scenarios/sts/AssumeRole/a.yaml",
+        &format!(
+            "{HEAD}    pin: []\n    steps:\n      - params: {{RoleArn: x, RoleSessionName: ab}}\n"
+        ),
+    );
+}
+
+#[test]
+fn a_secret_rule_that_says_it_is_pinnable() {
+    let ok = "cases:\n  - id: c\n    kind: limit\n    provenance: documented\n    description: d\n    steps:\n      - operation: GetCallerIdentity\n";
+    let (_dir, root) = common::project(&[("scenarios/sts/GetCallerIdentity/a.yaml", ok)]);
+    let path = root.join("models/sts.redact.yaml");
+    let rules = std::fs::read_to_string(&path).unwrap();
+    let secret = "    secret: true\n    numbered: false\n";
+    let at = rules
+        .find("  - element: Credentials/SecretAccessKey\n")
+        .expect("the repo's rules name the secret key");
+    let end = at + rules[at..].find(secret).expect("it is secret") + secret.len();
+    let broken = format!("{}    pinnable: true\n{}", &rules[..end], &rules[end..]);
+    std::fs::write(&path, broken).unwrap();
+    let err = match Suite::load(&Layout::at(&root)) {
+        Err(e @ SuiteError::Rules(_)) => e.to_string(),
+        Err(other) => panic!("expected a rules error, got {other}"),
+        Ok(_) => panic!("a pinnable secret loaded"),
+    };
+    let shown = err.replace(&root.display().to_string(), "<project>");
+    insta::assert_snapshot!("pinnable_secret_rule", shown);
+}
