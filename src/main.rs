@@ -59,8 +59,14 @@ enum Command {
         #[arg(long = "filter")]
         filters: Vec<String>,
     },
-    /// Load every scenario and snapshot; report errors, orphans and missing snapshots.
-    Check,
+    /// Load every scenario and snapshot; report errors, orphans, missing snapshots, stale
+    /// snapshot headers and contradictions between cases and the service's facts.
+    Check {
+        /// Rewrite snapshot headers that no longer say what their case says (contents are
+        /// left as they are).
+        #[arg(long)]
+        fix_headers: bool,
+    },
     /// Scenarios x targets from the JSON reports of runs: pass, fail or baselined, with pass
     /// rates per operation and overall.
     Matrix {
@@ -416,7 +422,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check => check(&suite, &cli.layout.root),
+        Command::Check { fix_headers } => check(&suite, &cli.layout.root, fix_headers),
         Command::Coverage { check } => coverage(&suite, check),
         Command::Serve {
             port,
@@ -498,7 +504,7 @@ fn layout(a: &LayoutArgs) -> Layout {
     l
 }
 
-fn check(suite: &Suite, root: &std::path::Path) -> anyhow::Result<ExitCode> {
+fn check(suite: &Suite, root: &std::path::Path, fix_headers: bool) -> anyhow::Result<ExitCode> {
     // A baseline entry naming no case (renamed or deleted) would excuse nothing forever.
     let mut stale = 0;
     let targets_file = root.join("conform.toml");
@@ -552,6 +558,22 @@ fn check(suite: &Suite, root: &std::path::Path) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    let mut stale_headers = 0;
+    for (case, header) in suite.snapshots.stale_headers(&suite.cases) {
+        if fix_headers {
+            let path = suite.snapshots.rewrite_header(case, &header)?;
+            println!("rewrote the header of {}", path.display());
+        } else {
+            stale_headers += 1;
+            println!(
+                "stale header: {} does not say what {} at {}:{} says (conform check --fix-headers)",
+                suite.snapshots.path_of(case).display(),
+                case.id,
+                case.file,
+                case.line
+            );
+        }
+    }
     let findings = conform::consistency::check(suite);
     for f in &findings {
         println!(
@@ -560,12 +582,13 @@ fn check(suite: &Suite, root: &std::path::Path) -> anyhow::Result<ExitCode> {
         );
     }
     println!(
-        "{} cases in {} models, {} snapshots: {} missing, {} orphaned, {} constrained members without a case, {} stale baseline entries, {} contradictions",
+        "{} cases in {} models, {} snapshots: {} missing, {} orphaned, {} stale headers, {} constrained members without a case, {} stale baseline entries, {} contradictions",
         suite.cases.len(),
         suite.models.len(),
         suite.snapshots.len(),
         missing.len(),
         orphans.len(),
+        stale_headers,
         uncovered,
         stale,
         findings.len()
@@ -573,6 +596,7 @@ fn check(suite: &Suite, root: &std::path::Path) -> anyhow::Result<ExitCode> {
     Ok(
         if missing.is_empty()
             && orphans.is_empty()
+            && stale_headers == 0
             && uncovered == 0
             && stale == 0
             && findings.is_empty()

@@ -29,6 +29,8 @@ pub struct SnapshotStore {
     /// Per service, what a snapshot holding a result says of its element order when that
     /// order is only documented (from the service's facts).
     pub order_notes: HashMap<String, String>,
+    /// The `description:` of each stored snapshot, by relative path.
+    headers: HashMap<PathBuf, String>,
 }
 
 /// How a run's output compares with the stored snapshot.
@@ -138,6 +140,8 @@ impl SnapshotStore {
                             message: "a binary snapshot; conform writes text".into(),
                         })?;
                     let rel = path.strip_prefix(root).unwrap_or(&path).to_owned();
+                    let description = snap.metadata().description().unwrap_or_default().to_owned();
+                    store.headers.insert(rel.clone(), description);
                     store.stored.insert(rel, text);
                 } else if name.ends_with(".snap.new") {
                     store.pending.push(path);
@@ -167,6 +171,28 @@ impl SnapshotStore {
 
     pub fn compare(&self, case: &Case, actual: &str) -> Verdict {
         compare(self.expected(case), actual)
+    }
+
+    /// Snapshots whose header no longer says what their case says (its line moved, its
+    /// provenance or source changed), with the header each should have. A header that
+    /// record mode wrote for AWS's answer names the recording and is left as it is.
+    pub fn stale_headers<'c>(&self, cases: &'c [Case]) -> Vec<(&'c Case, String)> {
+        cases
+            .iter()
+            .filter_map(|c| {
+                let rel = Self::relative_path(c);
+                let have = self.headers.get(&rel)?;
+                let contents = self.stored.get(&rel)?;
+                let want = self.description(c, contents);
+                (*have != want && !have.contains("recorded against")).then_some((c, want))
+            })
+            .collect()
+    }
+
+    /// Rewrites the header of `case`'s snapshot, its contents untouched.
+    pub fn rewrite_header(&self, case: &Case, description: &str) -> Result<PathBuf, WriteError> {
+        let contents = self.expected(case).unwrap_or_default();
+        write_file(&self.path_of(case), case, description, contents, |_| false)
     }
 
     /// Stored snapshots no case produces.

@@ -290,3 +290,39 @@ fn a_snapshot_holding_a_result_says_its_order_is_only_documented() {
     let error = error_snap("400 Bad Request", STS, "ValidationError", "x is invalid");
     assert!(!suite.snapshots.description(case, &error).contains("order"));
 }
+
+#[test]
+fn stale_headers_are_found_and_rewritten_without_touching_contents() {
+    let long = "s".repeat(65);
+    let cases = [
+        case("moved", "inferred", "r", &long),
+        case("aws", "recorded", "[R:localstack-sts x]", &long),
+    ];
+    let yaml = format!("cases:\n{}", cases.concat());
+    let body = error_snap("400 Bad Request", STS, "ValidationError", &too_long(&long));
+    let aws = body.replace(
+        "description: \"x\"",
+        "description: \"limit aws, provenance: recorded against https://sts.amazonaws.com (us-east-1)\"",
+    );
+    let (_dir, root) = common::project(&[
+        ("scenarios/sts/AssumeRole/a.yaml", &yaml),
+        ("snapshots/sts/AssumeRole/moved.snap", &body),
+        ("snapshots/sts/AssumeRole/aws.snap", &aws),
+    ]);
+    let suite = Suite::load(&Layout::at(&root)).unwrap();
+    let stale = suite.snapshots.stale_headers(&suite.cases);
+    assert_eq!(stale.len(), 1, "a recording's header is its own");
+    assert_eq!(stale[0].0.id, "moved");
+    assert_eq!(
+        stale[0].1,
+        "limit moved, provenance: inferred, scenario: scenarios/sts/AssumeRole/a.yaml:2, source: r"
+    );
+    let before = suite.snapshots.expected(stale[0].0).unwrap().to_owned();
+    suite
+        .snapshots
+        .rewrite_header(stale[0].0, &stale[0].1)
+        .unwrap();
+    let again = Suite::load(&Layout::at(&root)).unwrap();
+    assert!(again.snapshots.stale_headers(&again.cases).is_empty());
+    assert_eq!(again.snapshots.expected(&again.cases[1]).unwrap(), before);
+}
