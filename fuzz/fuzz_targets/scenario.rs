@@ -18,6 +18,11 @@ static MODELS: LazyLock<BTreeMap<String, Model>> = LazyLock::new(|| {
     model::load_dir(&dir).expect("the repository's models load")
 });
 
+static RULES: LazyLock<conform::redact::Rules> = LazyLock::new(|| {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/sts.redact.yaml");
+    conform::redact::Rules::load(&path).expect("the repository's redaction rules load")
+});
+
 fuzz_target!(|data: &[u8]| {
     // Files are read as UTF-8 before they reach the loader.
     let Ok(text) = std::str::from_utf8(data) else {
@@ -30,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         None => "GetCallerIdentity",
     };
     let rel = format!("scenarios/sts/{operation}/fuzz.yaml");
-    match conform::scenario::parse_file(&rel, file, &MODELS, "sts", operation) {
+    match conform::scenario::parse_file(&rel, file, &MODELS, &RULES, "sts", operation) {
         Ok(cases) => {
             for case in &cases {
                 let _ = case.test_name();
