@@ -543,14 +543,30 @@ fn satisfies(seen: &Seen, check: &Check, shape: &Shape) -> bool {
 
 /// A model pattern as AWS applies it: the whole value must match, and `\w`/`\d` are ASCII.
 pub fn pattern_matches(pattern: &str, value: &str) -> bool {
-    match compile_pattern(pattern) {
-        Some(re) => re.is_match(value),
-        // A pattern we cannot read proves nothing either way.
-        None => true,
-    }
+    // A pattern we cannot read proves nothing either way.
+    with_pattern(pattern, |re| re.is_none_or(|re| re.is_match(value)))
 }
 
 pub fn compile_pattern(pattern: &str) -> Option<Regex> {
+    with_pattern(pattern, |re| re.cloned())
+}
+
+/// Runs `f` with the pattern compiled once per process. A model has a few dozen patterns and
+/// every case is checked against them: compiling each once keeps `conform check` linear in
+/// the cases, and matching through the one stored regex reuses its search caches, which a
+/// clone would build again.
+fn with_pattern<T>(pattern: &str, f: impl FnOnce(Option<&Regex>) -> T) -> T {
+    static COMPILED: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<String, Option<Regex>>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let mut compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+    let re = compiled
+        .entry(pattern.to_owned())
+        .or_insert_with(|| compile_uncached(pattern));
+    f(re.as_ref())
+}
+
+fn compile_uncached(pattern: &str) -> Option<Regex> {
     let mut p = String::with_capacity(pattern.len() + 16);
     let mut chars = pattern.chars().peekable();
     let mut in_class = false;
