@@ -240,7 +240,11 @@ fn answer(
                 .validation
                 .as_ref()
                 .expect("a validation format matched");
-            (v.code.as_str(), v.status, facts.namespace.as_str())
+            (
+                v.spec.code.as_str(),
+                v.spec.status,
+                facts.namespace.as_str(),
+            )
         }
         Format::Template(t) => (
             t.code.as_str(),

@@ -42,19 +42,10 @@ pub struct Recording {
     pub location: String,
 }
 
-/// The format of a refusal for a model constraint.
+/// The format of a refusal for a model constraint, and a matcher of its messages.
 #[derive(Debug, Clone)]
 pub struct Validation {
-    /// Whether the offending value is quoted in the message.
-    pub echoes_value: bool,
-    pub code: String,
-    pub status: u16,
-    one: String,
-    several: String,
-    separator: String,
-    violation: String,
-    missing: String,
-    rules: BTreeMap<String, String>,
+    pub spec: ValidationSpec,
     matcher: Regex,
 }
 
@@ -121,7 +112,7 @@ struct RawFacts {
     namespace: String,
     #[serde(default)]
     recordings: BTreeMap<String, Recording>,
-    validation: Option<Spanned<RawValidation>>,
+    validation: Option<Spanned<ValidationSpec>>,
     #[serde(default)]
     templates: Vec<Spanned<RawTemplate>>,
     #[serde(default)]
@@ -130,21 +121,23 @@ struct RawFacts {
     order: Vec<Spanned<RawOrder>>,
 }
 
-#[derive(Deserialize)]
+/// `validation` as the facts file writes it.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawValidation {
-    echoes_value: bool,
-    code: String,
-    status: u16,
-    one: String,
-    several: String,
-    separator: String,
-    violation: String,
-    missing: String,
-    rules: BTreeMap<String, String>,
+pub struct ValidationSpec {
+    /// Whether the offending value is quoted in the message.
+    pub echoes_value: bool,
+    pub code: String,
+    pub status: u16,
+    pub one: String,
+    pub several: String,
+    pub separator: String,
+    pub violation: String,
+    pub missing: String,
+    pub rules: BTreeMap<String, String>,
     /// Where each rule's wording comes from: recordings cited `[R:id]`, and what is inferred.
-    recorded: Vec<String>,
-    inferred: String,
+    pub recorded: Vec<String>,
+    pub inferred: String,
 }
 
 #[derive(Deserialize)]
@@ -214,7 +207,7 @@ fn template_regex(message: &str) -> Result<Regex, String> {
 
 /// Any message of the validation format: one violation or several, each with one of the
 /// format's rules or the missing form.
-fn validation_regex(v: &RawValidation) -> Result<Regex, String> {
+fn validation_regex(v: &ValidationSpec) -> Result<Regex, String> {
     let rules = v
         .rules
         .values()
@@ -255,34 +248,40 @@ impl Validation {
         let parts: Vec<String> = violations
             .iter()
             .map(|v| match &v.value {
-                None => fill(&self.missing, &[("member", &v.member)]),
+                None => fill(&self.spec.missing, &[("member", &v.member)]),
                 Some(value) => {
                     let args: Vec<(&str, &str)> =
                         v.args.iter().map(|(k, a)| (*k, a.as_str())).collect();
-                    let rule = fill(self.rules.get(v.rule).map_or("", String::as_str), &args);
-                    let value = if self.echoes_value {
+                    let rule = fill(
+                        self.spec.rules.get(v.rule).map_or("", String::as_str),
+                        &args,
+                    );
+                    let value = if self.spec.echoes_value {
                         value.as_str()
                     } else {
                         ""
                     };
                     fill(
-                        &self.violation,
+                        &self.spec.violation,
                         &[("value", value), ("member", &v.member), ("rule", &rule)],
                     )
                 }
             })
             .collect();
         if parts.len() == 1 {
-            fill(&self.one, &[("violation", &parts[0])])
+            fill(&self.spec.one, &[("violation", &parts[0])])
         } else {
             let count = parts.len().to_string();
-            let joined = parts.join(&self.separator);
-            fill(&self.several, &[("count", &count), ("violations", &joined)])
+            let joined = parts.join(&self.spec.separator);
+            fill(
+                &self.spec.several,
+                &[("count", &count), ("violations", &joined)],
+            )
         }
     }
 
     pub fn has_rule(&self, rule: &str) -> bool {
-        self.rules.contains_key(rule)
+        self.spec.rules.contains_key(rule)
     }
 }
 
@@ -360,18 +359,7 @@ impl Facts {
                     ));
                 }
                 match validation_regex(&v) {
-                    Ok(matcher) => Some(Validation {
-                        echoes_value: v.echoes_value,
-                        code: v.code,
-                        status: v.status,
-                        one: v.one,
-                        several: v.several,
-                        separator: v.separator,
-                        violation: v.violation,
-                        missing: v.missing,
-                        rules: v.rules,
-                        matcher,
-                    }),
+                    Ok(matcher) => Some(Validation { spec: v, matcher }),
                     Err(e) => {
                         errors.push(at(
                             line,
@@ -503,7 +491,7 @@ impl Facts {
     /// follows (for `code`, when given, a template of that code first).
     pub fn format_of(&self, code: Option<&str>, message: &str) -> Option<Format<'_>> {
         if let Some(v) = &self.validation
-            && code.is_none_or(|c| c == v.code)
+            && code.is_none_or(|c| c == v.spec.code)
             && v.matcher.is_match(message)
         {
             return Some(Format::Validation);

@@ -94,6 +94,17 @@ fn assert_pass(r: &CaseResult) {
     );
 }
 
+/// The pinned case's answer kept the recorded size as it is.
+fn assert_holds_16(r: &conform::runner::CaseResult) {
+    assert!(
+        r.run
+            .transcript
+            .contains("<PackedPolicySize>16</PackedPolicySize>"),
+        "{}",
+        r.run.transcript
+    );
+}
+
 #[tokio::test]
 async fn the_recorded_size_passes_pinned_and_unpinned() {
     let (_dir, root) = project();
@@ -102,14 +113,7 @@ async fn the_recorded_size_passes_pinned_and_unpinned() {
     for r in &results {
         assert_pass(r);
     }
-    assert!(
-        results[0]
-            .run
-            .transcript
-            .contains("<PackedPolicySize>16</PackedPolicySize>"),
-        "{}",
-        results[0].run.transcript
-    );
+    assert_holds_16(&results[0]);
 }
 
 #[tokio::test]
@@ -157,14 +161,7 @@ async fn the_replay_server_answers_the_pinned_literal() {
     for r in &results {
         assert_pass(r);
     }
-    assert!(
-        results[0]
-            .run
-            .transcript
-            .contains("<PackedPolicySize>16</PackedPolicySize>"),
-        "{}",
-        results[0].run.transcript
-    );
+    assert_holds_16(&results[0]);
     let report = replay.report();
     assert_eq!(report.unmatched_count, 0, "{:?}", report.unmatched);
     assert!(

@@ -395,8 +395,8 @@ impl ReferenceSts {
             };
             return error_document(
                 &self.facts.namespace,
-                v.status,
-                &v.code,
+                v.spec.status,
+                &v.spec.code,
                 &v.message(&violations),
             );
         }
