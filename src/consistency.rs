@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 
 use crate::coverage;
-use crate::deviation::{self, Body};
 use crate::facts::{self, Facts, Format};
 use crate::scenario::{Case, Provenance};
 use crate::suite::Suite;
+use crate::transcript::{self, Body};
 use crate::xml;
 
 /// One contradiction, at the case it concerns.
@@ -37,7 +37,7 @@ struct ErrorAnswer {
 
 fn error_answers(snapshot: &str) -> Vec<ErrorAnswer> {
     let mut out = Vec::new();
-    for (i, step) in deviation::steps(snapshot).iter().enumerate() {
+    for (i, step) in transcript::steps(snapshot).iter().enumerate() {
         let Body::Xml(body) = step.body else {
             continue;
         };
@@ -58,12 +58,7 @@ fn error_answers(snapshot: &str) -> Vec<ErrorAnswer> {
         };
         out.push(ErrorAnswer {
             step: i,
-            status: step
-                .status_line
-                .split_whitespace()
-                .nth(1)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0),
+            status: step.status().unwrap_or(0),
             code,
             message: text("Message").unwrap_or_default(),
             namespace: root

@@ -693,20 +693,21 @@ fn observe(
 /// its operation; a raw step counts for the case's own operation.
 pub fn error_codes(snapshot: &str, case_operation: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let mut op = case_operation.to_owned();
-    for line in snapshot.lines() {
-        if let Some(title) = line.strip_prefix("=== step ") {
-            let name = title.split_once(": ").map_or("", |(_, t)| t);
-            let first = name.split_whitespace().next().unwrap_or("");
-            op = if first == "raw" || first.is_empty() {
-                case_operation.to_owned()
-            } else {
-                first.to_owned()
-            };
-        } else if let Some(rest) = line.trim().strip_prefix("<Code>")
-            && let Some(code) = rest.strip_suffix("</Code>")
-        {
-            out.push((op.clone(), code.to_owned()));
+    for step in crate::transcript::steps(snapshot) {
+        let first = step.title.split_whitespace().next().unwrap_or("");
+        let op = if first == "raw" || first.is_empty() {
+            case_operation
+        } else {
+            first
+        };
+        for line in step.body_text().lines() {
+            if let Some(code) = line
+                .trim()
+                .strip_prefix("<Code>")
+                .and_then(|r| r.strip_suffix("</Code>"))
+            {
+                out.push((op.to_owned(), code.to_owned()));
+            }
         }
     }
     out
@@ -737,7 +738,7 @@ mod tests {
 
     #[test]
     fn error_codes_are_attributed_to_their_step() {
-        let snap = "=== step 1: AssumeRole\nHTTP 400\n    <Code>ValidationError</Code>\n\n=== step 2: raw POST /\n  <Code>InvalidAction</Code>\n";
+        let snap = "=== step 1: AssumeRole\nHTTP 400 Bad Request\ncontent-type: text/xml\n<ErrorResponse>\n  <Error>\n    <Code>ValidationError</Code>\n  </Error>\n</ErrorResponse>\n\n=== step 2: raw POST /\nHTTP 400 Bad Request\ncontent-type: text/xml\n<ErrorResponse>\n  <Error>\n    <Code>InvalidAction</Code>\n  </Error>\n</ErrorResponse>\n";
         assert_eq!(
             error_codes(snap, "GetCallerIdentity"),
             [

@@ -11,6 +11,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use crate::transcript::{self, Body, Step, steps};
 use crate::xml::{self, Element, Node};
 
 /// What kind of difference a deviation is. The order is the order of [`Level`]s.
@@ -291,75 +292,6 @@ pub fn actual_is_stable(d: &Deviation) -> bool {
     looks_stable(actual) && placeholders(actual).len() >= marked
 }
 
-/// One step of a transcript as text: the part of a snapshot or of a run's transcript between
-/// two `=== step N: title` headers.
-#[derive(Debug)]
-pub(crate) struct StepText<'a> {
-    /// The whole step, header included.
-    text: &'a str,
-    title: &'a str,
-    /// `HTTP 200 OK`, or `error: ...` when the step got no answer.
-    pub(crate) status_line: &'a str,
-    content_type: Option<&'a str>,
-    pub(crate) body: Body<'a>,
-}
-
-#[derive(Debug)]
-pub(crate) enum Body<'a> {
-    Empty,
-    Xml(&'a str),
-    /// Not XML: the text after the `body (not XML, ...):` line.
-    Text(&'a str),
-}
-
-/// Splits a transcript into its steps. A header only counts at the start or after an empty
-/// line, as the runner writes them.
-pub(crate) fn steps(text: &str) -> Vec<StepText<'_>> {
-    const HEADER: &str = "=== step ";
-    let mut starts: Vec<usize> = Vec::new();
-    if text.starts_with(HEADER) {
-        starts.push(0);
-    }
-    starts.extend(text.match_indices("\n\n=== step ").map(|(i, _)| i + 2));
-    let mut out = Vec::with_capacity(starts.len());
-    for (i, &s) in starts.iter().enumerate() {
-        let end = starts.get(i + 1).copied().unwrap_or(text.len());
-        out.push(step_text(&text[s..end]));
-    }
-    out
-}
-
-fn step_text(chunk: &str) -> StepText<'_> {
-    let chunk = chunk.trim_end();
-    let (header, rest) = chunk.split_once('\n').unwrap_or((chunk, ""));
-    let title = header
-        .trim_start_matches("=== step ")
-        .split_once(": ")
-        .map_or("", |(_, t)| t);
-    let (status_line, rest) = rest.split_once('\n').unwrap_or((rest, ""));
-    let (content_type, body) = match rest.strip_prefix("content-type: ") {
-        Some(r) => {
-            let (ct, b) = r.split_once('\n').unwrap_or((r, ""));
-            (Some(ct), b)
-        }
-        None => (None, rest),
-    };
-    let body = if body.is_empty() || body == "body: (empty)" {
-        Body::Empty
-    } else if body.starts_with("body (not XML") {
-        Body::Text(body.split_once('\n').map_or("", |(_, t)| t))
-    } else {
-        Body::Xml(body)
-    };
-    StepText {
-        text: chunk,
-        title,
-        status_line,
-        content_type,
-        body,
-    }
-}
-
 /// Every deviation of `actual` (a run's transcript) from `expected` (the snapshot's text).
 /// Equal texts have none; different ones always have at least one.
 pub fn between(expected: &str, actual: &str) -> Vec<Deviation> {
@@ -400,7 +332,7 @@ fn fallback(expected: &str, actual: &str) -> Deviation {
     loop {
         let (x, y) = (e.next(), a.next());
         if let Some(l) = y
-            && l.starts_with("=== step ")
+            && transcript::is_header(l)
         {
             if seen_header {
                 step += 1;
@@ -420,7 +352,7 @@ fn status_code(line: &str) -> &str {
     }
 }
 
-fn compare_step(step: usize, e: &StepText<'_>, a: &StepText<'_>, out: &mut Vec<Deviation>) {
+fn compare_step(step: usize, e: &Step<'_>, a: &Step<'_>, out: &mut Vec<Deviation>) {
     if e.text == a.text {
         return;
     }

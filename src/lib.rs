@@ -33,5 +33,6 @@ pub mod suite;
 pub mod target;
 pub mod targets;
 pub mod template;
+pub mod transcript;
 pub mod transport;
 pub mod xml;

@@ -28,7 +28,8 @@ pub fn response(
     ));
     let body = resp.body.trim();
     if body.is_empty() {
-        text.push_str("body: (empty)\n");
+        text.push_str(crate::transcript::EMPTY_BODY);
+        text.push('\n');
         return Normalized {
             text,
             document: None,
@@ -45,7 +46,7 @@ pub fn response(
             }
         }
         Err(e) => {
-            text.push_str(&format!("body (not XML, {e}):\n"));
+            text.push_str(&crate::transcript::not_xml(&e.to_string()));
             text.push_str(&redactor.values(body));
             text.push('\n');
             Normalized {

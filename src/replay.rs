@@ -1531,48 +1531,20 @@ fn replace_named(body: &str, literal: &str, value: &str) -> String {
     out
 }
 
-/// The answers a snapshot holds, one per checked step.
+/// The answers a snapshot holds, one per checked step that got one.
 fn parse_transcript(snapshot: &str) -> Vec<Answer> {
-    let mut out = Vec::new();
-    let mut current: Option<Vec<&str>> = None;
-    for line in snapshot.lines() {
-        if line.starts_with("=== step ") {
-            if let Some(lines) = current.take() {
-                out.extend(answer_of(&lines));
-            }
-            current = Some(Vec::new());
-        } else if let Some(lines) = current.as_mut() {
-            lines.push(line);
-        }
-    }
-    if let Some(lines) = current {
-        out.extend(answer_of(&lines));
-    }
-    out
-}
-
-fn answer_of(lines: &[&str]) -> Option<Answer> {
-    let status_line = lines.first()?.strip_prefix("HTTP ")?;
-    let status: u16 = status_line.split_whitespace().next()?.parse().ok()?;
-    let ct = lines.get(1)?.strip_prefix("content-type: ")?;
-    let content_type = (ct != "(none)").then(|| ct.to_owned());
-    let rest = &lines[2..];
-    // Trailing blank lines separate steps.
-    let end = rest
+    crate::transcript::steps(snapshot)
         .iter()
-        .rposition(|l| !l.is_empty())
-        .map_or(0, |i| i + 1);
-    let rest = &rest[..end];
-    let body = match rest.first() {
-        Some(&"body: (empty)") => String::new(),
-        Some(first) if first.starts_with("body (not XML") => rest[1..].join("\n"),
-        _ => rest.join("\n"),
-    };
-    Some(Answer {
-        status,
-        content_type,
-        body,
-    })
+        .filter_map(|s| {
+            // A step that got no answer, or a transcript cut short, has nothing to serve.
+            s.content_type?;
+            Some(Answer {
+                status: s.status()?,
+                content_type: s.answered_content_type().map(str::to_owned),
+                body: s.body_text().to_owned(),
+            })
+        })
+        .collect()
 }
 
 const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";

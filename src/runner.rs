@@ -622,7 +622,7 @@ impl Runner {
                 if checked > 1 {
                     transcript.push('\n');
                 }
-                transcript.push_str(&format!("=== step {checked}: {title}\n"));
+                transcript.push_str(&crate::transcript::header(checked, &title));
             }
             let r = if step.role == Role::Check {
                 &mut redactor
