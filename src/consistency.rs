@@ -11,8 +11,7 @@ use crate::coverage;
 use crate::facts::{self, Facts, Format};
 use crate::scenario::{Case, Provenance};
 use crate::suite::Suite;
-use crate::transcript::{self, Body};
-use crate::xml;
+use crate::transcript;
 
 /// One contradiction, at the case it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,50 +25,25 @@ pub struct Finding {
     pub help: String,
 }
 
-/// An error answer as a snapshot holds it.
+/// An error answer as a snapshot holds it, with its step.
 struct ErrorAnswer {
     step: usize,
     status: u16,
-    code: String,
-    message: String,
-    namespace: String,
+    error: transcript::ErrorAnswer,
 }
 
 fn error_answers(snapshot: &str) -> Vec<ErrorAnswer> {
-    let mut out = Vec::new();
-    for (i, step) in transcript::steps(snapshot).iter().enumerate() {
-        let Body::Xml(body) = step.body else {
-            continue;
-        };
-        let Ok(root) = xml::parse(body) else {
-            continue;
-        };
-        let Some(error) = root.elements().find(|e| e.local_name() == "Error") else {
-            continue;
-        };
-        let text = |name: &str| {
-            error
-                .elements()
-                .find(|e| e.local_name() == name)
-                .map(|e| e.text())
-        };
-        let Some(code) = text("Code") else {
-            continue;
-        };
-        out.push(ErrorAnswer {
-            step: i,
-            status: step.status().unwrap_or(0),
-            code,
-            message: text("Message").unwrap_or_default(),
-            namespace: root
-                .attrs
-                .iter()
-                .find(|(k, _)| k == "xmlns")
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default(),
-        });
-    }
-    out
+    transcript::steps(snapshot)
+        .iter()
+        .enumerate()
+        .filter_map(|(i, step)| {
+            Some(ErrorAnswer {
+                step: i,
+                status: step.status().unwrap_or(0),
+                error: step.error()?,
+            })
+        })
+        .collect()
 }
 
 /// A rule of a member: `(service, operation, member, rule label)`.
@@ -100,7 +74,7 @@ pub fn check(suite: &Suite) -> Vec<Finding> {
         let answers = error_answers(snapshot);
         for a in &answers {
             codes
-                .entry((case.service.clone(), a.code.clone()))
+                .entry((case.service.clone(), a.error.code.clone()))
                 .or_insert(case);
             answer(a, facts, &find, &mut out);
         }
@@ -111,7 +85,7 @@ pub fn check(suite: &Suite) -> Vec<Finding> {
             if let ([rule], Some(first)) = (broken.as_slice(), answers.iter().find(|a| a.step == 0))
             {
                 let format = facts
-                    .format_of(Some(&first.code), &first.message)
+                    .format_of(Some(&first.error.code), &first.error.message)
                     .map_or("no known format".to_owned(), |f| f.name().to_owned());
                 alike
                     .entry((
@@ -121,7 +95,7 @@ pub fn check(suite: &Suite) -> Vec<Finding> {
                         rule.label.clone(),
                     ))
                     .or_default()
-                    .push((case, format!("{} in {format}", first.code)));
+                    .push((case, format!("{} in {format}", first.error.code)));
             }
         }
     }
@@ -216,11 +190,11 @@ fn answer(
     out: &mut Vec<Finding>,
 ) {
     let step = a.step + 1;
-    let Some(format) = facts.format_of(Some(&a.code), &a.message) else {
+    let Some(format) = facts.format_of(Some(&a.error.code), &a.error.message) else {
         out.push(find(
             format!(
                 "step {step}: the message of {} follows no template: {}",
-                a.code, a.message
+                a.error.code, a.error.message
             ),
             &format!(
                 "add a template to {} with where it comes from, or make the message follow one",
@@ -248,9 +222,9 @@ fn answer(
         ),
     };
     let name = format.name();
-    if code != a.code {
+    if code != a.error.code {
         out.push(find(
-            format!("step {step}: the message is {name}'s, whose code is {code}, but the answer says {}", a.code),
+            format!("step {step}: the message is {name}'s, whose code is {code}, but the answer says {}", a.error.code),
             "one message, one code: change the code, or the message if the code is the one known",
         ));
     }
@@ -263,9 +237,9 @@ fn answer(
             "change the status, or the template if a recording shows otherwise",
         ));
     }
-    if namespace != a.namespace {
+    if namespace != a.error.namespace {
         out.push(find(
-            format!("step {step}: {name}'s error document is in namespace {namespace}, the snapshot's in {}", a.namespace),
+            format!("step {step}: {name}'s error document is in namespace {namespace}, the snapshot's in {}", a.error.namespace),
             "change the snapshot's xmlns, or the template's namespace if a recording shows otherwise",
         ));
     }
@@ -281,9 +255,9 @@ mod tests {
         let a = error_answers(snap);
         assert_eq!(a.len(), 1);
         assert_eq!((a[0].step, a[0].status), (1, 400));
-        assert_eq!(a[0].code, "InvalidAction");
+        assert_eq!(a[0].error.code, "InvalidAction");
         assert_eq!(
-            a[0].namespace,
+            a[0].error.namespace,
             "http://webservices.amazon.com/AWSFault/2005-15-09"
         );
     }

@@ -700,14 +700,8 @@ pub fn error_codes(snapshot: &str, case_operation: &str) -> Vec<(String, String)
         } else {
             first
         };
-        for line in step.body_text().lines() {
-            if let Some(code) = line
-                .trim()
-                .strip_prefix("<Code>")
-                .and_then(|r| r.strip_suffix("</Code>"))
-            {
-                out.push((op.to_owned(), code.to_owned()));
-            }
+        if let Some(e) = step.error() {
+            out.push((op.to_owned(), e.code));
         }
     }
     out

@@ -167,7 +167,7 @@ struct RawOrder {
     source: String,
 }
 
-/// The `[R:id]` citations in a text, with where each starts.
+/// The ids of the `[R:id]` citations in a text.
 pub fn citations(text: &str) -> impl Iterator<Item = &str> {
     text.match_indices("[R:").filter_map(move |(i, _)| {
         let rest = &text[i + 3..];
@@ -512,13 +512,29 @@ impl Facts {
             .any(|g| g.iter().any(|c| c == a) && g.iter().any(|c| c == b))
     }
 
+    /// The element orders that are only documented, not recorded.
+    pub fn documented_orders(&self) -> impl Iterator<Item = &Order> {
+        self.order
+            .iter()
+            .filter(|o| o.provenance == Provenance::Documented)
+    }
+
+    /// What a snapshot holding a result says of its order, when the service's result order
+    /// is only documented.
+    pub fn order_note(&self) -> Option<String> {
+        self.documented_orders().next().map(|o| {
+            format!(
+                "; element order of results: documented ({}), not recorded",
+                o.source
+            )
+        })
+    }
+
     /// Element orders that are only documented: rules that leave such order deviations
     /// unjudged for every target, since no target can be wrong against an order AWS is not
     /// known to use.
     pub fn not_judged(&self) -> Vec<NotJudged> {
-        self.order
-            .iter()
-            .filter(|o| o.provenance == Provenance::Documented)
+        self.documented_orders()
             .map(|o| NotJudged {
                 kind: Some(Kind::ElementOrder),
                 path: Some(o.path.clone()),

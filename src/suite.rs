@@ -156,18 +156,8 @@ impl Suite {
         check_variables(&layout.scenarios, &cases, &variables)?;
         let mut snapshots = SnapshotStore::load(&layout.snapshots)?;
         for (service, f) in &facts {
-            if let Some(o) = f
-                .order
-                .iter()
-                .find(|o| o.provenance == crate::scenario::Provenance::Documented)
-            {
-                snapshots.order_notes.insert(
-                    service.clone(),
-                    format!(
-                        "; element order of results: documented ({}), not recorded",
-                        o.source
-                    ),
-                );
+            if let Some(note) = f.order_note() {
+                snapshots.order_notes.insert(service.clone(), note);
             }
         }
         Ok(Suite {

@@ -77,6 +77,42 @@ impl Step<'_> {
     }
 }
 
+/// The parts of an error document (`ErrorResponse/Error`) a step answered with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorAnswer {
+    pub code: String,
+    pub message: String,
+    /// The error document's `xmlns`.
+    pub namespace: String,
+}
+
+impl Step<'_> {
+    /// The error the step answered with, when its body is an error document with a code.
+    pub fn error(&self) -> Option<ErrorAnswer> {
+        let Body::Xml(body) = self.body else {
+            return None;
+        };
+        let root = crate::xml::parse(body).ok()?;
+        let error = root.elements().find(|e| e.local_name() == "Error")?;
+        let text = |name: &str| {
+            error
+                .elements()
+                .find(|e| e.local_name() == name)
+                .map(|e| e.text())
+        };
+        Some(ErrorAnswer {
+            code: text("Code")?,
+            message: text("Message").unwrap_or_default(),
+            namespace: root
+                .attrs
+                .iter()
+                .find(|(k, _)| k == "xmlns")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default(),
+        })
+    }
+}
+
 /// Splits a transcript into its steps. A header only counts at the start or after an empty
 /// line, as the runner writes them, so a body line that happens to start like a header does
 /// not split a step.

@@ -31,9 +31,7 @@ fn corpus_truth(root: &Path) -> anyhow::Result<String> {
     );
     for (service, facts) in &suite.facts {
         let documented: Vec<String> = facts
-            .order
-            .iter()
-            .filter(|o| o.provenance == Provenance::Documented)
+            .documented_orders()
             .map(|o| format!("`{}`", o.path))
             .collect();
         if !documented.is_empty() {
