@@ -25,6 +25,18 @@ pub struct Finding {
     pub help: String,
 }
 
+impl Finding {
+    fn at(case: &Case, message: String, help: String) -> Finding {
+        Finding {
+            file: case.file.clone(),
+            line: case.line,
+            case: case.test_name(),
+            message,
+            help,
+        }
+    }
+}
+
 /// An error answer as a snapshot holds it, with its step.
 struct ErrorAnswer {
     step: usize,
@@ -60,13 +72,7 @@ pub fn check(suite: &Suite) -> Vec<Finding> {
         let Some(facts) = suite.facts.get(&case.service) else {
             continue;
         };
-        let find = |message: String, help: &str| Finding {
-            file: case.file.clone(),
-            line: case.line,
-            case: case.test_name(),
-            message,
-            help: help.to_owned(),
-        };
+        let find = |message: String, help: &str| Finding::at(case, message, help.to_owned());
         sources(case, facts, &find, &mut out);
         let Some(snapshot) = suite.snapshots.expected(case) else {
             continue;
@@ -110,16 +116,14 @@ pub fn check(suite: &Suite) -> Vec<Finding> {
         };
         for (case, answer) in cases {
             if answer != expected {
-                out.push(Finding {
-                    file: case.file.clone(),
-                    line: case.line,
-                    case: case.test_name(),
-                    message: format!(
+                out.push(Finding::at(
+                    case,
+                    format!(
                         "{op} {member} {rule}: this case expects {answer}, but {} expects {expected} for the same rule",
                         first.id
                     ),
-                    help: "alike requests get alike answers: make one expectation follow the other, or say in both sources why they differ and change one request so they are not alike".into(),
-                });
+                    "alike requests get alike answers: make one expectation follow the other, or say in both sources why they differ and change one request so they are not alike".into(),
+                ));
             }
         }
     }
@@ -128,15 +132,13 @@ pub fn check(suite: &Suite) -> Vec<Finding> {
         for ((other_service, b), case) in &spelled[i + 1..] {
             let distinct = suite.facts.get(service).is_some_and(|f| f.distinct(a, b));
             if service == other_service && facts::same_code_word(a, b) && !distinct {
-                out.push(Finding {
-                    file: case.file.clone(),
-                    line: case.line,
-                    case: case.test_name(),
-                    message: format!("the error code is spelled `{b}` here and `{a}` elsewhere"),
-                    help: format!(
+                out.push(Finding::at(
+                    case,
+                    format!("the error code is spelled `{b}` here and `{a}` elsewhere"),
+                    format!(
                         "use one spelling, or declare both in `distinct_codes` of models/{service}.facts.yaml with the source that shows they differ"
                     ),
-                });
+                ));
             }
         }
     }

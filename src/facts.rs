@@ -176,6 +176,18 @@ pub fn citations(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// What to write instead of `[R:id]` when `id` is none of `recordings`, or None when it is one.
+pub fn unknown_citation(recordings: &BTreeMap<String, Recording>, id: &str) -> Option<String> {
+    if recordings.contains_key(id) {
+        return None;
+    }
+    let ids: Vec<&str> = recordings.keys().map(String::as_str).collect();
+    Some(match did_you_mean(id, ids.iter().copied()) {
+        Some(s) => format!("did you mean `[R:{s}]`?"),
+        None => format!("cite one of: {}", ids.join(", ")),
+    })
+}
+
 /// A template as a regex fragment: literal text escaped, each `{name}` slot the fragment
 /// given for it, or a lazy wildcard.
 fn pattern(template: &str, fragments: &[(&str, &str)]) -> Result<String, String> {
@@ -327,14 +339,9 @@ impl Facts {
             )]
         })?;
         let mut errors = Vec::new();
-        let ids: Vec<&str> = raw.recordings.keys().map(String::as_str).collect();
         let cited = |text: &str, line: usize, col: usize, errors: &mut Vec<Diagnostic>| {
             for id in citations(text) {
-                if !raw.recordings.contains_key(id) {
-                    let help = match did_you_mean(id, ids.iter().copied()) {
-                        Some(s) => format!("did you mean `[R:{s}]`?"),
-                        None => format!("cite one of: {}", ids.join(", ")),
-                    };
+                if let Some(help) = unknown_citation(&raw.recordings, id) {
                     errors.push(at(line, col, format!("`[R:{id}]` is no recording"), &help));
                 }
             }
