@@ -93,7 +93,12 @@ impl Step<'_> {
             return None;
         };
         let root = crate::xml::parse(body).ok()?;
-        let error = root.elements().find(|e| e.local_name() == "Error")?;
+        // awsQuery wraps it in ErrorResponse; REST-XML services answer `<Error>` bare.
+        let error = if root.local_name() == "Error" {
+            &root
+        } else {
+            root.elements().find(|e| e.local_name() == "Error")?
+        };
         let text = |name: &str| {
             error
                 .elements()
