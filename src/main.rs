@@ -24,6 +24,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 #[command(
     name = "conform",
     version,
+    // A flag given twice (by a wrapper such as xtask and by its user) means it once.
+    args_override_self = true,
     about = "Conformance harness for AWS XML APIs: replays YAML scenarios against an endpoint and compares the answers with snapshots"
 )]
 struct Cli {
@@ -58,6 +60,9 @@ enum Command {
         /// Substrings of test names (`sts::AssumeRole::...`) to keep.
         #[arg(long = "filter")]
         filters: Vec<String>,
+        /// More filters, as bare words.
+        #[arg(value_name = "FILTER")]
+        more: Vec<String>,
     },
     /// Load every scenario and snapshot; report errors, orphans, missing snapshots, stale
     /// snapshot headers and contradictions between cases and the service's facts.
@@ -221,6 +226,9 @@ struct RunArgs {
     /// Substrings of test names to run (all when none).
     #[arg(long = "filter")]
     filters: Vec<String>,
+    /// More filters, as bare words: `conform run assume_role` is `--filter assume_role`.
+    #[arg(value_name = "FILTER")]
+    more_filters: Vec<String>,
     /// Filters must match whole test names.
     #[arg(long)]
     exact: bool,
@@ -416,7 +424,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e).context("cannot load the project"),
     };
     match cli.command {
-        Command::List { filters } => {
+        Command::List { mut filters, more } => {
+            filters.extend(more);
             for c in suite.select(&filters, false) {
                 println!("{}  [{} / {}]", c.test_name(), c.kind, c.provenance);
             }
@@ -441,7 +450,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             serve(suite, port, strict, &vars, &region, limits)
         }
-        Command::Run(args) => {
+        Command::Run(mut args) => {
+            let more = std::mem::take(&mut args.more_filters);
+            args.filters.extend(more);
             let args = with_target(*args, &cli.layout.root)?;
             // Checked here, not by clap: the baseline may come from the targets file.
             if args.update_baseline && args.baseline.is_none() {

@@ -1,5 +1,5 @@
 //! Repository tasks: `cargo xtask conformance | record | parity | bench | expect`, one module
-//! per task; `process` runs conform and cargo for them.
+//! per task; `process` runs conform and cargo for them. `cargo xtask help` lists them.
 
 mod conformance;
 mod expect;
@@ -10,33 +10,51 @@ mod reference;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::bail;
+use clap::Parser;
 
-use conformance::conformance;
+use conformance::{ConformanceArgs, conformance};
 use expect::expect;
 use parity::parity;
 use process::{cargo, run_conform};
 
-const USAGE: &str = "usage:
-  cargo xtask conformance [--target NAME] [--endpoint URL] [--jobs N] [--var NAME=VALUE]...
-                          [--report-json|--report-junit|--report-md|--report-html FILE]
-                          [--shard K/N] [--update-baseline] [--allow-aws] [-- FILTER...]
-      run the scenarios against the built-in replay server, a target named in conform.toml
-      (moto and localstack are installed, started on a free port and stopped here), or any
-      endpoint (your emulator, AWS)
-  cargo xtask record --target aws|URL [--allow-aws] [--region R] [--filter TEXT]... [--dry-run]
-      record fresh snapshots (conform record) into this checkout
-  cargo xtask parity
-      run the corpus against replay, moto and LocalStack and write docs/parity.md and
-      docs/parity.html (the parity matrix, dated, with each target's version)
-  cargo xtask bench
-      measure the harness's own cost per case against an in-process endpoint
-  cargo xtask expect [--root DIR]
-      write the missing snapshots of documented/inferred STS cases from the documented
-      behaviour (never overwrites a snapshot; lists the cases it cannot answer)";
+/// Repository tasks of conform.
+#[derive(Parser)]
+#[command(name = "xtask", bin_name = "cargo xtask")]
+enum Task {
+    /// Run the scenarios against the built-in replay server, a target named in conform.toml
+    /// (moto and localstack are installed, started on a free port and stopped here), or any
+    /// endpoint (your emulator, AWS).
+    Conformance(ConformanceArgs),
+    /// Record fresh snapshots (`conform record`) into this checkout; every argument is
+    /// `conform record`'s (`--target aws|URL`, `--allow-aws`, `--region`, `--filter`, `--dry-run`).
+    Record {
+        #[arg(
+            allow_hyphen_values = true,
+            trailing_var_arg = true,
+            value_name = "RECORD_ARGS"
+        )]
+        args: Vec<String>,
+    },
+    /// Run the corpus against replay, moto and LocalStack and write docs/parity.md and
+    /// docs/parity.html (the parity matrix, dated, with each target's version).
+    Parity,
+    /// Measure the harness's own cost per case against an in-process endpoint.
+    Bench,
+    /// Write the missing snapshots of documented and inferred STS cases from the documented
+    /// behaviour (never overwrites one; lists the cases it cannot answer).
+    Expect {
+        /// Check that the stored snapshots still agree with the documented behaviour instead.
+        #[arg(long)]
+        check: bool,
+        /// Project root (default: this checkout).
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
+}
 
 fn main() -> ExitCode {
-    match run() {
+    let task = Task::parse();
+    match run(task) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("xtask: {e:#}");
@@ -45,35 +63,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> anyhow::Result<ExitCode> {
-    let mut args = std::env::args().skip(1);
-    let task = args.next().unwrap_or_default();
-    let rest: Vec<String> = args.collect();
-    match task.as_str() {
-        "conformance" => conformance(&rest),
-        "bench" => cargo(&["bench", "-p", "conform", "--bench", "harness"]),
-        "record" => {
+fn run(task: Task) -> anyhow::Result<ExitCode> {
+    match task {
+        Task::Conformance(args) => conformance(args),
+        Task::Bench => cargo(&["bench", "-p", "conform", "--bench", "harness"]),
+        Task::Record { args } => {
             let root = workspace().display().to_string();
             let mut cmd: Vec<&str> = vec!["--root", &root, "record"];
-            cmd.extend(rest.iter().map(String::as_str));
+            cmd.extend(args.iter().map(String::as_str));
             run_conform(&cmd, &[])
         }
-        "parity" => parity(),
-        "expect" => {
-            let check = rest.iter().any(|a| a == "--check");
-            let rest: Vec<&String> = rest.iter().filter(|a| *a != "--check").collect();
-            let root = match rest.as_slice() {
-                [flag, dir] if *flag == "--root" => PathBuf::from(dir),
-                [] => workspace(),
-                _ => bail!("usage: cargo xtask expect [--check] [--root DIR]"),
-            };
-            expect(&root, check)
-        }
-        "" | "help" | "-h" | "--help" => {
-            println!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
-        }
-        other => bail!("unknown task `{other}`\n{USAGE}"),
+        Task::Parity => parity(),
+        Task::Expect { check, root } => expect(&root.unwrap_or_else(workspace), check),
     }
 }
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 
-use crate::conformance::conformance;
+use crate::conformance::{ConformanceArgs, conformance};
 use crate::process::run_conform;
 use crate::workspace;
 
@@ -55,13 +55,10 @@ pub(crate) fn parity() -> anyhow::Result<ExitCode> {
     for name in ["replay", "moto", "localstack"] {
         let json = dir.join(format!("{name}.json"));
         let _ = std::fs::remove_file(&json);
-        let mut args = vec!["--report-json".to_owned(), json.display().to_string()];
         // Each report carries its judgement: the target's baseline and not-judged rules.
-        if name != "replay" {
-            args.extend(["--target".to_owned(), name.to_owned()]);
-        }
+        let target = (name != "replay").then_some(name);
         eprintln!("== {name}");
-        if conformance(&args)? != ExitCode::SUCCESS {
+        if conformance(ConformanceArgs::for_parity(target, &json))? != ExitCode::SUCCESS {
             failed.push(name);
         }
         anyhow::ensure!(json.exists(), "the {name} run wrote no report; see above");

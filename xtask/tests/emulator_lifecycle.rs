@@ -98,7 +98,12 @@ fn wait(child: &mut Child, secs: u64) -> Option<i32> {
 fn the_emulator_stops_when_the_run_ends_and_conform_gets_its_endpoint() {
     let dir = tempfile::tempdir().unwrap();
     let bin = project(dir.path(), 0);
-    let mut x = xtask(dir.path(), &bin, &["--", "assume_role"]);
+    // Any option of `conform run` goes through, as the filters do.
+    let mut x = xtask(
+        dir.path(),
+        &bin,
+        &["--exact", "--jobs", "3", "--", "assume_role"],
+    );
     let port = ready_port(&mut x);
     // conform's exit code is the run's.
     assert_eq!(wait(&mut x, 30), Some(3));
@@ -109,10 +114,14 @@ fn the_emulator_stops_when_the_run_ends_and_conform_gets_its_endpoint() {
         "--target-version fake 9.9".into(),
         "--no-new".into(),
         "--target fake".into(),
-        "--filter assume_role".into(),
+        "--exact --jobs 3".into(),
     ] {
         assert!(args.contains(&want), "{want} not in: {args}");
     }
+    assert!(
+        args.trim_end().ends_with(" assume_role"),
+        "no filter last: {args}"
+    );
 }
 
 #[test]
