@@ -7,10 +7,10 @@
 //! nothing: the `conform` binary and the test harness present what it returns.
 
 pub mod baseline;
+pub mod check;
 pub mod cleanup;
 pub mod consistency;
 pub mod coverage;
-#[cfg(feature = "aws-credentials")]
 pub mod credentials;
 pub mod deviation;
 pub mod diagnostic;

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use conform::baseline::Baseline;
-use conform::coverage::ServiceCoverage;
 use conform::deviation::{Level, NotJudgedSet};
 use conform::replay::Replay;
 use conform::report::{CaseReport, Judged, RunReport};
@@ -516,77 +515,54 @@ fn layout(a: &LayoutArgs) -> Layout {
 }
 
 fn check(suite: &Suite, root: &std::path::Path, fix_headers: bool) -> anyhow::Result<ExitCode> {
-    // A baseline entry naming no case (renamed or deleted) would excuse nothing forever.
-    let mut stale = 0;
-    let targets_file = root.join("conform.toml");
-    if targets_file.exists() {
-        let names: std::collections::BTreeSet<String> =
-            suite.cases.iter().map(|c| c.test_name()).collect();
-        let targets = conform::targets::Targets::load(&targets_file)?;
-        let files: std::collections::BTreeSet<PathBuf> = targets
-            .names()
-            .filter_map(|n| targets.get(n).ok()?.baseline.clone())
-            .filter(|p| p.exists())
-            .collect();
-        for file in files {
-            for d in conform::baseline::Baseline::load(&file)?.unknown_cases(&names) {
-                stale += 1;
-                println!(
-                    "stale baseline entry: {} lists {}, which is no case (remove the entry, or rename it with its case)",
-                    file.display(),
-                    d.name
-                );
-            }
-        }
+    use conform::check::Header;
+    let found = conform::check::check(suite, &root.join("conform.toml"), fix_headers)?;
+    for s in &found.stale_entries {
+        println!(
+            "stale baseline entry: {} lists {}, which is no case (remove the entry, or rename it with its case)",
+            s.baseline.display(),
+            s.case
+        );
     }
-    let missing = suite.snapshots.missing(&suite.cases);
-    let orphans = suite.snapshots.orphans(&suite.cases);
-    for c in &missing {
+    for m in &found.missing {
         println!(
             "missing snapshot: {} (for {}, {}:{})",
-            suite.snapshots.path_of(c).display(),
-            c.test_name(),
-            c.file,
-            c.line
+            m.snapshot.display(),
+            m.case,
+            m.file,
+            m.line
         );
     }
-    for o in &orphans {
+    for o in &found.orphans {
         println!(
             "orphan snapshot: {} (no case has this id; delete it or restore its case)",
-            suite.layout.snapshots.join(o).display()
+            o.display()
         );
     }
-    for p in suite.snapshots.pending() {
+    for p in &found.pending {
         println!("pending review: {} (cargo insta review)", p.display());
     }
-    let mut uncovered = 0;
-    for (_, cov) in coverage_of(suite) {
-        for (op, member) in cov.uncovered_members() {
-            uncovered += 1;
-            println!(
-                "no case for a constrained member: {}::{op} {member} (add a limit case; `conform coverage` lists its bounds)",
-                cov.service
-            );
+    for u in &found.uncovered {
+        println!(
+            "no case for a constrained member: {}::{} {} (add a limit case; `conform coverage` lists its bounds)",
+            u.service, u.operation, u.member
+        );
+    }
+    for h in &found.headers {
+        match h {
+            Header::Rewritten(path) => println!("rewrote the header of {}", path.display()),
+            Header::Stale {
+                snapshot,
+                case_id,
+                file,
+                line,
+            } => println!(
+                "stale header: {} does not say what {case_id} at {file}:{line} says (conform check --fix-headers)",
+                snapshot.display()
+            ),
         }
     }
-    let mut stale_headers = 0;
-    for (case, header) in suite.snapshots.stale_headers(&suite.cases) {
-        if fix_headers {
-            let path = suite.snapshots.rewrite_header(case, &header)?;
-            println!("rewrote the header of {}", path.display());
-        } else {
-            stale_headers += 1;
-            println!(
-                "stale header: {} does not say what {} at {}:{} says (conform check --fix-headers)",
-                suite.snapshots.path_of(case).display(),
-                case.id,
-                case.file,
-                case.line
-            );
-        }
-    }
-    let findings = conform::consistency::check(suite);
-    for f in &findings {
+    for f in &found.findings {
         println!(
             "{}:{}: {}: {}\n  help: {}",
             f.file, f.line, f.case, f.message, f.help
@@ -597,73 +573,41 @@ fn check(suite: &Suite, root: &std::path::Path, fix_headers: bool) -> anyhow::Re
         suite.cases.len(),
         suite.models.len(),
         suite.snapshots.len(),
-        missing.len(),
-        orphans.len(),
-        stale_headers,
-        uncovered,
-        stale,
-        findings.len()
+        found.missing.len(),
+        found.orphans.len(),
+        found.stale_headers(),
+        found.uncovered.len(),
+        found.stale_entries.len(),
+        found.findings.len()
     );
-    Ok(
-        if missing.is_empty()
-            && orphans.is_empty()
-            && stale_headers == 0
-            && uncovered == 0
-            && stale == 0
-            && findings.is_empty()
-        {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        },
-    )
-}
-
-fn coverage_of(suite: &Suite) -> Vec<(std::path::PathBuf, ServiceCoverage)> {
-    let vars = conform::target::default_vars("us-east-1");
-    let snapshot_of = |c: &conform::scenario::Case| suite.snapshots.expected(c).map(str::to_owned);
-    suite
-        .models
-        .values()
-        .filter(|m| suite.cases.iter().any(|c| c.service == m.service))
-        .map(|m| {
-            let path = suite.layout.scenarios.join(&m.service).join("COVERAGE.md");
-            (
-                path,
-                ServiceCoverage::compute(m, &suite.cases, &snapshot_of, &vars),
-            )
-        })
-        .collect()
+    Ok(if found.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn coverage(suite: &Suite, check_only: bool) -> anyhow::Result<ExitCode> {
-    let mut stale = false;
-    for (path, cov) in coverage_of(suite) {
-        let md = cov.to_markdown();
-        let current = std::fs::read_to_string(&path).unwrap_or_default();
-        if current == md {
-            println!("{} is up to date", path.display());
-        } else if check_only {
-            println!(
+    use conform::coverage::FileState;
+    let files = conform::coverage::refresh(suite, check_only)
+        .map_err(|(path, e)| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    for f in &files {
+        match f.state {
+            FileState::UpToDate => println!("{} is up to date", f.path.display()),
+            FileState::Stale => println!(
                 "{} is out of date: run `conform coverage` and commit it",
-                path.display()
-            );
-            stale = true;
-        } else {
-            std::fs::write(&path, md)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            println!("wrote {}", path.display());
+                f.path.display()
+            ),
+            FileState::Written => println!("wrote {}", f.path.display()),
         }
-        let gaps = cov.uncovered_members();
-        if !gaps.is_empty() {
+        if f.gaps > 0 {
             println!(
                 "{} constrained members of {} have no case yet",
-                gaps.len(),
-                cov.service
+                f.gaps, f.service
             );
         }
     }
-    Ok(if stale {
+    Ok(if files.iter().any(|f| f.state == FileState::Stale) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -772,7 +716,6 @@ fn allowed_on_aws(flag: bool) -> bool {
 }
 
 /// The target of `record` and `cleanup`; None (after saying why) when AWS is not confirmed.
-/// For AWS, or when a profile is named, credentials and region come from the standard chain.
 fn acting_target(
     name: &str,
     allow: bool,
@@ -782,73 +725,29 @@ fn acting_target(
     what: &str,
 ) -> anyhow::Result<Option<Target>> {
     let env = |k: &str| std::env::var(k).ok();
-    if name == "aws" && !dry_run && !allowed_on_aws(allow) {
-        // A dry run sends nothing, so it needs no confirmation.
-        eprintln!(
-            "error: {what}; confirm with --allow-aws or CONFORM_ALLOW_AWS=1{}",
-            if is_ci() {
-                " (CI is set: recording never runs in CI unless asked)"
-            } else {
-                ""
-            }
-        );
-        return Ok(None);
+    match Target::acting(
+        name,
+        allowed_on_aws(allow),
+        dry_run,
+        region,
+        profile,
+        what,
+        env,
+    ) {
+        Ok(t) => Ok(Some(t)),
+        Err(e @ conform::target::ActingError::NotConfirmed(_)) => {
+            eprintln!(
+                "error: {e}{}",
+                if is_ci() {
+                    " (CI is set: recording never runs in CI unless asked)"
+                } else {
+                    ""
+                }
+            );
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
     }
-    let (creds, chain_region) = if (name == "aws" && !dry_run) || profile.is_some() {
-        chain(profile, region)?
-    } else {
-        (None, None)
-    };
-    let region = region
-        .map(str::to_owned)
-        .or(chain_region)
-        .unwrap_or_else(|| "us-east-1".into());
-    let mut target = if name == "aws" {
-        Target::aws(&region, env)?
-    } else {
-        Target::at_endpoint(name, &region, env)?
-    };
-    if let Some(c) = creds {
-        target.use_credentials(c);
-    }
-    Ok(Some(target))
-}
-
-/// The keys a named target asks for; None keeps what `Target::at_endpoint` took from the
-/// environment.
-fn credentials(
-    source: &conform::targets::CredentialSource,
-    region: &str,
-) -> anyhow::Result<Option<conform::sign::Credentials>> {
-    use conform::targets::CredentialSource;
-    Ok(match source {
-        CredentialSource::Env => None,
-        CredentialSource::Example => Some(conform::target::example_credentials()),
-        CredentialSource::Chain => chain(None, Some(region))?.0,
-        CredentialSource::Keys(keys) => Some(keys.clone()),
-    })
-}
-
-#[cfg(feature = "aws-credentials")]
-fn chain(
-    profile: Option<&str>,
-    region: Option<&str>,
-) -> anyhow::Result<(Option<conform::sign::Credentials>, Option<String>)> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let (c, r) = rt.block_on(conform::credentials::from_chain(profile, region))?;
-    Ok((Some(c), r))
-}
-
-#[cfg(not(feature = "aws-credentials"))]
-fn chain(
-    _profile: Option<&str>,
-    _region: Option<&str>,
-) -> anyhow::Result<(Option<conform::sign::Credentials>, Option<String>)> {
-    anyhow::bail!(
-        "this conform was built without the aws-credentials feature: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-    )
 }
 
 fn cleanup(
@@ -1255,7 +1154,7 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     });
     let mut target = Target::at_endpoint(&endpoint, &region, |k| std::env::var(k).ok())?;
-    if let Some(c) = credentials(&args.credentials, &region)? {
+    if let Some(c) = conform::credentials::for_source(&args.credentials, &region)? {
         target.use_credentials(c);
     }
     target.set_vars(args.vars.iter().map(String::as_str))?;

@@ -62,7 +62,55 @@ pub enum TargetError {
     BadVar(String),
 }
 
+/// Why `record` or `cleanup` has no target to act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ActingError {
+    /// AWS was named without confirmation: says what acting there would do.
+    #[error("{0}; confirm with --allow-aws or CONFORM_ALLOW_AWS=1")]
+    NotConfirmed(String),
+    #[error(transparent)]
+    Chain(#[from] crate::credentials::ChainError),
+    #[error(transparent)]
+    Target(#[from] TargetError),
+}
+
 impl Target {
+    /// The target `record` and `cleanup` act on: `aws` (which must be `allowed`, unless a dry
+    /// run sends nothing; `what` says what acting on it does) or an endpoint URL. For AWS, or
+    /// when a profile is named, keys and region come from the standard chain; else from `env`.
+    pub fn acting(
+        name: &str,
+        allowed: bool,
+        dry_run: bool,
+        region: Option<&str>,
+        profile: Option<&str>,
+        what: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Target, ActingError> {
+        if name == "aws" && !dry_run && !allowed {
+            return Err(ActingError::NotConfirmed(what.to_owned()));
+        }
+        let (creds, chain_region) = if (name == "aws" && !dry_run) || profile.is_some() {
+            let (c, r) = crate::credentials::chain(profile, region)?;
+            (Some(c), r)
+        } else {
+            (None, None)
+        };
+        let region = region
+            .map(str::to_owned)
+            .or(chain_region)
+            .unwrap_or_else(|| "us-east-1".into());
+        let mut target = if name == "aws" {
+            Target::aws(&region, env)?
+        } else {
+            Target::at_endpoint(name, &region, env)?
+        };
+        if let Some(c) = creds {
+            target.use_credentials(c);
+        }
+        Ok(target)
+    }
+
     /// A target at `endpoint`. Credentials come from `AWS_ACCESS_KEY_ID`,
     /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` through `env`, else the example keys.
     pub fn at_endpoint(

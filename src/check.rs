@@ -1,0 +1,168 @@
+//! `conform check`: everything that can be wrong with a project without sending a request.
+//! Each kind of problem is listed as data (the binary prints it); a check passes when every
+//! list is empty. Pending reviews (`.snap.new`) and rewritten headers are said, not failed.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::baseline::{Baseline, BaselineError};
+use crate::consistency::{self, Finding};
+use crate::snapshot::WriteError;
+use crate::suite::Suite;
+use crate::targets::{Targets, TargetsError};
+
+/// Why a check could not finish: a file it had to read or write.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Targets(#[from] TargetsError),
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+/// A baseline entry naming no case (renamed or deleted): it would excuse nothing, forever.
+#[derive(Debug)]
+pub struct StaleEntry {
+    pub baseline: PathBuf,
+    pub case: String,
+}
+
+/// A case without a snapshot.
+#[derive(Debug)]
+pub struct Missing {
+    pub snapshot: PathBuf,
+    pub case: String,
+    pub file: String,
+    pub line: u32,
+}
+
+/// A snapshot header that no longer says what its case says, or one just rewritten.
+#[derive(Debug)]
+pub enum Header {
+    Stale {
+        snapshot: PathBuf,
+        case_id: String,
+        file: String,
+        line: u32,
+    },
+    Rewritten(PathBuf),
+}
+
+/// A member with a constraint that no case exercises.
+#[derive(Debug)]
+pub struct Uncovered {
+    pub service: String,
+    pub operation: String,
+    pub member: String,
+}
+
+/// What `conform check` found, in the order it is told.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    pub stale_entries: Vec<StaleEntry>,
+    pub missing: Vec<Missing>,
+    pub orphans: Vec<PathBuf>,
+    pub pending: Vec<PathBuf>,
+    pub uncovered: Vec<Uncovered>,
+    pub headers: Vec<Header>,
+    pub findings: Vec<Finding>,
+}
+
+impl CheckReport {
+    pub fn stale_headers(&self) -> usize {
+        self.headers
+            .iter()
+            .filter(|h| matches!(h, Header::Stale { .. }))
+            .count()
+    }
+
+    /// Nothing to fix: no missing or orphaned snapshot, no stale header or baseline entry, no
+    /// constrained member without a case, no contradiction.
+    pub fn passed(&self) -> bool {
+        self.missing.is_empty()
+            && self.orphans.is_empty()
+            && self.stale_headers() == 0
+            && self.uncovered.is_empty()
+            && self.stale_entries.is_empty()
+            && self.findings.is_empty()
+    }
+}
+
+/// Checks a loaded project. `targets_file` (when it exists) names the baselines to check for
+/// entries of no case; `fix_headers` rewrites stale snapshot headers instead of listing them.
+pub fn check(
+    suite: &Suite,
+    targets_file: &Path,
+    fix_headers: bool,
+) -> Result<CheckReport, CheckError> {
+    let mut report = CheckReport {
+        stale_entries: stale_entries(suite, targets_file)?,
+        ..CheckReport::default()
+    };
+    report.missing = suite
+        .snapshots
+        .missing(&suite.cases)
+        .into_iter()
+        .map(|c| Missing {
+            snapshot: suite.snapshots.path_of(c),
+            case: c.test_name(),
+            file: c.file.clone(),
+            line: c.line,
+        })
+        .collect();
+    report.orphans = suite
+        .snapshots
+        .orphans(&suite.cases)
+        .into_iter()
+        .map(|o| suite.layout.snapshots.join(o))
+        .collect();
+    report.pending = suite.snapshots.pending().to_vec();
+    for (_, cov) in crate::coverage::of_suite(suite) {
+        for (operation, member) in cov.uncovered_members() {
+            report.uncovered.push(Uncovered {
+                service: cov.service.clone(),
+                operation,
+                member,
+            });
+        }
+    }
+    for (case, header) in suite.snapshots.stale_headers(&suite.cases) {
+        report.headers.push(if fix_headers {
+            Header::Rewritten(suite.snapshots.rewrite_header(case, &header)?)
+        } else {
+            Header::Stale {
+                snapshot: suite.snapshots.path_of(case),
+                case_id: case.id.clone(),
+                file: case.file.clone(),
+                line: case.line,
+            }
+        });
+    }
+    report.findings = consistency::check(suite);
+    Ok(report)
+}
+
+fn stale_entries(suite: &Suite, targets_file: &Path) -> Result<Vec<StaleEntry>, CheckError> {
+    if !targets_file.exists() {
+        return Ok(Vec::new());
+    }
+    let names: BTreeSet<String> = suite.cases.iter().map(|c| c.test_name()).collect();
+    let targets = Targets::load(targets_file)?;
+    let files: BTreeSet<PathBuf> = targets
+        .names()
+        .filter_map(|n| targets.get(n).ok()?.baseline.clone())
+        .filter(|p| p.exists())
+        .collect();
+    let mut stale = Vec::new();
+    for file in files {
+        for d in Baseline::load(&file)?.unknown_cases(&names) {
+            stale.push(StaleEntry {
+                baseline: file.clone(),
+                case: d.name.clone(),
+            });
+        }
+    }
+    Ok(stale)
+}
