@@ -1,6 +1,8 @@
-//! `conform cleanup`: finds the IAM roles and identity providers that recordings created
-//! (they carry the tag `conform=<run id>`) and deletes them, with what a role holds first.
+//! `conform cleanup`: finds what recordings created (it carries the tag `conform=<run id>`)
+//! and deletes it, with what it holds first. Which kinds of resource, and how each is listed
+//! and deleted, is data: `models/<service>.resources.yaml` (`resources`).
 
+use crate::resources::{Kind, Pagination, Resources};
 use crate::runner::{CONFORM_TAG, Runner};
 use crate::scenario::ParamValue;
 use crate::template::Template;
@@ -9,7 +11,7 @@ use crate::xml::{Element, ElementPath};
 /// What cleanup found and did.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Cleanup {
-    /// `role/NAME` or a provider ARN, for each resource deleted.
+    /// Each resource deleted, as its kind shows it (`role/NAME`, a provider ARN).
     pub deleted: Vec<String>,
     /// What could not be deleted, with why.
     pub failed: Vec<String>,
@@ -40,10 +42,11 @@ fn tagged(doc: &Option<Element>) -> bool {
 
 async fn call(
     runner: &Runner,
+    service: &str,
     op: &str,
     params: Vec<(String, ParamValue)>,
 ) -> Result<Option<Element>, String> {
-    let (status, doc) = runner.call("iam", op, params).await?;
+    let (status, doc) = runner.call(service, op, params).await?;
     if (200..300).contains(&status) {
         Ok(doc)
     } else {
@@ -55,113 +58,96 @@ async fn call(
     }
 }
 
-/// Deletes every tagged role (its inline and attached policies first), OIDC provider and
-/// SAML provider. Listing failures end it; a resource that cannot be deleted is reported.
-pub async fn run(runner: &Runner, dry_run: bool) -> Result<Cleanup, String> {
+/// Deletes every tagged resource of every kind the project's `models/<service>.resources.yaml`
+/// files list, what each holds first. Listing failures end it; a resource that cannot be
+/// deleted is reported.
+pub async fn run(runner: &Runner, kinds: &[Resources], dry_run: bool) -> Result<Cleanup, String> {
     let mut out = Cleanup::default();
-    let mut roles = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let mut params = Vec::new();
-        if let Some(m) = &marker {
-            params.push(("Marker".into(), s(m)));
-        }
-        let doc = call(runner, "ListRoles", params).await?;
-        let Some(doc) = doc else { break };
-        roles.extend(all(&doc, "RoleName"));
-        marker = ElementPath::parse("//Marker")
-            .ok()
-            .and_then(|p| p.select(&doc))
-            .filter(|m| !m.is_empty());
-        let truncated = ElementPath::parse("//IsTruncated")
-            .ok()
-            .and_then(|p| p.select(&doc));
-        if marker.is_none() || truncated.as_deref() != Some("true") {
-            break;
-        }
-    }
-    for role in roles.into_iter().filter(|r| r.starts_with("conform-")) {
-        let tags = call(runner, "ListRoleTags", vec![("RoleName".into(), s(&role))]).await?;
-        if !tagged(&tags) {
-            continue;
-        }
-        if dry_run {
-            out.deleted.push(format!("role/{role}"));
-            continue;
-        }
-        let result: Result<(), String> = async {
-            if let Some(doc) = call(
-                runner,
-                "ListRolePolicies",
-                vec![("RoleName".into(), s(&role))],
-            )
-            .await?
-            {
-                for p in all(&doc, "member") {
-                    call(
-                        runner,
-                        "DeleteRolePolicy",
-                        vec![("RoleName".into(), s(&role)), ("PolicyName".into(), s(&p))],
-                    )
-                    .await?;
+    for resources in kinds {
+        for kind in &resources.kinds {
+            let service = resources.service.as_str();
+            let paged = resources.pagination.as_ref().filter(|_| kind.paged);
+            let items = list(runner, service, &kind.list, &kind.item, Vec::new(), paged).await?;
+            let wanted = items
+                .into_iter()
+                .filter(|i| kind.name_prefix.as_deref().is_none_or(|p| i.starts_with(p)));
+            for item in wanted {
+                let tags = call(
+                    runner,
+                    service,
+                    &kind.tags,
+                    vec![(kind.param.clone(), s(&item))],
+                )
+                .await?;
+                if !tagged(&tags) {
+                    continue;
                 }
-            }
-            if let Some(doc) = call(
-                runner,
-                "ListAttachedRolePolicies",
-                vec![("RoleName".into(), s(&role))],
-            )
-            .await?
-            {
-                for arn in all(&doc, "PolicyArn") {
-                    call(
-                        runner,
-                        "DetachRolePolicy",
-                        vec![("RoleName".into(), s(&role)), ("PolicyArn".into(), s(&arn))],
-                    )
-                    .await?;
+                if dry_run {
+                    out.deleted.push(kind.shown(&item));
+                    continue;
                 }
-            }
-            call(runner, "DeleteRole", vec![("RoleName".into(), s(&role))]).await?;
-            Ok(())
-        }
-        .await;
-        match result {
-            Ok(()) => out.deleted.push(format!("role/{role}")),
-            Err(e) => out.failed.push(format!("role/{role}: {e}")),
-        }
-    }
-    for (list, tags, arg, delete) in [
-        (
-            "ListOpenIDConnectProviders",
-            "ListOpenIDConnectProviderTags",
-            "OpenIDConnectProviderArn",
-            "DeleteOpenIDConnectProvider",
-        ),
-        (
-            "ListSAMLProviders",
-            "ListSAMLProviderTags",
-            "SAMLProviderArn",
-            "DeleteSAMLProvider",
-        ),
-    ] {
-        let Some(doc) = call(runner, list, Vec::new()).await? else {
-            continue;
-        };
-        for arn in all(&doc, "Arn") {
-            let t = call(runner, tags, vec![(arg.into(), s(&arn))]).await?;
-            if !tagged(&t) {
-                continue;
-            }
-            if dry_run {
-                out.deleted.push(arn);
-                continue;
-            }
-            match call(runner, delete, vec![(arg.into(), s(&arn))]).await {
-                Ok(_) => out.deleted.push(arn),
-                Err(e) => out.failed.push(format!("{arn}: {e}")),
+                match delete(runner, service, kind, &item).await {
+                    Ok(()) => out.deleted.push(kind.shown(&item)),
+                    Err(e) => out.failed.push(format!("{}: {e}", kind.shown(&item))),
+                }
             }
         }
     }
     Ok(out)
+}
+
+/// Every `item` a listing names, page after page when it is `paged`.
+async fn list(
+    runner: &Runner,
+    service: &str,
+    op: &str,
+    item: &str,
+    params: Vec<(String, ParamValue)>,
+    paged: Option<&Pagination>,
+) -> Result<Vec<String>, String> {
+    let mut items = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let mut p = params.clone();
+        if let (Some(m), Some(paging)) = (&marker, paged) {
+            p.push((paging.marker.clone(), s(m)));
+        }
+        let Some(doc) = call(runner, service, op, p).await? else {
+            break;
+        };
+        items.extend(all(&doc, item));
+        let Some(paging) = paged else { break };
+        let first = |name: &str| {
+            ElementPath::parse(&format!("//{name}"))
+                .ok()
+                .and_then(|p| p.select(&doc))
+        };
+        marker = first(&paging.marker).filter(|m| !m.is_empty());
+        if marker.is_none() || first(&paging.truncated).as_deref() != Some("true") {
+            break;
+        }
+    }
+    Ok(items)
+}
+
+/// What the resource holds, then the resource.
+async fn delete(runner: &Runner, service: &str, kind: &Kind, item: &str) -> Result<(), String> {
+    let own = (kind.param.clone(), s(item));
+    for held in &kind.holds {
+        for h in list(
+            runner,
+            service,
+            &held.list,
+            &held.item,
+            vec![own.clone()],
+            None,
+        )
+        .await?
+        {
+            let params = vec![own.clone(), (held.param.clone(), s(&h))];
+            call(runner, service, &held.delete, params).await?;
+        }
+    }
+    call(runner, service, &kind.delete, vec![own]).await?;
+    Ok(())
 }

@@ -568,6 +568,15 @@ fn check(suite: &Suite, root: &std::path::Path, fix_headers: bool) -> anyhow::Re
             f.file, f.line, f.case, f.message, f.help
         );
     }
+    for d in &found.resources {
+        println!("{}", d.render());
+    }
+    if !found.resources.is_empty() {
+        println!(
+            "{} problems in the resources files (what `conform cleanup` deletes)",
+            found.resources.len()
+        );
+    }
     println!(
         "{} cases in {} models, {} snapshots: {} missing, {} orphaned, {} stale headers, {} constrained members without a case, {} stale baseline entries, {} contradictions",
         suite.cases.len(),
@@ -772,8 +781,15 @@ fn cleanup(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let kinds = conform::resources::Resources::load_dir(&suite.layout.models, &suite.models)
+        .map_err(|errors| {
+            for e in &errors {
+                eprintln!("{}", e.render());
+            }
+            anyhow::anyhow!("{} problem(s) in the resources files", errors.len())
+        })?;
     let runner = Runner::new(Arc::new(suite), target.clone(), Secrets::new())?;
-    let done = match runtime.block_on(conform::cleanup::run(&runner, dry_run)) {
+    let done = match runtime.block_on(conform::cleanup::run(&runner, &kinds, dry_run)) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: cannot list what to clean up: {e}");

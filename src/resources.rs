@@ -1,0 +1,252 @@
+//! What a service's setup steps create and how `conform cleanup` finds and deletes it
+//! (`models/<service>.resources.yaml`): per kind of resource, the listing, the tag listing,
+//! what it holds that must go first, and the deletion. Checked against the service's model
+//! when read, so a misspelt operation or member is an error at its line, not a failed cleanup.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_saphyr::Spanned;
+
+use crate::diagnostic::{Diagnostic, did_you_mean, span_at};
+use crate::model::{Model, ShapeKind};
+
+/// How listings of the service are paged: the request and answer member holding where the
+/// next page starts, and the answer element saying whether there is one.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pagination {
+    pub marker: String,
+    pub truncated: String,
+}
+
+/// What a resource holds that must be deleted before it (a role's policies).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Held {
+    /// Lists what the resource holds, called with the resource.
+    pub list: String,
+    /// The element naming each held thing in that listing.
+    pub item: String,
+    /// Deletes (or detaches) one held thing, called with the resource and `param`.
+    pub delete: String,
+    pub param: String,
+}
+
+/// One kind of resource.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kind {
+    pub kind: String,
+    pub list: String,
+    /// The element naming each listed resource.
+    pub item: String,
+    /// Only resources whose name starts with it are looked at (fewer tag listings).
+    #[serde(default)]
+    pub name_prefix: Option<String>,
+    /// Lists a resource's tags, called with the resource as `param`.
+    pub tags: String,
+    pub param: String,
+    #[serde(default)]
+    pub holds: Vec<Held>,
+    pub delete: String,
+    /// How a deleted resource is named in the output, `{}` standing for the item.
+    #[serde(default)]
+    pub shown_as: Option<String>,
+    /// Whether the listing takes the service's page marker (from the model, when read).
+    #[serde(skip)]
+    pub paged: bool,
+}
+
+impl Kind {
+    pub fn shown(&self, item: &str) -> String {
+        match &self.shown_as {
+            Some(f) => f.replace("{}", item),
+            None => item.to_owned(),
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawResources {
+    #[serde(default)]
+    pagination: Option<Pagination>,
+    kinds: Vec<Spanned<Kind>>,
+}
+
+/// One service's resources.
+#[derive(Debug, Clone)]
+pub struct Resources {
+    pub service: String,
+    pub pagination: Option<Pagination>,
+    pub kinds: Vec<Kind>,
+}
+
+impl Resources {
+    /// Every `<service>.resources.yaml` in `dir` whose service has a model, checked against it.
+    pub fn load_dir(
+        dir: &Path,
+        models: &std::collections::BTreeMap<String, Model>,
+    ) -> Result<Vec<Resources>, Vec<Diagnostic>> {
+        let mut all = Vec::new();
+        let mut errors = Vec::new();
+        for (service, model) in models {
+            let path = dir.join(format!("{service}.resources.yaml"));
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    errors.push(Diagnostic::new(
+                        &path,
+                        Arc::from(""),
+                        span_at("", 1, 1, 0),
+                        format!("cannot read the resources file: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            match Resources::parse(&text, &path, model) {
+                Ok(r) => all.push(r),
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(all)
+        } else {
+            Err(errors)
+        }
+    }
+
+    pub fn parse(text: &str, path: &Path, model: &Model) -> Result<Resources, Vec<Diagnostic>> {
+        let source: Arc<str> = Arc::from(text);
+        let at = |line: usize, col: usize, msg: String, help: String| {
+            Diagnostic::new(
+                path,
+                source.clone(),
+                span_at(text, line.max(1) as u32, col.max(1) as u32, 1),
+                msg,
+            )
+            .with_help(help)
+        };
+        let raw: RawResources = serde_saphyr::from_str(text).map_err(|e| {
+            let (line, col) = e
+                .location()
+                .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
+            vec![at(
+                line,
+                col,
+                e.to_string().lines().next().unwrap_or("").to_owned(),
+                "fix the YAML there; the comment at the top of the file says what each part holds"
+                    .into(),
+            )]
+        })?;
+        let mut errors = Vec::new();
+        for k in &raw.kinds {
+            let (line, col) = (k.referenced.line() as usize, k.referenced.column() as usize);
+            let kind = &k.value;
+            let mut need = |op: &str, members: &[&str]| {
+                if let Err(m) = has_members(model, op, members) {
+                    errors.push(at(line, col, format!("kind `{}`: {m}", kind.kind), format!("write an operation of {} and members of its input, as the model names them", model.service)));
+                }
+            };
+            need(&kind.list, &[]);
+            need(&kind.tags, &[&kind.param]);
+            need(&kind.delete, &[&kind.param]);
+            for h in &kind.holds {
+                need(&h.list, &[&kind.param]);
+                need(&h.delete, &[&kind.param, &h.param]);
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let marker = raw.pagination.as_ref().map(|p| p.marker.as_str());
+        let kinds = raw
+            .kinds
+            .into_iter()
+            .map(|k| Kind {
+                paged: marker.is_some_and(|m| has_members(model, &k.value.list, &[m]).is_ok()),
+                ..k.value
+            })
+            .collect();
+        Ok(Resources {
+            service: model.service.clone(),
+            pagination: raw.pagination,
+            kinds,
+        })
+    }
+}
+
+/// Whether `op` is an operation of `model` whose input has every member of `members`.
+fn has_members(model: &Model, op: &str, members: &[&str]) -> Result<(), String> {
+    let Some(operation) = model.operation(op) else {
+        let names = model.operations.keys().map(String::as_str);
+        return Err(match did_you_mean(op, names) {
+            Some(s) => format!("`{op}` is no operation (did you mean `{s}`?)"),
+            None => format!("`{op}` is no operation"),
+        });
+    };
+    let known: Vec<&str> = match model.input_members(operation).map(|s| &s.kind) {
+        Some(ShapeKind::Structure { members, .. }) => members.keys().map(String::as_str).collect(),
+        _ => Vec::new(),
+    };
+    for m in members {
+        if !known.contains(m) {
+            return Err(match did_you_mean(m, known.iter().copied()) {
+                Some(s) => format!("{op} has no input member `{m}` (did you mean `{s}`?)"),
+                None => format!("{op} has no input member `{m}`"),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iam() -> Model {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+        crate::model::load_dir(&dir).unwrap().remove("iam").unwrap()
+    }
+
+    #[test]
+    fn the_project_file_reads_and_names_real_operations() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/iam.resources.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let r = Resources::parse(&text, &path, &iam()).unwrap();
+        let kinds: Vec<&str> = r.kinds.iter().map(|k| k.kind.as_str()).collect();
+        assert_eq!(kinds, ["role", "OIDC provider", "SAML provider"]);
+        assert_eq!(r.kinds[0].shown("conform-x"), "role/conform-x");
+        // ListRoles pages with Marker; ListSAMLProviders answers in one page.
+        assert!(r.kinds[0].paged && !r.kinds[2].paged);
+    }
+
+    #[test]
+    fn a_misspelt_operation_or_member_is_named_at_its_kind() {
+        let text = "kinds:\n  - kind: role\n    list: ListRoles\n    item: RoleName\n    tags: ListRoleTag\n    param: RoleName\n    delete: DeleteRole\n  - kind: user\n    list: ListUsers\n    item: UserName\n    tags: ListUserTags\n    param: UserNam\n    delete: DeleteUser\n";
+        let errors = Resources::parse(text, Path::new("x.resources.yaml"), &iam()).unwrap_err();
+        let shown: Vec<String> = errors.iter().map(Diagnostic::render).collect();
+        assert_eq!(errors.len(), 3, "{shown:?}");
+        assert!(shown[0].contains("x.resources.yaml:2:"), "{}", shown[0]);
+        assert_eq!(
+            errors[0].message,
+            "kind `role`: `ListRoleTag` is no operation (did you mean `ListRoleTags`?)"
+        );
+        assert!(shown[1].contains("x.resources.yaml:8:"), "{}", shown[1]);
+        assert_eq!(
+            errors[1].message,
+            "kind `user`: ListUserTags has no input member `UserNam` (did you mean `UserName`?)"
+        );
+    }
+
+    #[test]
+    fn an_unknown_field_is_a_located_error() {
+        let text = "kinds:\n  - kind: role\n    lst: ListRoles\n";
+        let errors = Resources::parse(text, Path::new("x.resources.yaml"), &iam()).unwrap_err();
+        let shown = errors[0].render();
+        assert!(shown.contains("x.resources.yaml:3:"), "{shown}");
+        assert!(shown.contains("lst"), "{shown}");
+    }
+}
