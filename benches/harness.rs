@@ -350,20 +350,17 @@ fn main() {
 
     // The replay server's throughput: the same 1,000 cases, now answered from their
     // snapshots, then a bare load of signed GetCallerIdentity requests.
-    let replay = Arc::new(conform::replay::Replay::from_suite(
-        &suite,
-        target.vars.clone(),
-    ));
-    let replay_server = rt
-        .block_on(conform::replay::serve(Arc::clone(&replay), 0))
+    // Started as every run starts it (the binary and the test harness alike).
+    let plan = rt
+        .block_on(conform::plan::Plan::new(
+            &suite,
+            conform::plan::PlanOptions::default(),
+            |_| None,
+        ))
         .unwrap();
-    let mut replay_target =
-        Target::at_endpoint(&replay_server.uri(), "us-east-1", |_| None).unwrap();
-    replay_target
-        .vars
-        .insert("run_id".into(), target.vars["run_id"].clone());
+    let replay_server = &plan.built_in.as_ref().expect("a replay server").server;
     let replay_runner =
-        Arc::new(Runner::new(Arc::clone(&suite), replay_target, Secrets::new()).unwrap());
+        Arc::new(Runner::new(Arc::clone(&suite), plan.target.clone(), Secrets::new()).unwrap());
     let (results, m) = measure(|| rt.block_on(replay_runner.check_all(&all, jobs, |_| {})));
     let passed = results
         .iter()

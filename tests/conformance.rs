@@ -10,11 +10,10 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use conform::replay::Replay;
+use conform::plan::{Plan, PlanOptions};
 use conform::runner::{Outcome, Runner};
 use conform::secrets::Secrets;
 use conform::suite::{Layout, Suite, SuiteError};
-use conform::target::Target;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn main() -> ExitCode {
@@ -45,50 +44,47 @@ fn main() -> ExitCode {
             .build()
             .expect("a tokio runtime"),
     );
-    let external = std::env::var("CONFORM_ENDPOINT")
-        .ok()
-        .filter(|e| !e.is_empty());
-    // Without an endpoint, the built-in target: the replay server, kept alive for the run.
-    let mut replay_server = None;
-    let endpoint = match &external {
-        Some(e) => e.clone(),
-        None if args.list => String::new(),
-        None => {
-            let vars = conform::target::default_vars("us-east-1");
-            let replay = Arc::new(Replay::from_suite(&suite, vars.clone()));
-            let server = runtime
-                .block_on(conform::replay::serve(Arc::clone(&replay), 0))
-                .expect("the replay server starts");
-            let uri = server.uri();
-            replay_server = Some((server, vars, replay));
-            uri
-        }
-    };
-    let runner = if args.list {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    // Listing starts nothing: a run without an endpoint starts the built-in replay server.
+    let plan = if args.list {
         None
     } else {
-        match build_runner(&suite, &endpoint, replay_server.as_ref().map(|(_, v, _)| v)) {
-            Ok(r) => {
-                // The run's own keys are its own to the replay, temporary ones included.
-                if let Some((_, _, replay)) = &replay_server {
-                    replay.trust_key(&r.target().credentials.access_key_id);
-                }
-                Some(r)
-            }
+        let opts = PlanOptions {
+            endpoint: env("CONFORM_ENDPOINT"),
+            region: env("CONFORM_REGION"),
+            vars: env("CONFORM_VARS")
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            ..PlanOptions::default()
+        };
+        match runtime.block_on(Plan::new(&suite, opts, |k| std::env::var(k).ok())) {
+            Ok(p) => Some(p),
             Err(e) => {
                 eprintln!("conformance: {e}");
                 return ExitCode::from(101);
             }
         }
     };
-    let replaying = replay_server.is_some();
+    let runner = match &plan {
+        None => None,
+        Some(p) => match Runner::new(Arc::clone(&suite), p.target.clone(), Secrets::new()) {
+            Ok(r) => Some(Arc::new(r)),
+            Err(e) => {
+                eprintln!("conformance: {e}");
+                return ExitCode::from(101);
+            }
+        },
+    };
     let trials = (0..suite.cases.len())
         .map(|i| {
             let case = &suite.cases[i];
             let (runner, runtime, suite) =
                 (runner.clone(), Arc::clone(&runtime), Arc::clone(&suite));
-            // A replay cannot be what a case requires of a real target (a disabled region).
-            let ignored = replaying && !case.requires.is_empty();
+            // What the plan leaves out (a case needing a real target, on a replay) is shown
+            // as ignored rather than hidden.
+            let ignored = plan.as_ref().is_some_and(|p| !p.runs(i));
             Trial::test(case.test_name(), move || match runner {
                 Some(r) => trial(&suite, &r, &runtime, i),
                 None => Ok(()),
@@ -96,28 +92,10 @@ fn main() -> ExitCode {
             .with_ignored_flag(ignored)
         })
         .collect();
-    libtest_mimic::run(&args, trials).exit_code()
-}
-
-fn build_runner(
-    suite: &Arc<Suite>,
-    endpoint: &str,
-    replay_vars: Option<&conform::template::Vars>,
-) -> Result<Arc<Runner>, String> {
-    let region = std::env::var("CONFORM_REGION").unwrap_or_else(|_| "us-east-1".into());
-    let mut target = Target::at_endpoint(endpoint, &region, |k| std::env::var(k).ok())
-        .map_err(|e| e.to_string())?;
-    let vars = std::env::var("CONFORM_VARS").unwrap_or_default();
-    target
-        .set_vars(vars.split_whitespace())
-        .map_err(|e| e.to_string())?;
-    if let Some(v) = replay_vars {
-        // The replay server stands for these values; the run must use the same run id.
-        target.vars.insert("run_id".into(), v["run_id"].clone());
-    }
-    Runner::new(Arc::clone(suite), target, Secrets::new())
-        .map(Arc::new)
-        .map_err(|e| e.to_string())
+    let code = libtest_mimic::run(&args, trials).exit_code();
+    // The replay server stops with the plan, after the last trial.
+    drop(plan);
+    code
 }
 
 fn trial(
