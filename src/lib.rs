@@ -17,6 +17,7 @@ pub mod diagnostic;
 pub mod emulator;
 pub mod facts;
 pub mod html;
+pub mod http;
 pub mod model;
 pub mod normalize;
 pub mod plan;

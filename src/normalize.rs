@@ -6,7 +6,7 @@
 use std::time::SystemTime;
 
 use crate::redact::Redactor;
-use crate::transport::HttpResponse;
+use crate::http::HttpResponse;
 use crate::xml::{self, Element};
 
 /// The normalized answer of one step, and its parsed tree for captures.

@@ -7,7 +7,7 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, si
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 
-use crate::transport::HttpRequest;
+use crate::http::HttpRequest;
 
 /// Long-term or temporary keys.
 #[derive(Clone, PartialEq, Eq)]

@@ -3,21 +3,9 @@
 
 use std::time::Duration;
 
-#[derive(Debug, Clone)]
-pub struct HttpRequest {
-    pub method: String,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct HttpResponse {
-    pub status: u16,
-    pub reason: String,
-    pub content_type: Option<String>,
-    pub body: String,
-}
+// The request and answer are plain data (`http`), so signing and normalizing need no
+// network; they are named here too, where they travel.
+pub use crate::http::{HttpRequest, HttpResponse};
 
 /// The answer size read by default. STS answers are a few KB (the largest, AssumeRole with
 /// a packed policy, under 10 KB) and a 1,000-item page of an IAM or S3 list a few hundred
