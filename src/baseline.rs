@@ -97,8 +97,9 @@ pub enum BaselineError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path} is not a baseline: {message}")]
-    Parse { path: String, message: String },
+    /// Not TOML, or not the shape of a baseline: at the line and column.
+    #[error("{}", .0.render_inline())]
+    Parse(Box<crate::diagnostic::Diagnostic>),
     #[error("{path}:{line}:{column}: {message}")]
     Invalid {
         path: String,
@@ -186,9 +187,11 @@ impl Baseline {
     }
 
     pub fn parse(text: &str, path: &str) -> Result<Baseline, BaselineError> {
-        let raw: RawFile = toml::from_str(text).map_err(|e| BaselineError::Parse {
-            path: path.to_owned(),
-            message: e.to_string(),
+        let raw: RawFile = toml::from_str(text).map_err(|e| {
+            let source = std::sync::Arc::from(text);
+            let d = crate::diagnostic::toml_error(Path::new(path), source, &e)
+                .with_help("a baseline lists [[case]] entries of name, reason and deviations; `--update-baseline` writes one");
+            BaselineError::Parse(Box::new(d))
         })?;
         let invalid = |span: std::ops::Range<usize>, message: String| {
             let (line, column) = line_col(text, span.start);
@@ -844,10 +847,17 @@ deviations = [{ step = 1, kind = "unexpected-element", path = "R/X" }]
         let e = err(
             "[[case]]\nname = \"a\"\nreason = \"r\"\ndeviations = [{ step = 1, kind = \"colour\" }]\n",
         );
-        assert!(e.contains("line 4") && e.contains("colour"), "{e}");
+        assert!(
+            e.starts_with("b.toml:4:34: ") && e.contains("colour"),
+            "{e}"
+        );
         let e = err(
             "[[case]]\nname = \"a\"\nreason = \"r\"\ndeviations = [{ step = 1, kind = \"status\", pth = \"x\" }]\n",
         );
-        assert!(e.contains("line 4") && e.contains("pth"), "{e}");
+        assert!(e.starts_with("b.toml:4:") && e.contains("pth"), "{e}");
+        assert!(
+            e.contains("4 │ deviations = ["),
+            "the line, with a caret under it: {e}"
+        );
     }
 }

@@ -67,6 +67,135 @@ impl Diagnostic {
         }
         out
     }
+
+    /// `file:line:col: message` on one unwrapped line, then the source lines with the caret
+    /// and the hint as [`render`](Self::render) shows them: for a diagnostic that travels
+    /// inside another error as text, whose printer puts its own `error: ` before it.
+    pub fn render_inline(&self) -> String {
+        let rendered = self.render();
+        // The excerpt starts at its frame; what comes before is the (wrapped) headline.
+        match rendered.lines().position(|l| l.contains("╭─[")) {
+            Some(at) => {
+                let rest: Vec<&str> = rendered.lines().skip(at).collect();
+                format!("{self}\n{}", rest.join("\n").trim_end())
+            }
+            None => self.to_string(),
+        }
+    }
+}
+
+/// Where a YAML node was written (serde-saphyr keeps it for every `Spanned` value).
+pub fn yaml_span<T>(s: &serde_saphyr::Spanned<T>) -> Span {
+    let loc = s.referenced;
+    let sp = loc.span();
+    Span {
+        line: loc.line() as u32,
+        col: loc.column() as u32,
+        offset: sp.byte_offset().unwrap_or(0) as usize,
+        len: sp.byte_len().unwrap_or(0) as usize,
+    }
+}
+
+/// The YAML parser's error at the place it names (the file's start when it names none),
+/// in our words rather than the parser's. Callers add the hint that fits their file.
+pub fn yaml_error(file: &Path, source: Arc<str>, e: &serde_saphyr::Error) -> Diagnostic {
+    let span = match e.location() {
+        Some(loc) => span_at(
+            &source,
+            (loc.line() as u32).max(1),
+            (loc.column() as u32).max(1),
+            1,
+        ),
+        None => span_at(&source, 1, 1, 0),
+    };
+    Diagnostic::new(file, source, span, yaml_message(e))
+}
+
+/// The parser's message without its own snippet: we render location and caret ourselves.
+fn yaml_message(e: &serde_saphyr::Error) -> String {
+    let text = e.without_snippet().to_string();
+    // The parser appends its own " at line X column Y"; the diagnostic already says where.
+    let text = match text.find(" at line ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    };
+    // Say what the scenario format wanted in its own terms, not the parser's.
+    let text = text.trim();
+    if let Some(key) = text
+        .strip_prefix("duplicate mapping key: ")
+        .and_then(|rest| rest.split(", set DuplicateKeyPolicy").next())
+    {
+        return format!("`{key}` is written twice in one mapping");
+    }
+    for (parser, ours) in [
+        (
+            "expected sequence start",
+            "expected a list here (items start with `- `)",
+        ),
+        (
+            "expected mapping start",
+            "expected a mapping here (`name: value` lines)",
+        ),
+        ("expected string scalar", "expected a text value here"),
+    ] {
+        if text == parser {
+            return ours.to_owned();
+        }
+    }
+    text.to_owned()
+}
+
+/// The TOML parser's error at the place it names, without the parser's own snippet (the
+/// diagnostic shows the lines and the caret). Callers add the hint that fits their file.
+pub fn toml_error(file: &Path, source: Arc<str>, e: &toml::de::Error) -> Diagnostic {
+    let span = match e.span() {
+        Some(range) => span_of_bytes(&source, range),
+        None => span_at(&source, 1, 1, 0),
+    };
+    Diagnostic::new(file, source, span, e.message().trim())
+}
+
+/// Where a value of a TOML document is written: `keys` lead from the top through tables
+/// (by name) and arrays (by index); where a key is missing, the last table found. For
+/// values the syntax allows but their file's meaning does not.
+pub fn toml_value_span(text: &str, keys: &[&str]) -> Span {
+    use toml::de::{DeTable, DeValue};
+    let Ok(doc) = DeTable::parse(text) else {
+        return span_at(text, 1, 1, 0);
+    };
+    let mut span = doc.span();
+    let mut here = DeValue::Table(doc.into_inner());
+    for key in keys {
+        let next = match &here {
+            DeValue::Table(t) => t
+                .iter()
+                .find(|(k, _)| k.get_ref() == key)
+                .map(|(_, v)| v.clone()),
+            DeValue::Array(a) => key.parse::<usize>().ok().and_then(|i| a.get(i).cloned()),
+            _ => None,
+        };
+        let Some(next) = next else {
+            break;
+        };
+        span = next.span();
+        here = next.into_inner();
+    }
+    span_of_bytes(text, span)
+}
+
+/// A span from a byte range, for parsers that give offsets (TOML).
+fn span_of_bytes(source: &str, range: std::ops::Range<usize>) -> Span {
+    let mut start = range.start.min(source.len());
+    while !source.is_char_boundary(start) {
+        start -= 1;
+    }
+    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+    Span {
+        line: source[..start].matches('\n').count() as u32 + 1,
+        col: source[line_start..start].chars().count() as u32 + 1,
+        offset: start,
+        len: range.end.saturating_sub(start).min(source.len() - start),
+    }
 }
 
 impl miette::Diagnostic for Diagnostic {

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::deviation::{Kind, NotJudged};
-use crate::diagnostic::{Diagnostic, did_you_mean, span_at};
+use crate::diagnostic::{Diagnostic, did_you_mean, span_at, yaml_error};
 use crate::scenario::Provenance;
 
 /// One service's facts.
@@ -328,13 +328,7 @@ impl Facts {
             .with_help(help.to_owned())
         };
         let raw: RawFacts = serde_saphyr::from_str(text).map_err(|e| {
-            let (line, col) = e
-                .location()
-                .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
-            vec![at(
-                line,
-                col,
-                e.to_string().lines().next().unwrap_or("").to_owned(),
+            vec![yaml_error(path, source.clone(), &e).with_help(
                 "fix the YAML there; the comment at the top of the file says what each part holds",
             )]
         })?;

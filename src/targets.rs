@@ -4,8 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
+
+use crate::diagnostic::{Diagnostic, toml_error, toml_value_span};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetsError {
@@ -14,28 +17,15 @@ pub enum TargetsError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    /// A mistake in the file (its syntax, or a value no target can use), at its line and
+    /// column.
+    #[error("{}", .0.render_inline())]
+    Invalid(Box<Diagnostic>),
     #[error("{path}: no target named `{name}`; the file names: {known}")]
     Unknown {
         path: PathBuf,
         name: String,
         known: String,
-    },
-    #[error(
-        "{path}: target `{name}` is AWS and names a baseline; a run against AWS never uses one (remove `baseline`)"
-    )]
-    AwsBaseline { path: PathBuf, name: String },
-    #[error(
-        "{path}: target `{name}` is AWS and writes its keys in the file; use credentials = \"env\" or \"chain\" so no real key is committed"
-    )]
-    AwsKeys { path: PathBuf, name: String },
-    /// A value the file's syntax allows but the target cannot use.
-    #[error("{path}: target `{name}`: {message}")]
-    Start {
-        path: PathBuf,
-        name: String,
-        message: String,
     },
 }
 
@@ -138,9 +128,16 @@ impl Launch {
         3
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), Refusal> {
+        let refuse = |key: &str, message: String, help: &str| {
+            Err(Refusal::at(&["start", key], message, help))
+        };
         if self.command.is_empty() {
-            return Err("start.command is empty: name the program that serves".into());
+            return refuse(
+                "command",
+                "start.command is empty".into(),
+                "name the program that serves",
+            );
         }
         let mentions_port = self
             .command
@@ -148,18 +145,38 @@ impl Launch {
             .chain(self.env.values())
             .any(|a| a.contains("{port}"));
         if !mentions_port {
-            return Err(
-                "start names no `{port}` in command or env: conform picks the port and must tell the emulator"
-                    .into(),
+            return refuse(
+                "command",
+                "start names no `{port}` in command or env".into(),
+                "conform picks the port and must tell the emulator: put `{port}` in an argument or a variable",
             );
         }
         if !self.ready.starts_with('/') {
-            return Err(format!(
-                "start.ready `{}` is no path: write one that starts with / (\"/\", \"/_localstack/health\")",
-                self.ready
-            ));
+            return refuse(
+                "ready",
+                format!("start.ready `{}` is no path", self.ready),
+                "write one that starts with / (\"/\", \"/_localstack/health\")",
+            );
         }
         Ok(())
+    }
+}
+
+/// A value the file's syntax allows but the target cannot use: where it is written (keys
+/// below the target's table, an index into an array as its number) and what to do.
+struct Refusal {
+    keys: Vec<String>,
+    message: String,
+    help: String,
+}
+
+impl Refusal {
+    fn at(keys: &[&str], message: String, help: &str) -> Refusal {
+        Refusal {
+            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+            message,
+            help: help.to_owned(),
+        }
     }
 }
 
@@ -191,6 +208,56 @@ pub struct TargetSpec {
     pub max_answer_bytes: Option<u64>,
 }
 
+impl TargetSpec {
+    /// What no target can use, first found first.
+    fn check(&self) -> Result<(), Refusal> {
+        let on_aws = self.endpoint.as_deref().is_some_and(crate::target::is_aws);
+        if on_aws && self.baseline.is_some() {
+            return Err(Refusal::at(
+                &["baseline"],
+                "an AWS target names a baseline, but a run against AWS never uses one".into(),
+                "remove `baseline`",
+            ));
+        }
+        if on_aws && matches!(self.credentials, CredentialSource::Keys(_)) {
+            return Err(Refusal::at(
+                &["credentials"],
+                "an AWS target writes its keys in the file".into(),
+                "use credentials = \"env\" or \"chain\" so no real key is committed",
+            ));
+        }
+        for (service, url) in &self.endpoints {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(Refusal::at(
+                    &["endpoints", service],
+                    format!("endpoints.{service} `{url}` is no http(s) URL"),
+                    "write https://host or http://host:port",
+                ));
+            }
+        }
+        for (i, rule) in self.not_judged.iter().enumerate() {
+            rule.check().map_err(|message| {
+                Refusal::at(
+                    &["not_judged", &i.to_string()],
+                    format!("not_judged[{i}]: {message}"),
+                    "a not-judged rule has a `reason` and one or more of `kind`, `path` and `case`",
+                )
+            })?;
+        }
+        if self.max_answer_bytes == Some(0) {
+            return Err(Refusal::at(
+                &["max_answer_bytes"],
+                "max_answer_bytes = 0 would refuse every answer".into(),
+                "write a number of bytes, or leave it out for the default (4 MiB)",
+            ));
+        }
+        match &self.start {
+            Some(launch) => launch.check(),
+            None => Ok(()),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
@@ -213,59 +280,26 @@ impl Targets {
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Self, TargetsError> {
-        // toml's message carries the line, the column and the offending snippet.
-        let file: File = toml::from_str(text).map_err(|e| TargetsError::Parse {
-            path: path.to_owned(),
-            message: e.to_string(),
+        let source: Arc<str> = Arc::from(text);
+        let file: File = toml::from_str(text).map_err(|e| {
+            let d = toml_error(path, source.clone(), &e).with_help(
+                "each target is a table [targets.NAME] of endpoint, region, credentials, vars, baseline, endpoints, start, not_judged and max_answer_bytes (README.md, \"Targets\")",
+            );
+            TargetsError::Invalid(Box::new(d))
         })?;
         let dir = path.parent().unwrap_or(Path::new(""));
         let mut targets = file.targets;
         for (name, spec) in &mut targets {
-            let on_aws = spec.endpoint.as_deref().is_some_and(crate::target::is_aws);
-            if on_aws && spec.baseline.is_some() {
-                return Err(TargetsError::AwsBaseline {
-                    path: path.to_owned(),
-                    name: name.clone(),
-                });
-            }
-            if on_aws && matches!(spec.credentials, CredentialSource::Keys(_)) {
-                return Err(TargetsError::AwsKeys {
-                    path: path.to_owned(),
-                    name: name.clone(),
-                });
-            }
-            for (service, url) in &spec.endpoints {
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(TargetsError::Start {
-                        path: path.to_owned(),
-                        name: name.clone(),
-                        message: format!(
-                            "endpoints.{service} `{url}` is no http(s) URL: write https://host or http://host:port"
-                        ),
-                    });
-                }
-            }
-            for (i, rule) in spec.not_judged.iter().enumerate() {
-                rule.check().map_err(|message| TargetsError::Start {
-                    path: path.to_owned(),
-                    name: name.clone(),
-                    message: format!("not_judged[{i}]: {message}"),
-                })?;
-            }
-            if spec.max_answer_bytes == Some(0) {
-                return Err(TargetsError::Start {
-                    path: path.to_owned(),
-                    name: name.clone(),
-                    message: "max_answer_bytes = 0 would refuse every answer: write a number of bytes, or leave it out for the default (4 MiB)".into(),
-                });
-            }
-            if let Some(launch) = &spec.start {
-                launch.check().map_err(|message| TargetsError::Start {
-                    path: path.to_owned(),
-                    name: name.clone(),
-                    message,
-                })?;
-            }
+            spec.check().map_err(|r| {
+                let keys: Vec<&str> = ["targets", name.as_str()]
+                    .into_iter()
+                    .chain(r.keys.iter().map(String::as_str))
+                    .collect();
+                let span = toml_value_span(text, &keys);
+                let message = format!("target `{name}`: {}", r.message);
+                let d = Diagnostic::new(path, source.clone(), span, message).with_help(r.help);
+                TargetsError::Invalid(Box::new(d))
+            })?;
             if let Some(b) = &spec.baseline {
                 spec.baseline = Some(dir.join(b));
             }
@@ -307,6 +341,12 @@ baseline = "baselines/moto.toml"
 vars = { caller_arn = "arn:aws:sts::123456789012:user/moto" }
 "#;
 
+    /// What a broken `conform.toml` says, as the binary prints it.
+    fn refused(text: &str) -> String {
+        let e = Targets::parse(Path::new("conform.toml"), text).unwrap_err();
+        e.to_string()
+    }
+
     #[test]
     fn not_judged_rules_are_read_and_checked() {
         let ok = "[targets.emu]\nendpoint = \"http://127.0.0.1:1\"\nnot_judged = [{ kind = \"element-order\", path = \"*Response/*Result\", reason = \"order not recorded\" }]\n";
@@ -319,7 +359,8 @@ vars = { caller_arn = "arn:aws:sts::123456789012:user/moto" }
                 .to_string()
         };
         let e = err(&ok.replace("element-order", "colour"));
-        assert!(e.contains("line 3") && e.contains("colour"), "{e}");
+        assert!(e.starts_with("c.toml:3:"), "{e}");
+        assert!(e.contains("unknown variant `colour`"), "{e}");
         let e = err("[targets.emu]\nnot_judged = [{ reason = \"everything\" }]\n");
         assert!(
             e.contains("target `emu`: not_judged[0]: a not-judged rule names a kind"),
@@ -348,10 +389,8 @@ vars = { caller_arn = "arn:aws:sts::123456789012:user/moto" }
         )
         .unwrap_err()
         .to_string();
-        assert!(
-            e.contains("line 2") && e.contains("max_answer_bytes"),
-            "{e}"
-        );
+        assert!(e.starts_with("c.toml:2:20: "), "{e}");
+        assert!(e.contains("max_answer_bytes"), "{e}");
     }
 
     #[test]
@@ -380,25 +419,36 @@ vars = { caller_arn = "arn:aws:sts::123456789012:user/moto" }
 
     #[test]
     fn a_typo_names_line_and_column() {
-        let e = Targets::parse(
-            Path::new("conform.toml"),
-            "[targets.moto]\nendpont = \"http://x\"\n",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(e.starts_with("conform.toml: "), "{e}");
-        assert!(e.contains("line 2, column 1"), "{e}");
-        assert!(e.contains("endpont"), "{e}");
+        let e = refused("[targets.moto]\nendpont = \"http://x\"\n");
+        assert!(
+            e.starts_with("conform.toml:2:1: unknown field `endpont`, expected one of"),
+            "{e}"
+        );
+        // The line under the message, the caret under the key, and what to do.
+        assert!(
+            e.contains("2 │ endpont = \"http://x\"\n   · ───┬───\n   ·    ╰── here"),
+            "{e}"
+        );
+        assert!(
+            e.contains("help: each target is a table [targets.NAME]"),
+            "{e}"
+        );
     }
 
     #[test]
     fn aws_targets_refuse_a_baseline() {
-        let e = Targets::parse(
-            Path::new("conform.toml"),
+        let e = refused(
             "[targets.aws]\nendpoint = \"https://sts.amazonaws.com\"\nbaseline = \"b.toml\"\n",
-        )
-        .unwrap_err();
-        assert!(matches!(e, TargetsError::AwsBaseline { .. }), "{e}");
+        );
+        assert!(
+            e.starts_with("conform.toml:3:12: target `aws`: an AWS target names a baseline"),
+            "{e}"
+        );
+        assert!(
+            e.contains("3 │ baseline = \"b.toml\"\n   ·            ────┬───"),
+            "{e}"
+        );
+        assert!(e.contains("help: remove `baseline`"), "{e}");
     }
 
     #[test]
@@ -432,18 +482,17 @@ vars = { caller_arn = "arn:aws:sts::123456789012:user/moto" }
             ),
             ("credentials = 3", "write \"env\", \"example\", \"chain\""),
         ] {
-            let e = Targets::parse(Path::new("conform.toml"), &format!("[targets.t]\n{text}\n"))
-                .unwrap_err()
-                .to_string();
+            let e = refused(&format!("[targets.t]\n{text}\n"));
             assert!(e.contains(want), "{text}: {e}");
-            assert!(e.contains("line 2"), "{text}: {e}");
+            assert!(e.starts_with("conform.toml:2:15: "), "{text}: {e}");
         }
-        let e = Targets::parse(
-            Path::new("conform.toml"),
+        let e = refused(
             "[targets.aws]\nendpoint = \"https://sts.amazonaws.com\"\ncredentials = { access_key_id = \"AKIA\", secret_access_key = \"y\" }\n",
-        )
-        .unwrap_err();
-        assert!(matches!(e, TargetsError::AwsKeys { .. }), "{e}");
+        );
+        assert!(
+            e.starts_with("conform.toml:3:15: target `aws`: an AWS target writes its keys"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -475,14 +524,49 @@ vars = { caller_arn = "arn:aws:sts::123456789012:user/moto" }
                 "ready_timout",
             ),
         ] {
-            let e = Targets::parse(
-                Path::new("conform.toml"),
-                &format!("[targets.m.start]\n{text}\n"),
-            )
-            .unwrap_err()
-            .to_string();
+            let e = refused(&format!("[targets.m.start]\n{text}\n"));
             assert!(e.contains(want), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn a_value_no_target_can_use_is_pointed_at_where_it_is_written() {
+        let e = refused("[targets.s]\nendpoints = { sts = \"http://a\", iam = \"iam.local\" }\n");
+        assert!(
+            e.starts_with(
+                "conform.toml:2:39: target `s`: endpoints.iam `iam.local` is no http(s) URL\n"
+            ),
+            "{e}"
+        );
+        assert!(
+            e.contains("2 │ endpoints = { sts = \"http://a\", iam = \"iam.local\" }"),
+            "{e}"
+        );
+        assert!(
+            e.contains("help: write https://host or http://host:port"),
+            "{e}"
+        );
+        let e = refused(
+            "[targets.a]\n[targets.b]\nnot_judged = [\n  { kind = \"status\", reason = \"r\" },\n  { reason = \"all\" },\n]\n",
+        );
+        assert!(
+            e.starts_with("conform.toml:5:3: target `b`: not_judged[1]: "),
+            "{e}"
+        );
+        let e = refused("[targets.m.start]\ncommand = [\"srv\", \"{port}\"]\nready = \"health\"\n");
+        assert!(
+            e.starts_with("conform.toml:3:9: target `m`: start.ready `health` is no path"),
+            "{e}"
+        );
+        assert!(
+            e.contains("3 │ ready = \"health\"\n   ·         ────┬───"),
+            "{e}"
+        );
+        let e = refused("[targets.m.start]\ncommand = []\n");
+        assert!(
+            e.starts_with("conform.toml:2:11: target `m`: start.command is empty"),
+            "{e}"
+        );
     }
 
     #[test]

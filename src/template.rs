@@ -63,11 +63,7 @@ impl Template {
                 continue;
             }
             let name = inner.trim();
-            let valid = !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-            if !valid {
+            if !is_variable_name(name) {
                 return Err(TemplateError::BadName(after[..end].to_owned()));
             }
             parts.push(Part::Var(name.to_owned()));
@@ -121,6 +117,14 @@ impl Template {
         }
         Ok(out)
     }
+}
+
+/// Letters, digits, `_`, `-` and `.`: what a `{{name}}` and a capture may be called.
+pub fn is_variable_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 fn push_lit(parts: &mut Vec<Part>, text: &str) {

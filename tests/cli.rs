@@ -889,7 +889,7 @@ async fn a_target_declares_what_it_is_not_judged_on_and_every_report_counts_it()
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("conform.toml: target `emu`: not_judged[0]: a not-judged rule names a kind, a path or a case"),
+        err.contains("conform.toml:3:15: target `emu`: not_judged[0]: a not-judged rule names a kind, a path or a case"),
         "{err}"
     );
 }

@@ -107,3 +107,74 @@ fn an_empty_or_headerless_snapshot_fails_check_by_name() {
         assert!(out.contains("restore it"), "{name}: {out}");
     }
 }
+
+/// Whether the output shows a source line with a caret under it (miette's `·` gutter, then
+/// `┬` under a span or `▲` at a point).
+fn has_caret(out: &str) -> bool {
+    out.lines()
+        .any(|l| l.trim_start().starts_with('·') && (l.contains('┬') || l.contains('▲')))
+}
+
+/// The 1-based line of `text` on which `needle` starts.
+fn line_of(text: &str, needle: &str) -> usize {
+    let at = text.find(needle).expect("the needle is in the text");
+    text[..at].matches('\n').count() + 1
+}
+
+#[test]
+fn every_input_file_points_at_its_mistake_with_a_caret() {
+    let repo = |rel: &str| {
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)).unwrap()
+    };
+    let rules = repo("models/sts.redact.yaml").replacen(
+        "    placeholder: request-id",
+        "    placholder: request-id",
+        1,
+    );
+    let rules_at = format!(
+        "models/sts.redact.yaml:{}:5: unknown field `placholder`",
+        line_of(&rules, "    placholder")
+    );
+    let facts = repo("models/sts.facts.yaml").replacen("  echoes_value:", "  echoes_valeu:", 1);
+    let facts_at = format!(
+        "models/sts.facts.yaml:{}:3: unknown field `echoes_valeu`",
+        line_of(&facts, "  echoes_valeu")
+    );
+    let targets =
+        "[targets.t]\nendpoint = \"http://127.0.0.1:9\"\nbaseline = \"baselines/t.toml\"\n";
+    let cases: [(&[(&str, &str)], &str); 5] = [
+        (&[("models/sts.redact.yaml", &rules)], &rules_at),
+        (&[("models/sts.facts.yaml", &facts)], &facts_at),
+        (
+            &[(
+                "scenarios/sts/variables.yaml",
+                "variables:\n  x:\n    description: d\n    defualt: v\n",
+            )],
+            "scenarios/sts/variables.yaml:4:5: unknown field `defualt`",
+        ),
+        (
+            &[("conform.toml", "[targets.t]\nendpont = \"http://x\"\n")],
+            "conform.toml:2:1: unknown field `endpont`",
+        ),
+        (
+            &[
+                ("conform.toml", targets),
+                (
+                    "baselines/t.toml",
+                    "[[case]]\nname = \"a\"\nreson = \"r\"\n",
+                ),
+            ],
+            "baselines/t.toml:3:1: unknown field `reson`",
+        ),
+    ];
+    for (files, at) in cases {
+        let mut all = vec![("scenarios/sts/GetCallerIdentity/a.yaml", CASE)];
+        all.extend_from_slice(files);
+        let (_dir, root) = common::project(&all);
+        let (code, out) = check(&root);
+        assert_eq!(code, 2, "{at}:\n{out}");
+        assert!(out.contains(at), "{at}:\n{out}");
+        assert!(has_caret(&out), "no caret for {at}:\n{out}");
+        assert!(out.contains("help: "), "{at}: says what to do:\n{out}");
+    }
+}

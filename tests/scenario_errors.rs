@@ -301,8 +301,8 @@ fn a_secret_rule_that_says_it_is_pinnable() {
     let broken = format!("{}    pinnable: true\n{}", &rules[..end], &rules[end..]);
     std::fs::write(&path, broken).unwrap();
     let err = match Suite::load(&Layout::at(&root)) {
-        Err(e @ SuiteError::Rules(_)) => e.to_string(),
-        Err(other) => panic!("expected a rules error, got {other}"),
+        Err(SuiteError::Scenarios(diags)) => diags[0].render(),
+        Err(other) => panic!("expected a diagnostic of the rules, got {other}"),
         Ok(_) => panic!("a pinnable secret loaded"),
     };
     let shown = err.replace(&root.display().to_string(), "<project>");

@@ -1,0 +1,192 @@
+//! A project's whole input, loaded once per run: models, redaction rules, facts, declared
+//! variables, every scenario and every stored snapshot.
+//!
+//! Loading is two steps: `sources` reads the files into memory (the only disk access), and
+//! [`Suite::from_sources`] builds and checks the suite from them (`cases` for the scenario
+//! files, `variables` for what variables.yaml declares and what cases use).
+
+mod cases;
+mod sources;
+mod variables;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use sources::{Input, Place, ScenarioFile, Sources};
+pub use variables::{ClientChosen, Variable};
+
+use crate::diagnostic::Diagnostic;
+use crate::facts::Facts;
+use crate::model::{Model, ModelError};
+use crate::redact::{Rules, RulesError};
+use crate::scenario::Case;
+use crate::snapshot::{SnapshotError, SnapshotStore};
+use variables::{Declared, check_variables};
+
+/// Where a project keeps its inputs (all relative to one root by default).
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub scenarios: PathBuf,
+    pub snapshots: PathBuf,
+    pub models: PathBuf,
+}
+
+impl Layout {
+    pub fn at(root: &Path) -> Layout {
+        Layout {
+            scenarios: root.join("scenarios"),
+            snapshots: root.join("snapshots"),
+            models: root.join("models"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Rules(#[from] RulesError),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} problem(s) in the scenarios", .0.len())]
+    Scenarios(Vec<Diagnostic>),
+}
+
+#[derive(Debug)]
+pub struct Suite {
+    pub layout: Layout,
+    pub models: BTreeMap<String, Model>,
+    /// Variables scenarios may use beyond the built-in target ones, declared in
+    /// `scenarios/<service>/variables.yaml` with what a target must provide.
+    pub variables: BTreeMap<String, Variable>,
+    /// Variables a client chooses (`client_chosen` in variables.yaml), for the replay server.
+    pub client_chosen: BTreeMap<String, ClientChosen>,
+    /// `(service, operation)` to the parameters whose value a success answer repeats
+    /// (`free_parameters`): the replay server accepts any value the model allows for them.
+    pub free_parameters: BTreeMap<(String, String), Vec<String>>,
+    pub rules: HashMap<String, Rules>,
+    /// What is known of how each service answers (`models/<service>.facts.yaml`), for the
+    /// services that have such a file.
+    pub facts: BTreeMap<String, Facts>,
+    /// Sorted by test name.
+    pub cases: Vec<Case>,
+    pub snapshots: SnapshotStore,
+}
+
+impl Suite {
+    /// Reads the project's files ([`Sources::read`]) and builds the suite from them.
+    pub fn load(layout: &Layout) -> Result<Suite, SuiteError> {
+        Suite::from_sources(Sources::read(layout)?)
+    }
+
+    /// Builds the suite from files already read: checks every input against the models
+    /// and each other, reading nothing more. The first file with a mistake in the
+    /// redaction rules, facts or variables stops here; every scenario problem is reported.
+    pub fn from_sources(sources: Sources) -> Result<Suite, SuiteError> {
+        let Sources {
+            layout,
+            models,
+            rules: rule_files,
+            facts: fact_files,
+            variables: variable_files,
+            scenarios,
+            mut snapshots,
+        } = sources;
+        let mut errors = Vec::new();
+        let mut rules = HashMap::new();
+        for service in models.keys() {
+            let r = match rule_files.get(service).map(rules_of) {
+                None => Rules::default(),
+                Some(Ok(r)) => r,
+                Some(Err(d)) => {
+                    errors.push(*d);
+                    Rules::default()
+                }
+            };
+            rules.insert(service.clone(), r);
+        }
+        let mut facts = BTreeMap::new();
+        for (service, input) in &fact_files {
+            let parsed = match &input.text {
+                Ok(text) => Facts::parse(text, &input.shown, service),
+                Err(d) => Err(vec![(**d).clone()]),
+            };
+            match parsed {
+                Ok(f) => {
+                    facts.insert(service.clone(), f);
+                }
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(SuiteError::Scenarios(errors));
+        }
+        let mut declared = Declared::default();
+        for (service, input) in &variable_files {
+            let added = match &input.text {
+                Ok(text) => declared.add(service, &models[service], &input.shown, text),
+                Err(d) => Err(d.clone()),
+            };
+            added.map_err(|d| SuiteError::Scenarios(vec![*d]))?;
+        }
+        let cases = cases::cases(&scenarios, &models, &rules)?;
+        check_variables(&cases, &declared.variables, &cases::texts(&scenarios))?;
+        for (service, f) in &facts {
+            if let Some(note) = f.order_note() {
+                snapshots.order_notes.insert(service.clone(), note);
+            }
+        }
+        Ok(Suite {
+            layout,
+            models,
+            variables: declared.variables,
+            client_chosen: declared.client_chosen,
+            free_parameters: declared.free_parameters,
+            rules,
+            facts,
+            cases,
+            snapshots,
+        })
+    }
+
+    /// Cases whose test name contains any of the filters (all when there are none), as
+    /// libtest filters.
+    pub fn select(&self, filters: &[String], exact: bool) -> Vec<&Case> {
+        self.cases
+            .iter()
+            .filter(|c| {
+                let name = c.test_name();
+                filters.is_empty()
+                    || filters.iter().any(|f| {
+                        if exact {
+                            name == *f
+                        } else {
+                            name.contains(f.as_str())
+                        }
+                    })
+            })
+            .collect()
+    }
+
+    pub fn into_shared(self) -> Arc<Suite> {
+        Arc::new(self)
+    }
+
+    /// The declared variables' defaults, for a target that does not set them.
+    pub fn default_vars(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.variables.iter().map(|(k, v)| (k, &v.default))
+    }
+}
+
+/// A service's redaction rules, or the first mistake in them.
+fn rules_of(input: &Input) -> Result<Rules, Box<Diagnostic>> {
+    let text = input.text.as_ref().map_err(Box::clone)?;
+    Rules::parse(text, &input.shown.display().to_string())
+}

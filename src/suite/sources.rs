@@ -1,0 +1,201 @@
+//! Reading a project's input files into memory: the only part of loading a suite that
+//! touches the disk. [`Suite::from_sources`](super::Suite::from_sources) builds from what
+//! this reads.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{Layout, SuiteError};
+use crate::diagnostic::{Diagnostic, ReadError, read_text, span_at};
+use crate::model::{self, Model};
+use crate::redact::RulesError;
+use crate::snapshot::SnapshotStore;
+
+/// A project's inputs, read: models parsed, every other file as text.
+#[derive(Debug)]
+pub struct Sources {
+    pub layout: Layout,
+    pub models: BTreeMap<String, Model>,
+    /// By service: `models/<service>.redact.yaml`, for the services that have one.
+    pub rules: BTreeMap<String, Input>,
+    /// By service: `models/<service>.facts.yaml`, for the services that have one.
+    pub facts: BTreeMap<String, Input>,
+    /// By service: `scenarios/<service>/variables.yaml`, for the services that have one.
+    pub variables: BTreeMap<String, Input>,
+    /// Every YAML file below `scenarios/` but the variables files, sorted by path.
+    pub scenarios: Vec<ScenarioFile>,
+    pub snapshots: SnapshotStore,
+}
+
+/// One input file: the path errors show it by, and its text, or why it has none usable
+/// (not UTF-8, or unreadable where that is reported as a diagnostic).
+#[derive(Debug)]
+pub struct Input {
+    pub shown: PathBuf,
+    pub text: Result<String, Box<Diagnostic>>,
+}
+
+/// A scenario file and where it sits.
+#[derive(Debug)]
+pub struct ScenarioFile {
+    /// Relative to the project root, `/`-separated: how errors, cases and reports name it.
+    pub rel: String,
+    pub place: Place,
+    pub text: Result<String, Box<Diagnostic>>,
+}
+
+/// Where below `scenarios/` a file sits: only `<service>/<operation>/` holds cases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// Directly in `scenarios/`.
+    Root,
+    /// Directly in `scenarios/<service>/`.
+    Service(String),
+    /// In `scenarios/<service>/<operation>/`.
+    Operation { service: String, operation: String },
+}
+
+impl Sources {
+    pub fn read(layout: &Layout) -> Result<Sources, SuiteError> {
+        let models = model::load_dir(&layout.models)?;
+        let mut rules = BTreeMap::new();
+        let mut facts = BTreeMap::new();
+        let mut variables = BTreeMap::new();
+        // Files are shown from the project root, as cases name their files.
+        let project = layout.scenarios.parent().unwrap_or(&layout.scenarios);
+        let beside_models = layout.models.parent().unwrap_or(&layout.models);
+        for service in models.keys() {
+            let path = layout.models.join(format!("{service}.redact.yaml"));
+            if path.exists() {
+                let shown = path.strip_prefix(beside_models).unwrap_or(&path).to_owned();
+                let text = text_of(&path, &shown, |source| {
+                    let path = path.display().to_string();
+                    RulesError::Read { path, source }.into()
+                })?;
+                rules.insert(service.clone(), Input { shown, text });
+            }
+            let path = layout.models.join(format!("{service}.facts.yaml"));
+            if path.exists() {
+                let shown = path.strip_prefix(beside_models).unwrap_or(&path).to_owned();
+                let text = match read_text(&path, &shown) {
+                    Ok(t) => Ok(t),
+                    Err(ReadError::NotUtf8(d)) => Err(d),
+                    // Said like a mistake in the file, as the facts' other problems are.
+                    Err(ReadError::Io(e)) => Err(Box::new(Diagnostic::new(
+                        &shown,
+                        Arc::from(""),
+                        span_at("", 1, 1, 0),
+                        format!("cannot read the facts file: {e}"),
+                    ))),
+                };
+                facts.insert(service.clone(), Input { shown, text });
+            }
+            let path = layout.scenarios.join(service).join("variables.yaml");
+            if path.exists() {
+                let shown = path.strip_prefix(project).unwrap_or(&path).to_owned();
+                let text = text_of(&path, &shown, |source| SuiteError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                variables.insert(service.clone(), Input { shown, text });
+            }
+        }
+        Ok(Sources {
+            layout: layout.clone(),
+            scenarios: scenario_files(&layout.scenarios)?,
+            snapshots: SnapshotStore::load(&layout.snapshots)?,
+            models,
+            rules,
+            facts,
+            variables,
+        })
+    }
+}
+
+/// The file's text, or the diagnostic saying where it stops being UTF-8; `io` makes the
+/// error that stops loading when the file cannot be read at all.
+fn text_of(
+    path: &Path,
+    shown: &Path,
+    io: impl FnOnce(std::io::Error) -> SuiteError,
+) -> Result<Result<String, Box<Diagnostic>>, SuiteError> {
+    match read_text(path, shown) {
+        Ok(text) => Ok(Ok(text)),
+        Err(ReadError::NotUtf8(d)) => Ok(Err(d)),
+        Err(ReadError::Io(e)) => Err(io(e)),
+    }
+}
+
+/// Every YAML file below `root` but the variables files, in the order of their paths.
+fn scenario_files(root: &Path) -> Result<Vec<ScenarioFile>, SuiteError> {
+    let mut out = Vec::new();
+    if !root.exists() {
+        return Ok(out);
+    }
+    let project = root.parent().unwrap_or(root);
+    let rel = |p: &Path| {
+        let r = p.strip_prefix(project).unwrap_or(p);
+        r.display().to_string().replace('\\', "/")
+    };
+    // A file in the wrong place is reported as such; its text only shows where it starts.
+    let misplaced = |p: &Path, place: Place| ScenarioFile {
+        rel: rel(p),
+        place,
+        text: Ok(std::fs::read_to_string(p).unwrap_or_default()),
+    };
+    for service_dir in read_dir_sorted(root)? {
+        if !service_dir.is_dir() {
+            if is_yaml(&service_dir) {
+                out.push(misplaced(&service_dir, Place::Root));
+            }
+            continue;
+        }
+        let service = file_name(&service_dir);
+        for op_dir in read_dir_sorted(&service_dir)? {
+            if op_dir.is_dir() {
+                let place = Place::Operation {
+                    service: service.clone(),
+                    operation: file_name(&op_dir),
+                };
+                for file in read_dir_sorted(&op_dir)?.into_iter().filter(|p| is_yaml(p)) {
+                    let shown = rel(&file);
+                    let text = text_of(&file, Path::new(&shown), |source| SuiteError::Io {
+                        path: file.clone(),
+                        source,
+                    })?;
+                    let place = place.clone();
+                    out.push(ScenarioFile {
+                        rel: shown,
+                        place,
+                        text,
+                    });
+                }
+            } else if is_yaml(&op_dir) && file_name(&op_dir) != "variables.yaml" {
+                out.push(misplaced(&op_dir, Place::Service(service.clone())));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, SuiteError> {
+    let rd = std::fs::read_dir(dir).map_err(|source| SuiteError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut v: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    v.sort();
+    Ok(v)
+}
+
+fn is_yaml(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "yaml" || e == "yml")
+}
