@@ -1,7 +1,8 @@
 //! `conform cleanup`: finds the IAM roles and identity providers that recordings created
 //! (they carry the tag `conform=<run id>`) and deletes them, with what a role holds first.
 
-use crate::runner::{CONFORM_TAG, Runner};
+use crate::record_mode::CONFORM_TAG;
+use crate::runner::Runner;
 use crate::scenario::ParamValue;
 use crate::template::Template;
 use crate::xml::{Element, ElementPath};
@@ -43,7 +44,9 @@ async fn call(
     op: &str,
     params: Vec<(String, ParamValue)>,
 ) -> Result<Option<Element>, String> {
-    let (status, doc) = runner.call("iam", op, params).await?;
+    let (status, doc) = crate::call::call(runner, "iam", op, params)
+        .await
+        .map_err(|e| e.to_string())?;
     if (200..300).contains(&status) {
         Ok(doc)
     } else {

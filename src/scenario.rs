@@ -119,7 +119,10 @@ pub struct Step {
     pub request: Request,
     pub credentials: CredentialsSpec,
     pub captures: Vec<Capture>,
+    /// Where the step's operation, raw request or parameters are written: run-time errors
+    /// point there.
     pub line: u32,
+    pub col: u32,
 }
 
 /// What a step is for. Setup and cleanup steps prepare and remove account state (an IAM
@@ -456,13 +459,13 @@ impl Ctx<'_> {
         captured: &[String],
     ) -> Result<Step, Vec<Diagnostic>> {
         let mut errors = Vec::new();
-        let line = rs
+        let (line, col) = rs
             .operation
             .as_ref()
-            .map(|o| span_of(o).line)
-            .or(rs.raw.as_ref().map(|r| span_of(r).line))
-            .or(rs.params.as_ref().map(|p| span_of(p).line))
-            .unwrap_or(0);
+            .map(span_of)
+            .or(rs.raw.as_ref().map(span_of))
+            .or(rs.params.as_ref().map(span_of))
+            .map_or((0, 0), |s| (s.line, s.col));
         let model = match &rs.service {
             None => self.model,
             Some(svc) => match self.models.get(&svc.value) {
@@ -603,6 +606,7 @@ impl Ctx<'_> {
                 credentials,
                 captures,
                 line,
+                col,
             }),
             _ => Err(errors),
         }
