@@ -82,3 +82,64 @@ pub async fn caller_identity(runner: &Runner) -> Result<CallerIdentity, CallErro
         user_id: get("UserId")?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use wiremock::matchers::body_string_contains;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::suite::{Layout, Suite};
+    use crate::target::Target;
+
+    async fn runner_answering(status: u16, body: &str) -> (MockServer, Runner) {
+        let server = MockServer::start().await;
+        Mock::given(body_string_contains("Action=GetCallerIdentity&"))
+            .respond_with(ResponseTemplate::new(status).set_body_string(body))
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("scenarios")).unwrap();
+        let layout = Layout {
+            models: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"),
+            ..Layout::at(dir.path())
+        };
+        let suite = Arc::new(Suite::load(&layout).unwrap());
+        let target = Target::at_endpoint(&server.uri(), "us-east-1", |_| None).unwrap();
+        let runner = Runner::new(suite, target, crate::secrets::Secrets::new()).unwrap();
+        (server, runner)
+    }
+
+    #[tokio::test]
+    async fn the_caller_is_read_from_the_answer() {
+        let (_server, runner) = runner_answering(
+            200,
+            "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/me</Arn><UserId>AIDA1</UserId><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>",
+        )
+        .await;
+        assert_eq!(
+            caller_identity(&runner).await.unwrap(),
+            CallerIdentity {
+                arn: "arn:aws:iam::123456789012:user/me".into(),
+                account: "123456789012".into(),
+                user_id: "AIDA1".into(),
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refusal_says_what_came_back_and_what_to_check() {
+        let (_server, runner) = runner_answering(
+            403,
+            "<ErrorResponse><Error><Code>InvalidClientTokenId</Code></Error></ErrorResponse>",
+        )
+        .await;
+        let e = caller_identity(&runner).await.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "GetCallerIdentity answered HTTP 403 InvalidClientTokenId without `Arn`: check the credentials the target uses and its endpoint"
+        );
+    }
+}

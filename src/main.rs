@@ -1326,10 +1326,8 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         Runner::new(Arc::clone(&suite), target, secrets.clone())?.with_interrupt(interrupt.clone()),
     );
 
-    let terminal = terminal::Terminal::new(
-        indices.len(),
-        !is_ci() && std::io::stderr().is_terminal(),
-    );
+    let terminal =
+        terminal::Terminal::new(indices.len(), !is_ci() && std::io::stderr().is_terminal());
     let started = Instant::now();
     let results = run_cases(
         &runtime,
@@ -1353,7 +1351,9 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         .judge(&mut report, &not_judged);
     for (r, c) in results.iter().zip(&report.cases) {
         let written = match c.status() {
-            "missing" | "fail" | "incomplete" if write_new => write_new_snapshot(&suite, r, &secrets),
+            "missing" | "fail" | "incomplete" if write_new => {
+                write_new_snapshot(&suite, r, &secrets)
+            }
             _ => String::new(),
         };
         terminal.case(&suite, r, c, &written);
@@ -1366,7 +1366,9 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         // else: no gate verdict, and the baseline stays as it is.
         let not_run = results
             .iter()
-            .filter(|r| matches!(&r.outcome, Outcome::Error(e) if e.kind() == StopKind::Interrupted))
+            .filter(
+                |r| matches!(&r.outcome, Outcome::Error(e) if e.kind() == StopKind::Interrupted),
+            )
             .count();
         println!(
             "interrupted: {not_run} cases not run or cut short; no gate verdict{}",

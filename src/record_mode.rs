@@ -141,7 +141,10 @@ mod tests {
     fn throttling_is_retried_and_a_refusal_only_while_setup_state_propagates() {
         let m = mode(3);
         for throttled in [answer(429, ""), answer(503, ""), answer(400, "Throttling")] {
-            assert_eq!(m.retry(&throttled, false, 0).map(|r| r.0), Some("throttled"));
+            assert_eq!(
+                m.retry(&throttled, false, 0).map(|r| r.0),
+                Some("throttled")
+            );
         }
         let denied = answer(403, "AccessDenied");
         assert_eq!(m.retry(&denied, false, 0), None);
@@ -157,7 +160,11 @@ mod tests {
         assert!(first >= Duration::from_millis(100) && first <= Duration::from_millis(200));
         let (_, second) = m.retry(&throttled, false, 1).unwrap();
         assert!(second <= Duration::from_millis(250), "{second:?}");
-        assert_eq!(m.retry(&throttled, false, 2), None, "the third attempt is the last");
+        assert_eq!(
+            m.retry(&throttled, false, 2),
+            None,
+            "the third attempt is the last"
+        );
         assert_eq!(mode(1).retry(&throttled, false, 0), None);
     }
 
@@ -166,7 +173,10 @@ mod tests {
         let vars = Vars::from([("run_id".to_owned(), "r1".to_owned())]);
         let tag = |p: &[(String, ParamValue)]| format!("{:?}", with_conform_tag(p, &vars));
         let none = tag(&[]);
-        assert!(none.contains("\"conform\"") && none.contains("\"r1\""), "{none}");
+        assert!(
+            none.contains("\"conform\"") && none.contains("\"r1\""),
+            "{none}"
+        );
         let given = vec![(
             "Tags".to_owned(),
             ParamValue::List(vec![ParamValue::Str(Template::literal("mine"))]),

@@ -268,10 +268,7 @@ mod tests {
         );
         assert_eq!(e.place(), &case);
         assert_eq!(e.kind(), StopKind::Interrupted);
-        assert_eq!(
-            RunError::Panicked { case }.kind(),
-            StopKind::Internal
-        );
+        assert_eq!(RunError::Panicked { case }.kind(), StopKind::Internal);
         let refused = |which| RunError::Refused {
             step: step(which),
             answer: "HTTP 409 DeleteConflict".into(),

@@ -33,7 +33,10 @@ fn text(o: &Output) -> (String, String) {
 /// of jobs (it follows the cores) and the binary's own path.
 fn seen(root: &Path, o: &Output) -> String {
     let (out, err) = text(o);
-    let code = o.status.code().map_or("none (a signal)".into(), |c| c.to_string());
+    let code = o
+        .status
+        .code()
+        .map_or("none (a signal)".into(), |c| c.to_string());
     let mut all = format!("exit code {code}\n[stdout]\n{out}");
     if !err.is_empty() {
         all.push_str(&format!("[stderr]\n{err}"));

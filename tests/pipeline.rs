@@ -405,7 +405,10 @@ cases:
     let Outcome::Error(e) = &res.outcome else {
         panic!("{:?}", res.outcome)
     };
-    assert_eq!((e.kind(), e.to_string().as_str()), (StopKind::Capture, message));
+    assert_eq!(
+        (e.kind(), e.to_string().as_str()),
+        (StopKind::Capture, message)
+    );
     assert_eq!(
         server.received_requests().await.unwrap().len(),
         1,
@@ -558,7 +561,9 @@ async fn a_refused_setup_stops_the_case_but_cleanup_still_runs() {
     let warnings: Vec<String> = res.run.warnings.iter().map(|w| w.to_string()).collect();
     assert_eq!(
         warnings,
-        ["scenarios/sts/AssumeRole/r.yaml:18:20: cleanup step (iam:DeleteRole) was not sent: unknown variable `{{made_name}}`"]
+        [
+            "scenarios/sts/AssumeRole/r.yaml:18:20: cleanup step (iam:DeleteRole) was not sent: unknown variable `{{made_name}}`"
+        ]
     );
 }
 
@@ -570,7 +575,9 @@ async fn a_failed_cleanup_is_a_warning_not_a_verdict() {
     let warnings: Vec<String> = res.run.warnings.iter().map(|w| w.to_string()).collect();
     assert_eq!(
         warnings,
-        ["scenarios/sts/AssumeRole/r.yaml:18:20: cleanup step (iam:DeleteRole) was refused: HTTP 409 DeleteConflict"]
+        [
+            "scenarios/sts/AssumeRole/r.yaml:18:20: cleanup step (iam:DeleteRole) was refused: HTTP 409 DeleteConflict"
+        ]
     );
 }
 

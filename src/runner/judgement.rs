@@ -8,9 +8,8 @@ use crate::snapshot::{self, Verdict};
 
 /// `expected`: the stored snapshot's contents, if there is one.
 pub(crate) fn judge(expected: Option<&str>, run: &CaseRun, secrets: &Secrets) -> Outcome {
-    let deviations = |expected: &str, actual: &str| {
-        scrubbed(secrets, deviation::between(expected, actual))
-    };
+    let deviations =
+        |expected: &str, actual: &str| scrubbed(secrets, deviation::between(expected, actual));
     match (&run.stop, expected) {
         (Some(stop), _) if stop.kind() != StopKind::Capture => Outcome::Error(stop.clone()),
         // A capture that fails in a case with no snapshot yet: the message is all there is.
@@ -51,7 +50,8 @@ mod tests {
     use crate::deviation::Kind;
     use crate::run_error::{Place, RunError, Silence, StepRef, Which};
 
-    const ANSWER: &str = "=== step 1: GetCallerIdentity\nHTTP 200 OK\ncontent-type: text/xml\n<A>\n  <B>1</B>\n</A>";
+    const ANSWER: &str =
+        "=== step 1: GetCallerIdentity\nHTTP 200 OK\ncontent-type: text/xml\n<A>\n  <B>1</B>\n</A>";
 
     fn run(transcript: &str, stop: Option<RunError>) -> CaseRun {
         CaseRun {
@@ -91,10 +91,7 @@ mod tests {
             judge(Some(ANSWER), &run(&trailing, None), &secrets),
             Outcome::Pass
         );
-        assert_eq!(
-            judge(None, &run(ANSWER, None), &secrets),
-            Outcome::Missing
-        );
+        assert_eq!(judge(None, &run(ANSWER, None), &secrets), Outcome::Missing);
     }
 
     #[test]
@@ -123,7 +120,9 @@ mod tests {
     #[test]
     fn a_capture_that_found_nothing_is_incomplete_against_a_snapshot_and_an_error_without() {
         let secrets = Secrets::new();
-        let expected = format!("{ANSWER}\n\n=== step 2: GetCallerIdentity\nHTTP 200 OK\ncontent-type: text/xml\n<A/>");
+        let expected = format!(
+            "{ANSWER}\n\n=== step 2: GetCallerIdentity\nHTTP 200 OK\ncontent-type: text/xml\n<A/>"
+        );
         let Outcome::Incomplete {
             message,
             deviations,

@@ -19,8 +19,8 @@ use tokio::task::JoinSet;
 pub use self::event::Event;
 pub use self::interrupt::Interrupt;
 pub use self::policy::Policy;
-pub use self::step::StepError;
 pub(crate) use self::step::Answer;
+pub use self::step::StepError;
 use crate::deviation::Deviation;
 use crate::redact::{Redactor, Rules};
 use crate::run_error::{Place, RunError};
@@ -198,7 +198,13 @@ impl Runner {
         let empty = Rules::default();
         let mut redactor = Redactor::new(&empty, &self.target.vars);
         let answer = self
-            .run_step(step, &self.target.vars, &mut redactor, false, &Events::default())
+            .run_step(
+                step,
+                &self.target.vars,
+                &mut redactor,
+                false,
+                &Events::default(),
+            )
             .await?;
         for s in redactor.secrets.drain(..) {
             self.secrets.add(&s);
@@ -346,3 +352,6 @@ impl Runner {
 pub fn snapshot_contents(result: &CaseResult) -> String {
     snapshot::normalize_contents(&result.run.transcript)
 }
+
+#[cfg(test)]
+mod tests;

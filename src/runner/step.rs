@@ -311,3 +311,187 @@ impl Runner {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use super::*;
+    use crate::redact::Rules;
+
+    fn models() -> BTreeMap<String, Model> {
+        crate::model::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models")).unwrap()
+    }
+
+    /// The steps of one case written in `scenarios/sts/<operation>/a.yaml`.
+    fn steps(operation: &str, steps: &str) -> (Case, BTreeMap<String, Model>) {
+        let models = models();
+        let text = format!(
+            "cases:\n  - id: a\n    kind: protocol\n    provenance: inferred\n    description: d\n    steps:\n{steps}"
+        );
+        let mut cases = crate::scenario::parse_file(
+            "scenarios/sts/x/a.yaml",
+            &text,
+            &models,
+            &Rules::default(),
+            "sts",
+            operation,
+        )
+        .unwrap_or_else(|e| panic!("{}", e[0].render()));
+        (cases.remove(0), models)
+    }
+
+    fn target() -> Target {
+        Target::at_endpoint("http://127.0.0.1:4566", "us-east-1", |_| None).unwrap()
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> Vars {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_modelled_call_is_a_form_post_with_its_variables_rendered() {
+        let (case, models) = steps(
+            "AssumeRole",
+            "      - params: {RoleArn: '{{role_arn}}', RoleSessionName: s}\n",
+        );
+        let step = &case.steps[0];
+        let v = vars(&[("role_arn", "arn:aws:iam::1:role/r")]);
+        let built = build(step, &models["sts"], &target(), &v, None).unwrap();
+        assert_eq!(built.request.method, "POST");
+        assert_eq!(built.request.url, "http://127.0.0.1:4566/");
+        assert_eq!(
+            String::from_utf8(built.request.body).unwrap(),
+            "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fr&RoleSessionName=s"
+        );
+        assert!(
+            built
+                .request
+                .headers
+                .contains(&("host".into(), "127.0.0.1:4566".into()))
+        );
+        assert!(!built.unsigned_op);
+        assert_eq!(
+            (step.line, step.col),
+            (7, 17),
+            "where the params are written"
+        );
+    }
+
+    #[test]
+    fn a_policy_s_parameters_replace_the_step_s_own() {
+        let (case, models) = steps("AssumeRole", "      - params: {RoleSessionName: s}\n");
+        let other = vec![(
+            "RoleSessionName".to_owned(),
+            crate::scenario::ParamValue::Str(Template::literal("t")),
+        )];
+        let built = build(
+            &case.steps[0],
+            &models["sts"],
+            &target(),
+            &Vars::new(),
+            Some(&other),
+        )
+        .unwrap();
+        assert!(
+            String::from_utf8(built.request.body)
+                .unwrap()
+                .ends_with("RoleSessionName=t")
+        );
+    }
+
+    #[test]
+    fn a_raw_request_renders_path_query_headers_and_body() {
+        let (case, models) = steps(
+            "GetCallerIdentity",
+            "      - raw:\n          method: get\n          path: /{{p}}\n          query: a={{p}}\n          headers: {X-Thing: '{{p}}'}\n          body: b={{p}}\n",
+        );
+        let step = &case.steps[0];
+        let built = build(step, &models["sts"], &target(), &vars(&[("p", "v")]), None).unwrap();
+        let r = &built.request;
+        assert_eq!(r.method, "GET", "sent upper-case");
+        assert_eq!(r.url, "http://127.0.0.1:4566/v?a=v");
+        assert!(r.headers.contains(&("x-thing".into(), "v".into())));
+        assert!(r.headers.contains(&("content-type".into(), FORM.into())));
+        assert_eq!(r.body, b"b=v");
+        assert_eq!(
+            title(&case, step),
+            "raw GET /{{p}}?a={{p}}",
+            "never rendered"
+        );
+        // A variable with no value: the request is not sent, and the error says which.
+        let e = build(step, &models["sts"], &target(), &Vars::new(), None).unwrap_err();
+        assert!(
+            matches!(&e, StepError::NotSent(m) if m.contains("{{p}}")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn credentials_follow_the_scenario_and_the_model() {
+        let keys = target().credentials;
+        let explicit = CredentialsSpec::Explicit {
+            access_key_id: Template::parse("{{ak}}").unwrap(),
+            secret_access_key: Template::literal("sk"),
+            session_token: None,
+        };
+        let v = vars(&[("ak", "AKIDCAPTURED")]);
+        let got = |spec: &CredentialsSpec, unsigned_op: bool, v: &Vars| {
+            credentials(spec, unsigned_op, &keys, v)
+                .map(|c| c.map(|c| c.access_key_id))
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(got(&CredentialsSpec::Default, true, &v), Ok(None));
+        assert_eq!(
+            got(&CredentialsSpec::Target, true, &v),
+            Ok(Some(keys.access_key_id.clone()))
+        );
+        assert_eq!(got(&CredentialsSpec::Unsigned, false, &v), Ok(None));
+        assert_eq!(
+            got(&explicit, false, &v),
+            Ok(Some("AKIDCAPTURED".to_owned()))
+        );
+        let missing = got(&explicit, false, &Vars::new()).unwrap_err();
+        assert!(missing.starts_with("credentials: "), "{missing}");
+    }
+
+    #[test]
+    fn titles_name_another_service_and_the_step_s_name() {
+        let (case, _) = steps(
+            "AssumeRole",
+            "      - service: iam\n        operation: GetRole\n        params: {RoleName: r}\n      - operation: GetCallerIdentity\n        name: as the session\n",
+        );
+        assert_eq!(title(&case, &case.steps[0]), "iam:GetRole");
+        assert_eq!(
+            title(&case, &case.steps[1]),
+            "GetCallerIdentity (as the session)"
+        );
+        assert_eq!(call_name(&case.steps[1]), "sts:GetCallerIdentity");
+    }
+
+    #[test]
+    fn captures_take_values_in_order_and_stop_at_the_first_missing() {
+        let (case, _) = steps(
+            "GetCallerIdentity",
+            "      - operation: GetCallerIdentity\n        capture: {a: A, b: //B, c: X/C}\n",
+        );
+        let doc = crate::xml::parse("<R><A>1</A><X><B>2</B></X></R>").unwrap();
+        let (got, missing) = capture(&case.steps[0], Some(&doc));
+        assert_eq!(got, [("a".into(), "1".into()), ("b".into(), "2".into())]);
+        assert_eq!(
+            missing,
+            Some(MissingCapture {
+                path: "X/C".into(),
+                variable: "c".into()
+            })
+        );
+        // An answer that is no XML has nothing to capture.
+        let (got, missing) = capture(&case.steps[0], None);
+        assert!(got.is_empty());
+        assert_eq!(missing.map(|m| m.variable), Some("a".into()));
+    }
+}
