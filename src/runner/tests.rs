@@ -72,6 +72,27 @@ async fn answer(server: &MockServer, action: &str, answer: ResponseTemplate) {
         .await;
 }
 
+/// A server whose GetCallerIdentity answers after `delay` and whose DeleteRole at once.
+async fn slow_identity(delay: Duration) -> MockServer {
+    let server = MockServer::start().await;
+    answer(&server, "GetCallerIdentity", identity().set_delay(delay)).await;
+    answer(
+        &server,
+        "DeleteRole",
+        xml(200, "<DeleteRoleResponse/>".into()),
+    )
+    .await;
+    server
+}
+
+/// What stopped a case that could not be judged.
+fn stopped(result: &CaseResult) -> &RunError {
+    match &result.outcome {
+        Outcome::Error(e) => e,
+        other => panic!("{} should have stopped: {other:?}", result.test_name),
+    }
+}
+
 async fn actions(server: &MockServer) -> Vec<String> {
     let requests = server.received_requests().await.unwrap_or_default();
     requests
@@ -152,9 +173,7 @@ async fn a_capture_that_finds_nothing_stops_at_its_step_and_cleanup_still_runs()
     let result = runner(&suite, &server, Duration::from_secs(5))
         .check(0)
         .await;
-    let Outcome::Error(e) = &result.outcome else {
-        panic!("{:?}", result.outcome)
-    };
+    let e = stopped(&result);
     assert_eq!(e.kind(), StopKind::Capture);
     assert_eq!(
         e.to_string(),
@@ -173,26 +192,12 @@ async fn a_capture_that_finds_nothing_stops_at_its_step_and_cleanup_still_runs()
 
 #[tokio::test]
 async fn no_answer_stops_the_case_with_what_to_do_and_cleanup_still_runs() {
-    let server = MockServer::start().await;
-    answer(
-        &server,
-        "GetCallerIdentity",
-        identity().set_delay(Duration::from_secs(3)),
-    )
-    .await;
-    answer(
-        &server,
-        "DeleteRole",
-        xml(200, "<DeleteRoleResponse/>".into()),
-    )
-    .await;
+    let server = slow_identity(Duration::from_secs(3)).await;
     let (_dir, suite) = suite(CAPTURE_THEN_CLEANUP);
     let result = runner(&suite, &server, Duration::from_millis(300))
         .check(0)
         .await;
-    let Outcome::Error(e) = &result.outcome else {
-        panic!("{:?}", result.outcome)
-    };
+    let e = stopped(&result);
     assert_eq!(e.kind(), StopKind::NoAnswer);
     assert!(
         e.to_string()
@@ -211,19 +216,7 @@ async fn no_answer_stops_the_case_with_what_to_do_and_cleanup_still_runs() {
 
 #[tokio::test]
 async fn an_interrupt_abandons_the_answer_awaited_and_goes_to_cleanup() {
-    let server = MockServer::start().await;
-    answer(
-        &server,
-        "GetCallerIdentity",
-        identity().set_delay(Duration::from_secs(30)),
-    )
-    .await;
-    answer(
-        &server,
-        "DeleteRole",
-        xml(200, "<DeleteRoleResponse/>".into()),
-    )
-    .await;
+    let server = slow_identity(Duration::from_secs(30)).await;
     let (_dir, suite) = suite(CAPTURE_THEN_CLEANUP);
     let interrupt = Interrupt::new();
     let runner = runner(&suite, &server, Duration::from_secs(60)).with_interrupt(interrupt.clone());
@@ -235,9 +228,7 @@ async fn an_interrupt_abandons_the_answer_awaited_and_goes_to_cleanup() {
         .await
         .expect("the interrupt ends the wait for an answer");
     later.await.unwrap();
-    let Outcome::Error(e) = &result.outcome else {
-        panic!("{:?}", result.outcome)
-    };
+    let e = stopped(&result);
     assert_eq!(e.kind(), StopKind::Interrupted);
     assert_eq!(
         e.to_string(),
@@ -301,9 +292,7 @@ async fn giving_up_after_the_grace_time_reports_the_cases_still_running() {
     )
     .await
     .expect("given up");
-    let Outcome::Error(e) = &results[0].outcome else {
-        panic!("{:?}", results[0].outcome)
-    };
+    let e = stopped(&results[0]);
     assert!(matches!(e, RunError::GaveUp { .. }), "{e:?}");
     assert!(e.help().contains("conform cleanup"), "{}", e.help());
 }
