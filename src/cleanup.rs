@@ -2,8 +2,9 @@
 //! and deletes it, with what it holds first. Which kinds of resource, and how each is listed
 //! and deleted, is data: `models/<service>.resources.yaml` (`resources`).
 
+use crate::record_mode::CONFORM_TAG;
 use crate::resources::{Kind, Pagination, Resources};
-use crate::runner::{CONFORM_TAG, Runner};
+use crate::runner::Runner;
 use crate::scenario::ParamValue;
 use crate::template::Template;
 use crate::xml::{Element, ElementPath};
@@ -46,7 +47,9 @@ async fn call(
     op: &str,
     params: Vec<(String, ParamValue)>,
 ) -> Result<Option<Element>, String> {
-    let (status, doc) = runner.call(service, op, params).await?;
+    let (status, doc) = crate::call::call(runner, service, op, params)
+        .await
+        .map_err(|e| e.to_string())?;
     if (200..300).contains(&status) {
         Ok(doc)
     } else {

@@ -7,6 +7,7 @@
 //! nothing: the `conform` binary and the test harness present what it returns.
 
 pub mod baseline;
+pub mod call;
 pub mod check;
 pub mod cleanup;
 pub mod consistency;
@@ -23,10 +24,12 @@ pub mod normalize;
 pub mod plan;
 pub mod query;
 pub mod record;
+pub mod record_mode;
 pub mod redact;
 pub mod replay;
 pub mod report;
 pub mod resources;
+pub mod run_error;
 pub mod runner;
 pub mod scenario;
 pub mod secrets;

@@ -1,5 +1,7 @@
 //! The `conform` command line: loads a project, runs or inspects it, and prints.
 
+mod terminal;
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,15 +11,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use conform::baseline::Baseline;
-use conform::deviation::{Level, NotJudgedSet};
+use conform::deviation::NotJudgedSet;
 use conform::replay::Replay;
-use conform::report::{CaseReport, Judged, RunReport};
-use conform::runner::{CaseResult, Interrupt, Runner, StopKind};
+use conform::report::RunReport;
+use conform::runner::{CaseResult, Event, Interrupt, Outcome, Runner, StopKind};
 use conform::secrets::Secrets;
 use conform::snapshot;
 use conform::suite::{Layout, Suite, SuiteError};
 use conform::target::Target;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[derive(Parser)]
 #[command(
@@ -378,9 +379,9 @@ fn run_cases(
     indices: &[usize],
     jobs: usize,
     grace: Duration,
-    on_done: impl FnMut(&CaseResult),
+    on_event: impl FnMut(&Event<'_>),
 ) -> Vec<CaseResult> {
-    runtime.block_on(runner.check_all_until(indices, jobs, on_done, async {
+    runtime.block_on(runner.check_all_until(indices, jobs, on_event, async {
         interrupt.triggered().await;
         tokio::time::sleep(grace).await;
         eprintln!(
@@ -889,7 +890,7 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
     );
     let secrets = Secrets::new();
     let probe = Runner::new(Arc::clone(&suite), target.clone(), secrets.clone())?;
-    let me = match runtime.block_on(probe.caller_identity()) {
+    let me = match runtime.block_on(conform::call::caller_identity(&probe)) {
         Ok(me) => me,
         Err(e) => {
             eprintln!("error: cannot tell who the credentials are (GetCallerIdentity): {e}");
@@ -910,17 +911,14 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
     let runner = Arc::new(
         Runner::new(Arc::clone(&suite), target.clone(), secrets.clone())?
             .with_interrupt(interrupt.clone())
-            .tagging_created()
             .with_rate(args.rate)
-            .with_retry(
-                conform::runner::RetryPolicy {
-                    attempts: args.retries + 1,
-                    base: Duration::from_millis(args.retry_base_ms),
-                    max: Duration::from_secs(10),
-                },
-                Box::new(|note| eprintln!("retry: {note}")),
-            ),
+            .with_policy(Arc::new(conform::record_mode::RecordMode {
+                attempts: args.retries + 1,
+                base: Duration::from_millis(args.retry_base_ms),
+                max: Duration::from_secs(10),
+            })),
     );
+    let terminal = terminal::Terminal::new(selected.len(), false);
     let results = run_cases(
         &runtime,
         &runner,
@@ -928,7 +926,7 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
         &selected,
         args.jobs.max(1),
         Duration::from_secs(args.grace),
-        |_| {},
+        |e| terminal.on_event(e),
     );
     let rec = conform::record::Recording {
         target: target.name.clone(),
@@ -952,7 +950,7 @@ fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
         }
         if let Some(e) = &r.run.stop {
             // A case that did not run to its end keeps its snapshot as it was.
-            println!("NOT RECORDED {}: {}", r.test_name, e.message);
+            println!("NOT RECORDED {}: {e}", r.test_name);
             not_run += 1;
             continue;
         }
@@ -1254,14 +1252,8 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         Runner::new(Arc::clone(&suite), target, secrets.clone())?.with_interrupt(interrupt.clone()),
     );
 
-    let bar = ProgressBar::new(indices.len() as u64);
-    if is_ci() || !std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} cases {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let terminal =
+        terminal::Terminal::new(indices.len(), !is_ci() && std::io::stderr().is_terminal());
     let started = Instant::now();
     let results = run_cases(
         &runtime,
@@ -1270,14 +1262,9 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         &indices,
         jobs,
         Duration::from_secs(args.grace),
-        |r| {
-            bar.inc(1);
-            if !r.outcome.is_pass() {
-                bar.set_message(format!("({} not passing so far)", r.test_name));
-            }
-        },
+        |e| terminal.on_event(e),
     );
-    bar.finish_and_clear();
+    terminal.finish();
     let elapsed = started.elapsed();
 
     let write_new = !args.no_new && !is_ci();
@@ -1289,32 +1276,25 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         .map_or(&Baseline::default(), |(_, b)| b)
         .judge(&mut report, &not_judged);
     for (r, c) in results.iter().zip(&report.cases) {
-        print_case(&suite, r, c, write_new, &secrets);
+        let written = match c.status() {
+            "missing" | "fail" | "incomplete" if write_new => {
+                write_new_snapshot(&suite, r, &secrets)
+            }
+            _ => String::new(),
+        };
+        terminal.case(&suite, r, c, &written);
     }
     write_reports(&report, Outputs::of(&args))?;
+    terminal.summary(&report, &target_name, elapsed, jobs);
     let counts = report.counts();
-    println!(
-        "\n{} cases against {target_name}: {} ({:.2} s, {jobs} jobs)",
-        counts.cases,
-        conform::report::outcome_counts(&counts),
-        elapsed.as_secs_f64(),
-    );
-    println!("{}", conform::report::deviations_line(&counts));
-    println!("{}", agreement_line(&report));
     if interrupt.is_triggered() {
         // What finished is reported above and in the reports; a partial run judges nothing
         // else: no gate verdict, and the baseline stays as it is.
         let not_run = results
             .iter()
-            .filter(|r| {
-                matches!(
-                    &r.outcome,
-                    conform::runner::Outcome::Error {
-                        kind: StopKind::Interrupted,
-                        ..
-                    }
-                )
-            })
+            .filter(
+                |r| matches!(&r.outcome, Outcome::Error(e) if e.kind() == StopKind::Interrupted),
+            )
             .count();
         println!(
             "interrupted: {not_run} cases not run or cut short; no gate verdict{}",
@@ -1358,7 +1338,17 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let gate = baseline.gate(&report);
-    print_gate(&gate, &path);
+    // A wrapper that picks ports per run (xtask) names the command to repeat.
+    terminal.gate(&gate, &path, || {
+        std::env::var("CONFORM_UPDATE_BASELINE")
+            .ok()
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| {
+                let mut cmd: Vec<String> = std::env::args().collect();
+                cmd.push("--update-baseline".into());
+                cmd.join(" ")
+            })
+    });
     Ok(if gate.passed() {
         ExitCode::SUCCESS
     } else {
@@ -1366,168 +1356,17 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// `Agreement: status 100% · code 100% · ... · values 98%`.
-fn agreement_line(report: &RunReport) -> String {
-    let a = report.agreement("");
-    let parts: Vec<String> = Level::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, l)| format!("{l} {}%", conform::report::percent(a.at[i], a.cases)))
-        .collect();
-    format!(
-        "Agreement (cases that agree up to each level): {}",
-        parts.join(" · ")
-    )
-}
-
-/// The gate's verdict: what it found beyond the known deviations, then one line.
-fn print_gate(gate: &conform::baseline::Gate, path: &std::path::Path) {
-    const SHOWN: usize = 50;
-    let file = path.display();
-    if gate.whole_cases {
-        println!(
-            "\n{file} lists whole cases (the format before deviations were named one by one): convert it with the update command below; it keeps the reasons"
-        );
-    }
-    let mut lines: Vec<String> = Vec::new();
-    for (case, d) in &gate.new {
-        lines.push(format!("NEW {case}: {d}"));
-    }
-    for (case, k) in gate.fixed.iter().filter(|_| !gate.whole_cases) {
-        lines.push(format!(
-            "NO LONGER OCCURS {case}: {k}: remove it from {file} (the list only shrinks)"
-        ));
-    }
-    for (case, kind, message) in &gate.stopped {
-        lines.push(format!("{} {case}: {message}", kind.headline()));
-    }
-    for case in &gate.missing {
-        lines.push(format!("NO SNAPSHOT {case}: nothing to judge it by"));
-    }
-    if !lines.is_empty() {
-        println!();
-    }
-    for l in lines.iter().take(SHOWN) {
-        println!("{l}");
-    }
-    if lines.len() > SHOWN {
-        println!(
-            "... and {} more (every one is in the reports: --report-json, --report-md, --report-html)",
-            lines.len() - SHOWN
-        );
-    }
-    println!(
-        "\ngate against {file}: {} known deviations, {} new, {} no longer occurring, {} not judged, {} cases without a verdict: {}",
-        gate.known,
-        gate.new.len(),
-        gate.fixed.len(),
-        gate.not_judged,
-        gate.stopped.len() + gate.missing.len(),
-        if gate.passed() { "passed" } else { "FAILED" }
-    );
-    if gate.passed() {
-        return;
-    }
-    if gate
-        .stopped
-        .iter()
-        .any(|(_, k, _)| *k == StopKind::NoAnswer)
-    {
-        println!(
-            "a baseline excuses deviations, not a target that did not answer: start the target (or fix --endpoint) and run again"
-        );
-    }
-    if gate.new.is_empty() && gate.fixed.is_empty() && !gate.whole_cases {
-        return;
-    }
-    // A wrapper that picks ports per run (xtask) names the command to repeat.
-    let again = std::env::var("CONFORM_UPDATE_BASELINE")
-        .ok()
-        .filter(|c| !c.is_empty())
-        .unwrap_or_else(|| {
-            let mut cmd: Vec<String> = std::env::args().collect();
-            cmd.push("--update-baseline".into());
-            cmd.join(" ")
-        });
-    println!("if these changes are intended, update the baseline with:\n  {again}");
-}
-
-/// What a case's result shows on the terminal: nothing for a pass or a case whose
-/// deviations are all known or not judged (the reports have them); the new deviations and
-/// the diff for one that fails; the reason for one that could not be judged.
-fn print_case(suite: &Suite, r: &CaseResult, c: &CaseReport, write_new: bool, secrets: &Secrets) {
+/// Writes the case's answer as a `.snap.new` beside its snapshot, for review; says where
+/// it went or why it was not written.
+fn write_new_snapshot(suite: &Suite, r: &CaseResult, secrets: &Secrets) -> String {
     let case = &suite.cases[r.index];
-    for w in &r.run.warnings {
-        println!("WARN {}: {}", r.test_name, conform::report::visible(w));
-    }
-    let written = || -> String {
-        if !write_new {
-            return String::new();
-        }
-        match snapshot::write_new(&suite.snapshots, case, &r.run.transcript, |t| {
-            secrets.leaks_into(t)
-        }) {
-            Ok(p) => format!(
-                "\n  wrote {} (review with `cargo insta review`)",
-                p.display()
-            ),
-            Err(e) => format!("\n  {e}"),
-        }
-    };
-    match c.status() {
-        "pass" | "baselined" => {}
-        "missing" => println!(
-            "MISSING {}: no snapshot at {}{}",
-            r.test_name,
-            suite.snapshots.path_of(case).display(),
-            written()
+    match snapshot::write_new(&suite.snapshots, case, &r.run.transcript, |t| {
+        secrets.leaks_into(t)
+    }) {
+        Ok(p) => format!(
+            "\n  wrote {} (review with `cargo insta review`)",
+            p.display()
         ),
-        "error" => println!(
-            "{} {}  ({}:{}): {}",
-            c.stop.unwrap_or(StopKind::NoAnswer).headline(),
-            r.test_name,
-            case.file,
-            case.line,
-            c.message.as_deref().unwrap_or_default()
-        ),
-        status => {
-            let head = if status == "incomplete" {
-                "INCOMPLETE"
-            } else {
-                "FAIL"
-            };
-            println!(
-                "{head} {}  ({}:{}){}",
-                r.test_name,
-                case.file,
-                case.line,
-                written()
-            );
-            if let Some(m) = &c.message {
-                println!("  {m}");
-            }
-            // The reports list them all; a terminal gets what a person reads.
-            const SHOWN: usize = 50;
-            for d in c.judged(Judged::New).take(SHOWN) {
-                println!("  new: {}", d.deviation);
-            }
-            let more = c.judged(Judged::New).count().saturating_sub(SHOWN);
-            if more > 0 {
-                println!(
-                    "  ... {} more new deviations (every one is in the reports)",
-                    conform::report::thousands(more)
-                );
-            }
-            let (known, unjudged) = (
-                c.judged(Judged::Known).count(),
-                c.judged(Judged::NotJudged).count(),
-            );
-            if known + unjudged > 0 {
-                println!("  (and {known} known, {unjudged} not judged)");
-            }
-            if let Some(diff) = &c.diff {
-                println!("{diff}");
-            }
-        }
+        Err(e) => format!("\n  {e}"),
     }
 }

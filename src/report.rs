@@ -452,8 +452,8 @@ impl RunReport {
                         None,
                         Some("no snapshot".to_owned()),
                     ),
-                    Outcome::Error { kind, message } => {
-                        (CaseOutcome::Error, Some(*kind), None, Some(message.clone()))
+                    Outcome::Error(e) => {
+                        (CaseOutcome::Error, Some(e.kind()), None, Some(e.to_string()))
                     }
                 };
                 let whole = format!(

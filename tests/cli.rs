@@ -28,6 +28,34 @@ fn text(o: &Output) -> (String, String) {
     )
 }
 
+/// What a user sees of a run, stdout then stderr, with what changes from run to run in
+/// brackets: the project's temporary directory, loopback ports, the time taken, the number
+/// of jobs (it follows the cores) and the binary's own path.
+fn seen(root: &Path, o: &Output) -> String {
+    let (out, err) = text(o);
+    let code = o
+        .status
+        .code()
+        .map_or("none (a signal)".into(), |c| c.to_string());
+    let mut all = format!("exit code {code}\n[stdout]\n{out}");
+    if !err.is_empty() {
+        all.push_str(&format!("[stderr]\n{err}"));
+    }
+    let all = all
+        .replace(env!("CARGO_BIN_EXE_conform"), "[conform]")
+        .replace(root.to_str().unwrap(), "[root]");
+    let filters = [
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
+        (r"\(\d+\.\d+ s, \d+ jobs\)", "([time] s, [jobs] jobs)"),
+    ];
+    filters.iter().fold(all, |text, (pattern, with)| {
+        regex::Regex::new(pattern)
+            .unwrap()
+            .replace_all(&text, *with)
+            .into_owned()
+    })
+}
+
 /// A writable copy of the starter project, so runs may write.
 fn copy_of_repo() -> (tempfile::TempDir, std::path::PathBuf) {
     common::starter_copy()
@@ -42,12 +70,7 @@ async fn run_passes_against_a_conforming_endpoint() {
         &["run", "--endpoint", &server.uri(), "--no-new"],
         &[],
     );
-    let (out, err) = text(&o);
-    assert!(o.status.success(), "{out}\n{err}");
-    assert!(
-        out.contains(": 4 passed, 0 failed, 0 missing a snapshot, 0 errors"),
-        "{out}"
-    );
+    insta::assert_snapshot!("run_passes", seen(&root, &o));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -65,10 +88,8 @@ async fn run_prints_each_diff_writes_snap_new_and_exits_non_zero() {
         ],
         &[],
     );
-    let (out, _) = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(out.contains("FAIL sts::AssumeRole::assume_role_session_name_too_short  (scenarios/sts/AssumeRole/limits.yaml:3)"), "{out}");
-    assert!(out.contains("+    <Message>1 validation error detected: Value 'a' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 3</Message>"), "{out}");
+    // The case's line, the new deviation, where the new answer went, the diff, the summary.
+    insta::assert_snapshot!("run_fails_with_a_diff", seen(&root, &o));
     let new = root.join("snapshots/sts/AssumeRole/assume_role_session_name_too_short.snap.new");
     let written = std::fs::read_to_string(&new).expect(".snap.new written");
     assert!(written.starts_with("---\nsource: \"scenarios/sts/AssumeRole/limits.yaml\"\ndescription: \"limit assume_role_session_name_too_short, provenance: documented"), "{written}");
@@ -460,17 +481,8 @@ async fn the_baseline_gate_fails_on_new_and_on_fixed_deviations_and_says_how_to_
         ],
         &[],
     );
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert_eq!(o.status.code(), Some(1), "{out}");
-    // The gate names the case, the step, the kind and the path.
-    assert!(
-        out.contains("NEW sts::AssumeRole::assume_role_session_name_too_short: step 1 error-message at ErrorResponse/Error/Message: expected `1 validation error detected"),
-        "{out}"
-    );
-    assert!(
-        out.contains("update the baseline with:") && out.contains("--update-baseline"),
-        "{out}"
-    );
+    // The gate names the case, the step, the kind and the path, and how to update.
+    insta::assert_snapshot!("gate_fails_on_a_new_deviation", seen(&root, &o));
 
     let o = conform(
         &root,
@@ -504,17 +516,8 @@ async fn the_baseline_gate_fails_on_new_and_on_fixed_deviations_and_says_how_to_
         ],
         &[],
     );
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(o.status.success(), "{out}");
-    assert!(
-        out.contains("1 known deviations, 0 new, 0 no longer occurring, 0 not judged, 0 cases without a verdict: passed"),
-        "{out}"
-    );
     // Quiet when fine: no FAIL line and no diff for a case whose deviations are known.
-    assert!(
-        !out.contains("FAIL") && !out.contains("--- snapshot"),
-        "{out}"
-    );
+    insta::assert_snapshot!("gate_passes_on_known_deviations", seen(&root, &o));
 
     // Fixed upstream: the entry must go, so the list only shrinks.
     let conforming = start(Deviation::None).await;
@@ -530,12 +533,7 @@ async fn the_baseline_gate_fails_on_new_and_on_fixed_deviations_and_says_how_to_
         ],
         &[],
     );
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(
-        out.contains("NO LONGER OCCURS sts::AssumeRole::assume_role_session_name_too_short: step 1 error-message at ErrorResponse/Error/Message"),
-        "{out}"
-    );
+    insta::assert_snapshot!("gate_fails_on_a_fixed_deviation", seen(&root, &o));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -577,12 +575,8 @@ async fn a_named_target_brings_its_endpoint_and_baseline_and_a_silent_one_fails_
         ],
         &[],
     );
-    let (out, err) = text(&o);
-    assert!(o.status.success(), "{out}\n{err}");
-    assert!(
-        out.contains("1 known deviations, 0 new, 0 no longer occurring, 0 not judged, 0 cases without a verdict: passed"),
-        "{out}"
-    );
+    // The target's name and its baseline's path in the summary and the gate.
+    insta::assert_snapshot!("a_named_target_passes_its_gate", seen(&root, &o));
     // The report tells the known deviation by its reason.
     let report: conform::report::RunReport =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -606,17 +600,8 @@ async fn a_named_target_brings_its_endpoint_and_baseline_and_a_silent_one_fails_
         &["run", "--target", "down", "--no-new", "--timeout", "2"],
         &[],
     );
-    let (out, err) = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
-    assert!(
-        out.contains("NO ANSWER sts::AssumeRole::assume_role_session_name_too_short"),
-        "{out}"
-    );
-    assert!(
-        out.contains("start the target (or fix --endpoint)"),
-        "{out}"
-    );
-    assert!(!out.contains("--update-baseline"), "{out}");
+    // Each case says where its step is written and what to do; no update is offered.
+    insta::assert_snapshot!("gate_fails_on_a_silent_target", seen(&root, &o));
 
     let o = conform(&root, &["run", "--target", "mtoo"], &[]);
     let (_, err) = text(&o);
@@ -771,9 +756,8 @@ async fn a_target_sends_each_service_to_its_own_endpoint() {
         ("conform.toml", &targets),
     ]);
     let o = conform(&root, &["run", "--target", "split", "--no-new"], &[]);
-    let (out, err) = text(&o);
     // No snapshot for the case: what matters here is where each request went.
-    assert!(out.contains("1 missing a snapshot"), "{out}\n{err}");
+    insta::assert_snapshot!("run_with_a_setup_step_and_no_snapshot", seen(&root, &o));
     assert_eq!(actions(&sts).await, ["AssumeRole"]);
     assert_eq!(actions(&iam).await, ["CreateRole", "DeleteRole"]);
 
@@ -843,13 +827,8 @@ async fn a_target_declares_what_it_is_not_judged_on_and_every_report_counts_it()
         ],
         &[],
     );
-    let (out, err) = text(&o);
     // The only deviation is not judged: the run passes, and says what it left out.
-    assert!(o.status.success(), "{out}\n{err}");
-    assert!(
-        out.contains("Deviations: 0 new, 1 not judged (error-message 1)."),
-        "{out}"
-    );
+    insta::assert_snapshot!("run_with_a_not_judged_rule", seen(&root, &o));
     let report: conform::report::RunReport =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report.schema, 2);

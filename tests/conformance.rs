@@ -109,8 +109,8 @@ fn trial(
     for w in &result.run.warnings {
         eprintln!("warning: {}: {w}", case.test_name());
     }
-    if let Outcome::Error { message, .. } = &result.outcome {
-        return Err(format!("{message}\n(scenario {}:{})", case.file, case.line).into());
+    if let Outcome::Error(e) = &result.outcome {
+        return Err(format!("{e}\nhelp: {}", e.help()).into());
     }
     if result.outcome.is_pass() {
         return Ok(());
@@ -159,6 +159,6 @@ fn trial(
             runner.secrets().scrub(&result.run.transcript)
         )
         .into()),
-        Outcome::Pass | Outcome::Error { .. } => Ok(()),
+        Outcome::Pass | Outcome::Error(_) => Ok(()),
     }
 }

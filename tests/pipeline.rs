@@ -136,11 +136,14 @@ async fn a_timeout_is_an_error_that_says_so() {
     )
     .await;
     match &r.outcome {
-        Outcome::Error { message, .. } => {
+        Outcome::Error(e) => {
+            let message = e.to_string();
             assert!(
-                message.starts_with("step 1 (GetCallerIdentity): no answer within 1s"),
+                message.starts_with("scenarios/sts/GetCallerIdentity/basic.yaml:10:20: step 1 (GetCallerIdentity): no answer within 1s"),
                 "{message}"
-            )
+            );
+            assert_eq!(e.kind(), StopKind::NoAnswer);
+            assert!(e.help().contains("--timeout"), "{}", e.help());
         }
         other => panic!("expected an error, got {other:?}"),
     }
@@ -157,7 +160,8 @@ async fn a_refused_connection_is_an_error_that_names_the_endpoint() {
     let endpoint = format!("http://127.0.0.1:{port}");
     let r = runner(&suite, &endpoint).check(0).await;
     match &r.outcome {
-        Outcome::Error { message, .. } => {
+        Outcome::Error(e) => {
+            let message = e.to_string();
             assert!(
                 message.contains(&format!("cannot connect to {endpoint}/")),
                 "{message}"
@@ -226,8 +230,8 @@ async fn secrets_never_reach_a_transcript_a_diff_or_a_written_file() {
             if let Outcome::Fail { diff, .. } = &res.outcome {
                 assert_no_canary(&res.test_name, diff, &canaries);
             }
-            if let Outcome::Error { message, .. } = &res.outcome {
-                assert_no_canary(&res.test_name, message, &canaries);
+            if let Outcome::Error(e) = &res.outcome {
+                assert_no_canary(&res.test_name, &e.to_string(), &canaries);
             }
             let written = conform::snapshot::write_new(
                 &suite.snapshots,
@@ -395,14 +399,15 @@ cases:
     let (_dir, root) = common::project(&[("scenarios/sts/GetCallerIdentity/c.yaml", yaml)]);
     let suite = Arc::new(Suite::load(&Layout::at(&root)).unwrap());
     let res = runner(&suite, &server.uri()).check(0).await;
-    let message = "step 1 (GetCallerIdentity) answered HTTP 200 without `GetCallerIdentityResult/Nope`, which capture `x` takes for later steps; the steps after it were not run";
+    // The step's place is where its operation is written.
+    let message = "scenarios/sts/GetCallerIdentity/c.yaml:8:20: step 1 (GetCallerIdentity) answered HTTP 200 without `GetCallerIdentityResult/Nope`, which capture `x` takes for later steps; the steps after it were not run";
     // No snapshot yet: the message is all there is.
+    let Outcome::Error(e) = &res.outcome else {
+        panic!("{:?}", res.outcome)
+    };
     assert_eq!(
-        res.outcome,
-        Outcome::Error {
-            kind: StopKind::Capture,
-            message: message.into()
-        }
+        (e.kind(), e.to_string().as_str()),
+        (StopKind::Capture, message)
     );
     assert_eq!(
         server.received_requests().await.unwrap().len(),
@@ -542,19 +547,23 @@ async fn setup_and_cleanup_steps_run_around_the_checked_ones_and_stay_out_of_the
 #[tokio::test]
 async fn a_refused_setup_stops_the_case_but_cleanup_still_runs() {
     let (res, requests) = run_role_case("taken").await;
+    let Outcome::Error(e) = &res.outcome else {
+        panic!("{:?}", res.outcome)
+    };
+    assert_eq!(e.kind(), StopKind::Setup);
     assert_eq!(
-        res.outcome,
-        Outcome::Error {
-            kind: StopKind::Setup,
-            message: "setup step (iam:CreateRole) was refused: HTTP 409 EntityAlreadyExists".into()
-        }
+        e.to_string(),
+        "scenarios/sts/AssumeRole/r.yaml:9:20: setup step (iam:CreateRole) was refused: HTTP 409 EntityAlreadyExists"
     );
     let actions: Vec<String> = requests.iter().map(|r| common::action(&r.body)).collect();
     // The AssumeRole is not sent; the cleanup cannot name a role that was never captured.
     assert_eq!(actions, ["CreateRole"]);
+    let warnings: Vec<String> = res.run.warnings.iter().map(|w| w.to_string()).collect();
     assert_eq!(
-        res.run.warnings,
-        ["cleanup step (iam:DeleteRole) did not run: unknown variable `{{made_name}}`"]
+        warnings,
+        [
+            "scenarios/sts/AssumeRole/r.yaml:18:20: cleanup step (iam:DeleteRole) was not sent: unknown variable `{{made_name}}`"
+        ]
     );
 }
 
@@ -563,9 +572,12 @@ async fn a_failed_cleanup_is_a_warning_not_a_verdict() {
     let (res, requests) = run_role_case("stuck").await;
     assert_eq!(res.outcome, Outcome::Missing);
     assert_eq!(requests.len(), 3);
+    let warnings: Vec<String> = res.run.warnings.iter().map(|w| w.to_string()).collect();
     assert_eq!(
-        res.run.warnings,
-        ["cleanup step (iam:DeleteRole) was refused: HTTP 409 DeleteConflict"]
+        warnings,
+        [
+            "scenarios/sts/AssumeRole/r.yaml:18:20: cleanup step (iam:DeleteRole) was refused: HTTP 409 DeleteConflict"
+        ]
     );
 }
 

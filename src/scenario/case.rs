@@ -108,7 +108,10 @@ pub struct Step {
     pub request: Request,
     pub credentials: CredentialsSpec,
     pub captures: Vec<Capture>,
+    /// Where the step's operation, raw request or parameters are written: run-time errors
+    /// point there.
     pub line: u32,
+    pub col: u32,
 }
 
 /// What a step is for. Setup and cleanup steps prepare and remove account state (an IAM

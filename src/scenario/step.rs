@@ -20,10 +20,10 @@ impl Checker<'_> {
     ) -> Result<Step, Vec<Diagnostic>> {
         let mut errors = Vec::new();
         // A step is known by the line of what it does.
-        let line = (rs.operation.as_ref().map(yaml_span))
+        let (line, col) = (rs.operation.as_ref().map(yaml_span))
             .or(rs.raw.as_ref().map(yaml_span))
             .or(rs.params.as_ref().map(yaml_span))
-            .map_or(0, |s| s.line);
+            .map_or((0, 0), |s| (s.line, s.col));
         let model = self.step_model(&rs).map_err(|d| vec![*d])?;
         let request = match rs.raw {
             Some(raw) => self.raw_step(raw, &rs.operation, &rs.params, &mut errors),
@@ -59,6 +59,7 @@ impl Checker<'_> {
                 credentials,
                 captures,
                 line,
+                col,
             }),
             _ => Err(errors),
         }

@@ -1,0 +1,191 @@
+//! What record mode adds to how steps are sent, as a runner [`Policy`]: what setup steps
+//! create in IAM carries the tag `conform=<run id>`, so `conform cleanup` can find what a run
+//! left behind; throttled answers, and answers refused while what setup created may still be
+//! propagating, are asked again after a jittered backoff. A conformance run uses none of
+//! this: it reports what it got.
+
+use std::time::{Duration, SystemTime};
+
+use crate::model::{Model, Operation, ShapeKind};
+use crate::runner::Policy;
+use crate::scenario::{ParamValue, Role, Step};
+use crate::template::{Template, Vars};
+use crate::transport::HttpResponse;
+
+/// The tag key that marks what a recording created.
+pub const CONFORM_TAG: &str = "conform";
+
+#[derive(Debug, Clone)]
+pub struct RecordMode {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl RecordMode {
+    /// Full-jitter exponential backoff: a random delay up to base x 2^attempt, capped.
+    fn delay(&self, attempt: u32) -> Duration {
+        let cap = self.base.saturating_mul(1 << attempt.min(16)).min(self.max);
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let fraction = 0.5 + (nanos % 1000) as f64 / 2000.0;
+        cap.mul_f64(fraction)
+    }
+}
+
+impl Policy for RecordMode {
+    fn params(
+        &self,
+        step: &Step,
+        model: &Model,
+        operation: &Operation,
+        params: &[(String, ParamValue)],
+        vars: &Vars,
+    ) -> Option<Vec<(String, ParamValue)>> {
+        let taggable = model.input_members(operation).is_some_and(|s| {
+            matches!(&s.kind, ShapeKind::Structure { members, .. } if members.contains_key("Tags"))
+        });
+        (step.role == Role::Setup && operation.name.starts_with("Create") && taggable)
+            .then(|| with_conform_tag(params, vars))
+    }
+
+    fn retry(
+        &self,
+        answer: &HttpResponse,
+        fresh_state: bool,
+        retries: u32,
+    ) -> Option<(&'static str, Duration)> {
+        if retries + 1 >= self.attempts {
+            return None;
+        }
+        retryable(answer, fresh_state).map(|why| (why, self.delay(retries + 1)))
+    }
+}
+
+/// Why an answer is worth asking again, if it is.
+fn retryable(resp: &HttpResponse, fresh_state: bool) -> Option<&'static str> {
+    let code = resp
+        .body
+        .split("<Code>")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap_or("");
+    if resp.status == 429
+        || resp.status == 503
+        || matches!(
+            code,
+            "Throttling"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "TooManyRequestsException"
+        )
+    {
+        return Some("throttled");
+    }
+    if fresh_state
+        && matches!(
+            code,
+            "AccessDenied" | "InvalidClientTokenId" | "NoSuchEntity"
+        )
+    {
+        return Some("refused while what setup created may still be propagating");
+    }
+    None
+}
+
+/// `params` with `{Key: conform, Value: <run id>}` added to its Tags.
+fn with_conform_tag(params: &[(String, ParamValue)], vars: &Vars) -> Vec<(String, ParamValue)> {
+    let run_id = vars.get("run_id").cloned().unwrap_or_default();
+    let tag = ParamValue::Map(vec![
+        (
+            Template::literal("Key"),
+            ParamValue::Str(Template::literal(CONFORM_TAG)),
+        ),
+        (
+            Template::literal("Value"),
+            ParamValue::Str(Template::literal(run_id)),
+        ),
+    ]);
+    let mut out: Vec<(String, ParamValue)> = params.to_vec();
+    match out.iter_mut().find(|(k, _)| k == "Tags") {
+        Some((_, ParamValue::List(items))) => items.push(tag),
+        _ => out.push(("Tags".into(), ParamValue::List(vec![tag]))),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, code: &str) -> HttpResponse {
+        HttpResponse {
+            status,
+            reason: String::new(),
+            content_type: Some("text/xml".into()),
+            body: format!("<ErrorResponse><Error><Code>{code}</Code></Error></ErrorResponse>"),
+        }
+    }
+
+    fn mode(attempts: u32) -> RecordMode {
+        RecordMode {
+            attempts,
+            base: Duration::from_millis(100),
+            max: Duration::from_millis(250),
+        }
+    }
+
+    #[test]
+    fn throttling_is_retried_and_a_refusal_only_while_setup_state_propagates() {
+        let m = mode(3);
+        for throttled in [answer(429, ""), answer(503, ""), answer(400, "Throttling")] {
+            assert_eq!(
+                m.retry(&throttled, false, 0).map(|r| r.0),
+                Some("throttled")
+            );
+        }
+        let denied = answer(403, "AccessDenied");
+        assert_eq!(m.retry(&denied, false, 0), None);
+        assert!(m.retry(&denied, true, 0).is_some());
+        assert_eq!(m.retry(&answer(400, "ValidationError"), true, 0), None);
+    }
+
+    #[test]
+    fn attempts_count_the_first_and_delays_stay_under_the_cap() {
+        let m = mode(3);
+        let throttled = answer(429, "");
+        let (_, first) = m.retry(&throttled, false, 0).unwrap();
+        assert!(first >= Duration::from_millis(100) && first <= Duration::from_millis(200));
+        let (_, second) = m.retry(&throttled, false, 1).unwrap();
+        assert!(second <= Duration::from_millis(250), "{second:?}");
+        assert_eq!(
+            m.retry(&throttled, false, 2),
+            None,
+            "the third attempt is the last"
+        );
+        assert_eq!(mode(1).retry(&throttled, false, 0), None);
+    }
+
+    #[test]
+    fn the_tag_joins_tags_already_given_or_becomes_the_only_one() {
+        let vars = Vars::from([("run_id".to_owned(), "r1".to_owned())]);
+        let tag = |p: &[(String, ParamValue)]| format!("{:?}", with_conform_tag(p, &vars));
+        let none = tag(&[]);
+        assert!(
+            none.contains("\"conform\"") && none.contains("\"r1\""),
+            "{none}"
+        );
+        let given = vec![(
+            "Tags".to_owned(),
+            ParamValue::List(vec![ParamValue::Str(Template::literal("mine"))]),
+        )];
+        let out = with_conform_tag(&given, &vars);
+        assert_eq!(out.len(), 1);
+        let ParamValue::List(items) = &out[0].1 else {
+            panic!("{out:?}")
+        };
+        assert_eq!(items.len(), 2);
+    }
+}

@@ -1,0 +1,357 @@
+//! Runs cases against a target: for each step, build the request (serialize or raw), sign
+//! it, send it, normalize the answer and capture variables; then compare the transcript with
+//! the stored snapshot. Cases run concurrently and tell reporters what happens as
+//! [`Event`]s; the runner prints nothing.
+
+mod case;
+mod event;
+mod interrupt;
+mod judgement;
+mod policy;
+mod step;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+pub use self::event::Event;
+pub use self::interrupt::Interrupt;
+pub use self::policy::Policy;
+pub(crate) use self::step::Answer;
+pub use self::step::StepError;
+use crate::deviation::Deviation;
+use crate::redact::{Redactor, Rules};
+use crate::run_error::{Place, RunError};
+use crate::scenario::Step;
+use crate::secrets::Secrets;
+use crate::snapshot;
+use crate::suite::Suite;
+use crate::target::Target;
+use crate::transport::{Transport, TransportError};
+use event::Events;
+
+/// What running one case produced.
+#[derive(Debug, Clone)]
+pub struct CaseRun {
+    /// Every step's normalized answer: the snapshot's contents.
+    pub transcript: String,
+    /// Why the case could not run to its end.
+    pub stop: Option<RunError>,
+    /// Problems that do not change the verdict (a cleanup step that failed).
+    pub warnings: Vec<RunError>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopKind {
+    /// A checked step was answered, but without a value a later step needs: what ran is
+    /// judged, the steps after it are missing.
+    Capture,
+    /// No answer at all: refused, timed out, cut off.
+    NoAnswer,
+    /// A setup step was refused or answered without what the case needs.
+    Setup,
+    /// The request could not be built (a variable or capture with no value).
+    Request,
+    /// Not run: the run was interrupted first.
+    Interrupted,
+    /// A bug in conform.
+    Internal,
+}
+
+impl StopKind {
+    /// How a gate or a summary names it, in capitals.
+    pub fn headline(self) -> &'static str {
+        match self {
+            StopKind::Capture => "INCOMPLETE",
+            StopKind::NoAnswer => "NO ANSWER",
+            StopKind::Setup => "SETUP FAILED",
+            StopKind::Request => "NOT SENT",
+            StopKind::Interrupted => "NOT RUN",
+            StopKind::Internal => "INTERNAL ERROR",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Pass,
+    /// The answer differs from the snapshot: a unified diff for people, and the deviations.
+    Fail {
+        diff: String,
+        deviations: Vec<Deviation>,
+    },
+    /// A checked step's answer lacked a value a later step needs (`message` says which, at
+    /// its step's place): the steps that ran are compared, the others are missing steps.
+    Incomplete {
+        message: String,
+        diff: String,
+        deviations: Vec<Deviation>,
+    },
+    /// No snapshot is stored for the case yet.
+    Missing,
+    /// The case could not be run to its end, and nothing can be judged.
+    Error(RunError),
+}
+
+impl Outcome {
+    pub fn is_pass(&self) -> bool {
+        matches!(self, Outcome::Pass)
+    }
+
+    /// What differs from the snapshot (nothing for a pass, a missing snapshot or an error).
+    pub fn deviations(&self) -> &[Deviation] {
+        match self {
+            Outcome::Fail { deviations, .. } | Outcome::Incomplete { deviations, .. } => deviations,
+            _ => &[],
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// Index into the suite's cases.
+    pub index: usize,
+    pub test_name: String,
+    pub run: CaseRun,
+    pub outcome: Outcome,
+}
+
+pub struct Runner {
+    /// What the mode of running adds to how steps are sent (record mode's tags and retries).
+    policy: Option<Arc<dyn Policy>>,
+    /// Set on Ctrl-C: cases not started yet are not run; running ones skip to their cleanup.
+    interrupt: Interrupt,
+    suite: Arc<Suite>,
+    target: Target,
+    transport: Transport,
+    secrets: Secrets,
+}
+
+impl Runner {
+    pub fn new(
+        suite: Arc<Suite>,
+        mut target: Target,
+        secrets: Secrets,
+    ) -> Result<Runner, TransportError> {
+        // Declared variables take their default unless the target sets them.
+        for (k, v) in suite.default_vars() {
+            target.vars.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        let transport = Transport::new(target.timeout, target.retries)?
+            .with_answer_limit(target.max_answer_bytes);
+        secrets.add(&target.credentials.secret_access_key);
+        if let Some(t) = &target.credentials.session_token {
+            secrets.add(t);
+        }
+        Ok(Runner {
+            policy: None,
+            interrupt: Interrupt::new(),
+            suite,
+            target,
+            transport,
+            secrets,
+        })
+    }
+
+    pub fn suite(&self) -> &Arc<Suite> {
+        &self.suite
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// Sends steps the way `policy` says (record mode: `crate::record_mode`).
+    pub fn with_policy(mut self, policy: Arc<dyn Policy>) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// At most `per_second` requests per second (record mode's `--rate`).
+    pub fn with_rate(mut self, per_second: f64) -> Self {
+        self.transport = self.transport.with_rate(per_second);
+        self
+    }
+
+    /// Shares an interruption triggered elsewhere (a signal handler installed before the
+    /// runner existed).
+    pub fn with_interrupt(mut self, interrupt: Interrupt) -> Self {
+        self.interrupt = interrupt;
+        self
+    }
+
+    /// Stops starting cases; those under way go to their cleanup steps.
+    pub fn cancel(&self) {
+        self.interrupt.trigger();
+    }
+
+    /// Runs a step that belongs to no case with the target's own variables and no redaction
+    /// rules; secrets it meets still join the run's scrub list.
+    pub(crate) async fn one_off(&self, step: &Step) -> Result<Answer, StepError> {
+        let empty = Rules::default();
+        let mut redactor = Redactor::new(&empty, &self.target.vars);
+        let answer = self
+            .run_step(
+                step,
+                &self.target.vars,
+                &mut redactor,
+                false,
+                &Events::default(),
+            )
+            .await?;
+        for s in redactor.secrets.drain(..) {
+            self.secrets.add(&s);
+        }
+        Ok(answer)
+    }
+
+    /// A case that has no run to show, only what stopped it.
+    fn stopped(&self, index: usize, error: impl FnOnce(Place) -> RunError) -> CaseResult {
+        let case = &self.suite.cases[index];
+        let error = error(case::case_place(case));
+        CaseResult {
+            index,
+            test_name: case.test_name(),
+            outcome: Outcome::Error(error.clone()),
+            run: CaseRun {
+                transcript: String::new(),
+                stop: Some(error),
+                warnings: Vec::new(),
+            },
+        }
+    }
+
+    /// Runs one case and compares it with its snapshot.
+    pub async fn check(&self, index: usize) -> CaseResult {
+        self.check_telling(index, &Events::default()).await
+    }
+
+    async fn check_telling(&self, index: usize, events: &Events) -> CaseResult {
+        let case = &self.suite.cases[index];
+        if self.interrupt.is_triggered() {
+            return self.stopped(index, |case| RunError::NotRun { case });
+        }
+        events.send(Event::CaseStarted {
+            index,
+            test_name: case.test_name(),
+        });
+        let run = self.run_case_telling(case, events).await;
+        let outcome = judgement::judge(self.suite.snapshots.expected(case), &run, &self.secrets);
+        CaseResult {
+            index,
+            test_name: case.test_name(),
+            run,
+            outcome,
+        }
+    }
+
+    /// Runs cases with at most `jobs` in flight; `on_event` hears what happens, each case's
+    /// events in order and its `CaseFinished` last. Results come back in the order of
+    /// `indices`.
+    pub async fn check_all(
+        self: &Arc<Self>,
+        indices: &[usize],
+        jobs: usize,
+        on_event: impl FnMut(&Event<'_>),
+    ) -> Vec<CaseResult> {
+        self.check_all_until(indices, jobs, on_event, std::future::pending())
+            .await
+    }
+
+    /// `check_all`, giving up on the cases still running when `give_up` resolves (an
+    /// interrupt's grace time is over): they are reported as not run, and what finished is
+    /// kept.
+    pub async fn check_all_until(
+        self: &Arc<Self>,
+        indices: &[usize],
+        jobs: usize,
+        mut on_event: impl FnMut(&Event<'_>),
+        give_up: impl std::future::Future<Output = ()>,
+    ) -> Vec<CaseResult> {
+        let limit = Arc::new(Semaphore::new(jobs.max(1)));
+        let (to, mut heard) = tokio::sync::mpsc::unbounded_channel();
+        let mut set = JoinSet::new();
+        for (slot, &index) in indices.iter().enumerate() {
+            let runner = Arc::clone(self);
+            let limit = Arc::clone(&limit);
+            let events = Events::to(to.clone(), index);
+            set.spawn(async move {
+                let _permit = limit.acquire_owned().await.expect("never closed");
+                let started = Instant::now();
+                let result = runner.check_telling(index, &events).await;
+                (slot, result, started.elapsed())
+            });
+        }
+        drop(to);
+        let mut out: Vec<Option<CaseResult>> = vec![None; indices.len()];
+        let mut gave_up = false;
+        tokio::pin!(give_up);
+        loop {
+            let joined = tokio::select! {
+                biased;
+                Some(event) = heard.recv() => {
+                    on_event(&event);
+                    continue;
+                }
+                j = set.join_next() => j,
+                () = &mut give_up, if !gave_up => {
+                    gave_up = true;
+                    set.abort_all();
+                    continue;
+                }
+            };
+            match joined {
+                None => break,
+                Some(Ok((slot, result, elapsed))) => {
+                    // What the case told before it ended comes before its end.
+                    while let Ok(event) = heard.try_recv() {
+                        on_event(&event);
+                    }
+                    on_event(&Event::CaseFinished {
+                        result: &result,
+                        elapsed,
+                    });
+                    out[slot] = Some(result);
+                }
+                // Aborted after giving up, or a panic inside a case (a bug in conform):
+                // reported as that case's error rather than losing the whole run.
+                Some(Err(_)) => {}
+            }
+        }
+        while let Ok(event) = heard.try_recv() {
+            on_event(&event);
+        }
+        out.into_iter()
+            .enumerate()
+            .map(|(slot, r)| {
+                r.unwrap_or_else(|| {
+                    let result = if gave_up {
+                        self.stopped(indices[slot], |case| RunError::GaveUp { case })
+                    } else {
+                        self.stopped(indices[slot], |case| RunError::Panicked { case })
+                    };
+                    on_event(&Event::CaseFinished {
+                        result: &result,
+                        elapsed: Duration::ZERO,
+                    });
+                    result
+                })
+            })
+            .collect()
+    }
+}
+
+/// The normalized text a snapshot holds for a result, for `.snap.new` writers.
+pub fn snapshot_contents(result: &CaseResult) -> String {
+    snapshot::normalize_contents(&result.run.transcript)
+}
+
+#[cfg(test)]
+mod tests;
