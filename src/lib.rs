@@ -33,6 +33,7 @@ pub mod suite;
 pub mod target;
 pub mod targets;
 pub mod template;
+pub mod text;
 pub mod transcript;
 pub mod transport;
 pub mod xml;
