@@ -19,6 +19,7 @@ pub mod facts;
 pub mod html;
 pub mod model;
 pub mod normalize;
+pub mod outcome;
 pub mod query;
 pub mod record;
 pub mod redact;

@@ -8,8 +8,9 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::deviation::{self, Deviation};
+use crate::deviation::{self, Deviation, Diff};
 use crate::normalize;
+pub use crate::outcome::{Outcome, StopKind};
 use crate::query;
 use crate::redact::{Redactor, Rules};
 use crate::scenario::{Case, CredentialsSpec, Request, Role, Step};
@@ -48,76 +49,6 @@ pub struct CaseRun {
 pub struct Stop {
     pub kind: StopKind,
     pub message: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StopKind {
-    /// A checked step was answered, but without a value a later step needs: what ran is
-    /// judged, the steps after it are missing.
-    Capture,
-    /// No answer at all: refused, timed out, cut off.
-    NoAnswer,
-    /// A setup step was refused or answered without what the case needs.
-    Setup,
-    /// The request could not be built (a variable or capture with no value).
-    Request,
-    /// Not run: the run was interrupted first.
-    Interrupted,
-    /// A bug in conform.
-    Internal,
-}
-
-impl StopKind {
-    /// How a gate or a summary names it, in capitals.
-    pub fn headline(self) -> &'static str {
-        match self {
-            StopKind::Capture => "INCOMPLETE",
-            StopKind::NoAnswer => "NO ANSWER",
-            StopKind::Setup => "SETUP FAILED",
-            StopKind::Request => "NOT SENT",
-            StopKind::Interrupted => "NOT RUN",
-            StopKind::Internal => "INTERNAL ERROR",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    Pass,
-    /// The answer differs from the snapshot: a unified diff for people, and the deviations.
-    Fail {
-        diff: String,
-        deviations: Vec<Deviation>,
-    },
-    /// A checked step's answer lacked a value a later step needs (`message` says which):
-    /// the steps that ran are compared, the others are missing steps.
-    Incomplete {
-        message: String,
-        diff: String,
-        deviations: Vec<Deviation>,
-    },
-    /// No snapshot is stored for the case yet.
-    Missing,
-    /// The case could not be run to its end, and nothing can be judged.
-    Error {
-        kind: StopKind,
-        message: String,
-    },
-}
-
-impl Outcome {
-    pub fn is_pass(&self) -> bool {
-        matches!(self, Outcome::Pass)
-    }
-
-    /// What differs from the snapshot (nothing for a pass, a missing snapshot or an error).
-    pub fn deviations(&self) -> &[Deviation] {
-        match self {
-            Outcome::Fail { deviations, .. } | Outcome::Incomplete { deviations, .. } => deviations,
-            _ => &[],
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -497,9 +428,7 @@ impl Runner {
                 let actual = snapshot::normalize_contents(&run.transcript);
                 Outcome::Incomplete {
                     message: stop.message.clone(),
-                    diff: self
-                        .secrets
-                        .scrub(&snapshot::unified_diff(expected, &actual)),
+                    diff: Diff::between(expected, &actual).map_text(|t| self.secrets.scrub(t)),
                     deviations: self.scrubbed(deviation::between(expected, &actual)),
                 }
             }
@@ -507,7 +436,7 @@ impl Runner {
                 Verdict::Match => Outcome::Pass,
                 Verdict::Missing => Outcome::Missing,
                 Verdict::Mismatch { diff } => Outcome::Fail {
-                    diff: self.secrets.scrub(&diff),
+                    diff: diff.map_text(|t| self.secrets.scrub(t)),
                     deviations: self.scrubbed(deviation::between(
                         expected.unwrap_or_default(),
                         &snapshot::normalize_contents(&run.transcript),

@@ -70,14 +70,18 @@ pub fn cut<'a>(
     if !out.ends_with('\n') {
         out.push('\n');
     }
-    let _ = write!(
-        out,
+    out.push_str(&left_out(lines, rest.len(), whole));
+    std::borrow::Cow::Owned(out)
+}
+
+/// The note that ends a cut text: `... 99,600 more lines (1.0 MB) not shown; {whole}`.
+pub fn left_out(lines: usize, bytes: usize, whole: &str) -> String {
+    format!(
         "... {} more {} ({}) not shown; {whole}",
         thousands(lines),
         if lines == 1 { "line" } else { "lines" },
-        size(rest.len())
-    );
-    std::borrow::Cow::Owned(out)
+        size(bytes)
+    )
 }
 
 /// `98,765`.

@@ -2,8 +2,8 @@
 
 use super::{Baseline, Known};
 use crate::deviation::{Deviation, Kind};
+use crate::outcome::StopKind;
 use crate::report::{CaseOutcome, Judged, RunReport};
-use crate::runner::StopKind;
 
 /// How a run compares with its baseline.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -100,8 +100,8 @@ mod tests {
     use crate::baseline::Baseline;
     use crate::baseline::tests::{BASELINE, case, dev, judged, report, request_id, status};
     use crate::deviation::Kind;
+    use crate::outcome::StopKind;
     use crate::report::CaseOutcome;
-    use crate::runner::StopKind;
 
     #[test]
     fn a_new_deviation_fails_even_in_a_case_with_known_ones() {

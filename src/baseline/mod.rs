@@ -155,8 +155,8 @@ impl Baseline {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::StopKind;
     use crate::report::{CaseOutcome, CaseReport, JudgedDeviation, SCHEMA};
-    use crate::runner::StopKind;
 
     pub(super) fn dev(
         step: usize,

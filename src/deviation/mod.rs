@@ -1,9 +1,10 @@
 //! What differs between a snapshot and a run, as data: step by step, the status, the content
 //! type and the XML tree are compared as structures, and each difference becomes a
-//! [`Deviation`] with its step, element path, kind, and the expected and actual values. The
-//! unified diff is for people; deviations are what a baseline lists, what the gate judges and
-//! what the graded parity counts.
+//! [`Deviation`] with its step, element path, kind, and the expected and actual values.
+//! Deviations are what a baseline lists, what the gate judges and what the graded parity
+//! counts; the line [`Diff`] made beside them is for people.
 
+mod diff;
 mod kind;
 mod not_judged;
 mod tree;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::transcript::{self, Body, Step, steps};
 use crate::xml::{self, Element};
 
+pub use diff::{Cut, Diff, Hunk, Line, Span};
 pub use kind::{Kind, Level, grade};
 pub use not_judged::{NotJudged, NotJudgedSet};
 pub use value::{actual_is_stable, fnv1a, looks_stable, shorten};

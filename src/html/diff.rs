@@ -1,30 +1,22 @@
-//! A unified diff as a side-by-side table: removed lines on the left, added lines on the
+//! A diff as a side-by-side table: removed lines on the left, added lines on the
 //! right, the differing middle of a changed line marked.
 
 use std::fmt::Write as _;
 
 use super::Esc;
+use crate::deviation::{Diff, Line};
 
 /// One row of a side-by-side diff.
 #[derive(Debug, PartialEq)]
 enum Row<'a> {
-    /// A hunk header (`@@ -1,3 +1,3 @@`): where the next rows are in each text.
-    Hunk(&'a str),
+    /// A hunk starts: its header (`@@ -1,3 +1,3 @@`) says where the next rows are.
+    Hunk(String),
     /// A line both texts hold, with its line number in each.
     Same(usize, usize, &'a str),
     /// A line that differs: the expected one, the actual one, or a pair of them.
     Change(Option<(usize, &'a str)>, Option<(usize, &'a str)>),
-    /// Anything else the diff says, such as `\ No newline at end of file`.
-    Note(&'a str),
-}
-
-/// The start lines of a hunk header, `@@ -OLD[,n] +NEW[,n] @@`.
-fn hunk_starts(header: &str) -> Option<(usize, usize)> {
-    let mut parts = header.trim_start_matches('@').split_whitespace();
-    let start = |p: Option<&str>, sign: char| -> Option<usize> {
-        p?.strip_prefix(sign)?.split(',').next()?.parse().ok()
-    };
-    Some((start(parts.next(), '-')?, start(parts.next(), '+')?))
+    /// What a cut diff left out.
+    Note(String),
 }
 
 /// Pairs the removals and additions of one run of changes, in order, into rows.
@@ -40,47 +32,41 @@ fn flush<'a>(
     }
 }
 
-/// Reads a unified diff as rows of two columns: removed lines on the left, added lines on the
-/// right, context on both; each run of changes pairs its removals with its additions in
-/// order, so a changed line sits beside what replaced it.
-fn side_by_side(diff: &str) -> Vec<Row<'_>> {
+/// A diff as rows of two columns: removed lines on the left, added lines on the right,
+/// context on both; each run of changes pairs its removals with its additions in order, so
+/// a changed line sits beside what replaced it.
+fn side_by_side(diff: &Diff) -> Vec<Row<'_>> {
     let mut rows = Vec::new();
-    let (mut old_no, mut new_no) = (1, 1);
     let mut removed: Vec<(usize, &str)> = Vec::new();
     let mut added: Vec<(usize, &str)> = Vec::new();
-    let mut in_hunk = false;
-    for line in diff.lines() {
-        // `--- snapshot` and `+++ actual` name the texts; inside a hunk the same characters
-        // are a removed `--` line or an added `++` one.
-        if !in_hunk && (line.starts_with("--- ") || line.starts_with("+++ ")) {
-            continue;
-        }
-        if let Some(text) = line.strip_prefix('-') {
-            removed.push((old_no, text));
-            old_no += 1;
-            continue;
-        }
-        if let Some(text) = line.strip_prefix('+') {
-            added.push((new_no, text));
-            new_no += 1;
-            continue;
-        }
+    for hunk in &diff.hunks {
         flush(&mut rows, &mut removed, &mut added);
-        if line.starts_with("@@") {
-            in_hunk = true;
-            if let Some((o, n)) = hunk_starts(line) {
-                (old_no, new_no) = (o, n);
+        rows.push(Row::Hunk(hunk.header()));
+        let (mut old_no, mut new_no) = (hunk.old.start, hunk.new.start);
+        for line in &hunk.lines {
+            let text = line.text();
+            match line {
+                Line::Removed(_) => {
+                    removed.push((old_no, text));
+                    old_no += 1;
+                }
+                Line::Added(_) => {
+                    added.push((new_no, text));
+                    new_no += 1;
+                }
+                Line::Same(_) => {
+                    flush(&mut rows, &mut removed, &mut added);
+                    rows.push(Row::Same(old_no, new_no, text));
+                    old_no += 1;
+                    new_no += 1;
+                }
             }
-            rows.push(Row::Hunk(line));
-        } else if let Some(text) = line.strip_prefix(' ').or(line.is_empty().then_some("")) {
-            rows.push(Row::Same(old_no, new_no, text));
-            old_no += 1;
-            new_no += 1;
-        } else {
-            rows.push(Row::Note(line));
         }
     }
     flush(&mut rows, &mut removed, &mut added);
+    if let Some(cut) = &diff.cut {
+        rows.push(Row::Note(cut.to_string()));
+    }
     rows
 }
 
@@ -117,7 +103,7 @@ fn marked(line: &str, start: usize, end: usize) -> String {
     )
 }
 
-pub(super) fn diff_table(out: &mut String, diff: &str) {
+pub(super) fn diff_table(out: &mut String, diff: &Diff) {
     out.push_str(
         "<table class=\"sbs\"><colgroup><col class=\"ln\"><col><col class=\"ln\"><col></colgroup>\
          <thead><tr><th colspan=\"2\">expected (snapshot)</th><th colspan=\"2\">actual</th></tr></thead><tbody>\n",
@@ -128,14 +114,14 @@ pub(super) fn diff_table(out: &mut String, diff: &str) {
                 let _ = writeln!(
                     out,
                     "<tr class=\"hunk\"><td colspan=\"4\">{}</td></tr>",
-                    Esc(h)
+                    Esc(&h)
                 );
             }
             Row::Note(n) => {
                 let _ = writeln!(
                     out,
                     "<tr class=\"note\"><td colspan=\"4\">{}</td></tr>",
-                    Esc(n)
+                    Esc(&n)
                 );
             }
             Row::Same(o, n, text) => {
@@ -171,32 +157,71 @@ pub(super) fn diff_table(out: &mut String, diff: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deviation::{Cut, Hunk, Span};
     use crate::html::report;
     use crate::html::tests::{case, run};
 
     #[test]
-    fn a_unified_diff_pairs_removals_with_additions() {
-        let diff = "--- snapshot\n+++ actual\n@@ -3,5 +3,5 @@\n a\n-b\n-c\n+B\n d\n+e\n-f\n--- g\n\\ No newline at end of file\n";
+    fn a_diff_pairs_removals_with_additions_and_ends_with_what_was_cut() {
+        let lines = |v: &[(char, &str)]| {
+            v.iter()
+                .map(|(sign, t)| match sign {
+                    '-' => Line::Removed((*t).into()),
+                    '+' => Line::Added((*t).into()),
+                    _ => Line::Same((*t).into()),
+                })
+                .collect()
+        };
+        let diff = Diff {
+            hunks: vec![
+                Hunk {
+                    old: Span { start: 3, lines: 5 },
+                    new: Span { start: 3, lines: 4 },
+                    lines: lines(&[
+                        (' ', "a"),
+                        ('-', "b"),
+                        ('-', "c"),
+                        ('+', "B"),
+                        (' ', "d"),
+                        ('+', "e"),
+                        ('-', "f"),
+                        ('-', "-- g"),
+                    ]),
+                },
+                Hunk {
+                    old: Span {
+                        start: 20,
+                        lines: 1,
+                    },
+                    new: Span {
+                        start: 19,
+                        lines: 1,
+                    },
+                    lines: lines(&[('-', "x"), ('+', "y")]),
+                },
+            ],
+            cut: Some(Cut {
+                lines: 2,
+                bytes: 10,
+                whole: "see x".into(),
+            }),
+        };
         assert_eq!(
-            side_by_side(diff),
+            side_by_side(&diff),
             [
-                Row::Hunk("@@ -3,5 +3,5 @@"),
+                Row::Hunk("@@ -3,5 +3,4 @@".into()),
                 Row::Same(3, 3, "a"),
                 Row::Change(Some((4, "b")), Some((4, "B"))),
                 Row::Change(Some((5, "c")), None),
                 Row::Same(6, 5, "d"),
                 Row::Change(Some((7, "f")), Some((6, "e"))),
-                // Inside a hunk, `--- g` is the removed line `-- g`.
                 Row::Change(Some((8, "-- g")), None),
-                Row::Note("\\ No newline at end of file"),
+                Row::Hunk("@@ -20 +19 @@".into()),
+                Row::Change(Some((20, "x")), Some((19, "y"))),
+                Row::Note("... 2 more lines (10 bytes) not shown; see x".into()),
             ]
         );
-        // Whatever the text, no panic: a diff without headers still numbers from 1.
-        assert_eq!(side_by_side("+x"), [Row::Change(None, Some((1, "x")))]);
-        assert_eq!(
-            side_by_side("@@ garbage @@\n y"),
-            [Row::Hunk("@@ garbage @@"), Row::Same(1, 1, "y")]
-        );
+        assert_eq!(side_by_side(&Diff::default()), []);
     }
 
     #[test]
@@ -217,7 +242,7 @@ mod tests {
             vec![case(
                 "sts::AssumeRole::x",
                 "fail",
-                Some("@@ -1 +1 @@\n-<v>2</v>\n+<v>3</v>\n"),
+                Some(("<v>2</v>", "<v>3</v>")),
             )],
         ));
         assert!(

@@ -140,7 +140,7 @@ mod tests {
         known.known = Some("answers <200> & no error".into());
         let b = run(
             "emu",
-            vec![case("sts::AssumeRole::a", "fail", Some("-x\n+y\n")), known],
+            vec![case("sts::AssumeRole::a", "fail", Some(("x", "y"))), known],
         );
         let runs = [a, b];
         let html = matrix(&Matrix { runs: &runs });

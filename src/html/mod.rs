@@ -132,7 +132,7 @@ fn level_table(out: &mut String, title: &str, rows: impl IntoIterator<Item = (St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deviation::{Deviation, Kind};
+    use crate::deviation::{Deviation, Diff, Kind};
     use crate::report::{
         CaseOutcome, CaseReport, Judged, JudgedDeviation, Matrix, RunReport, SCHEMA,
     };
@@ -140,7 +140,7 @@ mod tests {
     pub(super) fn judged_case(
         name: &str,
         outcome: &str,
-        diff: Option<&str>,
+        diff: Option<(&str, &str)>,
         judged: Judged,
     ) -> CaseReport {
         let mut parts = name.split("::");
@@ -158,7 +158,7 @@ mod tests {
             provenance: "documented".into(),
             outcome,
             stop: None,
-            diff: diff.map(str::to_owned),
+            diff: diff.map(|(e, a)| Diff::between(e, a)),
             message: (outcome == CaseOutcome::Error)
                 .then(|| "refused: <connection> & \"more\"".into()),
             deviations: (outcome == CaseOutcome::Fail)
@@ -182,7 +182,7 @@ mod tests {
         c
     }
 
-    pub(super) fn case(name: &str, outcome: &str, diff: Option<&str>) -> CaseReport {
+    pub(super) fn case(name: &str, outcome: &str, diff: Option<(&str, &str)>) -> CaseReport {
         judged_case(name, outcome, diff, Judged::New)
     }
 
@@ -201,7 +201,10 @@ mod tests {
     #[test]
     fn report_text_is_escaped_everywhere() {
         let evil = "sts::AssumeRole::<script>alert('x')</script>";
-        let diff = "--- snapshot\n+++ actual\n@@ -1,2 +1,2 @@\n <a href=\"x\">&amp;</a>\n-<i>\n+<script>b</script>\n";
+        let diff = (
+            "<a href=\"x\">&amp;</a>\n<i>",
+            "<a href=\"x\">&amp;</a>\n<script>b</script>",
+        );
         let mut r = run(
             "<img src=x onerror=y>",
             vec![

@@ -268,7 +268,7 @@ mod tests {
             "moto",
             vec![
                 case("sts::AssumeRole::a", "pass", None),
-                case("sts::AssumeRole::b", "fail", Some("@@ -1 +1 @@\n-x\n+y\n")),
+                case("sts::AssumeRole::b", "fail", Some(("x", "y"))),
                 case("sts::GetCallerIdentity::c", "error", None),
             ],
         ));
@@ -303,13 +303,13 @@ mod tests {
         let mut known = judged_case(
             "sts::AssumeRole::k",
             "fail",
-            Some("-a\n+b\n"),
+            Some(("a", "b")),
             Judged::Known,
         );
         known.known = Some("answers <200> & no error".into());
         let html = report(&run(
             "emu",
-            vec![known, case("sts::AssumeRole::n", "fail", Some("-a\n+c\n"))],
+            vec![known, case("sts::AssumeRole::n", "fail", Some(("a", "c")))],
         ));
         assert!(
             html.contains("data-status=\"baselined\">\n<tr class=\"summary\"><td><span class=\"status baselined\">baselined</span>"),

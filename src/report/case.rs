@@ -2,35 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::deviation::{self, Deviation, Level};
-use crate::runner::StopKind;
-
-/// What became of a case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CaseOutcome {
-    Pass,
-    /// The answers differ from the snapshot.
-    Fail,
-    /// A step's answer lacked a value later steps need; what ran was compared.
-    Incomplete,
-    /// No snapshot to compare with.
-    Missing,
-    /// Nothing could be judged (no answer, a refused setup step, ...).
-    Error,
-}
-
-impl CaseOutcome {
-    pub fn name(self) -> &'static str {
-        match self {
-            CaseOutcome::Pass => "pass",
-            CaseOutcome::Fail => "fail",
-            CaseOutcome::Incomplete => "incomplete",
-            CaseOutcome::Missing => "missing",
-            CaseOutcome::Error => "error",
-        }
-    }
-}
+use crate::deviation::{self, Deviation, Diff, Level};
+use crate::outcome::{CaseOutcome, StopKind};
 
 /// How a deviation was judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,7 +51,7 @@ pub struct CaseReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop: Option<StopKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub diff: Option<String>,
+    pub diff: Option<Diff>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -1,7 +1,7 @@
 //! Reports made by hand for the tests of the report and its renderings.
 
 use super::*;
-use crate::deviation::{Deviation, Kind};
+use crate::deviation::{Deviation, Diff, Kind};
 
 pub(crate) fn dev(kind: Kind) -> JudgedDeviation {
     JudgedDeviation {
@@ -26,7 +26,7 @@ pub(crate) fn case(name: &str, outcome: CaseOutcome, kinds: &[Kind]) -> CaseRepo
         provenance: "documented".into(),
         outcome,
         stop: (outcome == CaseOutcome::Error).then_some(StopKind::NoAnswer),
-        diff: (outcome == CaseOutcome::Fail).then(|| "--- snapshot\n+++ actual\n-a\n+b\n".into()),
+        diff: (outcome == CaseOutcome::Fail).then(|| Diff::between("a", "b")),
         message: (outcome == CaseOutcome::Error).then(|| "cannot connect".into()),
         deviations: kinds.iter().map(|k| dev(*k)).collect(),
         grade: None,

@@ -33,8 +33,7 @@ impl RunReport {
             };
             let with_diff = |mut s: String| {
                 if let Some(d) = &c.diff {
-                    s.push('\n');
-                    s.push_str(d);
+                    let _ = write!(s, "\n{d}");
                 }
                 s
             };

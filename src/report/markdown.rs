@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::{Agreement, CaseOutcome, CaseReport, Counts, Judged, RunReport, SHOWN_DEVIATIONS};
-use crate::deviation::{Level, NotJudged};
+use crate::deviation::{Diff, Level, NotJudged};
 use crate::text::{thousands, visible};
 
 impl RunReport {
@@ -90,10 +90,10 @@ impl RunReport {
                 }
                 md.push('\n');
             }
-            if let Some(d) = &c.diff {
+            if let Some(d) = c.diff.as_ref().map(Diff::to_string) {
                 // A fence longer than any run of backticks in the diff, so an answer cannot
                 // end the block and write Markdown of its own.
-                let fence = "`".repeat(longest_run(d, '`').max(2) + 1);
+                let fence = "`".repeat(longest_run(&d, '`').max(2) + 1);
                 let _ = writeln!(md, "{fence}diff\n{}\n{fence}\n", d.trim_end());
             }
         }

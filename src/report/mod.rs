@@ -15,19 +15,22 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::deviation::{Kind, Level, NotJudged};
+use crate::deviation::{Diff, Kind, Level, NotJudged};
 use crate::runner::{CaseResult, Outcome, StopKind};
 use crate::suite::Suite;
 
+pub use crate::outcome::CaseOutcome;
 pub use crate::text::{cut, size, thousands, visible};
-pub use case::{CaseOutcome, CaseReport, Judged, JudgedDeviation};
+pub use case::{CaseReport, Judged, JudgedDeviation};
 pub use markdown::{deviations_line, outcome_counts, rule_parts, rule_scope, summary_line};
 pub use matrix::Matrix;
 pub use shard::{parse_shard, shard_of};
 
 /// The version of the JSON schema below; bumped on any incompatible change. Schema 2 added
-/// deviations, grades and not-judged rules.
-pub const SCHEMA: u32 = 2;
+/// deviations, grades and not-judged rules; schema 3 made each diff hunks of tagged lines.
+/// An older report is refused rather than converted: its diffs are text, and reading them
+/// back into lines is what schema 3 is rid of.
+pub const SCHEMA: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
@@ -134,7 +137,7 @@ pub enum MergeError {
     #[error("{0} is in more than one report: the shards overlap")]
     Duplicate(String),
     #[error(
-        "a report of schema {0}; this conform reads schema {SCHEMA} (run the target again to get one)"
+        "a report of schema {0}; this conform reads schema {SCHEMA} only: write it again with this conform (`conform run ... --report-json FILE` against the same target), or use the conform that wrote it"
     )]
     Schema(u32),
 }
@@ -142,7 +145,7 @@ pub enum MergeError {
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     #[error(
-        "a report of schema {0}; this conform reads schema {SCHEMA} (run the target again to get one)"
+        "a report of schema {0}; this conform reads schema {SCHEMA} only: write it again with this conform (`conform run ... --report-json FILE` against the same target), or use the conform that wrote it"
     )]
     Schema(u32),
     #[error("not a conform JSON report: {0}")]
@@ -161,8 +164,9 @@ pub const MESSAGE_BYTES: usize = 8 * 1024;
 pub const SHOWN_DEVIATIONS: usize = 200;
 
 /// A case's diff as every rendering shows it: control characters visible, cut when long.
-fn shown_diff(diff: &str, whole: &str) -> String {
-    cut(&visible(diff), DIFF_LINES, DIFF_BYTES, whole).into_owned()
+fn shown_diff(diff: Diff, whole: &str) -> Diff {
+    diff.map_text(|t| visible(t).into_owned())
+        .cut(DIFF_LINES, DIFF_BYTES, whole)
 }
 
 /// A case's message as every rendering shows it.
@@ -218,7 +222,7 @@ impl RunReport {
                         .with_extension("snap.new")
                         .display()
                 );
-                let diff = diff.map(|d| shown_diff(&d, &whole));
+                let diff = diff.map(|d| shown_diff(d, &whole));
                 let message = message.map(|m| shown_message(&m));
                 let mut report = CaseReport {
                     name: r.test_name.clone(),
@@ -475,12 +479,18 @@ mod tests {
         assert!(json.contains("\"judged\":\"known\""), "{json}");
         assert!(json.contains("\"grade\":\"order\""), "{json}");
         assert_eq!(RunReport::from_json(&json).unwrap(), r);
-        // A report of the first schema has no grades: its figures would read as 0%.
-        let old = json.replacen("\"schema\":2", "\"schema\":1", 1);
+        // A report of an older schema is refused, saying how to get one of this schema.
+        let old = json.replacen("\"schema\":3", "\"schema\":2", 1);
         assert!(matches!(
             RunReport::from_json(&old),
-            Err(ReadError::Schema(1))
+            Err(ReadError::Schema(2))
         ));
+        assert!(
+            RunReport::from_json(&old)
+                .unwrap_err()
+                .to_string()
+                .contains("write it again with this conform (`conform run ... --report-json FILE`"),
+        );
         assert!(
             RunReport::from_json("{")
                 .unwrap_err()
