@@ -12,7 +12,7 @@ use conform::baseline::Baseline;
 use conform::coverage::ServiceCoverage;
 use conform::deviation::{Level, NotJudgedSet};
 use conform::replay::Replay;
-use conform::report::{CaseReport, Judged, RunReport};
+use conform::report::{CaseReport, Judged, RunReport, Status};
 use conform::runner::{CaseResult, Interrupt, Runner, StopKind};
 use conform::secrets::Secrets;
 use conform::snapshot;
@@ -718,7 +718,11 @@ fn merge(paths: &[PathBuf], to: Outputs) -> anyhow::Result<ExitCode> {
         "{} cases from {} reports: {} not passing",
         merged.cases.len(),
         paths.len(),
-        merged.cases.iter().filter(|c| c.status() != "pass").count()
+        merged
+            .cases
+            .iter()
+            .filter(|c| c.status() != Status::Pass)
+            .count()
     );
     write_reports(&merged, to)?;
     Ok(ExitCode::SUCCESS)
@@ -1422,7 +1426,7 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         let kept = report
             .cases
             .iter()
-            .filter(|c| matches!(c.status(), "error" | "missing"))
+            .filter(|c| matches!(c.status(), Status::Error | Status::Missing))
             .count();
         if kept > 0 {
             println!(
@@ -1549,14 +1553,14 @@ fn print_case(suite: &Suite, r: &CaseResult, c: &CaseReport, write_new: bool, se
         }
     };
     match c.status() {
-        "pass" | "baselined" => {}
-        "missing" => println!(
+        Status::Pass | Status::Baselined => {}
+        Status::Missing => println!(
             "MISSING {}: no snapshot at {}{}",
             r.test_name,
             suite.snapshots.path_of(case).display(),
             written()
         ),
-        "error" => println!(
+        Status::Error => println!(
             "{} {}  ({}:{}): {}",
             c.stop.unwrap_or(StopKind::NoAnswer).headline(),
             r.test_name,
@@ -1565,7 +1569,7 @@ fn print_case(suite: &Suite, r: &CaseResult, c: &CaseReport, write_new: bool, se
             c.message.as_deref().unwrap_or_default()
         ),
         status => {
-            let head = if status == "incomplete" {
+            let head = if status == Status::Incomplete {
                 "INCOMPLETE"
             } else {
                 "FAIL"

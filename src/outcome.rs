@@ -93,12 +93,60 @@ pub enum CaseOutcome {
 
 impl CaseOutcome {
     pub fn name(self) -> &'static str {
+        Status::from(self).name()
+    }
+}
+
+/// What people read of a case: its outcome, except that a failure whose judged deviations
+/// are all known is `baselined` (and one with none judged is a pass).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Pass,
+    Fail,
+    Baselined,
+    Incomplete,
+    Missing,
+    Error,
+}
+
+impl Status {
+    /// In the order people read them.
+    pub const ALL: [Status; 6] = [
+        Status::Pass,
+        Status::Fail,
+        Status::Baselined,
+        Status::Incomplete,
+        Status::Missing,
+        Status::Error,
+    ];
+
+    pub fn name(self) -> &'static str {
         match self {
-            CaseOutcome::Pass => "pass",
-            CaseOutcome::Fail => "fail",
-            CaseOutcome::Incomplete => "incomplete",
-            CaseOutcome::Missing => "missing",
-            CaseOutcome::Error => "error",
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Baselined => "baselined",
+            Status::Incomplete => "incomplete",
+            Status::Missing => "missing",
+            Status::Error => "error",
         }
+    }
+}
+
+impl From<CaseOutcome> for Status {
+    fn from(o: CaseOutcome) -> Status {
+        match o {
+            CaseOutcome::Pass => Status::Pass,
+            CaseOutcome::Fail => Status::Fail,
+            CaseOutcome::Incomplete => Status::Incomplete,
+            CaseOutcome::Missing => Status::Missing,
+            CaseOutcome::Error => Status::Error,
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }

@@ -101,7 +101,7 @@ mod tests {
     use crate::baseline::tests::{BASELINE, case, dev, judged, report, request_id, status};
     use crate::deviation::Kind;
     use crate::outcome::StopKind;
-    use crate::report::CaseOutcome;
+    use crate::report::{CaseOutcome, Status};
 
     #[test]
     fn a_new_deviation_fails_even_in_a_case_with_known_ones() {
@@ -117,7 +117,7 @@ mod tests {
         );
         assert!(!g.passed());
         assert_eq!(g.new, [("a".to_owned(), extra)]);
-        assert_eq!(r.cases[0].status(), "fail");
+        assert_eq!(r.cases[0].status(), Status::Fail);
         // A value that differs from the listed one is another deviation.
         let (_, g) = judged(
             &b,

@@ -156,7 +156,7 @@ impl Baseline {
 mod tests {
     use super::*;
     use crate::outcome::StopKind;
-    use crate::report::{CaseOutcome, CaseReport, JudgedDeviation, SCHEMA};
+    use crate::report::{CaseOutcome, CaseReport, JudgedDeviation, SCHEMA, Status};
 
     pub(super) fn dev(
         step: usize,
@@ -257,7 +257,7 @@ deviations = [{ step = 1, kind = "unexpected-element", path = "R/X" }]
         assert!(g.passed(), "{g:?}");
         assert_eq!(g.known, 3);
         let a = &r.cases[0];
-        assert_eq!(a.status(), "baselined");
+        assert_eq!(a.status(), Status::Baselined);
         assert_eq!(a.known.as_deref(), Some("limits not enforced"));
         assert_eq!(
             a.deviations[0].reason.as_deref(),
@@ -288,7 +288,7 @@ deviations = [{ step = 1, kind = "unexpected-element", path = "R/X" }]
         let g = b.gate(&r);
         assert!(g.passed(), "{g:?}");
         assert_eq!(g.not_judged, 1);
-        assert_eq!(r.cases[0].status(), "pass");
+        assert_eq!(r.cases[0].status(), Status::Pass);
         assert_eq!(r.cases[0].grade, Some(crate::deviation::Level::Values));
         assert!(b.updated(&r).is_empty());
     }

@@ -129,7 +129,7 @@ mod tests {
     use crate::baseline::tests::{BASELINE, case, dev, judged, report, request_id, status};
     use crate::baseline::{Baseline, Known};
     use crate::deviation::Kind;
-    use crate::report::CaseOutcome;
+    use crate::report::{CaseOutcome, Status};
 
     #[test]
     fn updating_keeps_reasons_drops_varying_values_and_round_trips() {
@@ -199,7 +199,7 @@ mod tests {
         assert!(b.whole_cases);
         let run = report(vec![case("a", CaseOutcome::Fail, &[status()])]);
         let (r, g) = judged(&b, run.clone());
-        assert_eq!(r.cases[0].status(), "baselined");
+        assert_eq!(r.cases[0].status(), Status::Baselined);
         assert!(g.whole_cases && !g.passed());
         let u = b.updated(&r);
         assert!(!u.whole_cases);

@@ -160,6 +160,7 @@ mod tests {
     use crate::deviation::{Cut, Hunk, Span};
     use crate::html::report;
     use crate::html::tests::{case, run};
+    use crate::report::CaseOutcome;
 
     #[test]
     fn a_diff_pairs_removals_with_additions_and_ends_with_what_was_cut() {
@@ -241,7 +242,7 @@ mod tests {
             "t",
             vec![case(
                 "sts::AssumeRole::x",
-                "fail",
+                CaseOutcome::Fail,
                 Some(("<v>2</v>", "<v>3</v>")),
             )],
         ));

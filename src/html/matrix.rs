@@ -5,18 +5,7 @@ use std::fmt::Write as _;
 
 use super::report::not_judged_list;
 use super::{Esc, level_table, operation_of, page_end, page_start, select};
-use crate::report::Matrix;
-
-/// The cells of the matrix, with the words a select offers for them.
-const CELLS: [(&str, &str); 7] = [
-    ("pass", "pass"),
-    ("fail", "fail"),
-    ("baselined", "baselined"),
-    ("incomplete", "incomplete"),
-    ("missing", "missing"),
-    ("error", "error"),
-    ("none", "not run"),
-];
+use crate::report::{Matrix, Status};
 
 /// run), filterable by operation and by cell.
 pub fn matrix(m: &Matrix) -> String {
@@ -69,7 +58,9 @@ pub fn matrix(m: &Matrix) -> String {
         &mut out,
         "status",
         "any target",
-        std::iter::once(("not-pass", "not passing")).chain(CELLS),
+        std::iter::once(("not-pass", "not passing"))
+            .chain(Status::ALL.iter().map(|s| (s.name(), s.name())))
+            .chain([("none", "not run")]),
     );
     let _ = write!(
         out,
@@ -82,15 +73,20 @@ pub fn matrix(m: &Matrix) -> String {
     }
     out.push_str("</tr></thead><tbody>\n");
     for name in &names {
-        let cells: Vec<(&str, String)> = (0..m.runs.len())
-            .map(|t| match (m.cell(t, name), m.grade(t, name)) {
-                ("-", _) => ("none", "not run".to_owned()),
-                ("pass", _) => ("pass", "pass".to_owned()),
-                (c, Some(g)) => (c, format!("{c} ({g})")),
-                (c, None) => (c, format!("{c} (none)")),
+        let cells: Vec<(Option<Status>, String)> = (0..m.runs.len())
+            .map(|t| {
+                let cell = m.cell(t, name);
+                let text = match (cell, m.grade(t, name)) {
+                    (None, _) => "not run".to_owned(),
+                    (Some(Status::Pass), _) => "pass".to_owned(),
+                    (Some(c), Some(g)) => format!("{c} ({g})"),
+                    (Some(c), None) => format!("{c} (none)"),
+                };
+                (cell, text)
             })
             .collect();
-        let statuses: BTreeSet<&str> = cells.iter().map(|(c, _)| *c).collect();
+        let class = |cell: Option<Status>| cell.map_or("none", Status::name);
+        let statuses: BTreeSet<&str> = cells.iter().map(|(c, _)| class(*c)).collect();
         let _ = write!(
             out,
             "<tr class=\"case\" data-operation=\"{}\" data-status=\"{}\"><td>{}</td>",
@@ -98,9 +94,13 @@ pub fn matrix(m: &Matrix) -> String {
             statuses.into_iter().collect::<Vec<_>>().join(" "),
             Esc(name)
         );
-        for (t, (class, text)) in cells.into_iter().enumerate() {
+        for (t, (cell, text)) in cells.into_iter().enumerate() {
+            let class = class(cell);
             // A baselined cell says why on hover: the baseline's one-line reason.
-            match m.reason(t, name).filter(|_| class == "baselined") {
+            match m
+                .reason(t, name)
+                .filter(|_| cell == Some(Status::Baselined))
+            {
                 Some(why) => {
                     let _ = write!(
                         out,
@@ -125,22 +125,25 @@ pub fn matrix(m: &Matrix) -> String {
 mod tests {
     use super::*;
     use crate::html::tests::{case, judged_case, run};
-    use crate::report::Judged;
+    use crate::report::{CaseOutcome, Judged};
 
     #[test]
     fn the_matrix_colours_cells_and_lists_each_rows_statuses() {
         let a = run(
             "aws",
             vec![
-                case("sts::AssumeRole::a", "pass", None),
-                case("sts::AssumeRole::b", "pass", None),
+                case("sts::AssumeRole::a", CaseOutcome::Pass, None),
+                case("sts::AssumeRole::b", CaseOutcome::Pass, None),
             ],
         );
-        let mut known = judged_case("sts::AssumeRole::b", "fail", None, Judged::Known);
+        let mut known = judged_case("sts::AssumeRole::b", CaseOutcome::Fail, None, Judged::Known);
         known.known = Some("answers <200> & no error".into());
         let b = run(
             "emu",
-            vec![case("sts::AssumeRole::a", "fail", Some(("x", "y"))), known],
+            vec![
+                case("sts::AssumeRole::a", CaseOutcome::Fail, Some(("x", "y"))),
+                known,
+            ],
         );
         let runs = [a, b];
         let html = matrix(&Matrix { runs: &runs });

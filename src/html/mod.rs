@@ -139,17 +139,11 @@ mod tests {
 
     pub(super) fn judged_case(
         name: &str,
-        outcome: &str,
+        outcome: CaseOutcome,
         diff: Option<(&str, &str)>,
         judged: Judged,
     ) -> CaseReport {
         let mut parts = name.split("::");
-        let outcome = match outcome {
-            "pass" => CaseOutcome::Pass,
-            "fail" => CaseOutcome::Fail,
-            "error" => CaseOutcome::Error,
-            other => panic!("{other}"),
-        };
         let mut c = CaseReport {
             name: name.into(),
             service: parts.next().unwrap_or_default().into(),
@@ -182,7 +176,7 @@ mod tests {
         c
     }
 
-    pub(super) fn case(name: &str, outcome: &str, diff: Option<(&str, &str)>) -> CaseReport {
+    pub(super) fn case(name: &str, outcome: CaseOutcome, diff: Option<(&str, &str)>) -> CaseReport {
         judged_case(name, outcome, diff, Judged::New)
     }
 
@@ -208,8 +202,8 @@ mod tests {
         let mut r = run(
             "<img src=x onerror=y>",
             vec![
-                case(evil, "fail", Some(diff)),
-                case("sts::GetCallerIdentity::x", "error", None),
+                case(evil, CaseOutcome::Fail, Some(diff)),
+                case("sts::GetCallerIdentity::x", CaseOutcome::Error, None),
             ],
         );
         r.not_judged = vec![crate::deviation::NotJudged {
@@ -245,7 +239,7 @@ mod tests {
             "{html}"
         );
         let m = matrix(&Matrix {
-            runs: &[run("<b>emu</b>", vec![case(evil, "pass", None)])],
+            runs: &[run("<b>emu</b>", vec![case(evil, CaseOutcome::Pass, None)])],
         });
         assert_eq!(m.matches("<script>").count(), 1, "{m}");
         assert!(m.contains("<th>&lt;b&gt;emu&lt;/b&gt;</th>"), "{m}");

@@ -5,17 +5,17 @@ use std::fmt::Write as _;
 
 use super::diff::diff_table;
 use super::{Esc, level_table, page_end, page_start, select};
-use crate::report::{CaseReport, Judged, RunReport, SHOWN_DEVIATIONS};
+use crate::report::{CaseReport, Judged, RunReport, SHOWN_DEVIATIONS, Status};
 
 /// What became of each case, in the order people read them, with the words for their
 /// counts: a run's outcomes, with the failures its baseline lists apart as `baselined`.
-const OUTCOMES: [(&str, &str); 6] = [
-    ("pass", "passed"),
-    ("fail", "failed"),
-    ("baselined", "only known deviations"),
-    ("incomplete", "incomplete"),
-    ("missing", "missing a snapshot"),
-    ("error", "errors"),
+const OUTCOMES: [(Status, &str); 6] = [
+    (Status::Pass, "passed"),
+    (Status::Fail, "failed"),
+    (Status::Baselined, "only known deviations"),
+    (Status::Incomplete, "incomplete"),
+    (Status::Missing, "missing a snapshot"),
+    (Status::Error, "errors"),
 ];
 
 /// The target's not-judged rules, each with the number of deviations it left out.
@@ -88,7 +88,7 @@ fn tally_table(
     cases: &[CaseReport],
     key: fn(&CaseReport) -> String,
 ) {
-    let mut groups: BTreeMap<String, BTreeMap<&str, usize>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, BTreeMap<Status, usize>> = BTreeMap::new();
     for c in cases {
         *groups
             .entry(key(c))
@@ -102,17 +102,17 @@ fn tally_table(
     );
     for (group, counts) in &groups {
         let all: usize = counts.values().sum();
-        let get = |o: &str| counts.get(o).copied().unwrap_or(0);
+        let get = |o: Status| counts.get(&o).copied().unwrap_or(0);
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td class=\"num\"><meter min=\"0\" max=\"{all}\" value=\"{pass}\"></meter>{pass}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{all}</td></tr>",
             Esc(group),
-            get("fail"),
-            get("baselined"),
-            get("incomplete"),
-            get("missing"),
-            get("error"),
-            pass = get("pass"),
+            get(Status::Fail),
+            get(Status::Baselined),
+            get(Status::Incomplete),
+            get(Status::Missing),
+            get(Status::Error),
+            pass = get(Status::Pass),
         );
     }
     out.push_str("</tbody></table>\n");
@@ -138,10 +138,10 @@ pub fn report(r: &RunReport) -> String {
         let _ = write!(out, " · shard {}", Esc(s));
     }
     out.push_str("</p>\n<ul class=\"counts\">");
-    let count = |status: &str| r.cases.iter().filter(|c| c.status() == status).count();
+    let count = |status: Status| r.cases.iter().filter(|c| c.status() == status).count();
     for (outcome, words) in OUTCOMES {
         // Known deviations only where a baseline judged the run.
-        if outcome == "baselined" && count(outcome) == 0 {
+        if outcome == Status::Baselined && count(outcome) == 0 {
             continue;
         }
         let _ = write!(
@@ -149,13 +149,6 @@ pub fn report(r: &RunReport) -> String {
             "<li class=\"{outcome}\"><b>{}</b>{words}</li>",
             count(outcome)
         );
-    }
-    let others = r
-        .cases
-        .len()
-        .saturating_sub(OUTCOMES.iter().map(|(o, _)| count(o)).sum::<usize>());
-    if others > 0 {
-        let _ = write!(out, "<li><b>{others}</b>other outcomes</li>");
     }
     let n = r.counts();
     let _ = write!(
@@ -191,7 +184,8 @@ pub fn report(r: &RunReport) -> String {
         &mut out,
         "status",
         "status",
-        std::iter::once(("not-pass", "not passing")).chain(OUTCOMES.iter().map(|(o, _)| (*o, *o))),
+        std::iter::once(("not-pass", "not passing"))
+            .chain(OUTCOMES.iter().map(|(o, _)| (o.name(), o.name()))),
     );
     let _ = write!(
         out,
@@ -207,8 +201,8 @@ pub fn report(r: &RunReport) -> String {
              <tr class=\"summary\"><td><span class=\"status {st}\">{st}</span></td><td>",
             Esc(&c.operation),
             Esc(&c.kind),
-            Esc(c.status()),
-            st = Esc(c.status()),
+            Esc(c.status().name()),
+            st = Esc(c.status().name()),
         );
         match c.name.rsplit_once("::") {
             Some((op, id)) => {
@@ -261,15 +255,16 @@ pub fn report(r: &RunReport) -> String {
 mod tests {
     use super::*;
     use crate::html::tests::{case, judged_case, run};
+    use crate::report::CaseOutcome;
 
     #[test]
     fn rows_carry_what_the_filters_read_and_the_counter_starts_at_all() {
         let html = report(&run(
             "moto",
             vec![
-                case("sts::AssumeRole::a", "pass", None),
-                case("sts::AssumeRole::b", "fail", Some(("x", "y"))),
-                case("sts::GetCallerIdentity::c", "error", None),
+                case("sts::AssumeRole::a", CaseOutcome::Pass, None),
+                case("sts::AssumeRole::b", CaseOutcome::Fail, Some(("x", "y"))),
+                case("sts::GetCallerIdentity::c", CaseOutcome::Error, None),
             ],
         ));
         assert!(
@@ -302,14 +297,17 @@ mod tests {
     fn a_known_deviation_shows_its_reason_and_folds_its_diff() {
         let mut known = judged_case(
             "sts::AssumeRole::k",
-            "fail",
+            CaseOutcome::Fail,
             Some(("a", "b")),
             Judged::Known,
         );
         known.known = Some("answers <200> & no error".into());
         let html = report(&run(
             "emu",
-            vec![known, case("sts::AssumeRole::n", "fail", Some(("a", "c")))],
+            vec![
+                known,
+                case("sts::AssumeRole::n", CaseOutcome::Fail, Some(("a", "c"))),
+            ],
         ));
         assert!(
             html.contains("data-status=\"baselined\">\n<tr class=\"summary\"><td><span class=\"status baselined\">baselined</span>"),

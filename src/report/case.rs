@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::deviation::{self, Deviation, Diff, Level};
-use crate::outcome::{CaseOutcome, StopKind};
+use crate::outcome::{CaseOutcome, Status, StopKind};
 
 /// How a deviation was judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,7 +68,7 @@ pub struct CaseReport {
 impl CaseReport {
     /// What people read: `pass` (also when every deviation is not judged), `baselined` (every
     /// judged deviation is known), else the outcome.
-    pub fn status(&self) -> &'static str {
+    pub fn status(&self) -> Status {
         match self.outcome {
             CaseOutcome::Fail | CaseOutcome::Incomplete if !self.deviations.is_empty() => {
                 let judged = || {
@@ -77,14 +77,14 @@ impl CaseReport {
                         .filter(|d| d.judged != Judged::NotJudged)
                 };
                 if judged().next().is_none() {
-                    "pass"
+                    Status::Pass
                 } else if judged().all(|d| d.judged == Judged::Known) {
-                    "baselined"
+                    Status::Baselined
                 } else {
-                    self.outcome.name()
+                    self.outcome.into()
                 }
             }
-            o => o.name(),
+            o => o.into(),
         }
     }
 
@@ -122,14 +122,14 @@ mod tests {
             &[Kind::Status, Kind::ValueText],
         );
         c.deviations[0].judged = Judged::Known;
-        assert_eq!(c.status(), "fail");
+        assert_eq!(c.status(), Status::Fail);
         c.deviations[1].judged = Judged::Known;
-        assert_eq!(c.status(), "baselined");
+        assert_eq!(c.status(), Status::Baselined);
         c.deviations[1].judged = Judged::NotJudged;
-        assert_eq!(c.status(), "baselined");
+        assert_eq!(c.status(), Status::Baselined);
         c.deviations[0].judged = Judged::NotJudged;
-        assert_eq!(c.status(), "pass");
+        assert_eq!(c.status(), Status::Pass);
         // An error stays an error, whatever marks.
-        assert_eq!(case("x", CaseOutcome::Error, &[]).status(), "error");
+        assert_eq!(case("x", CaseOutcome::Error, &[]).status(), Status::Error);
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{Judged, RunReport, SHOWN_DEVIATIONS, rule_scope};
+use super::{Judged, RunReport, SHOWN_DEVIATIONS, Status, rule_scope};
 use crate::deviation::Level;
 use crate::text::{thousands, visible};
 
@@ -38,8 +38,8 @@ impl RunReport {
                 s
             };
             let status = match c.status() {
-                "pass" => TestCaseStatus::success(),
-                "baselined" => {
+                Status::Pass => TestCaseStatus::success(),
+                Status::Baselined => {
                     let mut s = TestCaseStatus::skipped();
                     s.set_message(format!(
                         "known deviations: {}",
@@ -48,17 +48,17 @@ impl RunReport {
                     s.set_description(with_diff(listing(Judged::Known)));
                     s
                 }
-                "error" => {
+                Status::Error => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
                     s.set_message(c.message.clone().unwrap_or_default());
                     s
                 }
-                "missing" => {
+                Status::Missing => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                     s.set_message("no snapshot");
                     s
                 }
-                _ => {
+                Status::Fail | Status::Incomplete => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                     let new = c.judged(Judged::New).count();
                     let first = c

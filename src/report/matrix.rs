@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::markdown::{deviations_line, level_table, not_judged_section, summary_line};
-use super::{CaseReport, RunReport};
+use super::{CaseReport, RunReport, Status};
 use crate::deviation::Level;
 
 /// Scenarios x targets: what each target did with each case, and per target and operation
@@ -18,9 +18,9 @@ impl Matrix<'_> {
         self.runs[t].cases.iter().find(|c| c.name == name)
     }
 
-    /// `pass`, `fail`, `baselined`, ... or `-` when the target did not run the case.
-    pub(crate) fn cell(&self, t: usize, name: &str) -> &'static str {
-        self.case(t, name).map_or("-", CaseReport::status)
+    /// What target `t` made of the case; `None` when it did not run it.
+    pub(crate) fn cell(&self, t: usize, name: &str) -> Option<Status> {
+        self.case(t, name).map(CaseReport::status)
     }
 
     /// The case's grade at target `t`.
@@ -85,10 +85,10 @@ impl Matrix<'_> {
         for n in self.names() {
             let cells: Vec<String> = (0..self.runs.len())
                 .map(|t| match (self.cell(t, n), self.grade(t, n)) {
-                    ("pass", _) => "pass".to_owned(),
-                    ("-", _) => "-".to_owned(),
-                    (c, Some(g)) => format!("{c} ({g})"),
-                    (c, None) => format!("{c} (none)"),
+                    (Some(Status::Pass), _) => "pass".to_owned(),
+                    (None, _) => "-".to_owned(),
+                    (Some(c), Some(g)) => format!("{c} ({g})"),
+                    (Some(c), None) => format!("{c} (none)"),
                 })
                 .collect();
             let _ = writeln!(md, "| {n} | {} |", cells.join(" | "));

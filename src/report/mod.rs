@@ -19,7 +19,7 @@ use crate::deviation::{Diff, Kind, Level, NotJudged};
 use crate::runner::{CaseResult, Outcome, StopKind};
 use crate::suite::Suite;
 
-pub use crate::outcome::CaseOutcome;
+pub use crate::outcome::{CaseOutcome, Status};
 pub use crate::text::{cut, size, thousands, visible};
 pub use case::{CaseReport, Judged, JudgedDeviation};
 pub use markdown::{deviations_line, outcome_counts, rule_parts, rule_scope, summary_line};
@@ -317,12 +317,12 @@ impl RunReport {
         };
         for c in &self.cases {
             match c.status() {
-                "pass" => n.passed += 1,
-                "baselined" => n.baselined += 1,
-                "fail" => n.failed += 1,
-                "incomplete" => n.incomplete += 1,
-                "missing" => n.missing += 1,
-                _ => n.errors += 1,
+                Status::Pass => n.passed += 1,
+                Status::Baselined => n.baselined += 1,
+                Status::Fail => n.failed += 1,
+                Status::Incomplete => n.incomplete += 1,
+                Status::Missing => n.missing += 1,
+                Status::Error => n.errors += 1,
             }
             for d in &c.deviations {
                 match d.judged {
