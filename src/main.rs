@@ -1307,8 +1307,7 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         if let Some((k, n)) = shard {
             // A small suite can leave a shard empty: that is no error, and its report says so.
             println!("shard {k}/{n} holds no case");
-            let mut report =
-                conform::report::RunReport::from_results(&suite, &[], &report_name, shard);
+            let mut report = RunReport::from_results([], &report_name, shard);
             report.target_version = args.target_version.clone();
             write_reports(&report, Outputs::of(&args))?;
             return Ok(ExitCode::SUCCESS);
@@ -1359,7 +1358,12 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
     let elapsed = started.elapsed();
 
     let write_new = !args.no_new && !is_ci();
-    let mut report = RunReport::from_results(&suite, &results, &report_name, shard);
+    let ran = results.iter().map(|r| {
+        let case = &suite.cases[r.index];
+        let snap_new = suite.snapshots.path_of(case).with_extension("snap.new");
+        conform::report::Ran::new(case, &r.outcome, snap_new)
+    });
+    let mut report = RunReport::from_results(ran, &report_name, shard);
     report.target_version = args.target_version.clone();
     report.not_judged = rules;
     baseline

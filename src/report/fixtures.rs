@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::deviation::{Deviation, Diff, Kind};
+use crate::outcome::StopKind;
 
 pub(crate) fn dev(kind: Kind) -> JudgedDeviation {
     JudgedDeviation {

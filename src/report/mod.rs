@@ -15,13 +15,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::deviation::{Diff, Kind, Level, NotJudged};
-use crate::runner::{CaseResult, Outcome, StopKind};
-use crate::suite::Suite;
+use crate::deviation::{Kind, Level, NotJudged};
 
 pub use crate::outcome::{CaseOutcome, Status};
 pub use crate::text::{cut, size, thousands, visible};
-pub use case::{CaseReport, Judged, JudgedDeviation};
+pub use case::{CaseReport, Judged, JudgedDeviation, Ran};
 pub use markdown::{deviations_line, outcome_counts, rule_parts, rule_scope, summary_line};
 pub use matrix::Matrix;
 pub use shard::{parse_shard, shard_of};
@@ -163,101 +161,15 @@ pub const MESSAGE_BYTES: usize = 8 * 1024;
 /// How many deviations of one case the renderings list; the JSON keeps them all.
 pub const SHOWN_DEVIATIONS: usize = 200;
 
-/// A case's diff as every rendering shows it: control characters visible, cut when long.
-fn shown_diff(diff: Diff, whole: &str) -> Diff {
-    diff.map_text(|t| visible(t).into_owned())
-        .cut(DIFF_LINES, DIFF_BYTES, whole)
-}
-
-/// A case's message as every rendering shows it.
-fn shown_message(message: &str) -> String {
-    cut(
-        &visible(message),
-        MESSAGE_LINES,
-        MESSAGE_BYTES,
-        "the rest of the message was not kept",
-    )
-    .into_owned()
-}
-
 impl RunReport {
     /// The report of a run, every deviation `new` until a baseline or the target's
     /// not-judged rules say otherwise.
-    pub fn from_results(
-        suite: &Suite,
-        results: &[CaseResult],
+    pub fn from_results<'a>(
+        results: impl IntoIterator<Item = Ran<'a>>,
         target: &str,
         shard: Option<(u32, u32)>,
     ) -> RunReport {
-        let cases = results
-            .iter()
-            .map(|r| {
-                let c = &suite.cases[r.index];
-                let (outcome, stop, diff, message) = match &r.outcome {
-                    Outcome::Pass => (CaseOutcome::Pass, None, None, None),
-                    Outcome::Fail { diff, .. } => {
-                        (CaseOutcome::Fail, None, Some(diff.clone()), None)
-                    }
-                    Outcome::Incomplete { message, diff, .. } => (
-                        CaseOutcome::Incomplete,
-                        Some(StopKind::Capture),
-                        Some(diff.clone()),
-                        Some(message.clone()),
-                    ),
-                    Outcome::Missing => (
-                        CaseOutcome::Missing,
-                        None,
-                        None,
-                        Some("no snapshot".to_owned()),
-                    ),
-                    Outcome::Error { kind, message } => {
-                        (CaseOutcome::Error, Some(*kind), None, Some(message.clone()))
-                    }
-                };
-                let whole = format!(
-                    "the whole transcript is in {} when conform writes one (not with --no-new or in CI), else it was not kept",
-                    suite
-                        .snapshots
-                        .path_of(c)
-                        .with_extension("snap.new")
-                        .display()
-                );
-                let diff = diff.map(|d| shown_diff(d, &whole));
-                let message = message.map(|m| shown_message(&m));
-                let mut report = CaseReport {
-                    name: r.test_name.clone(),
-                    service: c.service.clone(),
-                    operation: c.operation.clone(),
-                    kind: c.kind.to_string(),
-                    provenance: c.provenance.to_string(),
-                    outcome,
-                    stop,
-                    diff,
-                    message,
-                    deviations: r
-                        .outcome
-                        .deviations()
-                        .iter()
-                        .map(|d| {
-                            let mut d = JudgedDeviation::new(d);
-                            for v in [&mut d.deviation.expected, &mut d.deviation.actual]
-                                .into_iter()
-                                .flatten()
-                            {
-                                if let std::borrow::Cow::Owned(shown) = visible(v) {
-                                    *v = shown;
-                                }
-                            }
-                            d
-                        })
-                        .collect(),
-                    grade: None,
-                    known: None,
-                };
-                report.regrade();
-                report
-            })
-            .collect();
+        let cases = results.into_iter().map(CaseReport::of).collect();
         RunReport {
             schema: SCHEMA,
             target: target.to_owned(),
