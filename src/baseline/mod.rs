@@ -155,24 +155,9 @@ impl Baseline {
 #[cfg(test)]
 mod tests {
     use super::*;
+    pub(super) use crate::deviation::tests::dev;
     use crate::outcome::StopKind;
     use crate::report::{CaseOutcome, CaseReport, JudgedDeviation, SCHEMA, Status};
-
-    pub(super) fn dev(
-        step: usize,
-        kind: Kind,
-        path: &str,
-        e: Option<&str>,
-        a: Option<&str>,
-    ) -> Deviation {
-        Deviation {
-            step,
-            kind,
-            path: path.into(),
-            expected: e.map(str::to_owned),
-            actual: a.map(str::to_owned),
-        }
-    }
 
     pub(super) fn case(name: &str, outcome: CaseOutcome, devs: &[Deviation]) -> CaseReport {
         let mut c = CaseReport {

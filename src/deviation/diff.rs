@@ -246,6 +246,7 @@ impl fmt::Display for Diff {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::glued_pairs;
     use super::*;
 
     /// The unified text `similar` itself writes, as the diff was made before it had a
@@ -261,21 +262,8 @@ mod tests {
     #[test]
     fn the_unified_text_is_what_similar_writes_for_any_two_texts() {
         const PIECES: [&str; 8] = ["a", "b", "c", "", "  <X>1</X>", "é€", "-- d", "+"];
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for _ in 0..2000 {
-            let mut texts = [Vec::new(), Vec::new()];
-            for t in &mut texts {
-                for _ in 0..(next() % 30) {
-                    t.push(PIECES[(next() % PIECES.len() as u64) as usize]);
-                }
-            }
-            let (e, a) = (texts[0].join("\n"), texts[1].join("\n"));
+        for [e, a] in glued_pairs(0x2545_f491_4f6c_dd1d, &PIECES, 30, 2000) {
+            let (e, a) = (e.join("\n"), a.join("\n"));
             let diff = Diff::between(&e, &a);
             assert_eq!(diff.to_string(), similar_text(&e, &a), "{e:?}\n{a:?}");
             assert_eq!(diff.is_empty(), e == a);

@@ -42,7 +42,7 @@ pub struct Deviation {
 }
 
 impl Deviation {
-    fn new(
+    pub(crate) fn new(
         step: usize,
         kind: Kind,
         path: &str,
@@ -202,7 +202,7 @@ fn compare_step(step: usize, e: &Step<'_>, a: &Step<'_>, out: &mut Vec<Deviation
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(super) const OK: &str = "=== step 1: AssumeRole
@@ -244,7 +244,7 @@ content-type: text/xml
         d.into_iter().next().unwrap()
     }
 
-    pub(super) fn dev(
+    pub(crate) fn dev(
         step: usize,
         kind: Kind,
         path: &str,
@@ -252,6 +252,33 @@ content-type: text/xml
         a: Option<&str>,
     ) -> Deviation {
         Deviation::new(step, kind, path, e, a)
+    }
+
+    /// `n` pairs of lists of pieces, up to `most` in each, picked by a xorshift generator
+    /// from `seed`: the same pairs every run.
+    pub(super) fn glued_pairs<'a>(
+        mut seed: u64,
+        pieces: &[&'a str],
+        most: u64,
+        n: usize,
+    ) -> Vec<[Vec<&'a str>; 2]> {
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        (0..n)
+            .map(|_| {
+                let mut pair = [Vec::new(), Vec::new()];
+                for side in &mut pair {
+                    for _ in 0..(next() % most) {
+                        side.push(pieces[(next() % pieces.len() as u64) as usize]);
+                    }
+                }
+                pair
+            })
+            .collect()
     }
 
     pub(super) const CREDS: &str = "AssumeRoleResponse/AssumeRoleResult/Credentials";
@@ -359,20 +386,8 @@ content-type: text/xml
             "\n",
             "<",
         ];
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for _ in 0..3000 {
-            let mut texts = [String::new(), String::new()];
-            for t in &mut texts {
-                for _ in 0..(next() % 12) {
-                    t.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
-                }
-            }
+        for [e, a] in glued_pairs(0x9e37_79b9_7f4a_7c15, &PIECES, 12, 3000) {
+            let texts = [e.concat(), a.concat()];
             let d = between(&texts[0], &texts[1]);
             if texts[0].trim_end() != texts[1].trim_end() {
                 assert!(!d.is_empty(), "{texts:?}");

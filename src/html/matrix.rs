@@ -7,6 +7,8 @@ use super::report::not_judged_list;
 use super::{Esc, level_table, operation_of, page_end, page_start, select};
 use crate::report::{Matrix, Status};
 
+/// The parity matrix as one self-contained HTML page: pass rates per operation and overall
+/// for each target, then every case with what each target did (pass, fail, baselined, not
 /// run), filterable by operation and by cell.
 pub fn matrix(m: &Matrix) -> String {
     let mut out = String::new();

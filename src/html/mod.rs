@@ -137,6 +137,7 @@ mod tests {
         CaseOutcome, CaseReport, Judged, JudgedDeviation, Matrix, RunReport, SCHEMA,
     };
 
+    /// A case; a failing one has one deviation, judged `judged`.
     pub(super) fn judged_case(
         name: &str,
         outcome: CaseOutcome,

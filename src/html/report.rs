@@ -249,8 +249,6 @@ pub fn report(r: &RunReport) -> String {
     out
 }
 
-/// The parity matrix as one self-contained HTML page: pass rates per operation and overall
-
 #[cfg(test)]
 mod tests {
     use super::*;
