@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use conform::baseline::Baseline;
 use conform::deviation::NotJudgedSet;
 use conform::replay::Replay;
-use conform::report::RunReport;
+use conform::report::{RunReport, Status};
 use conform::runner::{CaseResult, Event, Interrupt, Outcome, Runner, StopKind};
 use conform::secrets::Secrets;
 use conform::snapshot;
@@ -683,7 +683,11 @@ fn merge(paths: &[PathBuf], to: Outputs) -> anyhow::Result<ExitCode> {
         "{} cases from {} reports: {} not passing",
         merged.cases.len(),
         paths.len(),
-        merged.cases.iter().filter(|c| c.status() != "pass").count()
+        merged
+            .cases
+            .iter()
+            .filter(|c| c.status() != Status::Pass)
+            .count()
     );
     write_reports(&merged, to)?;
     Ok(ExitCode::SUCCESS)
@@ -1227,8 +1231,7 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         if let Some((k, n)) = shard {
             // A small suite can leave a shard empty: that is no error, and its report says so.
             println!("shard {k}/{n} holds no case");
-            let mut report =
-                conform::report::RunReport::from_results(&suite, &[], &report_name, shard);
+            let mut report = RunReport::from_results([], &report_name, shard);
             report.target_version = args.target_version.clone();
             write_reports(&report, Outputs::of(&args))?;
             return Ok(ExitCode::SUCCESS);
@@ -1268,7 +1271,12 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
     let elapsed = started.elapsed();
 
     let write_new = !args.no_new && !is_ci();
-    let mut report = RunReport::from_results(&suite, &results, &report_name, shard);
+    let ran = results.iter().map(|r| {
+        let case = &suite.cases[r.index];
+        let snap_new = suite.snapshots.path_of(case).with_extension("snap.new");
+        conform::report::Ran::new(case, &r.outcome, snap_new)
+    });
+    let mut report = RunReport::from_results(ran, &report_name, shard);
     report.target_version = args.target_version.clone();
     report.not_judged = rules;
     baseline
@@ -1277,7 +1285,7 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         .judge(&mut report, &not_judged);
     for (r, c) in results.iter().zip(&report.cases) {
         let written = match c.status() {
-            "missing" | "fail" | "incomplete" if write_new => {
+            Status::Missing | Status::Fail | Status::Incomplete if write_new => {
                 write_new_snapshot(&suite, r, &secrets)
             }
             _ => String::new(),
@@ -1328,7 +1336,7 @@ fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode> {
         let kept = report
             .cases
             .iter()
-            .filter(|c| matches!(c.status(), "error" | "missing"))
+            .filter(|c| matches!(c.status(), Status::Error | Status::Missing))
             .count();
         if kept > 0 {
             println!(

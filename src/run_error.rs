@@ -4,8 +4,7 @@
 
 use std::fmt;
 
-// StopKind travels with the other outcome types; it is a plain enum with no I/O.
-use crate::runner::StopKind;
+use crate::outcome::StopKind;
 
 /// Where something is written in a scenario file.
 #[derive(Debug, Clone, PartialEq, Eq)]

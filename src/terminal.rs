@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use conform::baseline::Gate;
 use conform::deviation::Level;
-use conform::report::{self, CaseReport, Judged, RunReport};
+use conform::report::{self, CaseReport, Judged, RunReport, Status};
 use conform::runner::{CaseResult, Event, Outcome, StopKind};
 use conform::suite::Suite;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -65,13 +65,13 @@ impl Terminal {
             println!("WARN {}: {}", r.test_name, report::visible(&w.to_string()));
         }
         match c.status() {
-            "pass" | "baselined" => {}
-            "missing" => println!(
+            Status::Pass | Status::Baselined => {}
+            Status::Missing => println!(
                 "MISSING {}: no snapshot at {}{written}",
                 r.test_name,
                 suite.snapshots.path_of(case).display(),
             ),
-            "error" => {
+            Status::Error => {
                 println!(
                     "{} {}",
                     c.stop.unwrap_or(StopKind::NoAnswer).headline(),
@@ -83,7 +83,7 @@ impl Terminal {
                 }
             }
             status => {
-                let head = if status == "incomplete" {
+                let head = if status == Status::Incomplete {
                     "INCOMPLETE"
                 } else {
                     "FAIL"

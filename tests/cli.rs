@@ -583,7 +583,7 @@ async fn a_named_target_brings_its_endpoint_and_baseline_and_a_silent_one_fails_
     let known: Vec<_> = report
         .cases
         .iter()
-        .filter(|c| c.status() == "baselined")
+        .filter(|c| c.status() == conform::report::Status::Baselined)
         .map(|c| (c.name.as_str(), c.known.as_deref()))
         .collect();
     assert_eq!(
@@ -831,13 +831,13 @@ async fn a_target_declares_what_it_is_not_judged_on_and_every_report_counts_it()
     insta::assert_snapshot!("run_with_a_not_judged_rule", seen(&root, &o));
     let report: conform::report::RunReport =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert_eq!(report.schema, 2);
+    assert_eq!(report.schema, 3);
     let case = report
         .cases
         .iter()
         .find(|c| !c.deviations.is_empty())
         .unwrap();
-    assert_eq!(case.status(), "pass");
+    assert_eq!(case.status(), conform::report::Status::Pass);
     assert_eq!(
         case.deviations[0].judged,
         conform::report::Judged::NotJudged

@@ -140,7 +140,8 @@ async fn another_size_fails_the_pinned_case_on_its_value_and_passes_the_shape() 
         (Some("16"), Some("6"))
     );
     assert!(
-        diff.contains("+    <PackedPolicySize>6</PackedPolicySize>"),
+        diff.to_string()
+            .contains("+    <PackedPolicySize>6</PackedPolicySize>"),
         "{diff}"
     );
     assert_pass(&results[1]);

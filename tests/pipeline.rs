@@ -34,9 +34,9 @@ async fn run_one(deviation: Deviation, case: &str) -> CaseResult {
     runner(&suite, &server.uri()).check(index).await
 }
 
-fn diff_of(r: &CaseResult) -> &str {
+fn diff_of(r: &CaseResult) -> String {
     match &r.outcome {
-        Outcome::Fail { diff, .. } => diff,
+        Outcome::Fail { diff, .. } => diff.to_string(),
         other => panic!(
             "{} should fail with a diff, got {other:?}\n{}",
             r.test_name, r.run.transcript
@@ -228,7 +228,7 @@ async fn secrets_never_reach_a_transcript_a_diff_or_a_written_file() {
         for res in &results {
             assert_no_canary(&res.test_name, &res.run.transcript, &canaries);
             if let Outcome::Fail { diff, .. } = &res.outcome {
-                assert_no_canary(&res.test_name, diff, &canaries);
+                assert_no_canary(&res.test_name, &diff.to_string(), &canaries);
             }
             if let Outcome::Error(e) = &res.outcome {
                 assert_no_canary(&res.test_name, &e.to_string(), &canaries);
@@ -436,7 +436,7 @@ cases:
         panic!("{:?}", res.outcome)
     };
     assert_eq!(m, message);
-    assert!(diff.contains("-    <Nope>x</Nope>"), "{diff}");
+    assert!(diff.to_string().contains("-    <Nope>x</Nope>"), "{diff}");
     let kinds: Vec<(usize, Kind, &str)> = deviations
         .iter()
         .map(|d| (d.step, d.kind, d.path.as_str()))

@@ -2,7 +2,7 @@
 //! incomplete (a capture found nothing: what ran is compared), missing, or an error.
 
 use super::{CaseRun, Outcome, StopKind};
-use crate::deviation::{self, Deviation};
+use crate::deviation::{self, Deviation, Diff};
 use crate::secrets::Secrets;
 use crate::snapshot::{self, Verdict};
 
@@ -19,7 +19,7 @@ pub(crate) fn judge(expected: Option<&str>, run: &CaseRun, secrets: &Secrets) ->
             let actual = snapshot::normalize_contents(&run.transcript);
             Outcome::Incomplete {
                 message: stop.to_string(),
-                diff: secrets.scrub(&snapshot::unified_diff(expected, &actual)),
+                diff: Diff::between(expected, &actual).map_text(|t| secrets.scrub(t)),
                 deviations: deviations(expected, &actual),
             }
         }
@@ -27,7 +27,7 @@ pub(crate) fn judge(expected: Option<&str>, run: &CaseRun, secrets: &Secrets) ->
             Verdict::Match => Outcome::Pass,
             Verdict::Missing => Outcome::Missing,
             Verdict::Mismatch { diff } => Outcome::Fail {
-                diff: secrets.scrub(&diff),
+                diff: diff.map_text(|t| secrets.scrub(t)),
                 deviations: deviations(expected, &snapshot::normalize_contents(&run.transcript)),
             },
         },
@@ -103,8 +103,9 @@ mod tests {
         else {
             panic!("a fail")
         };
-        assert!(diff.contains("-  <B>1</B>"), "{diff}");
-        assert!(!diff.contains("s3cret-value"), "{diff}");
+        let text = diff.to_string();
+        assert!(text.contains("-  <B>1</B>"), "{text}");
+        assert!(!text.contains("s3cret-value"), "{text}");
         assert_eq!(deviations.len(), 1, "{deviations:?}");
         assert_eq!(deviations[0].path, "A/B");
         assert!(

@@ -21,7 +21,7 @@ pub use self::interrupt::Interrupt;
 pub use self::policy::Policy;
 pub(crate) use self::step::Answer;
 pub use self::step::StepError;
-use crate::deviation::Deviation;
+pub use crate::outcome::{Outcome, StopKind};
 use crate::redact::{Redactor, Rules};
 use crate::run_error::{Place, RunError};
 use crate::scenario::Step;
@@ -41,73 +41,6 @@ pub struct CaseRun {
     pub stop: Option<RunError>,
     /// Problems that do not change the verdict (a cleanup step that failed).
     pub warnings: Vec<RunError>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StopKind {
-    /// A checked step was answered, but without a value a later step needs: what ran is
-    /// judged, the steps after it are missing.
-    Capture,
-    /// No answer at all: refused, timed out, cut off.
-    NoAnswer,
-    /// A setup step was refused or answered without what the case needs.
-    Setup,
-    /// The request could not be built (a variable or capture with no value).
-    Request,
-    /// Not run: the run was interrupted first.
-    Interrupted,
-    /// A bug in conform.
-    Internal,
-}
-
-impl StopKind {
-    /// How a gate or a summary names it, in capitals.
-    pub fn headline(self) -> &'static str {
-        match self {
-            StopKind::Capture => "INCOMPLETE",
-            StopKind::NoAnswer => "NO ANSWER",
-            StopKind::Setup => "SETUP FAILED",
-            StopKind::Request => "NOT SENT",
-            StopKind::Interrupted => "NOT RUN",
-            StopKind::Internal => "INTERNAL ERROR",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    Pass,
-    /// The answer differs from the snapshot: a unified diff for people, and the deviations.
-    Fail {
-        diff: String,
-        deviations: Vec<Deviation>,
-    },
-    /// A checked step's answer lacked a value a later step needs (`message` says which, at
-    /// its step's place): the steps that ran are compared, the others are missing steps.
-    Incomplete {
-        message: String,
-        diff: String,
-        deviations: Vec<Deviation>,
-    },
-    /// No snapshot is stored for the case yet.
-    Missing,
-    /// The case could not be run to its end, and nothing can be judged.
-    Error(RunError),
-}
-
-impl Outcome {
-    pub fn is_pass(&self) -> bool {
-        matches!(self, Outcome::Pass)
-    }
-
-    /// What differs from the snapshot (nothing for a pass, a missing snapshot or an error).
-    pub fn deviations(&self) -> &[Deviation] {
-        match self {
-            Outcome::Fail { deviations, .. } | Outcome::Incomplete { deviations, .. } => deviations,
-            _ => &[],
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
