@@ -266,31 +266,23 @@ impl Facts {
                 "fix the YAML there; the comment at the top of the file says what each part holds",
             )]
         })?;
-        let RawFacts {
-            namespace,
-            recordings,
-            validation,
-            templates,
-            distinct_codes,
-            order,
-        } = raw;
         let mut found = Findings {
             site,
-            recordings: &recordings,
+            recordings: &raw.recordings,
             errors: Vec::new(),
         };
-        let validation = validation.and_then(|v| found.validation(v));
-        let templates = found.templates(templates);
-        let distinct_codes = found.distinct_codes(distinct_codes);
-        let order = found.orders(order);
+        let validation = raw.validation.and_then(|v| found.validation(v));
+        let templates = found.templates(raw.templates);
+        let distinct_codes = found.distinct_codes(raw.distinct_codes);
+        let order = found.orders(raw.order);
         if !found.errors.is_empty() {
             return Err(found.errors);
         }
         Ok(Facts {
             service: service.to_owned(),
             file: path.display().to_string(),
-            namespace,
-            recordings,
+            namespace: raw.namespace,
+            recordings: raw.recordings,
             validation,
             templates,
             distinct_codes,
