@@ -1,0 +1,228 @@
+//! A service's coverage computed from its model, its cases and their snapshots.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{Model, Operation};
+use crate::scenario::{Case, Kind, Provenance, Request};
+use crate::template::Vars;
+
+use super::check::{checks_for, member_specs, satisfies};
+use super::observation::{Seen, observe_structure};
+use super::{CheckCoverage, ErrorCoverage, MemberCoverage, OperationCoverage, ServiceCoverage};
+
+/// What the cases of one service did, gathered before it is laid over the model.
+#[derive(Default)]
+struct Observed<'c> {
+    /// What each call sent, by operation and member path, with the case that sent it.
+    seen: BTreeMap<(String, String), Vec<(Seen, String)>>,
+    /// The cases that call each operation.
+    calls: BTreeMap<String, BTreeSet<String>>,
+    /// The cases whose snapshot holds each `(operation, code)`.
+    codes: BTreeMap<(String, String), BTreeSet<String>>,
+    kinds: BTreeMap<Kind, usize>,
+    provenances: BTreeMap<Provenance, usize>,
+    /// The cases of each operation's directory by provenance.
+    by_operation: BTreeMap<&'c str, BTreeMap<Provenance, usize>>,
+}
+
+impl<'c> Observed<'c> {
+    fn of(
+        model: &Model,
+        cases: &'c [Case],
+        snapshot_of: &dyn Fn(&Case) -> Option<String>,
+        vars: &Vars,
+    ) -> Self {
+        let mut o = Observed::default();
+        for case in cases.iter().filter(|c| c.service == model.service) {
+            *o.kinds.entry(case.kind).or_insert(0) += 1;
+            *o.provenances.entry(case.provenance).or_insert(0) += 1;
+            *o.by_operation
+                .entry(case.operation.as_str())
+                .or_default()
+                .entry(case.provenance)
+                .or_insert(0) += 1;
+            o.calls_of(model, case, vars);
+            if let Some(snap) = snapshot_of(case) {
+                for (op, code) in error_codes(&snap, &case.operation) {
+                    o.codes
+                        .entry((op, code))
+                        .or_default()
+                        .insert(case.id.clone());
+                }
+            }
+        }
+        o
+    }
+
+    /// What each of the case's calls of the service sends.
+    fn calls_of(&mut self, model: &Model, case: &Case, vars: &Vars) {
+        for step in case.steps.iter().filter(|s| s.service == model.service) {
+            let Request::Call { operation, params } = &step.request else {
+                continue;
+            };
+            self.calls
+                .entry(operation.clone())
+                .or_default()
+                .insert(case.id.clone());
+            if let Some(input) = model.operation(operation).and_then(|o| o.input.as_deref()) {
+                let mut out = Vec::new();
+                observe_structure(model, input, params, "", vars, &mut out);
+                for (path, s) in out {
+                    self.seen
+                        .entry((operation.clone(), path))
+                        .or_default()
+                        .push((s, case.id.clone()));
+                }
+            }
+        }
+    }
+
+    /// Each constrained member of the operation's input with the cases meeting each check.
+    fn members(&self, model: &Model, op: &Operation) -> Vec<MemberCoverage> {
+        let mut members = Vec::new();
+        let Some(input) = op.input.as_deref() else {
+            return members;
+        };
+        let mut specs = Vec::new();
+        member_specs(model, input, "", &mut specs, 0);
+        for (path, shape, required) in specs {
+            let observed = self.seen.get(&(op.name.clone(), path.clone()));
+            let checks = checks_for(shape, required)
+                .into_iter()
+                .map(|(check, label, accepted)| {
+                    let cases = observed
+                        .into_iter()
+                        .flatten()
+                        .filter(|(s, _)| satisfies(s, &check, shape))
+                        .map(|(_, id)| id.clone())
+                        .collect();
+                    CheckCoverage {
+                        check,
+                        label,
+                        accepted,
+                        cases,
+                    }
+                })
+                .collect::<Vec<_>>();
+            if !checks.is_empty() {
+                members.push(MemberCoverage { path, checks });
+            }
+        }
+        members
+    }
+
+    /// The operation's modeled errors, then the codes the corpus meets that the model does
+    /// not list (ValidationError, AccessDenied); each taken out of what is left.
+    fn errors(&mut self, model: &Model, op: &Operation) -> Vec<ErrorCoverage> {
+        let mut errors: Vec<ErrorCoverage> = model
+            .errors_of(op)
+            .filter_map(|s| s.error.as_ref())
+            .map(|e| ErrorCoverage {
+                code: e.code.clone(),
+                status: Some(e.status),
+                modeled: true,
+                cases: self
+                    .codes
+                    .remove(&(op.name.clone(), e.code.clone()))
+                    .unwrap_or_default(),
+            })
+            .collect();
+        let extra: Vec<(String, String)> = self
+            .codes
+            .keys()
+            .filter(|(o, _)| *o == op.name)
+            .cloned()
+            .collect();
+        for key in extra {
+            let cases = self.codes.remove(&key).unwrap_or_default();
+            errors.push(ErrorCoverage {
+                code: key.1,
+                status: None,
+                modeled: false,
+                cases,
+            });
+        }
+        errors
+    }
+}
+
+impl ServiceCoverage {
+    /// Coverage of `model` by the cases, with `snapshots` (by case id) for error codes.
+    /// `vars` renders templates that use target variables (their defaults will do: only
+    /// lengths matter).
+    pub fn compute(
+        model: &Model,
+        cases: &[Case],
+        snapshot_of: &dyn Fn(&Case) -> Option<String>,
+        vars: &Vars,
+    ) -> ServiceCoverage {
+        let mut observed = Observed::of(model, cases, snapshot_of, vars);
+        let mut operations = Vec::new();
+        for op in model.operations.values() {
+            operations.push(OperationCoverage {
+                operation: op.name.clone(),
+                members: observed.members(model, op),
+                errors: observed.errors(model, op),
+                cases: observed.calls.remove(&op.name).unwrap_or_default(),
+                provenances: observed
+                    .by_operation
+                    .remove(op.name.as_str())
+                    .unwrap_or_default(),
+            });
+        }
+        ServiceCoverage {
+            service: model.service.clone(),
+            operations,
+            kinds: observed.kinds,
+            provenances: observed.provenances,
+        }
+    }
+
+    /// Constrained members no case touches at all: `conform check` refuses these.
+    pub fn uncovered_members(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for op in &self.operations {
+            for m in &op.members {
+                if m.checks.iter().all(|c| c.cases.is_empty()) {
+                    out.push((op.operation.clone(), m.path.clone()));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `(operation, code)` for every error in a snapshot: each `=== step N: Op` section names
+/// its operation; a raw step counts for the case's own operation.
+pub fn error_codes(snapshot: &str, case_operation: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for step in crate::transcript::steps(snapshot) {
+        let first = step.title.split_whitespace().next().unwrap_or("");
+        let op = if first == "raw" || first.is_empty() {
+            case_operation
+        } else {
+            first
+        };
+        if let Some(e) = step.error() {
+            out.push((op.to_owned(), e.code));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_are_attributed_to_their_step() {
+        let snap = "=== step 1: AssumeRole\nHTTP 400 Bad Request\ncontent-type: text/xml\n<ErrorResponse>\n  <Error>\n    <Code>ValidationError</Code>\n  </Error>\n</ErrorResponse>\n\n=== step 2: raw POST /\nHTTP 400 Bad Request\ncontent-type: text/xml\n<ErrorResponse>\n  <Error>\n    <Code>InvalidAction</Code>\n  </Error>\n</ErrorResponse>\n";
+        assert_eq!(
+            error_codes(snap, "GetCallerIdentity"),
+            [
+                ("AssumeRole".to_owned(), "ValidationError".to_owned()),
+                ("GetCallerIdentity".to_owned(), "InvalidAction".to_owned())
+            ]
+        );
+    }
+}
