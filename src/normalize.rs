@@ -5,8 +5,8 @@
 
 use std::time::SystemTime;
 
-use crate::redact::Redactor;
 use crate::http::HttpResponse;
+use crate::redact::Redactor;
 use crate::xml::{self, Element};
 
 /// The normalized answer of one step, and its parsed tree for captures.

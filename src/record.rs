@@ -173,6 +173,72 @@ pub fn mark_recorded(root: &Path, case: &Case) -> Result<(), RecordError> {
     std::fs::rename(&tmp, &path).map_err(err)
 }
 
+/// What record mode did with one case's run.
+#[derive(Debug)]
+pub enum Kept {
+    /// Its snapshot was written (and its scenario marked recorded, unless `Saved` says why not).
+    Written,
+    /// It did not run to its end: its snapshot stays as it was.
+    NotRecorded(crate::run_error::RunError),
+    /// The written snapshot held a secret or a key and was deleted.
+    Refused(RecordError),
+}
+
+/// What a recording kept, case by case, in the order the cases ran.
+#[derive(Debug)]
+pub struct Saved {
+    pub cases: Vec<(String, Kept)>,
+    /// Why the scenario files were left as they are (answers not AWS's, or written elsewhere
+    /// than the project's snapshots); None when the recorded cases were marked `recorded`.
+    pub scenarios_kept: Option<String>,
+}
+
+impl Saved {
+    pub fn count(&self, f: impl Fn(&Kept) -> bool) -> usize {
+        self.cases.iter().filter(|(_, k)| f(k)).count()
+    }
+}
+
+/// Writes the snapshot of every case that ran to its end, refusing any that holds a secret,
+/// and marks the written cases `recorded` in their scenario files when the answers are AWS's
+/// and went to the project's own snapshots.
+pub fn save(
+    suite: &crate::suite::Suite,
+    results: &[crate::runner::CaseResult],
+    rec: &Recording,
+    secrets: &Secrets,
+) -> Result<Saved, RecordError> {
+    let root = suite
+        .layout
+        .scenarios
+        .parent()
+        .unwrap_or(Path::new("."))
+        .to_owned();
+    let scenarios_kept = rec.keeps_scenarios(&root, &suite.layout.snapshots);
+    let mut cases = Vec::new();
+    for r in results {
+        let case = &suite.cases[r.index];
+        let kept = if let Some(e) = &r.run.stop {
+            Kept::NotRecorded(e.clone())
+        } else {
+            match write(&suite.snapshots, case, &r.run.transcript, rec, secrets) {
+                Ok(_) => {
+                    if scenarios_kept.is_none() {
+                        mark_recorded(&root, case)?;
+                    }
+                    Kept::Written
+                }
+                Err(e) => Kept::Refused(e),
+            }
+        };
+        cases.push((r.test_name.clone(), kept));
+    }
+    Ok(Saved {
+        cases,
+        scenarios_kept,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
