@@ -11,6 +11,7 @@ use crate::model::{self, Model, ModelError};
 use crate::redact::{Rules, RulesError};
 use crate::scenario::{self, Case};
 use crate::snapshot::{SnapshotError, SnapshotStore};
+use crate::stand_in::StandIn;
 
 /// Where a project keeps its inputs (all relative to one root by default).
 #[derive(Debug, Clone)]
@@ -113,6 +114,9 @@ pub struct Suite {
     /// What is known of how each service answers (`models/<service>.facts.yaml`), for the
     /// services that have such a file.
     pub facts: BTreeMap<String, Facts>,
+    /// What the replay server needs to stand in for each service
+    /// (`models/<service>.replay.yaml`), for the services that have such a file.
+    pub stand_ins: BTreeMap<String, StandIn>,
     /// Sorted by test name.
     pub cases: Vec<Case>,
     pub snapshots: SnapshotStore,
@@ -152,6 +156,24 @@ impl Suite {
             client_chosen,
             free_parameters,
         } = load_variables(&layout.scenarios, &models)?;
+        let builtin = crate::target::default_vars("us-east-1");
+        let is_variable = |v: &str| builtin.contains_key(v) || variables.contains_key(v);
+        let mut stand_ins = BTreeMap::new();
+        let mut stand_in_errors = Vec::new();
+        for (service, model) in &models {
+            let path = layout.models.join(format!("{service}.replay.yaml"));
+            if path.exists() {
+                match StandIn::load(&path, model, &rules[service], &is_variable) {
+                    Ok(s) => {
+                        stand_ins.insert(service.clone(), s);
+                    }
+                    Err(mut e) => stand_in_errors.append(&mut e),
+                }
+            }
+        }
+        if !stand_in_errors.is_empty() {
+            return Err(SuiteError::Scenarios(stand_in_errors));
+        }
         let cases = load_cases(&layout.scenarios, &models, &rules)?;
         check_variables(&layout.scenarios, &cases, &variables)?;
         let mut snapshots = SnapshotStore::load(&layout.snapshots)?;
@@ -168,6 +190,7 @@ impl Suite {
             free_parameters,
             rules,
             facts,
+            stand_ins,
             cases,
             snapshots,
         })
