@@ -145,24 +145,8 @@ struct RawSetup {
 }
 
 impl StandIn {
-    pub fn load(
-        path: &Path,
-        model: &Model,
-        rules: &Rules,
-        is_variable: &dyn Fn(&str) -> bool,
-    ) -> Result<StandIn, Vec<Diagnostic>> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![Diagnostic::new(
-                path,
-                Arc::from(""),
-                span_at("", 1, 1, 0),
-                format!("cannot read the replay file: {e}"),
-            )]
-        })?;
-        Self::parse(&text, path, model, rules, is_variable)
-    }
-
-    /// `is_variable` says which names are target variables (built in or declared).
+    /// The replay file of `model`'s service; `path` names it in errors, `is_variable` says
+    /// which names are target variables (built in or declared).
     pub fn parse(
         text: &str,
         path: &Path,

@@ -163,7 +163,14 @@ impl Suite {
         for (service, model) in &models {
             let path = layout.models.join(format!("{service}.replay.yaml"));
             if path.exists() {
-                match StandIn::load(&path, model, &rules[service], &is_variable) {
+                let text = read_text(&path, &path).map_err(|e| match e {
+                    ReadError::Io(source) => SuiteError::Io {
+                        path: path.clone(),
+                        source,
+                    },
+                    ReadError::NotUtf8(d) => SuiteError::Scenarios(vec![*d]),
+                })?;
+                match StandIn::parse(&text, &path, model, &rules[service], &is_variable) {
                     Ok(s) => {
                         stand_ins.insert(service.clone(), s);
                     }

@@ -310,27 +310,8 @@ mod tests {
     }
 
     fn replay(entries: Vec<Entry>) -> Replay {
-        let mut by_names: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, e) in entries.iter().enumerate() {
-            by_names
-                .entry(names_key(e.params.iter().map(|(k, _)| k.as_str())))
-                .or_default()
-                .push(i);
-        }
-        Replay {
-            entries,
-            by_names,
-            observer: None,
-            vars: [("account_id".to_owned(), "123456789012".to_owned())].into(),
-            placeholder_vars: HashMap::new(),
-            chosen: Default::default(),
-            makers: Default::default(),
-            services: Default::default(),
-            main_service: "svc".into(),
-            trusted: Default::default(),
-            ahead: Default::default(),
-            state: Default::default(),
-        }
+        let vars = [("account_id".to_owned(), "123456789012".to_owned())].into();
+        Replay::with_entries(entries, vars)
     }
 
     fn request(body: &str, signed: bool) -> Incoming {

@@ -137,7 +137,7 @@ impl Replay {
         for rules in suite.rules.values() {
             placeholder_vars.extend(rules.variable_placeholders());
         }
-        // In model order (sorted by service), so the same suite always makes the same values.
+        // Where two services' rules name one placeholder, the first (by name) makes it.
         let makers = Makers::new(suite.models.keys().filter_map(|s| {
             let rules = suite.rules.get(s)?;
             Some((rules.looks(), suite.stand_ins.get(s)))
@@ -154,6 +154,18 @@ impl Replay {
             .map(|(s, _)| (*s).to_owned())
             .or_else(|| suite.models.keys().next().cloned())
             .unwrap_or_default();
+        Replay {
+            placeholder_vars,
+            chosen: suite.client_chosen.clone(),
+            makers,
+            services,
+            main_service,
+            ..Replay::with_entries(entries, vars)
+        }
+    }
+
+    /// A replay of these entries, standing for these values, that knows nothing else yet.
+    fn with_entries(entries: Vec<Entry>, vars: Vars) -> Replay {
         let mut by_names: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
             by_names
@@ -166,11 +178,11 @@ impl Replay {
             by_names,
             observer: None,
             vars,
-            placeholder_vars,
-            chosen: suite.client_chosen.clone(),
-            makers,
-            services,
-            main_service,
+            placeholder_vars: HashMap::new(),
+            chosen: BTreeMap::new(),
+            makers: Makers::default(),
+            services: BTreeMap::new(),
+            main_service: String::new(),
             trusted: Mutex::new(HashSet::new()),
             ahead: Mutex::new(Duration::ZERO),
             state: Mutex::new(State::default()),
