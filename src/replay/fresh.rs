@@ -44,8 +44,9 @@ impl Rng {
         self.0
     }
 
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+    /// A number below `n` (multiply and shift: no division, and unbiased enough here).
+    fn below(&mut self, n: usize) -> usize {
+        (((self.next() >> 32) * n as u64) >> 32) as usize
     }
 }
 
@@ -53,7 +54,9 @@ impl Rng {
 #[derive(Debug, Clone)]
 enum Recipe {
     Text(String),
-    /// Characters to draw from, as inclusive code point ranges, and how many there are.
+    /// Characters to draw from: plain ones listed (one draw, one index), else the class's
+    /// inclusive code point ranges and how many there are.
+    Chars(Vec<char>),
     Class(Vec<(u32, u32)>, u64),
     Repeat {
         min: u32,
@@ -107,14 +110,16 @@ impl Recipe {
 
     fn class(ranges: impl Iterator<Item = (u32, u32)>) -> Recipe {
         let all: Vec<(u32, u32)> = ranges.collect();
-        let preferred: Vec<(u32, u32)> = all
+        let plain: Vec<char> = all
             .iter()
             .flat_map(|&(a, b)| (a.max(0x21)..=b.min(0x7e)).filter(|c| plain(*c)))
-            .map(|c| (c, c))
+            .filter_map(char::from_u32)
             .collect();
-        let ranges = if preferred.is_empty() { all } else { preferred };
-        let total = ranges.iter().map(|(a, b)| u64::from(b - a) + 1).sum();
-        Recipe::Class(ranges, total)
+        if !plain.is_empty() {
+            return Recipe::Chars(plain);
+        }
+        let total = all.iter().map(|(a, b)| u64::from(b - a) + 1).sum();
+        Recipe::Class(all, total)
     }
 
     fn has_keep(&self) -> bool {
@@ -122,15 +127,16 @@ impl Recipe {
             Recipe::Keep(_) => true,
             Recipe::Repeat { sub, .. } => sub.has_keep(),
             Recipe::Seq(parts) => parts.iter().any(Recipe::has_keep),
-            Recipe::Text(_) | Recipe::Class(..) => false,
+            Recipe::Text(_) | Recipe::Chars(_) | Recipe::Class(..) => false,
         }
     }
 
     fn draw(&self, rng: &mut Rng, kept: Option<&str>, repeat: u32, out: &mut String) {
         match self {
             Recipe::Text(t) => out.push_str(t),
+            Recipe::Chars(chars) => out.push(chars[rng.below(chars.len())]),
             Recipe::Class(ranges, total) => {
-                let mut i = rng.below(*total);
+                let mut i = rng.below(*total as usize) as u64;
                 for &(a, b) in ranges {
                     let n = u64::from(b - a) + 1;
                     if i < n {
@@ -146,6 +152,14 @@ impl Recipe {
                     Some(max) => (*min).max(1).min(*max),
                     None => (*min).max(repeat),
                 };
+                // Most shapes repeat one class (`[A-Z0-9]{16}`): drawn in one loop.
+                if let Recipe::Chars(chars) = sub.as_ref() {
+                    out.reserve(times as usize);
+                    for _ in 0..times {
+                        out.push(chars[rng.below(chars.len())]);
+                    }
+                    return;
+                }
                 for _ in 0..times {
                     sub.draw(rng, kept, repeat, out);
                 }
@@ -189,7 +203,12 @@ enum Maker {
     Text(String),
     Clock(i64),
     RelativeTime,
-    Shape { recipe: Recipe, repeat: u32 },
+    Shape {
+        recipe: Recipe,
+        repeat: u32,
+        /// The shape has a `keep` group, whose value the placeholder carries.
+        keeps: bool,
+    },
 }
 
 /// How every placeholder of the suite's rules is made fresh.
@@ -225,7 +244,11 @@ impl Makers {
                             Some(Spec::Repeat(n)) => *n,
                             _ => REPEAT,
                         };
-                        Maker::Shape { recipe, repeat }
+                        Maker::Shape {
+                            keeps: recipe.has_keep(),
+                            recipe,
+                            repeat,
+                        }
                     }
                 };
                 out.makers.insert(name.to_owned(), maker);
@@ -258,17 +281,20 @@ impl Makers {
                 (now + step * (n - 1).clamp(0, CLOCK_STEPS)).to_string()
             }
             Maker::RelativeTime => expiration(arg),
-            Maker::Shape { recipe, repeat } => {
-                let parts: Vec<&str> = arg.split(':').filter(|p| !p.is_empty()).collect();
+            Maker::Shape {
+                recipe,
+                repeat,
+                keeps,
+            } => {
                 // The redactor writes a kept part first, before any number.
-                let kept = parts
-                    .first()
-                    .filter(|p| recipe.has_keep() && p.parse::<u64>().is_err())
-                    .copied()
+                let kept = arg
+                    .split(':')
+                    .next()
+                    .filter(|p| *keeps && !p.is_empty() && p.parse::<u64>().is_err())
                     .filter(|p| *p != "unexpected-shape");
                 // A value of the wrong shape was recorded: one as long, for the same diff.
-                let length = parts
-                    .iter()
+                let length = arg
+                    .split(':')
                     .find_map(|p| p.strip_suffix("-chars").and_then(|n| n.parse().ok()));
                 let mut v = String::new();
                 recipe.draw(rng, kept, *repeat, &mut v);
@@ -281,7 +307,11 @@ impl Makers {
                 v
             }
         };
-        Some(escape(&value))
+        Some(if value.contains(['&', '<', '>']) {
+            escape(&value)
+        } else {
+            value
+        })
     }
 }
 
@@ -306,9 +336,7 @@ pub(super) fn expiration(arg: &str) -> String {
 pub(super) fn request_id(seed: &str) -> String {
     const HEX: &[u8] = b"0123456789abcdef";
     let mut rng = Rng::new(seed);
-    let hex: String = (0..32)
-        .map(|_| HEX[rng.below(16) as usize] as char)
-        .collect();
+    let hex: String = (0..32).map(|_| HEX[rng.below(16)] as char).collect();
     format!(
         "{}-{}-{}-{}-{}",
         &hex[..8],
@@ -320,6 +348,9 @@ pub(super) fn request_id(seed: &str) -> String {
 }
 
 pub(super) fn escape(s: &str) -> String {
+    if !s.contains(['&', '<', '>']) {
+        return s.to_owned();
+    }
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

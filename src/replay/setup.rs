@@ -68,20 +68,11 @@ impl Replay {
     }
 }
 
-/// A setup answer's result with the request's values in it (escaped): the server's
-/// variables, then defaults, the parameters sent and what they bind. A parameter not sent
-/// is empty, as the step left it out.
+/// A setup answer's result with the request's values in it (escaped): what a parameter
+/// binds, else the parameter as sent, else its default, else the server's variable. A
+/// parameter not sent is empty, as the step left it out.
 fn fill(setup: &Setup, params: &[(String, String)], server: &Vars) -> Result<String, String> {
-    let mut vars: Vars = server.iter().map(|(k, v)| (k.clone(), escape(v))).collect();
-    let mut set = |k: &str, v: &str| {
-        vars.insert(k.to_owned(), escape(v));
-    };
-    for (k, v) in &setup.defaults {
-        set(k, v);
-    }
-    for (k, v) in params {
-        set(k, v);
-    }
+    let mut groups: Vec<(&str, &str)> = Vec::new();
     for (member, re) in &setup.bind {
         let value = param(params, member)
             .or(setup.defaults.get(member).map(String::as_str))
@@ -93,12 +84,25 @@ fn fill(setup: &Setup, params: &[(String, String)], server: &Vars) -> Result<Str
             ));
         };
         for name in re.capture_names().flatten() {
-            set(name, c.name(name).map_or("", |m| m.as_str()));
+            groups.push((name, c.name(name).map_or("", |m| m.as_str())));
         }
     }
-    for v in setup.result.variables() {
-        vars.entry(v.to_owned()).or_default();
-    }
+    // Only the variables the result names: the server's own are many and some are long.
+    let vars: Vars = setup
+        .result
+        .variables()
+        .map(|v| {
+            let value = groups
+                .iter()
+                .find(|(g, _)| *g == v)
+                .map(|(_, x)| *x)
+                .or_else(|| param(params, v))
+                .or(setup.defaults.get(v).map(String::as_str))
+                .or(server.get(v).map(String::as_str))
+                .unwrap_or("");
+            (v.to_owned(), escape(value))
+        })
+        .collect();
     setup.result.render(&vars).map_err(|e| e.to_string())
 }
 
