@@ -36,6 +36,7 @@ pub mod scenario;
 pub mod secrets;
 pub mod sign;
 pub mod snapshot;
+pub mod stand_in;
 pub mod suite;
 pub mod target;
 pub mod targets;

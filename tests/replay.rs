@@ -424,3 +424,218 @@ async fn a_value_the_server_stands_for_says_which_var_would_make_it_yours() {
         "{text}"
     );
 }
+
+/// A made-up awsQuery service, "vault": opening a session for a vault hands out keys, and
+/// WhoAmI signed with them names the session. Everything the replay server knows of it is
+/// in these files: the model, the redaction rules, the replay file, one scenario, and the
+/// snapshot of its checked steps.
+const VAULT_MODEL: &str = r#"{
+  "metadata": {"apiVersion": "2020-01-01", "endpointPrefix": "vault", "protocol": "query",
+               "signatureVersion": "v4", "xmlNamespace": "https://vault.example/doc/2020-01-01/"},
+  "operations": {
+    "CreateVault": {"name": "CreateVault", "input": {"shape": "CreateVaultRequest"},
+                    "output": {"shape": "CreateVaultResponse", "resultWrapper": "CreateVaultResult"}},
+    "DeleteVault": {"name": "DeleteVault", "input": {"shape": "DeleteVaultRequest"}},
+    "OpenSession": {"name": "OpenSession", "input": {"shape": "OpenSessionRequest"},
+                    "output": {"shape": "OpenSessionResponse", "resultWrapper": "OpenSessionResult"}},
+    "WhoAmI": {"name": "WhoAmI", "input": {"shape": "WhoAmIRequest"},
+               "output": {"shape": "WhoAmIResponse", "resultWrapper": "WhoAmIResult"}}
+  },
+  "shapes": {
+    "CreateVaultRequest": {"type": "structure", "required": ["Name"], "members": {"Name": {"shape": "Name"}}},
+    "CreateVaultResponse": {"type": "structure", "members": {"VaultId": {"shape": "Id"}, "Name": {"shape": "Name"}}},
+    "DeleteVaultRequest": {"type": "structure", "members": {"VaultId": {"shape": "Id"}}},
+    "OpenSessionRequest": {"type": "structure", "members": {"VaultId": {"shape": "Id"}, "Name": {"shape": "Name"}}},
+    "OpenSessionResponse": {"type": "structure", "members": {"Session": {"shape": "Session"}, "Credentials": {"shape": "Credentials"}}},
+    "WhoAmIRequest": {"type": "structure", "members": {}},
+    "WhoAmIResponse": {"type": "structure", "members": {"Arn": {"shape": "Name"}, "Id": {"shape": "Id"}, "Account": {"shape": "Id"}}},
+    "Session": {"type": "structure", "members": {"Arn": {"shape": "Name"}, "SessionId": {"shape": "Id"}}},
+    "Credentials": {"type": "structure", "members": {"KeyId": {"shape": "Id"}, "Secret": {"shape": "Name"}, "Until": {"shape": "When"}}},
+    "Id": {"type": "string"},
+    "Name": {"type": "string", "min": 1, "max": 64},
+    "When": {"type": "timestamp"}
+  }
+}"#;
+
+const VAULT_RULES: &str = r#"
+elements:
+  - element: RequestId
+    placeholder: request-id
+    shape: '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+    numbered: false
+  - element: Credentials/KeyId
+    placeholder: key-id
+    shape: '(?P<keep>VK)[0-9A-Z]{10}'
+  - element: Credentials/Secret
+    placeholder: secret
+    shape: '[a-z0-9]{24}'
+    secret: true
+    numbered: false
+  - element: Credentials/Until
+    placeholder: until
+    relative_time: true
+values:
+  - variable: account_id
+    placeholder: account-id
+    numbered: false
+  - pattern: 'v-[0-9a-f]{8}'
+    placeholder: vault-id
+"#;
+
+const VAULT_REPLAY: &str = r#"
+stable: [vault-id]
+sessions:
+  key: key-id
+  expires: Until
+  principals:
+    - {element: Session, arn: Arn, id: SessionId}
+  caller: {arn: caller_arn, id: caller_user_id, account: account_id}
+  expired_code: SessionEnded
+  unknown_code: NoSuchKey
+  identity: {operation: WhoAmI, arn: Arn, id: Id, account: Account}
+setup:
+  CreateVault:
+    result: '<VaultId>[vault-id:1]</VaultId><Name>{{Name}}</Name>'
+"#;
+
+const VAULT_SCENARIO: &str = r#"
+cases:
+  - id: open_session_then_who_am_i
+    kind: flow
+    provenance: documented
+    description: A vault made in setup, a session opened for it, then WhoAmI as that session.
+    steps:
+      - operation: CreateVault
+        setup: true
+        params: {Name: 'vault-{{run_id}}'}
+        capture: {vault: CreateVaultResult/VaultId}
+      - params: {VaultId: '{{vault}}', Name: reader}
+        capture:
+          key: OpenSessionResult/Credentials/KeyId
+          secret: OpenSessionResult/Credentials/Secret
+      - operation: WhoAmI
+        name: as the session
+        credentials: {access_key_id: '{{key}}', secret_access_key: '{{secret}}'}
+      - operation: DeleteVault
+        cleanup: true
+        params: {VaultId: '{{vault}}'}
+"#;
+
+const VAULT_SNAPSHOT: &str = r#"---
+source: "scenarios/vault/OpenSession/flow.yaml"
+description: "flow open_session_then_who_am_i, provenance: documented, scenario: scenarios/vault/OpenSession/flow.yaml:3"
+---
+=== step 1: OpenSession
+HTTP 200 OK
+content-type: text/xml
+<OpenSessionResponse xmlns="https://vault.example/doc/2020-01-01/">
+  <OpenSessionResult>
+    <Session>
+      <Arn>arn:aws:vault::[account-id]:session/[vault-id:1]/reader</Arn>
+      <SessionId>[vault-id:1]:reader</SessionId>
+    </Session>
+    <Credentials>
+      <KeyId>[key-id:VK:1]</KeyId>
+      <Secret>[secret]</Secret>
+      <Until>[until:+3600s]</Until>
+    </Credentials>
+  </OpenSessionResult>
+  <ResponseMetadata>
+    <RequestId>[request-id]</RequestId>
+  </ResponseMetadata>
+</OpenSessionResponse>
+
+=== step 2: WhoAmI (as the session)
+HTTP 200 OK
+content-type: text/xml
+<WhoAmIResponse xmlns="https://vault.example/doc/2020-01-01/">
+  <WhoAmIResult>
+    <Arn>arn:aws:vault::[account-id]:session/[vault-id:1]/reader</Arn>
+    <Id>[vault-id:1]:reader</Id>
+    <Account>[account-id]</Account>
+  </WhoAmIResult>
+  <ResponseMetadata>
+    <RequestId>[request-id]</RequestId>
+  </ResponseMetadata>
+</WhoAmIResponse>
+"#;
+
+#[tokio::test]
+async fn a_made_up_service_is_replayed_from_its_files_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for (rel, text) in [
+        ("models/vault-2020-01-01.json", VAULT_MODEL),
+        ("models/vault.redact.yaml", VAULT_RULES),
+        ("models/vault.replay.yaml", VAULT_REPLAY),
+        ("scenarios/vault/OpenSession/flow.yaml", VAULT_SCENARIO),
+        (
+            "snapshots/vault/OpenSession/open_session_then_who_am_i.snap",
+            VAULT_SNAPSHOT,
+        ),
+    ] {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let suite = Arc::new(Suite::load(&conform::suite::Layout::at(root)).unwrap());
+    let (replay, server) = start(&suite).await;
+
+    // conform's own run against it: the setup answer comes from the replay file, the keys
+    // it hands out sign the next step, and fresh values redact back to the snapshot's
+    // placeholders (the vault id the same in both steps, as the file says it is stable).
+    let runner = Runner::new(
+        Arc::clone(&suite),
+        Target::at_endpoint(&server.uri(), "us-east-1", |_| None).unwrap(),
+        Secrets::new(),
+    )
+    .unwrap();
+    let result = runner.check(0).await;
+    assert_eq!(result.outcome, Outcome::Pass, "{}", result.run.transcript);
+    let report = replay.report();
+    assert!(report.unmatched.is_empty(), "{:?}", report.unmatched);
+    assert!(report.never_requested.is_empty());
+
+    // An SDK's view: the keys have the rule's shape, the kept prefix included.
+    let open = form(&[
+        ("Action", "OpenSession"),
+        ("Version", "2020-01-01"),
+        ("VaultId", "v-0123abcd"),
+        ("Name", "reader"),
+    ]);
+    let (status, text) = send(&server.uri(), &open, Some("vault"), &creds()).await;
+    assert_eq!(status, 200, "{text}");
+    let key = text_of(&text, "//KeyId");
+    assert!(key.starts_with("VK") && key.len() == 12, "{key}");
+    assert_eq!(text_of(&text, "//Secret").len(), 24);
+
+    // A cleanup step of an operation without output: an empty answer, as the model says.
+    let delete = form(&[
+        ("Action", "DeleteVault"),
+        ("Version", "2020-01-01"),
+        ("VaultId", "v-0123abcd"),
+    ]);
+    let (status, text) = send(&server.uri(), &delete, Some("vault"), &creds()).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.starts_with(
+            "<DeleteVaultResponse xmlns=\"https://vault.example/doc/2020-01-01/\"><ResponseMetadata>"
+        ),
+        "{text}"
+    );
+
+    // A request no case expects: the error speaks in the service's namespace.
+    let (status, text) = send(
+        &server.uri(),
+        "Action=WhoAmI&Version=2020-01-01",
+        Some("vault"),
+        &creds(),
+    )
+    .await;
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.starts_with("<ErrorResponse xmlns=\"https://vault.example/doc/2020-01-01/\">")
+            && text.contains(NO_MATCH_CODE),
+        "{text}"
+    );
+}

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use rules::ValueMatch;
-pub use rules::{PinRefusal, Rules, RulesError};
+pub use rules::{Look, PinRefusal, Rules, RulesError};
 
 /// Applies a service's rules within one case, numbering the values it meets.
 pub struct Redactor<'a> {

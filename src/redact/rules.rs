@@ -241,6 +241,31 @@ impl Rules {
         values.chain(elements).collect()
     }
 
+    /// What each placeholder's values look like (the first rule that says), for the replay
+    /// side to make fresh ones; placeholders that stand for a variable have their value.
+    pub fn looks(&self) -> Vec<(&str, Look<'_>)> {
+        let mut out: Vec<(&str, Look<'_>)> = Vec::new();
+        let elements = self.elements.iter().filter_map(|r| {
+            let look = match &r.shape {
+                _ if r.variable.is_some() => return None,
+                _ if r.relative_time => Look::RelativeTime,
+                Some(shape) => Look::Shape(shape),
+                None => return None,
+            };
+            Some((r.placeholder.as_str(), look))
+        });
+        let values = self.values.iter().filter_map(|r| match &r.matcher {
+            ValueMatch::Pattern(re) => Some((r.placeholder.as_str(), Look::Within(re))),
+            ValueMatch::Variable(_) => None,
+        });
+        for (name, look) in elements.chain(values) {
+            if !out.iter().any(|(n, _)| *n == name) {
+                out.push((name, look));
+            }
+        }
+        out
+    }
+
     /// Whether a case may pin the element rule written `element` (as its `element:` is).
     pub fn check_pin(&self, element: &str) -> Result<(), PinRefusal> {
         let rule = self
@@ -286,6 +311,18 @@ impl Rules {
                     .all(|(a, b)| a == b)
         })
     }
+}
+
+/// What the values a placeholder stands for look like.
+#[derive(Debug, Clone, Copy)]
+pub enum Look<'a> {
+    /// The whole value matches this (anchored) regex.
+    Shape(&'a Regex),
+    /// The value is the part of a match of this regex that its `v` group marks, or the
+    /// whole match without one.
+    Within(&'a Regex),
+    /// A time relative to the request (`[expiration:+3600s]`).
+    RelativeTime,
 }
 
 /// Why a case may not pin an element rule.

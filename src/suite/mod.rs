@@ -22,6 +22,7 @@ use crate::model::{Model, ModelError};
 use crate::redact::{Rules, RulesError};
 use crate::scenario::Case;
 use crate::snapshot::{SnapshotError, SnapshotStore};
+use crate::stand_in::StandIn;
 use variables::{Declared, check_variables};
 
 /// Where a project keeps its inputs (all relative to one root by default).
@@ -75,6 +76,9 @@ pub struct Suite {
     /// What is known of how each service answers (`models/<service>.facts.yaml`), for the
     /// services that have such a file.
     pub facts: BTreeMap<String, Facts>,
+    /// What the replay server needs to stand in for each service
+    /// (`models/<service>.replay.yaml`), for the services that have such a file.
+    pub stand_ins: BTreeMap<String, StandIn>,
     /// Sorted by test name.
     pub cases: Vec<Case>,
     pub snapshots: SnapshotStore,
@@ -96,6 +100,7 @@ impl Suite {
             rules: rule_files,
             facts: fact_files,
             variables: variable_files,
+            stand_ins: stand_in_files,
             scenarios,
             mut snapshots,
         } = sources;
@@ -136,6 +141,30 @@ impl Suite {
             };
             added.map_err(|d| SuiteError::Scenarios(vec![*d]))?;
         }
+        let builtin = crate::target::default_vars("us-east-1");
+        let is_variable = |v: &str| builtin.contains_key(v) || declared.variables.contains_key(v);
+        let mut stand_ins = BTreeMap::new();
+        for (service, input) in &stand_in_files {
+            let parsed = match &input.text {
+                Ok(text) => StandIn::parse(
+                    text,
+                    &input.shown,
+                    &models[service],
+                    &rules[service],
+                    &is_variable,
+                ),
+                Err(d) => Err(vec![(**d).clone()]),
+            };
+            match parsed {
+                Ok(s) => {
+                    stand_ins.insert(service.clone(), s);
+                }
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(SuiteError::Scenarios(errors));
+        }
         let cases = cases::cases(&scenarios, &models, &rules)?;
         check_variables(&cases, &declared.variables, &cases::texts(&scenarios))?;
         for (service, f) in &facts {
@@ -151,6 +180,7 @@ impl Suite {
             free_parameters: declared.free_parameters,
             rules,
             facts,
+            stand_ins,
             cases,
             snapshots,
         })

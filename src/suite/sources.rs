@@ -23,6 +23,8 @@ pub struct Sources {
     pub facts: BTreeMap<String, Input>,
     /// By service: `scenarios/<service>/variables.yaml`, for the services that have one.
     pub variables: BTreeMap<String, Input>,
+    /// By service: `models/<service>.replay.yaml`, for the services that have one.
+    pub stand_ins: BTreeMap<String, Input>,
     /// Every YAML file below `scenarios/` but the variables files, sorted by path.
     pub scenarios: Vec<ScenarioFile>,
     pub snapshots: SnapshotStore,
@@ -62,6 +64,7 @@ impl Sources {
         let mut rules = BTreeMap::new();
         let mut facts = BTreeMap::new();
         let mut variables = BTreeMap::new();
+        let mut stand_ins = BTreeMap::new();
         // Files are shown from the project root, as cases name their files.
         let project = layout.scenarios.parent().unwrap_or(&layout.scenarios);
         let beside_models = layout.models.parent().unwrap_or(&layout.models);
@@ -100,6 +103,15 @@ impl Sources {
                 })?;
                 variables.insert(service.clone(), Input { shown, text });
             }
+            let path = layout.models.join(format!("{service}.replay.yaml"));
+            if path.exists() {
+                let shown = path.strip_prefix(beside_models).unwrap_or(&path).to_owned();
+                let text = text_of(&path, &shown, |source| SuiteError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                stand_ins.insert(service.clone(), Input { shown, text });
+            }
         }
         Ok(Sources {
             layout: layout.clone(),
@@ -109,6 +121,7 @@ impl Sources {
             rules,
             facts,
             variables,
+            stand_ins,
         })
     }
 }

@@ -1,0 +1,419 @@
+//! The replay side: answers requests the way the recorded service did, from the snapshots.
+//!
+//! Every checked step of every case becomes an expected request (`expect`) with the answer
+//! its snapshot holds. A request (`decode`) is matched on its decoded, sorted parameters
+//! (`matching`) and checked for what an SDK must send (`verify`); placeholders in the answer
+//! are turned back into plausible values (`render`, `fresh`). Keys handed out are remembered
+//! (`keys`), so the later steps of a flow match by the credentials that sign them. Setup and
+//! cleanup steps get generic answers (`setup`). Anything else gets a loud error that names
+//! the closest cases (`miss`). `server` puts it on the wire.
+//!
+//! Nothing here knows a service: what the model, the redaction rules and the snapshots do
+//! not say comes from `models/<service>.replay.yaml` (`crate::stand_in`).
+
+mod decode;
+mod expect;
+mod fresh;
+mod keys;
+mod matching;
+mod miss;
+mod render;
+mod server;
+mod setup;
+mod verify;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::scenario::Role;
+use crate::stand_in::Sessions;
+use crate::suite::{ClientChosen, Suite};
+use crate::template::Vars;
+
+pub use decode::Incoming;
+pub use server::{Limits, Server, serve, serve_with};
+
+use decode::names_key;
+use expect::Entry;
+use fresh::{Makers, escape, request_id};
+use keys::Issued;
+use matching::{Found, Signer};
+use render::Rendering;
+use setup::SetupAnswer;
+use verify::protocol_problem;
+
+/// The code of the error a request that no scenario expects gets.
+pub const NO_MATCH_CODE: &str = "ConformNoMatchingScenario";
+/// The code of the error a request that breaks the protocol an SDK must follow gets.
+pub const REJECTED_CODE: &str = "ConformRequestRejected";
+/// The code of the error a request whose body is over the limit gets.
+pub const TOO_LARGE_CODE: &str = "RequestEntityTooLarge";
+
+/// How many run ids the server remembers (one per client run it serves at once).
+const RUN_IDS: usize = 64;
+
+/// What the replay server answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: String,
+}
+
+/// What a run of the server saw, for its report at shutdown.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub never_requested: Vec<String>,
+    /// The messages of the first unmatched requests (a hundred at most).
+    pub unmatched: Vec<String>,
+    /// How many requests matched no scenario in all.
+    pub unmatched_count: usize,
+}
+
+/// Told about every request the replay could not answer from a scenario.
+pub type Observer = Box<dyn Fn(&str) + Send + Sync>;
+
+/// What the server knows of one service beyond its cases.
+#[derive(Debug, Clone, Default)]
+struct Service {
+    /// The namespace of its answers and errors, from its model.
+    namespace: Option<String>,
+    operations: HashSet<String>,
+    sessions: Option<Sessions>,
+    /// Operation to the answer of its setup and cleanup steps.
+    setup: HashMap<String, SetupAnswer>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Access keys handed out, with whom they stand for.
+    identities: Issued,
+    requested: HashSet<String>,
+    /// The first `UNMATCHED_KEPT` messages, and how many there were in all.
+    unmatched: Vec<String>,
+    unmatched_count: usize,
+    counter: u64,
+    /// Stable values (role ids) stay the same across the steps of a case, as the same
+    /// role's id does in AWS.
+    stable: HashMap<(usize, String), String>,
+    /// Run ids the clients' requests carried, the newest last: an answer that names a run
+    /// id its own request does not carry takes one of these, not the server's.
+    run_ids: Vec<String>,
+}
+
+pub struct Replay {
+    entries: Vec<Entry>,
+    /// Entries by their parameter names: a request is only compared with those.
+    by_names: HashMap<String, Vec<usize>>,
+    observer: Option<Observer>,
+    vars: Vars,
+    /// Placeholder name to the variable whose value it stands for.
+    placeholder_vars: HashMap<String, String>,
+    /// Variables a client chooses, with their shapes.
+    chosen: BTreeMap<String, ClientChosen>,
+    /// How every other placeholder is made fresh.
+    makers: Makers,
+    services: BTreeMap<String, Service>,
+    /// The service with the most cases: errors that can name no other speak for it.
+    main_service: String,
+    /// Keys that are the client's own whatever they look like (a run's own temporary keys).
+    trusted: Mutex<HashSet<String>>,
+    /// How far the server's clock runs ahead of the wall clock (`advance`).
+    ahead: Mutex<Duration>,
+    state: Mutex<State>,
+}
+
+impl Replay {
+    /// The replay of every case of the suite that has a snapshot. `vars` are the values the
+    /// server stands for (account id, role names); variables that change per run (captures,
+    /// the run id) and those a client chooses (the role it assumes) are bound from requests.
+    pub fn from_suite(suite: &Suite, vars: Vars) -> Replay {
+        let mut vars = vars;
+        for (k, v) in suite.default_vars() {
+            vars.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        let mut placeholder_vars = HashMap::new();
+        for rules in suite.rules.values() {
+            placeholder_vars.extend(rules.variable_placeholders());
+        }
+        // Where two services' rules name one placeholder, the first (by name) makes it.
+        let makers = Makers::new(suite.models.keys().filter_map(|s| {
+            let rules = suite.rules.get(s)?;
+            Some((rules.looks(), suite.stand_ins.get(s)))
+        }));
+        let services = services(suite);
+        let entries = expect::entries(suite, &vars);
+        let mut cases_of: BTreeMap<&str, usize> = BTreeMap::new();
+        for c in &suite.cases {
+            *cases_of.entry(c.service.as_str()).or_default() += 1;
+        }
+        let main_service = cases_of
+            .iter()
+            .max_by_key(|(s, n)| (**n, std::cmp::Reverse(**s)))
+            .map(|(s, _)| (*s).to_owned())
+            .or_else(|| suite.models.keys().next().cloned())
+            .unwrap_or_default();
+        Replay {
+            placeholder_vars,
+            chosen: suite.client_chosen.clone(),
+            makers,
+            services,
+            main_service,
+            ..Replay::with_entries(entries, vars)
+        }
+    }
+
+    /// A replay of these entries, standing for these values, that knows nothing else yet.
+    fn with_entries(entries: Vec<Entry>, vars: Vars) -> Replay {
+        let mut by_names: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            by_names
+                .entry(names_key(e.params.iter().map(|(k, _)| k.as_str())))
+                .or_default()
+                .push(i);
+        }
+        Replay {
+            entries,
+            by_names,
+            observer: None,
+            vars,
+            placeholder_vars: HashMap::new(),
+            chosen: BTreeMap::new(),
+            makers: Makers::default(),
+            services: BTreeMap::new(),
+            main_service: String::new(),
+            trusted: Mutex::new(HashSet::new()),
+            ahead: Mutex::new(Duration::ZERO),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Calls `f` with the message of every request no scenario expects (for a log).
+    pub fn on_unmatched(&mut self, f: Observer) {
+        self.observer = Some(f);
+    }
+
+    /// Takes `access_key_id` as the client's own even with a session token: a run that
+    /// signs with temporary keys of its own is no stranger with unknown credentials.
+    pub fn trust_key(&self, access_key_id: &str) {
+        self.trusted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(access_key_id.to_owned());
+    }
+
+    /// Moves the server's clock forward: sessions it handed out expire as they would that
+    /// much later (for tests of what a client does with expired credentials).
+    pub fn advance(&self, by: Duration) {
+        *self.ahead.lock().unwrap_or_else(|e| e.into_inner()) += by;
+    }
+
+    /// The server's now: the wall clock, plus any `advance`.
+    fn now(&self) -> time::OffsetDateTime {
+        time::OffsetDateTime::now_utc() + *self.ahead.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The answer to one request.
+    pub fn answer(&self, req: &Incoming) -> Reply {
+        let params = req.params();
+        let key = req.access_key();
+        let identity = key.and_then(|k| self.lock().identities.get(k).cloned());
+        if let Some(id) = &identity
+            && id.expires.is_some_and(|t| t <= self.now())
+            && let Some(sessions) = self.sessions(&id.service)
+            // AWS refuses keys whose session has ended, whatever they ask.
+            && let Some(reply) = self.coded_answer(&params, &sessions.expired_code, &id.binding)
+        {
+            return reply;
+        }
+        let stranger = identity.is_none()
+            && req.header("x-amz-security-token").is_some()
+            && key.is_some_and(|k| {
+                !self
+                    .trusted
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains(k)
+            });
+        let signer = Signer {
+            key,
+            identity: identity.as_ref(),
+            stranger,
+        };
+        let (entry, mut binding, tied) = match self.find(req, &params, &signer) {
+            Found::Match {
+                entry,
+                binding,
+                tied,
+            } => (entry, binding, tied),
+            Found::Near(near) => {
+                if let Some(id) = &identity
+                    && let Some(reply) = self.session_answer(&params, id)
+                {
+                    return reply;
+                }
+                // Temporary keys nobody handed out: stale credentials, which AWS does not
+                // know either.
+                if stranger && let Some(reply) = self.unknown_key_answer(&params) {
+                    return reply;
+                }
+                return self.no_match(req, &params, near);
+            }
+        };
+        if let Some(problem) = protocol_problem(entry, req) {
+            return self.rejected(entry, &problem);
+        }
+        // What the values a client chose derive (the role's name and account).
+        for name in &entry.chosen {
+            if let (Some(shape), Some(v)) = (self.chosen.get(name), binding.vars.get(name))
+                && let Some(derived) = shape.bind(name, &v.clone())
+            {
+                binding.vars.extend(derived);
+            }
+        }
+        // A later step signed with handed-out keys answers for the same role and session.
+        let binding = match identity.as_ref().filter(|_| signer.issued_to(entry.case)) {
+            Some(id) => id.binding.merged(&binding),
+            None => binding,
+        };
+        {
+            let mut st = self.lock();
+            st.requested.insert(entry.test_name.clone());
+            if let Some(run_id) = binding.vars.get("run_id")
+                && !st.run_ids.contains(run_id)
+            {
+                st.run_ids.push(run_id.clone());
+                if st.run_ids.len() > RUN_IDS {
+                    st.run_ids.remove(0);
+                }
+            }
+        }
+        let op = entry.action().unwrap_or_default();
+        match &entry.answer {
+            Some(a) => Reply {
+                status: a.status,
+                content_type: a.content_type.clone(),
+                body: self.render(&a.body, &binding, &Rendering::of(entry, &tied, op)),
+            },
+            None => self.setup_answer(entry, &params, &binding, &tied),
+        }
+    }
+
+    /// Which cases were never asked for, and which requests matched nothing.
+    pub fn report(&self) -> Report {
+        let st = self.lock();
+        let mut never: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|e| e.role == Role::Check && !st.requested.contains(&e.test_name))
+            .map(|e| e.test_name.clone())
+            .collect();
+        never.dedup();
+        Report {
+            never_requested: never,
+            unmatched: st.unmatched.clone(),
+            unmatched_count: st.unmatched_count,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn sessions(&self, service: &str) -> Option<&Sessions> {
+        self.services.get(service)?.sessions.as_ref()
+    }
+
+    /// The service whose keys a placeholder stands for, when it hands keys out.
+    fn issuer_of(&self, placeholder: &str) -> Option<&str> {
+        self.services.iter().find_map(|(name, s)| {
+            (s.sessions.as_ref()?.key == placeholder).then_some(name.as_str())
+        })
+    }
+
+    fn main_service(&self) -> &str {
+        &self.main_service
+    }
+
+    fn namespace(&self, service: &str) -> Option<&str> {
+        self.services.get(service)?.namespace.as_deref()
+    }
+
+    /// The service a request that matched nothing is for: the one its signature is scoped
+    /// to when that one has its action or no service has it, else the first with its
+    /// action, else the main one.
+    fn service_of<'a>(&'a self, action: Option<&str>, signed_for: Option<&str>) -> &'a str {
+        let has = |s: &Service| action.is_some_and(|a| s.operations.contains(a));
+        if let Some((name, s)) = signed_for.and_then(|n| self.services.get_key_value(n))
+            && (has(s) || !self.services.values().any(has))
+        {
+            return name;
+        }
+        self.services
+            .iter()
+            .find(|(_, s)| has(s))
+            .map_or(&self.main_service, |(n, _)| n)
+    }
+}
+
+/// What the suite says of each service beyond its cases: its namespace and operations
+/// (the model), its sessions and setup answers (its replay file; operations without output
+/// answer empty).
+fn services(suite: &Suite) -> BTreeMap<String, Service> {
+    let mut out = BTreeMap::new();
+    for (name, model) in &suite.models {
+        let stand_in = suite.stand_ins.get(name);
+        let mut setup: HashMap<String, SetupAnswer> = model
+            .operations
+            .values()
+            .filter(|op| op.output.is_none())
+            .map(|op| (op.name.clone(), SetupAnswer::Empty))
+            .collect();
+        for (op, s) in stand_in.iter().flat_map(|s| &s.setup) {
+            let wrapper = model
+                .operation(op)
+                .and_then(|o| o.result_wrapper.clone())
+                .unwrap_or_else(|| format!("{op}Result"));
+            setup.insert(
+                op.clone(),
+                SetupAnswer::Result {
+                    wrapper,
+                    setup: s.clone(),
+                },
+            );
+        }
+        out.insert(
+            name.clone(),
+            Service {
+                namespace: model.xml_namespace.clone(),
+                operations: model.operations.keys().cloned().collect(),
+                sessions: stand_in.and_then(|s| s.sessions.clone()),
+                setup,
+            },
+        );
+    }
+    out
+}
+
+/// An error of the server's own, in the awsQuery error form.
+fn error_reply(status: u16, code: &str, message: &str, namespace: Option<&str>) -> Reply {
+    let xmlns = namespace.map_or(String::new(), |n| format!(" xmlns=\"{n}\""));
+    Reply {
+        status,
+        content_type: Some("text/xml".into()),
+        body: format!(
+            "<ErrorResponse{xmlns}><Error><Type>Sender</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+            escape(message),
+            request_id(code)
+        ),
+    }
+}

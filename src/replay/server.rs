@@ -1,0 +1,227 @@
+//! The replay server on the wire: a small hyper HTTP/1 server on 127.0.0.1 with a request
+//! body limit (answered with 413 before the body is read), header and body timeouts, and a
+//! cap on connections, so that a careless or hostile client costs it bounded memory and time.
+
+use super::decode::Incoming;
+use super::fresh::request_id;
+use super::{REJECTED_CODE, Replay, Reply, TOO_LARGE_CODE, error_reply};
+
+/// What the replay server accepts from a client, so that one sending too much or stalling
+/// costs it a bounded amount of memory and time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// A longer request body gets 413, and no more of it is read. STS's largest request
+    /// (AssumeRoleWithSAML: an assertion of up to 100,000 characters, form-encoded) stays far
+    /// below the default of 1 MiB.
+    pub max_body_bytes: u64,
+    /// A connection is closed when a request's head does not arrive within this time
+    /// (nothing sent, half a head, or idle between requests), and a request whose body does
+    /// not arrive within it gets 408. The default, 30 s, is hyper's and longer than any pause
+    /// of a working client.
+    pub idle_timeout: std::time::Duration,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 1024 * 1024,
+            idle_timeout: std::time::Duration::from_secs(30),
+            max_connections: 4096,
+        }
+    }
+}
+
+/// A running replay server. Dropping it stops it: the listener and every connection.
+pub struct Server {
+    addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn uri(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn address(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // The connections are tasks of a JoinSet owned by this one: they end with it.
+        self.task.abort();
+    }
+}
+
+/// Serves a replay over HTTP/1.1 on 127.0.0.1 (`port` 0 picks a free one) with the default
+/// limits, on the caller's tokio runtime.
+pub async fn serve(replay: std::sync::Arc<Replay>, port: u16) -> std::io::Result<Server> {
+    serve_with(replay, port, Limits::default()).await
+}
+
+/// Serves a replay with the given limits.
+pub async fn serve_with(
+    replay: std::sync::Arc<Replay>,
+    port: u16,
+    limits: Limits,
+) -> std::io::Result<Server> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(accept_loop(listener, replay, limits));
+    Ok(Server { addr, task })
+}
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    replay: std::sync::Arc<Replay>,
+    limits: Limits,
+) {
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.idle_timeout)
+        .keep_alive(true);
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let Ok(slot) = std::sync::Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let accepted = loop {
+            // Finished connections are reaped as they end, so the set holds only live ones.
+            tokio::select! {
+                a = listener.accept() => break a,
+                Some(_) = connections.join_next() => {}
+            }
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of descriptors, or a connection reset before it was accepted: wait a
+                // little rather than spin, then go on serving.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let replay = std::sync::Arc::clone(&replay);
+        let conn = http.serve_connection(
+            hyper_util::rt::TokioIo::new(stream),
+            hyper::service::service_fn(move |req| {
+                let replay = std::sync::Arc::clone(&replay);
+                async move { Ok::<_, std::convert::Infallible>(handle(&replay, limits, req).await) }
+            }),
+        );
+        connections.spawn(async move {
+            // A connection that breaks or times out ends here; the client sees it closed.
+            let _ = conn.await;
+            drop(slot);
+        });
+    }
+}
+
+type Body = http_body_util::Full<hyper::body::Bytes>;
+
+async fn handle(
+    replay: &Replay,
+    limits: Limits,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<Body> {
+    use http_body_util::BodyExt;
+    let (parts, body) = req.into_parts();
+    let limit = limits.max_body_bytes;
+    // Nothing of the request is known yet: errors speak for the suite's main service.
+    let namespace = replay.namespace(replay.main_service());
+    let too_large = |seen: &str| {
+        closing(error_reply(
+            413,
+            TOO_LARGE_CODE,
+            &format!(
+                "The request body {seen}, over this server's limit of {limit} bytes (conform serve --max-body-bytes raises it)."
+            ),
+            namespace,
+        ))
+    };
+    let declared = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    // Refused on its declared length: none of the body is read.
+    if let Some(n) = declared
+        && n > limit
+    {
+        return too_large(&format!("is {n} bytes"));
+    }
+    let limited = http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
+    let bytes = match tokio::time::timeout(limits.idle_timeout, limited.collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            return too_large("is longer");
+        }
+        // The client broke the body off: nobody reads this answer, the connection is gone.
+        Ok(Err(_)) => {
+            return closing(error_reply(
+                400,
+                REJECTED_CODE,
+                "The request body broke off.",
+                namespace,
+            ));
+        }
+        Err(_) => {
+            return closing(error_reply(
+                408,
+                "RequestTimeout",
+                &format!(
+                    "The request body did not arrive within {:?} (conform serve --idle-timeout).",
+                    limits.idle_timeout
+                ),
+                namespace,
+            ));
+        }
+    };
+    let incoming = Incoming {
+        method: parts.method.to_string(),
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: bytes.to_vec(),
+    };
+    response(replay.answer(&incoming))
+}
+
+fn response(reply: Reply) -> hyper::Response<Body> {
+    let mut b = hyper::Response::builder()
+        .status(reply.status)
+        .header("x-amzn-RequestId", request_id("header"));
+    if let Some(ct) = &reply.content_type {
+        b = b.header(hyper::header::CONTENT_TYPE, ct);
+    }
+    b.body(Body::new(reply.body.into())).unwrap_or_else(|_| {
+        let mut r =
+            hyper::Response::new(Body::new("the stored answer has no valid HTTP head".into()));
+        *r.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+        r
+    })
+}
+
+/// An answer after which the connection closes: the rest of the request is not read.
+fn closing(reply: Reply) -> hyper::Response<Body> {
+    let mut r = response(reply);
+    r.headers_mut().insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("close"),
+    );
+    r
+}
