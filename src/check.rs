@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::baseline::{Baseline, BaselineError};
+use crate::baseline::BaselineError;
 use crate::consistency::{self, Finding};
 use crate::snapshot::WriteError;
 use crate::suite::Suite;
@@ -163,7 +163,7 @@ fn stale_entries(suite: &Suite, targets_file: &Path) -> Result<Vec<StaleEntry>, 
         .collect();
     let mut stale = Vec::new();
     for file in files {
-        for d in Baseline::load(&file)?.unknown_cases(&names) {
+        for d in crate::input::baseline(&file)?.unknown_cases(&names) {
             stale.push(StaleEntry {
                 baseline: file.clone(),
                 case: d.name.clone(),

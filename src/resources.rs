@@ -208,7 +208,7 @@ mod tests {
 
     fn iam() -> Model {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
-        crate::model::load_dir(&dir).unwrap().remove("iam").unwrap()
+        crate::input::models(&dir).unwrap().remove("iam").unwrap()
     }
 
     #[test]

@@ -18,7 +18,7 @@ use libfuzzer_sys::fuzz_target;
 
 static RULES: LazyLock<Rules> = LazyLock::new(|| {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/sts.redact.yaml");
-    Rules::load(&path).expect("the repository's redaction rules load")
+    conform::input::rules(&path).expect("the repository's redaction rules load")
 });
 static VARS: LazyLock<Vars> = LazyLock::new(|| conform::target::default_vars("us-east-1"));
 static CAPTURES: LazyLock<Vec<ElementPath>> = LazyLock::new(|| {

@@ -15,12 +15,12 @@ use libfuzzer_sys::fuzz_target;
 
 static MODELS: LazyLock<BTreeMap<String, Model>> = LazyLock::new(|| {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
-    model::load_dir(&dir).expect("the repository's models load")
+    conform::input::models(&dir).expect("the repository's models load")
 });
 
 static RULES: LazyLock<conform::redact::Rules> = LazyLock::new(|| {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/sts.redact.yaml");
-    conform::redact::Rules::load(&path).expect("the repository's redaction rules load")
+    conform::input::rules(&path).expect("the repository's redaction rules load")
 });
 
 fuzz_target!(|data: &[u8]| {

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use conform::baseline::Baseline;
 use conform::deviation::NotJudgedSet;
 use conform::report::Status;
 
@@ -100,7 +99,7 @@ pub(crate) fn matrix(
             .find(|r| r.target == target)
             .with_context(|| format!("no report is of target `{target}`"))?;
         let not_judged = NotJudgedSet::new(&run.not_judged).map_err(anyhow::Error::msg)?;
-        Baseline::load(std::path::Path::new(file))?.judge(run, &not_judged);
+        conform::input::baseline(std::path::Path::new(file))?.judge(run, &not_judged);
     }
     let m = conform::report::Matrix { runs: &runs };
     if let Some(p) = &html {

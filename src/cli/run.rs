@@ -52,7 +52,7 @@ pub(crate) fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode>
     let plan = runtime.block_on(Plan::new(&suite, opts, |k| std::env::var(k).ok()))?;
     // Read before any request: a mistake in the file must not cost a whole run.
     let baseline = match &args.baseline {
-        Some(path) => Some((path.clone(), Baseline::load(path)?)),
+        Some(path) => Some((path.clone(), conform::input::baseline(path)?)),
         None => None,
     };
     let not_judged = NotJudgedSet::new(&plan.not_judged).map_err(anyhow::Error::msg)?;
@@ -165,8 +165,7 @@ pub(crate) fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode>
     };
     if args.update_baseline {
         let updated = baseline.updated(&report);
-        updated
-            .save(&path)
+        conform::input::save_baseline(&updated, &path)
             .with_context(|| format!("cannot write {}", path.display()))?;
         println!(
             "wrote {}: {} deviations known in {} cases",

@@ -321,7 +321,7 @@ mod tests {
     use crate::redact::Rules;
 
     fn models() -> BTreeMap<String, Model> {
-        crate::model::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models")).unwrap()
+        crate::input::models(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models")).unwrap()
     }
 
     /// The steps of one case written in `scenarios/sts/<operation>/a.yaml`.

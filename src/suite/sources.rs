@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{Layout, SuiteError};
-use crate::diagnostic::{Diagnostic, ReadError, read_text, span_at};
-use crate::model::{self, Model};
+use crate::diagnostic::{Diagnostic, ReadError, span_at};
+use crate::input::read_text;
+use crate::model::Model;
 use crate::redact::RulesError;
 use crate::snapshot::SnapshotStore;
 
@@ -60,7 +61,7 @@ pub enum Place {
 
 impl Sources {
     pub fn read(layout: &Layout) -> Result<Sources, SuiteError> {
-        let models = model::load_dir(&layout.models)?;
+        let models = crate::input::models(&layout.models)?;
         let mut rules = BTreeMap::new();
         let mut facts = BTreeMap::new();
         let mut variables = BTreeMap::new();

@@ -187,8 +187,8 @@ mod tests {
 
     pub(super) fn reference() -> ReferenceSts {
         let root = root();
-        let model = Model::load(&root.join("models/sts-2011-06-15.json")).unwrap();
-        let facts = Facts::load(&root.join("models/sts.facts.yaml"), "sts").unwrap();
+        let model = conform::input::model(&root.join("models/sts-2011-06-15.json")).unwrap();
+        let facts = conform::input::facts(&root.join("models/sts.facts.yaml"), "sts").unwrap();
         ReferenceSts::new(
             model,
             facts,

@@ -201,7 +201,6 @@ mod tests {
     use super::*;
     use crate::reference::tests::{ask, message, reference, root};
     use conform::facts::Facts;
-    use conform::model::Model;
     use std::path::Path;
 
     #[test]
@@ -241,7 +240,7 @@ mod tests {
         );
         assert_ne!(text, changed, "the template is in the facts file");
         let facts = Facts::parse(&changed, Path::new("sts.facts.yaml"), "sts").unwrap();
-        let model = Model::load(&root.join("models/sts-2011-06-15.json")).unwrap();
+        let model = conform::input::model(&root.join("models/sts-2011-06-15.json")).unwrap();
         let r = ReferenceSts::new(
             model,
             facts,

@@ -107,14 +107,6 @@ pub struct ErrorInfo {
 }
 
 impl Model {
-    pub fn load(path: &Path) -> Result<Model, ModelError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::from_json(&text, path)
-    }
-
     /// Parses a model; `path` is only used in error messages.
     pub fn from_json(text: &str, path: &Path) -> Result<Model, ModelError> {
         let raw: RawModel = serde_json::from_str(text).map_err(|source| ModelError::Parse {
@@ -236,25 +228,6 @@ impl Shape {
             ShapeKind::Blob => "blob",
         }
     }
-}
-
-/// Every model under `dir`, keyed by service name (`sts`, `iam`).
-pub fn load_dir(dir: &Path) -> Result<BTreeMap<String, Model>, ModelError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ModelError::Read {
-        path: dir.to_owned(),
-        source,
-    })?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    let mut out = BTreeMap::new();
-    for p in paths {
-        let m = Model::load(&p)?;
-        out.insert(m.service.clone(), m);
-    }
-    Ok(out)
 }
 
 #[derive(Deserialize)]
@@ -419,10 +392,10 @@ mod tests {
     use super::*;
 
     fn sts() -> Model {
-        Model::load(Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/models/sts-2011-06-15.json"
-        )))
+        Model::from_json(
+            include_str!("../../../models/sts-2011-06-15.json"),
+            Path::new("models/sts-2011-06-15.json"),
+        )
         .unwrap()
     }
 

@@ -5,8 +5,7 @@
 //! (`cargo xtask expect`) writes messages from it; the consistency check reads answers
 //! against it.
 //!
-//! Reading the text (`file`) is kept apart from reading the file (`Facts::load`), which is
-//! the only part here that touches the file system.
+//! The text is read here (`file`); the runner crate reads the file (`conform::input`).
 
 mod file;
 mod order;
@@ -15,10 +14,6 @@ mod template;
 mod validation;
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::sync::Arc;
-
-use crate::diagnostic::{Diagnostic, span_at};
 
 pub use order::Order;
 pub use recording::{Recording, citations, unknown_citation};
@@ -59,18 +54,6 @@ impl Format<'_> {
 }
 
 impl Facts {
-    pub fn load(path: &Path, service: &str) -> Result<Facts, Vec<Diagnostic>> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![Diagnostic::new(
-                path,
-                Arc::from(""),
-                span_at("", 1, 1, 0),
-                format!("cannot read the facts file: {e}"),
-            )]
-        })?;
-        Self::parse(&text, path, service)
-    }
-
     pub fn template(&self, id: &str) -> Option<&Template> {
         self.templates.iter().find(|t| t.id == id)
     }
@@ -114,6 +97,7 @@ pub fn same_code_word(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     pub(super) const FACTS: &str = r#"
 namespace: https://sts.amazonaws.com/doc/2011-06-15/

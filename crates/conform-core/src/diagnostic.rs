@@ -349,10 +349,9 @@ pub enum ReadError {
     NotUtf8(Box<Diagnostic>),
 }
 
-/// Reads an input file as UTF-8; the first invalid byte is reported at its line and column
-/// (`shown` is the path as the user should see it).
-pub fn read_text(path: &Path, shown: &Path) -> Result<String, ReadError> {
-    let bytes = std::fs::read(path).map_err(ReadError::Io)?;
+/// An input file's bytes as UTF-8 text; the first invalid byte is reported at its line and
+/// column (`shown` is the path as the user should see it).
+pub fn text_of(bytes: Vec<u8>, shown: &Path) -> Result<String, ReadError> {
     match String::from_utf8(bytes) {
         Ok(text) => Ok(text),
         Err(e) => {

@@ -1,5 +1,5 @@
 //! The facts file read from its text: the YAML shape, then every mistake found at once,
-//! each at the line of the entry it is in. No file access: `Facts::load` reads the file.
+//! each at the line of the entry it is in. No file access: the runner crate reads the file.
 
 use std::collections::BTreeMap;
 use std::path::Path;

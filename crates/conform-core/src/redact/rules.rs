@@ -191,14 +191,6 @@ impl RawValueRule {
 }
 
 impl Rules {
-    pub fn load(path: &Path) -> Result<Rules, RulesError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RulesError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Ok(Self::parse(&text, &path.display().to_string())?)
-    }
-
     /// The rules of one file; `path` is how errors name it.
     pub fn parse(text: &str, path: &str) -> Result<Rules, Box<Diagnostic>> {
         let source: Arc<str> = Arc::from(text);

@@ -132,8 +132,8 @@ mod testing {
         static MODELS: OnceLock<BTreeMap<String, Model>> = OnceLock::new();
         MODELS.get_or_init(|| {
             [
-                include_str!("../../models/sts-2011-06-15.json"),
-                include_str!("../../models/iam-2010-05-08.json"),
+                include_str!("../../../../models/sts-2011-06-15.json"),
+                include_str!("../../../../models/iam-2010-05-08.json"),
             ]
             .into_iter()
             .map(|json| {
@@ -148,7 +148,7 @@ mod testing {
         static RULES: OnceLock<Rules> = OnceLock::new();
         RULES.get_or_init(|| {
             Rules::parse(
-                include_str!("../../models/sts.redact.yaml"),
+                include_str!("../../../../models/sts.redact.yaml"),
                 "sts.redact.yaml",
             )
             .expect("the repository's rules")

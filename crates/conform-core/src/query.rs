@@ -231,10 +231,10 @@ mod tests {
     use std::path::Path;
 
     fn sts() -> Model {
-        Model::load(Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/models/sts-2011-06-15.json"
-        )))
+        Model::from_json(
+            include_str!("../../../models/sts-2011-06-15.json"),
+            Path::new("models/sts-2011-06-15.json"),
+        )
         .unwrap()
     }
 

@@ -63,18 +63,6 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 impl Baseline {
-    /// A missing file is an empty baseline: a new target starts with one.
-    pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
-        if !path.exists() {
-            return Ok(Baseline::default());
-        }
-        let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::parse(&text, &path.display().to_string())
-    }
-
     pub fn parse(text: &str, path: &str) -> Result<Baseline, BaselineError> {
         let raw: RawFile = toml::from_str(text).map_err(|e| {
             let source = std::sync::Arc::from(text);
@@ -131,18 +119,6 @@ impl Baseline {
         }
         cases.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(Baseline { cases, whole_cases })
-    }
-
-    /// Writes the file whole or not at all (a temp file renamed into place), creating its
-    /// directory: a new target's first baseline has nowhere to go yet.
-    pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        std::fs::write(&tmp, self.to_toml())?;
-        std::fs::rename(&tmp, path)
     }
 
     /// One `[[case]]` table per case, its deviations one inline table a line.

@@ -1,0 +1,90 @@
+//! Reading the project's input files into the core's types (which take text), and writing a
+//! baseline back: the file system side of models, redaction rules, facts and baselines.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::baseline::{Baseline, BaselineError};
+use crate::diagnostic::{Diagnostic, ReadError, span_at};
+use crate::facts::Facts;
+use crate::model::{Model, ModelError};
+use crate::redact::{Rules, RulesError};
+
+/// Reads an input file as UTF-8; the first invalid byte is reported at its line and column
+/// (`shown` is the path as the user should see it).
+pub fn read_text(path: &Path, shown: &Path) -> Result<String, ReadError> {
+    let bytes = std::fs::read(path).map_err(ReadError::Io)?;
+    crate::diagnostic::text_of(bytes, shown)
+}
+
+pub fn model(path: &Path) -> Result<Model, ModelError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ModelError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    Model::from_json(&text, path)
+}
+
+/// Every model under `dir`, keyed by service name (`sts`, `iam`).
+pub fn models(dir: &Path) -> Result<BTreeMap<String, Model>, ModelError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ModelError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    let mut out = BTreeMap::new();
+    for p in paths {
+        let m = model(&p)?;
+        out.insert(m.service.clone(), m);
+    }
+    Ok(out)
+}
+
+pub fn rules(path: &Path) -> Result<Rules, RulesError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RulesError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(Rules::parse(&text, &path.display().to_string())?)
+}
+
+pub fn facts(path: &Path, service: &str) -> Result<Facts, Vec<Diagnostic>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![Diagnostic::new(
+            path,
+            Arc::from(""),
+            span_at("", 1, 1, 0),
+            format!("cannot read the facts file: {e}"),
+        )]
+    })?;
+    Facts::parse(&text, path, service)
+}
+
+/// A missing file is an empty baseline: a new target starts with one.
+pub fn baseline(path: &Path) -> Result<Baseline, BaselineError> {
+    if !path.exists() {
+        return Ok(Baseline::default());
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Baseline::parse(&text, &path.display().to_string())
+}
+
+/// Writes a baseline whole or not at all (a temp file renamed into place), creating its
+/// directory: a new target's first baseline has nowhere to go yet.
+pub fn save_baseline(baseline: &Baseline, path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, baseline.to_toml())?;
+    std::fs::rename(&tmp, path)
+}
