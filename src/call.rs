@@ -19,14 +19,33 @@ pub enum CallError {
         answer: String,
         element: String,
     },
+    #[error(
+        "no service's models/<service>.replay.yaml names the call that tells a caller who it is (`sessions: identity:`)"
+    )]
+    NoIdentityCall,
 }
 
-/// The answer of GetCallerIdentity.
+/// Who the credentials are, and the target variables that name them (from the service's
+/// `sessions: caller:` data).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallerIdentity {
     pub arn: String,
     pub account: String,
     pub user_id: String,
+    /// Variable names: (arn, id, account).
+    pub variables: (String, String, String),
+}
+
+impl CallerIdentity {
+    /// The target variables naming the caller, set to who the credentials are.
+    pub fn vars(&self) -> [(String, String); 3] {
+        let (arn, id, account) = &self.variables;
+        [
+            (account.clone(), self.account.clone()),
+            (arn.clone(), self.arn.clone()),
+            (id.clone(), self.user_id.clone()),
+        ]
+    }
 }
 
 /// One modelled call: the answer's status and its parsed document (none when it is no XML).
@@ -53,10 +72,20 @@ pub async fn call(
     Ok((answer.status, answer.document))
 }
 
-/// Who the target's credentials are, asked with STS's GetCallerIdentity.
+/// Who the target's credentials are, asked with the identity call a service's replay data
+/// names (STS's GetCallerIdentity).
 pub async fn caller_identity(runner: &Runner) -> Result<CallerIdentity, CallError> {
-    const OPERATION: &str = "GetCallerIdentity";
-    let (status, doc) = call(runner, "sts", OPERATION, Vec::new()).await?;
+    let (service, sessions, identity) = runner
+        .suite()
+        .stand_ins
+        .iter()
+        .find_map(|(service, s)| {
+            let sessions = s.sessions.as_ref()?;
+            Some((service.clone(), sessions, sessions.identity.as_ref()?))
+        })
+        .ok_or(CallError::NoIdentityCall)?;
+    let operation = identity.operation.as_str();
+    let (status, doc) = call(runner, &service, operation, Vec::new()).await?;
     let get = |element: &str| {
         let found = ElementPath::parse(&format!("//{element}"))
             .ok()
@@ -67,7 +96,7 @@ pub async fn caller_identity(runner: &Runner) -> Result<CallerIdentity, CallErro
                 .as_ref()
                 .and_then(|d| ElementPath::parse("//Code").ok()?.select(d));
             CallError::Missing {
-                operation: OPERATION.into(),
+                operation: operation.into(),
                 answer: match code {
                     Some(c) => format!("HTTP {status} {c}"),
                     None => format!("HTTP {status}"),
@@ -76,10 +105,16 @@ pub async fn caller_identity(runner: &Runner) -> Result<CallerIdentity, CallErro
             }
         })
     };
+    let caller = &sessions.caller;
     Ok(CallerIdentity {
-        arn: get("Arn")?,
-        account: get("Account")?,
-        user_id: get("UserId")?,
+        arn: get(&identity.arn)?,
+        account: get(&identity.account)?,
+        user_id: get(&identity.id)?,
+        variables: (
+            caller.arn.clone(),
+            caller.id.clone(),
+            caller.account.clone(),
+        ),
     })
 }
 
@@ -119,13 +154,24 @@ mod tests {
             "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/me</Arn><UserId>AIDA1</UserId><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>",
         )
         .await;
+        let me = caller_identity(&runner).await.unwrap();
         assert_eq!(
-            caller_identity(&runner).await.unwrap(),
+            me,
             CallerIdentity {
                 arn: "arn:aws:iam::123456789012:user/me".into(),
                 account: "123456789012".into(),
                 user_id: "AIDA1".into(),
+                // The variables naming the caller, as models/sts.replay.yaml says.
+                variables: (
+                    "caller_arn".into(),
+                    "caller_user_id".into(),
+                    "account_id".into()
+                ),
             }
+        );
+        assert_eq!(
+            me.vars()[0],
+            ("account_id".to_owned(), "123456789012".to_owned())
         );
     }
 

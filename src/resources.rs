@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_saphyr::Spanned;
 
-use crate::diagnostic::{Diagnostic, did_you_mean, span_at};
+use crate::diagnostic::{Diagnostic, did_you_mean, span_at, yaml_error, yaml_span};
 use crate::model::{Model, ShapeKind};
 
 /// How listings of the service are paged: the request and answer member holding where the
@@ -120,34 +120,27 @@ impl Resources {
 
     pub fn parse(text: &str, path: &Path, model: &Model) -> Result<Resources, Vec<Diagnostic>> {
         let source: Arc<str> = Arc::from(text);
-        let at = |line: usize, col: usize, msg: String, help: String| {
-            Diagnostic::new(
-                path,
-                source.clone(),
-                span_at(text, line.max(1) as u32, col.max(1) as u32, 1),
-                msg,
-            )
-            .with_help(help)
-        };
         let raw: RawResources = serde_saphyr::from_str(text).map_err(|e| {
-            let (line, col) = e
-                .location()
-                .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
-            vec![at(
-                line,
-                col,
-                e.to_string().lines().next().unwrap_or("").to_owned(),
-                "fix the YAML there; the comment at the top of the file says what each part holds"
-                    .into(),
+            vec![yaml_error(path, source.clone(), &e).with_help(
+                "fix the YAML there; the comment at the top of the file says what each part holds",
             )]
         })?;
         let mut errors = Vec::new();
         for k in &raw.kinds {
-            let (line, col) = (k.referenced.line() as usize, k.referenced.column() as usize);
             let kind = &k.value;
             let mut need = |op: &str, members: &[&str]| {
                 if let Err(m) = has_members(model, op, members) {
-                    errors.push(at(line, col, format!("kind `{}`: {m}", kind.kind), format!("write an operation of {} and members of its input, as the model names them", model.service)));
+                    let help = format!(
+                        "write an operation of {} and members of its input, as the model names them",
+                        model.service
+                    );
+                    let d = Diagnostic::new(
+                        path,
+                        source.clone(),
+                        yaml_span(k),
+                        format!("kind `{}`: {m}", kind.kind),
+                    );
+                    errors.push(d.with_help(help));
                 }
             };
             need(&kind.list, &[]);

@@ -191,11 +191,7 @@ pub(crate) fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode>
     );
     // The account and caller the answers will name are these: redaction turns them into
     // placeholders, so no account id reaches a file.
-    target.vars.insert("account_id".into(), me.account.clone());
-    target.vars.insert("caller_arn".into(), me.arn.clone());
-    target
-        .vars
-        .insert("caller_user_id".into(), me.user_id.clone());
+    target.vars.extend(me.vars());
     let runner = Arc::new(
         Runner::new(Arc::clone(&suite), target.clone(), secrets.clone())?
             .with_interrupt(interrupt.clone())

@@ -387,16 +387,22 @@ impl RawShape {
     }
 }
 
+/// The project's STS model, for the core's unit tests (which read no file).
+#[cfg(test)]
+pub(crate) fn sts_for_tests() -> Model {
+    Model::from_json(
+        include_str!("../../../models/sts-2011-06-15.json"),
+        Path::new("models/sts-2011-06-15.json"),
+    )
+    .unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn sts() -> Model {
-        Model::from_json(
-            include_str!("../../../models/sts-2011-06-15.json"),
-            Path::new("models/sts-2011-06-15.json"),
-        )
-        .unwrap()
+        sts_for_tests()
     }
 
     #[test]

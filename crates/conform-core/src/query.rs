@@ -231,11 +231,7 @@ mod tests {
     use std::path::Path;
 
     fn sts() -> Model {
-        Model::from_json(
-            include_str!("../../../models/sts-2011-06-15.json"),
-            Path::new("models/sts-2011-06-15.json"),
-        )
-        .unwrap()
+        crate::model::sts_for_tests()
     }
 
     fn s(v: &str) -> ParamValue {
