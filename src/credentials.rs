@@ -1,8 +1,7 @@
 //! The standard AWS credential chain, for recording against AWS: environment variables,
 //! shared config and credentials files (with a profile), SSO, web identity, container and
 //! instance metadata, through `aws-config` (the `aws-credentials` feature; without it the
-//! chain is an error that says to set the keys in the environment). Also which keys a named
-//! target of the targets file asks for.
+//! chain is an error that says to set the keys in the environment).
 
 #[cfg(feature = "aws-credentials")]
 use aws_config::BehaviorVersion;
@@ -10,7 +9,6 @@ use aws_config::BehaviorVersion;
 use aws_credential_types::provider::ProvideCredentials;
 
 use crate::sign::Credentials;
-use crate::targets::CredentialSource;
 
 #[derive(Debug, thiserror::Error)]
 #[error("no AWS credentials found through the credential chain{}: {message}", profile.as_ref().map(|p| format!(" (profile `{p}`)")).unwrap_or_default())]
@@ -33,31 +31,6 @@ pub fn chain(
             message: format!("cannot start a runtime: {e}"),
         })?;
     runtime.block_on(from_chain(profile, region))
-}
-
-/// The keys a named target asks for; None keeps what `Target::at_endpoint` took from the
-/// environment.
-pub fn for_source(
-    source: &CredentialSource,
-    region: &str,
-) -> Result<Option<Credentials>, ChainError> {
-    Ok(match source {
-        CredentialSource::Env => None,
-        CredentialSource::Example => Some(crate::target::example_credentials()),
-        CredentialSource::Chain => Some(chain(None, Some(region))?.0),
-        CredentialSource::Keys(keys) => Some(keys.clone()),
-    })
-}
-
-#[cfg(not(feature = "aws-credentials"))]
-async fn from_chain(
-    profile: Option<&str>,
-    _region: Option<&str>,
-) -> Result<(Credentials, Option<String>), ChainError> {
-    Err(ChainError {
-        profile: profile.map(str::to_owned),
-        message: "this conform was built without the aws-credentials feature: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into(),
-    })
 }
 
 #[cfg(feature = "aws-credentials")]

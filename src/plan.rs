@@ -242,7 +242,7 @@ fn target(
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Target, PlanError> {
     let mut target = Target::at_endpoint(endpoint, region, env)?;
-    if let Some(c) = crate::credentials::for_source(&opts.credentials, region)? {
+    if let Some(c) = opts.credentials.resolve(region)? {
         target.use_credentials(c);
     }
     target.set_vars(opts.vars.iter().map(String::as_str))?;

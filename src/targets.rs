@@ -46,6 +46,22 @@ pub enum CredentialSource {
     Keys(crate::sign::Credentials),
 }
 
+impl CredentialSource {
+    /// The keys the target asks for; None keeps what `Target::at_endpoint` took from the
+    /// environment.
+    pub fn resolve(
+        &self,
+        region: &str,
+    ) -> Result<Option<crate::sign::Credentials>, crate::credentials::ChainError> {
+        Ok(match self {
+            CredentialSource::Env => None,
+            CredentialSource::Example => Some(crate::target::example_credentials()),
+            CredentialSource::Chain => Some(crate::credentials::chain(None, Some(region))?.0),
+            CredentialSource::Keys(keys) => Some(keys.clone()),
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for CredentialSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]

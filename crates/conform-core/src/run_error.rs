@@ -4,7 +4,40 @@
 
 use std::fmt;
 
-use crate::outcome::StopKind;
+use serde::{Deserialize, Serialize};
+
+/// How a stopped case counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopKind {
+    /// A checked step was answered, but without a value a later step needs: what ran is
+    /// judged, the steps after it are missing.
+    Capture,
+    /// No answer at all: refused, timed out, cut off.
+    NoAnswer,
+    /// A setup step was refused or answered without what the case needs.
+    Setup,
+    /// The request could not be built (a variable or capture with no value).
+    Request,
+    /// Not run: the run was interrupted first.
+    Interrupted,
+    /// A bug in conform.
+    Internal,
+}
+
+impl StopKind {
+    /// How a gate or a summary names it, in capitals.
+    pub fn headline(self) -> &'static str {
+        match self {
+            StopKind::Capture => "INCOMPLETE",
+            StopKind::NoAnswer => "NO ANSWER",
+            StopKind::Setup => "SETUP FAILED",
+            StopKind::Request => "NOT SENT",
+            StopKind::Interrupted => "NOT RUN",
+            StopKind::Internal => "INTERNAL ERROR",
+        }
+    }
+}
 
 /// Where something is written in a scenario file.
 #[derive(Debug, Clone, PartialEq, Eq)]
