@@ -33,6 +33,17 @@ pub fn chain(
     runtime.block_on(from_chain(profile, region))
 }
 
+#[cfg(not(feature = "aws-credentials"))]
+async fn from_chain(
+    profile: Option<&str>,
+    _region: Option<&str>,
+) -> Result<(Credentials, Option<String>), ChainError> {
+    Err(ChainError {
+        profile: profile.map(str::to_owned),
+        message: "this conform was built without the aws-credentials feature: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into(),
+    })
+}
+
 #[cfg(feature = "aws-credentials")]
 async fn from_chain(
     profile: Option<&str>,
