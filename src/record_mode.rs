@@ -21,6 +21,8 @@ pub struct RecordMode {
     pub attempts: u32,
     pub base: Duration,
     pub max: Duration,
+    /// Codes that mean "ask again later", from the services' `retry` data.
+    pub retry: crate::resources::Retry,
 }
 
 impl RecordMode {
@@ -60,36 +62,28 @@ impl Policy for RecordMode {
         if retries + 1 >= self.attempts {
             return None;
         }
-        retryable(answer, fresh_state).map(|why| (why, self.delay(retries + 1)))
+        retryable(&self.retry, answer, fresh_state).map(|why| (why, self.delay(retries + 1)))
     }
 }
 
-/// Why an answer is worth asking again, if it is.
-fn retryable(resp: &HttpResponse, fresh_state: bool) -> Option<&'static str> {
+/// Why an answer is worth asking again, if it is: HTTP 429 or 503, a throttling code, or
+/// (while what setup created may be propagating) a refusal the services' data name.
+fn retryable(
+    retry: &crate::resources::Retry,
+    resp: &HttpResponse,
+    fresh_state: bool,
+) -> Option<&'static str> {
     let code = resp
         .body
         .split("<Code>")
         .nth(1)
         .and_then(|r| r.split('<').next())
         .unwrap_or("");
-    if resp.status == 429
-        || resp.status == 503
-        || matches!(
-            code,
-            "Throttling"
-                | "ThrottlingException"
-                | "RequestLimitExceeded"
-                | "TooManyRequestsException"
-        )
-    {
+    let named = |codes: &[String]| codes.iter().any(|c| c == code);
+    if resp.status == 429 || resp.status == 503 || named(&retry.throttled) {
         return Some("throttled");
     }
-    if fresh_state
-        && matches!(
-            code,
-            "AccessDenied" | "InvalidClientTokenId" | "NoSuchEntity"
-        )
-    {
+    if fresh_state && named(&retry.propagating) {
         return Some("refused while what setup created may still be propagating");
     }
     None
@@ -134,6 +128,10 @@ mod tests {
             attempts,
             base: Duration::from_millis(100),
             max: Duration::from_millis(250),
+            retry: crate::resources::Retry {
+                throttled: vec!["Throttling".into()],
+                propagating: vec!["AccessDenied".into()],
+            },
         }
     }
 

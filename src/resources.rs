@@ -1,6 +1,7 @@
-//! What a service's setup steps create and how `conform cleanup` finds and deletes it
-//! (`models/<service>.resources.yaml`): per kind of resource, the listing, the tag listing,
-//! what it holds that must go first, and the deletion. Checked against the service's model
+//! How conform acts in an account with a service (`models/<service>.resources.yaml`): what
+//! its setup steps create and how `conform cleanup` finds and deletes it (per kind of
+//! resource, the listing, the tag listing, what it holds that must go first, and the
+//! deletion), and which answers mean "ask again later" while recording (`retry`). Checked against the service's model
 //! when read, so a misspelt operation or member is an error at its line, not a failed cleanup.
 
 use std::path::Path;
@@ -67,12 +68,27 @@ impl Kind {
     }
 }
 
+/// Answers that mean "ask again later" while recording: the service's throttling codes, and
+/// the refusals that state a setup step just created (a role, keys) causes while it
+/// propagates.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retry {
+    #[serde(default)]
+    pub throttled: Vec<String>,
+    #[serde(default)]
+    pub propagating: Vec<String>,
+}
+
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawResources {
     #[serde(default)]
     pagination: Option<Pagination>,
+    #[serde(default)]
     kinds: Vec<Spanned<Kind>>,
+    #[serde(default)]
+    retry: Retry,
 }
 
 /// One service's resources.
@@ -81,6 +97,7 @@ pub struct Resources {
     pub service: String,
     pub pagination: Option<Pagination>,
     pub kinds: Vec<Kind>,
+    pub retry: Retry,
 }
 
 impl Resources {
@@ -167,6 +184,7 @@ impl Resources {
             service: model.service.clone(),
             pagination: raw.pagination,
             kinds,
+            retry: raw.retry,
         })
     }
 }
@@ -212,6 +230,8 @@ mod tests {
         let kinds: Vec<&str> = r.kinds.iter().map(|k| k.kind.as_str()).collect();
         assert_eq!(kinds, ["role", "OIDC provider", "SAML provider"]);
         assert_eq!(r.kinds[0].shown("conform-x"), "role/conform-x");
+        assert_eq!(r.retry.throttled, ["Throttling"]);
+        assert_eq!(r.retry.propagating, ["NoSuchEntity"]);
         // ListRoles pages with Marker; ListSAMLProviders answers in one page.
         assert!(r.kinds[0].paged && !r.kinds[2].paged);
     }

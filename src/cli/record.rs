@@ -70,13 +70,7 @@ pub(crate) fn cleanup(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let kinds = conform::resources::Resources::load_dir(&suite.layout.models, &suite.models)
-        .map_err(|errors| {
-            for e in &errors {
-                eprintln!("{}", e.render());
-            }
-            anyhow::anyhow!("{} problem(s) in the resources files", errors.len())
-        })?;
+    let kinds = resources(&suite)?;
     let runner = Runner::new(Arc::new(suite), target.clone(), Secrets::new())?;
     let done = match runtime.block_on(conform::cleanup::run(&runner, &kinds, dry_run)) {
         Ok(d) => d,
@@ -105,6 +99,16 @@ pub(crate) fn cleanup(
     })
 }
 
+/// Every service's resources file, its mistakes printed at their lines.
+fn resources(suite: &Suite) -> anyhow::Result<Vec<conform::resources::Resources>> {
+    conform::resources::Resources::load_dir(&suite.layout.models, &suite.models).map_err(|errors| {
+        for e in &errors {
+            eprintln!("{}", e.render());
+        }
+        anyhow::anyhow!("{} problem(s) in the resources files", errors.len())
+    })
+}
+
 pub(crate) fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
     let Some(mut target) = acting_target(
         &args.target,
@@ -118,6 +122,12 @@ pub(crate) fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode>
         return Ok(ExitCode::from(2));
     };
     target.set_vars(args.vars.iter().map(String::as_str))?;
+    // Read before any request: which answers mean "ask again later".
+    let mut retry = conform::resources::Retry::default();
+    for r in resources(&suite)? {
+        retry.throttled.extend(r.retry.throttled);
+        retry.propagating.extend(r.retry.propagating);
+    }
     if let Some(limit) = args.max_answer_bytes {
         target.max_answer_bytes = limit;
     }
@@ -200,6 +210,7 @@ pub(crate) fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode>
                 attempts: args.retries + 1,
                 base: Duration::from_millis(args.retry_base_ms),
                 max: Duration::from_secs(10),
+                retry,
             })),
     );
     let terminal = terminal::Terminal::new(selected.len(), false);
