@@ -68,8 +68,6 @@ pub struct CheckReport {
     pub uncovered: Vec<Uncovered>,
     pub headers: Vec<Header>,
     pub findings: Vec<Finding>,
-    /// Problems in `models/<service>.resources.yaml` (what cleanup deletes).
-    pub resources: Vec<crate::diagnostic::Diagnostic>,
 }
 
 impl CheckReport {
@@ -89,7 +87,6 @@ impl CheckReport {
             && self.uncovered.is_empty()
             && self.stale_entries.is_empty()
             && self.findings.is_empty()
-            && self.resources.is_empty()
     }
 }
 
@@ -144,9 +141,6 @@ pub fn check(
         });
     }
     report.findings = consistency::check(suite);
-    report.resources = crate::resources::Resources::load_dir(&suite.layout.models, &suite.models)
-        .err()
-        .unwrap_or_default();
     Ok(report)
 }
 

@@ -3,7 +3,7 @@
 //! and deleted, is data: `models/<service>.resources.yaml` (`resources`).
 
 use crate::record_mode::CONFORM_TAG;
-use crate::resources::{Kind, Pagination, Resources};
+use crate::resources::{Kind, Pagination};
 use crate::runner::Runner;
 use crate::scenario::ParamValue;
 use crate::template::Template;
@@ -64,9 +64,9 @@ async fn call(
 /// Deletes every tagged resource of every kind the project's `models/<service>.resources.yaml`
 /// files list, what each holds first. Listing failures end it; a resource that cannot be
 /// deleted is reported.
-pub async fn run(runner: &Runner, kinds: &[Resources], dry_run: bool) -> Result<Cleanup, String> {
+pub async fn run(runner: &Runner, dry_run: bool) -> Result<Cleanup, String> {
     let mut out = Cleanup::default();
-    for resources in kinds {
+    for resources in runner.suite().resources.values() {
         for kind in &resources.kinds {
             let service = resources.service.as_str();
             let paged = resources.pagination.as_ref().filter(|_| kind.paged);

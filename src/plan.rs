@@ -12,7 +12,6 @@ use std::time::Duration;
 use crate::credentials::ChainError;
 use crate::deviation::{NotJudged, NotJudgedSet};
 use crate::replay::{Replay, Server};
-use crate::scenario::Case;
 use crate::suite::Suite;
 use crate::target::{Target, TargetError};
 use crate::targets::CredentialSource;
@@ -189,13 +188,16 @@ impl Plan {
                 .insert("run_id".into(), run_vars["run_id"].clone());
         }
         let replaying = built_in.is_some() || opts.replay_named;
-        let selected = suite.select(&opts.filters, opts.exact);
+        let selected = suite.select_indices(&opts.filters, opts.exact);
         let needs_real_target = if replaying {
-            selected.iter().filter(|c| !c.requires.is_empty()).count()
+            selected
+                .iter()
+                .filter(|&&i| !suite.cases[i].requires.is_empty())
+                .count()
         } else {
             0
         };
-        let cases = indices(suite, &selected)
+        let cases = selected
             .into_iter()
             // A replay cannot be what a case requires of a real target (a disabled region).
             .filter(|&i| !replaying || suite.cases[i].requires.is_empty())
@@ -223,15 +225,6 @@ impl Plan {
     pub fn runs(&self, index: usize) -> bool {
         self.cases.binary_search(&index).is_ok()
     }
-}
-
-/// The suite indices of `selected` (cases borrowed from `suite`), in suite order.
-fn indices(suite: &Suite, selected: &[&Case]) -> Vec<usize> {
-    let chosen: std::collections::HashSet<*const Case> =
-        selected.iter().map(|c| *c as *const Case).collect();
-    (0..suite.cases.len())
-        .filter(|&i| chosen.contains(&(&suite.cases[i] as *const Case)))
-        .collect()
 }
 
 fn target(

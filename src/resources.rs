@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde_saphyr::Spanned;
 
-use crate::diagnostic::{Diagnostic, did_you_mean, span_at, yaml_error, yaml_span};
+use crate::diagnostic::{Diagnostic, did_you_mean, yaml_error, yaml_span};
 use crate::model::{Model, ShapeKind};
 
 /// How listings of the service are paged: the request and answer member holding where the
@@ -101,40 +101,6 @@ pub struct Resources {
 }
 
 impl Resources {
-    /// Every `<service>.resources.yaml` in `dir` whose service has a model, checked against it.
-    pub fn load_dir(
-        dir: &Path,
-        models: &std::collections::BTreeMap<String, Model>,
-    ) -> Result<Vec<Resources>, Vec<Diagnostic>> {
-        let mut all = Vec::new();
-        let mut errors = Vec::new();
-        for (service, model) in models {
-            let path = dir.join(format!("{service}.resources.yaml"));
-            let text = match std::fs::read_to_string(&path) {
-                Ok(t) => t,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => {
-                    errors.push(Diagnostic::new(
-                        &path,
-                        Arc::from(""),
-                        span_at("", 1, 1, 0),
-                        format!("cannot read the resources file: {e}"),
-                    ));
-                    continue;
-                }
-            };
-            match Resources::parse(&text, &path, model) {
-                Ok(r) => all.push(r),
-                Err(mut e) => errors.append(&mut e),
-            }
-        }
-        if errors.is_empty() {
-            Ok(all)
-        } else {
-            Err(errors)
-        }
-    }
-
     pub fn parse(text: &str, path: &Path, model: &Model) -> Result<Resources, Vec<Diagnostic>> {
         let source: Arc<str> = Arc::from(text);
         let raw: RawResources = serde_saphyr::from_str(text).map_err(|e| {

@@ -62,15 +62,6 @@ pub(crate) fn check(
             f.file, f.line, f.case, f.message, f.help
         );
     }
-    for d in &found.resources {
-        println!("{}", d.render());
-    }
-    if !found.resources.is_empty() {
-        println!(
-            "{} problems in the resources files (what `conform cleanup` deletes)",
-            found.resources.len()
-        );
-    }
     println!(
         "{} cases in {} models, {} snapshots: {} missing, {} orphaned, {} stale headers, {} constrained members without a case, {} stale baseline entries, {} contradictions",
         suite.cases.len(),

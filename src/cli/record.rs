@@ -70,9 +70,8 @@ pub(crate) fn cleanup(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let kinds = resources(&suite)?;
     let runner = Runner::new(Arc::new(suite), target.clone(), Secrets::new())?;
-    let done = match runtime.block_on(conform::cleanup::run(&runner, &kinds, dry_run)) {
+    let done = match runtime.block_on(conform::cleanup::run(&runner, dry_run)) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: cannot list what to clean up: {e}");
@@ -99,16 +98,6 @@ pub(crate) fn cleanup(
     })
 }
 
-/// Every service's resources file, its mistakes printed at their lines.
-fn resources(suite: &Suite) -> anyhow::Result<Vec<conform::resources::Resources>> {
-    conform::resources::Resources::load_dir(&suite.layout.models, &suite.models).map_err(|errors| {
-        for e in &errors {
-            eprintln!("{}", e.render());
-        }
-        anyhow::anyhow!("{} problem(s) in the resources files", errors.len())
-    })
-}
-
 pub(crate) fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
     let Some(mut target) = acting_target(
         &args.target,
@@ -122,26 +111,19 @@ pub(crate) fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode>
         return Ok(ExitCode::from(2));
     };
     target.set_vars(args.vars.iter().map(String::as_str))?;
-    // Read before any request: which answers mean "ask again later".
+    // Which answers mean "ask again later", from every service's data.
     let mut retry = conform::resources::Retry::default();
-    for r in resources(&suite)? {
-        retry.throttled.extend(r.retry.throttled);
-        retry.propagating.extend(r.retry.propagating);
+    for r in suite.resources.values() {
+        retry.throttled.extend(r.retry.throttled.iter().cloned());
+        retry
+            .propagating
+            .extend(r.retry.propagating.iter().cloned());
     }
     if let Some(limit) = args.max_answer_bytes {
         target.max_answer_bytes = limit;
     }
     let suite = Arc::new(suite);
-    let selected: Vec<usize> = {
-        let sel = suite.select(&args.filters, false);
-        suite
-            .cases
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| sel.iter().any(|s| std::ptr::eq(*s, *c)))
-            .map(|(i, _)| i)
-            .collect()
-    };
+    let selected = suite.select_indices(&args.filters, false);
     if selected.is_empty() {
         eprintln!("no case matches the filters {:?}", args.filters);
         return Ok(ExitCode::from(2));

@@ -20,6 +20,7 @@ use crate::diagnostic::Diagnostic;
 use crate::facts::Facts;
 use crate::model::{Model, ModelError};
 use crate::redact::{Rules, RulesError};
+use crate::resources::Resources;
 use crate::scenario::Case;
 use crate::snapshot::{SnapshotError, SnapshotStore};
 use crate::stand_in::StandIn;
@@ -79,6 +80,9 @@ pub struct Suite {
     /// What the replay server needs to stand in for each service
     /// (`models/<service>.replay.yaml`), for the services that have such a file.
     pub stand_ins: BTreeMap<String, StandIn>,
+    /// How conform acts in an account with each service (`models/<service>.resources.yaml`):
+    /// what cleanup deletes and which answers record mode asks again.
+    pub resources: BTreeMap<String, Resources>,
     /// Sorted by test name.
     pub cases: Vec<Case>,
     pub snapshots: SnapshotStore,
@@ -101,6 +105,7 @@ impl Suite {
             facts: fact_files,
             variables: variable_files,
             stand_ins: stand_in_files,
+            resources: resource_files,
             scenarios,
             mut snapshots,
         } = sources;
@@ -117,19 +122,9 @@ impl Suite {
             };
             rules.insert(service.clone(), r);
         }
-        let mut facts = BTreeMap::new();
-        for (service, input) in &fact_files {
-            let parsed = match &input.text {
-                Ok(text) => Facts::parse(text, &input.shown, service),
-                Err(d) => Err(vec![(**d).clone()]),
-            };
-            match parsed {
-                Ok(f) => {
-                    facts.insert(service.clone(), f);
-                }
-                Err(mut e) => errors.append(&mut e),
-            }
-        }
+        let facts = parsed(&fact_files, &mut errors, |service, text, shown| {
+            Facts::parse(text, shown, service)
+        });
         if !errors.is_empty() {
             return Err(SuiteError::Scenarios(errors));
         }
@@ -143,25 +138,12 @@ impl Suite {
         }
         let builtin = crate::target::default_vars("us-east-1");
         let is_variable = |v: &str| builtin.contains_key(v) || declared.variables.contains_key(v);
-        let mut stand_ins = BTreeMap::new();
-        for (service, input) in &stand_in_files {
-            let parsed = match &input.text {
-                Ok(text) => StandIn::parse(
-                    text,
-                    &input.shown,
-                    &models[service],
-                    &rules[service],
-                    &is_variable,
-                ),
-                Err(d) => Err(vec![(**d).clone()]),
-            };
-            match parsed {
-                Ok(s) => {
-                    stand_ins.insert(service.clone(), s);
-                }
-                Err(mut e) => errors.append(&mut e),
-            }
-        }
+        let stand_ins = parsed(&stand_in_files, &mut errors, |service, text, shown| {
+            StandIn::parse(text, shown, &models[service], &rules[service], &is_variable)
+        });
+        let resources = parsed(&resource_files, &mut errors, |service, text, shown| {
+            Resources::parse(text, shown, &models[service])
+        });
         if !errors.is_empty() {
             return Err(SuiteError::Scenarios(errors));
         }
@@ -181,6 +163,7 @@ impl Suite {
             rules,
             facts,
             stand_ins,
+            resources,
             cases,
             snapshots,
         })
@@ -189,19 +172,27 @@ impl Suite {
     /// Cases whose test name contains any of the filters (all when there are none), as
     /// libtest filters.
     pub fn select(&self, filters: &[String], exact: bool) -> Vec<&Case> {
-        self.cases
-            .iter()
-            .filter(|c| {
-                let name = c.test_name();
-                filters.is_empty()
-                    || filters.iter().any(|f| {
-                        if exact {
-                            name == *f
-                        } else {
-                            name.contains(f.as_str())
-                        }
-                    })
-            })
+        self.select_indices(filters, exact)
+            .into_iter()
+            .map(|i| &self.cases[i])
+            .collect()
+    }
+
+    /// The same selection as suite indices, in suite order.
+    pub fn select_indices(&self, filters: &[String], exact: bool) -> Vec<usize> {
+        let wanted = |c: &Case| {
+            let name = c.test_name();
+            filters.is_empty()
+                || filters.iter().any(|f| {
+                    if exact {
+                        name == *f
+                    } else {
+                        name.contains(f.as_str())
+                    }
+                })
+        };
+        (0..self.cases.len())
+            .filter(|&i| wanted(&self.cases[i]))
             .collect()
     }
 
@@ -219,4 +210,26 @@ impl Suite {
 fn rules_of(input: &Input) -> Result<Rules, Box<Diagnostic>> {
     let text = input.text.as_ref().map_err(Box::clone)?;
     Rules::parse(text, &input.shown.display().to_string())
+}
+/// Each service's file parsed with `parse(service, text, shown path)`; the mistakes of all
+/// of them (an unreadable file included) join `errors`.
+fn parsed<T>(
+    files: &BTreeMap<String, Input>,
+    errors: &mut Vec<Diagnostic>,
+    parse: impl Fn(&str, &str, &Path) -> Result<T, Vec<Diagnostic>>,
+) -> BTreeMap<String, T> {
+    let mut out = BTreeMap::new();
+    for (service, input) in files {
+        let result = match &input.text {
+            Ok(text) => parse(service, text, &input.shown),
+            Err(d) => Err(vec![(**d).clone()]),
+        };
+        match result {
+            Ok(t) => {
+                out.insert(service.clone(), t);
+            }
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    out
 }

@@ -26,6 +26,8 @@ pub struct Sources {
     pub variables: BTreeMap<String, Input>,
     /// By service: `models/<service>.replay.yaml`, for the services that have one.
     pub stand_ins: BTreeMap<String, Input>,
+    /// By service: `models/<service>.resources.yaml`, for the services that have one.
+    pub resources: BTreeMap<String, Input>,
     /// Every YAML file below `scenarios/` but the variables files, sorted by path.
     pub scenarios: Vec<ScenarioFile>,
     pub snapshots: SnapshotStore,
@@ -66,6 +68,7 @@ impl Sources {
         let mut facts = BTreeMap::new();
         let mut variables = BTreeMap::new();
         let mut stand_ins = BTreeMap::new();
+        let mut resources = BTreeMap::new();
         // Files are shown from the project root, as cases name their files.
         let project = layout.scenarios.parent().unwrap_or(&layout.scenarios);
         let beside_models = layout.models.parent().unwrap_or(&layout.models);
@@ -104,14 +107,16 @@ impl Sources {
                 })?;
                 variables.insert(service.clone(), Input { shown, text });
             }
-            let path = layout.models.join(format!("{service}.replay.yaml"));
-            if path.exists() {
-                let shown = path.strip_prefix(beside_models).unwrap_or(&path).to_owned();
-                let text = text_of(&path, &shown, |source| SuiteError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-                stand_ins.insert(service.clone(), Input { shown, text });
+            for (kind, files) in [("replay", &mut stand_ins), ("resources", &mut resources)] {
+                let path = layout.models.join(format!("{service}.{kind}.yaml"));
+                if path.exists() {
+                    let shown = path.strip_prefix(beside_models).unwrap_or(&path).to_owned();
+                    let text = text_of(&path, &shown, |source| SuiteError::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    files.insert(service.clone(), Input { shown, text });
+                }
             }
         }
         Ok(Sources {
@@ -123,6 +128,7 @@ impl Sources {
             facts,
             variables,
             stand_ins,
+            resources,
         })
     }
 }
