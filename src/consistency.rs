@@ -154,7 +154,10 @@ fn sources(
     let source = case.source.as_deref().unwrap_or("").trim();
     if source.is_empty() {
         out.push(find(
-            format!("a {} case says nothing of where its expected answer comes from", case.provenance),
+            format!(
+                "the case is {} but says nothing of where its expected answer comes from",
+                case.provenance
+            ),
             "write `source`: the recording ([R:id] ...), the document, or the rule the answer is inferred by",
         ));
         return;

@@ -38,8 +38,18 @@ enum Task {
     /// Run the corpus against replay, moto and LocalStack and write docs/parity.md and
     /// docs/parity.html (the parity matrix, dated, with each target's version).
     Parity,
-    /// Measure the harness's own cost per case against an in-process endpoint.
-    Bench,
+    /// Measure what conform costs per case at 1,000 and 10,000 cases, beside curl and a bare
+    /// client, and how each cost grows; writes docs/benchmark.md and the README's quote of it.
+    /// Fails only when a cost grows faster than the suite (exponent above 1.2).
+    Bench {
+        /// The CI check: fewer rounds, no serve load, figures written to target/bench-short.md
+        /// (the committed ones stay as they are).
+        #[arg(long)]
+        short: bool,
+        /// Two suite sizes to compare instead of 1000,10000, for a quick look (written to target/bench-short.md too).
+        #[arg(long, value_name = "SMALL,BIG")]
+        sizes: Option<String>,
+    },
     /// Write the missing snapshots of documented and inferred STS cases from the documented
     /// behaviour (never overwrites one; lists the cases it cannot answer).
     Expect {
@@ -66,7 +76,25 @@ fn main() -> ExitCode {
 fn run(task: Task) -> anyhow::Result<ExitCode> {
     match task {
         Task::Conformance(args) => conformance(args),
-        Task::Bench => cargo(&["bench", "-p", "conform", "--bench", "harness"]),
+        Task::Bench { short, sizes } => {
+            let mut args = vec!["bench", "-p", "conform", "--bench", "harness", "--"];
+            let out = workspace().join(if short || sizes.is_some() {
+                "target/bench-short.md"
+            } else {
+                "docs/benchmark.md"
+            });
+            let out = out.display().to_string();
+            args.extend(["--out", &out]);
+            if short {
+                args.push("--short");
+            }
+            if let Some(sizes) = &sizes {
+                args.extend(["--sizes", sizes]);
+            } else if !short {
+                args.push("--readme");
+            }
+            cargo(&args)
+        }
         Task::Record { args } => {
             let root = workspace().display().to_string();
             let mut cmd: Vec<&str> = vec!["--root", &root, "record"];
