@@ -178,3 +178,57 @@ fn every_input_file_points_at_its_mistake_with_a_caret() {
         assert!(out.contains("help: "), "{at}: says what to do:\n{out}");
     }
 }
+
+#[test]
+fn a_filtered_run_reads_only_the_files_that_may_hold_its_cases() {
+    let (_dir, root) = common::project(&[
+        ("scenarios/sts/GetCallerIdentity/a.yaml", CASE),
+        (
+            "scenarios/sts/AssumeRole/broken.yaml",
+            "cases:\n  - id: 'unclosed\n",
+        ),
+    ]);
+    let run = |filters: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_conform"))
+            .arg("--root")
+            .arg(&root)
+            .args([
+                "run",
+                "--no-new",
+                "--endpoint",
+                "http://127.0.0.1:9",
+                "--timeout",
+                "1",
+            ])
+            .args(filters)
+            .output()
+            .expect("conform runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    };
+    // The broken file cannot hold `c` of GetCallerIdentity: it is not read, and the case runs
+    // (and fails: nothing listens there).
+    let (code, out) = run(&["--exact", "sts::GetCallerIdentity::c"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("broken.yaml"), "{out}");
+    assert!(out.contains("sts::GetCallerIdentity::c"), "{out}");
+    // A filter the broken file may match, no filter, and check all read it.
+    for filters in [&["unclosed"][..], &["AssumeRole"], &[]] {
+        let (code, out) = run(filters);
+        assert_eq!(code, 2, "{filters:?}: {out}");
+        assert!(
+            out.contains("scenarios/sts/AssumeRole/broken.yaml:2:"),
+            "{filters:?}: {out}"
+        );
+    }
+    let (code, out) = check(&root);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("scenarios/sts/AssumeRole/broken.yaml:2:"),
+        "{out}"
+    );
+}
