@@ -93,9 +93,9 @@ fn split(text: &str) -> Option<(&str, &str)> {
 }
 
 /// The `description:` of a header written the way conform writes one: each line a known key
-/// and a double-quoted scalar that reads the same as JSON and as YAML (no `\u` escapes, which
-/// the two read differently for surrogates; no line folding). None for anything else, which
-/// insta's own reader then reads.
+/// and a double-quoted scalar that reads the same as JSON and as YAML (no escaped surrogate,
+/// which the two read differently; no line folding). None for anything else, which insta's
+/// own reader then reads.
 fn description(header: &str) -> Option<String> {
     const KEYS: [&str; 4] = ["source", "description", "expression", "input_file"];
     let mut seen = [false; KEYS.len()];
@@ -106,7 +106,7 @@ fn description(header: &str) -> Option<String> {
         if std::mem::replace(&mut seen[k], true)
             || !value.starts_with('"')
             || value.contains('\r')
-            || value.contains("\\u")
+            || escapes_a_surrogate(value)
         {
             return None;
         }
@@ -116,6 +116,21 @@ fn description(header: &str) -> Option<String> {
         }
     }
     Some(description)
+}
+
+/// Whether a double-quoted value holds `\uD800` to `\uDFFF` (an escaped backslash before a
+/// `u` is no escape).
+fn escapes_a_surrogate(value: &str) -> bool {
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.next() == Some('u') {
+            let hex: String = chars.clone().take(4).collect();
+            if u32::from_str_radix(&hex, 16).is_ok_and(|n| (0xD800..=0xDFFF).contains(&n)) {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// The text after the header as insta compares it: its lines joined with `\n`, trailing
@@ -156,9 +171,13 @@ fn via_insta(path: &Path) -> Result<Stored, SnapshotError> {
 mod tests {
     use super::*;
 
-    /// What insta's reader makes of the file, for comparison with ours.
-    fn insta_reads(path: &Path) -> Stored {
-        via_insta(path).unwrap()
+    /// What insta's reader makes of the file, or its error, for comparison with ours.
+    fn insta_reads(path: &Path) -> Result<Stored, String> {
+        via_insta(path).map_err(|e| e.to_string())
+    }
+
+    fn we_read(path: &Path) -> Result<Stored, String> {
+        read(path).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -182,7 +201,7 @@ mod tests {
                 assert!(description(header).is_some(), "{}", path.display());
                 fast += 1;
                 assert_eq!(
-                    read(&path).unwrap(),
+                    Ok(read(&path).unwrap()),
                     insta_reads(&path),
                     "{}",
                     path.display()
@@ -200,8 +219,11 @@ mod tests {
             "---\nsource: \"a.yaml\"\ndescription: \"say \\\"hi\\\"\\tand\\\\ go\"\n---\nbody  \r\nmore\n\n",
             // What insta writes on `cargo insta accept`: plain scalars.
             "---\nsource: tests/conformance.rs\nexpression: snap\ndescription: plain words\n---\nbody\n",
-            // Escapes that JSON does not know, and one it reads differently.
-            "---\nsource: \"a\"\ndescription: \"\\x41\\u00e9\"\n---\nbody\n",
+            // An escape that JSON does not know, an escaped surrogate (insta refuses it, and so
+            // do we), and escapes both read alike.
+            "---\nsource: \"a\"\ndescription: \"\\x41\"\n---\nbody\n",
+            "---\nsource: \"a\"\ndescription: \"\\ud83d\\ude00\"\n---\nbody\n",
+            "---\nsource: \"a\"\ndescription: \"\\u00e9 [\\\\u0009]\"\n---\nbody\n",
             // A quoted value folded over two lines, a comment, a number, a second `---`.
             "---\nsource: \"a\"\ndescription: \"one\n  two\"\n---\nbody\n",
             "---\nsource: \"a\" # why\ndescription: \"d\"\n---\nbody\n---\nstill body\n",
@@ -212,7 +234,7 @@ mod tests {
         for (i, text) in cases.iter().enumerate() {
             let path = dir.path().join(format!("c{i}.snap"));
             std::fs::write(&path, text).unwrap();
-            assert_eq!(read(&path).unwrap(), insta_reads(&path), "{text:?}");
+            assert_eq!(we_read(&path), insta_reads(&path), "{text:?}");
         }
         // The first is ours and takes the direct path; the plain one is insta's.
         let (h, _) = split(cases[0]).unwrap();
@@ -221,6 +243,10 @@ mod tests {
         assert_eq!(description(h), None);
         let (h, _) = split(cases[2]).unwrap();
         assert_eq!(description(h), None);
+        let (h, _) = split(cases[3]).unwrap();
+        assert_eq!(description(h), None);
+        let (h, _) = split(cases[4]).unwrap();
+        assert_eq!(description(h).as_deref(), Some("é [\\u0009]"));
     }
 
     #[test]
