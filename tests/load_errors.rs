@@ -10,10 +10,15 @@ const CASE: &str = "cases:\n  - id: c\n    kind: limit\n    provenance: document
 
 /// `conform check` on a project: exit code and everything it printed.
 fn check(root: &Path) -> (i32, String) {
+    conform(root, &["check"])
+}
+
+/// The binary on a project with these arguments: exit code and everything it printed.
+fn conform(root: &Path, args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_conform"))
         .arg("--root")
         .arg(root)
-        .arg("check")
+        .args(args)
         .output()
         .expect("conform runs");
     let text = format!(
@@ -189,26 +194,16 @@ fn a_filtered_run_reads_only_the_files_that_may_hold_its_cases() {
         ),
     ]);
     let run = |filters: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_conform"))
-            .arg("--root")
-            .arg(&root)
-            .args([
-                "run",
-                "--no-new",
-                "--endpoint",
-                "http://127.0.0.1:9",
-                "--timeout",
-                "1",
-            ])
-            .args(filters)
-            .output()
-            .expect("conform runs");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.code().unwrap_or(-1), text)
+        let mut args = vec![
+            "run",
+            "--no-new",
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--timeout",
+            "1",
+        ];
+        args.extend(filters);
+        conform(&root, &args)
     };
     // The broken file cannot hold `c` of GetCallerIdentity: it is not read, and the case runs
     // (and fails: nothing listens there).
