@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use conform::suite::{Suite, SuiteError};
+use conform::suite::{Selection, Suite, SuiteError};
 
 fn main() -> ExitCode {
     // Output piped into `head` must end the program quietly, as for other Unix tools, rather
@@ -47,7 +47,15 @@ pub(crate) fn causes(e: &anyhow::Error) -> String {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let layout = layout(&cli.layout);
-    let suite = match Suite::load(&layout) {
+    // A run with filters reads only what its cases need; every other command reads all.
+    let selection = match &cli.command {
+        Command::Run(args) => {
+            let filters = args.filters.iter().chain(&args.more_filters).cloned();
+            Selection::new(filters.collect(), args.exact)
+        }
+        _ => Selection::all(),
+    };
+    let suite = match Suite::load_selected(&layout, selection) {
         Ok(s) => s,
         Err(SuiteError::Scenarios(diags)) => {
             for d in &diags {

@@ -10,10 +10,15 @@ const CASE: &str = "cases:\n  - id: c\n    kind: limit\n    provenance: document
 
 /// `conform check` on a project: exit code and everything it printed.
 fn check(root: &Path) -> (i32, String) {
+    conform(root, &["check"])
+}
+
+/// The binary on a project with these arguments: exit code and everything it printed.
+fn conform(root: &Path, args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_conform"))
         .arg("--root")
         .arg(root)
-        .arg("check")
+        .args(args)
         .output()
         .expect("conform runs");
     let text = format!(
@@ -177,4 +182,48 @@ fn every_input_file_points_at_its_mistake_with_a_caret() {
         assert!(has_caret(&out), "no caret for {at}:\n{out}");
         assert!(out.contains("help: "), "{at}: says what to do:\n{out}");
     }
+}
+
+#[test]
+fn a_filtered_run_reads_only_the_files_that_may_hold_its_cases() {
+    let (_dir, root) = common::project(&[
+        ("scenarios/sts/GetCallerIdentity/a.yaml", CASE),
+        (
+            "scenarios/sts/AssumeRole/broken.yaml",
+            "cases:\n  - id: 'unclosed\n",
+        ),
+    ]);
+    let run = |filters: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--no-new",
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--timeout",
+            "1",
+        ];
+        args.extend(filters);
+        conform(&root, &args)
+    };
+    // The broken file cannot hold `c` of GetCallerIdentity: it is not read, and the case runs
+    // (and fails: nothing listens there).
+    let (code, out) = run(&["--exact", "sts::GetCallerIdentity::c"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("broken.yaml"), "{out}");
+    assert!(out.contains("sts::GetCallerIdentity::c"), "{out}");
+    // A filter the broken file may match, no filter, and check all read it.
+    for filters in [&["unclosed"][..], &["AssumeRole"], &[]] {
+        let (code, out) = run(filters);
+        assert_eq!(code, 2, "{filters:?}: {out}");
+        assert!(
+            out.contains("scenarios/sts/AssumeRole/broken.yaml:2:"),
+            "{filters:?}: {out}"
+        );
+    }
+    let (code, out) = check(&root);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("scenarios/sts/AssumeRole/broken.yaml:2:"),
+        "{out}"
+    );
 }

@@ -208,7 +208,9 @@ pub(crate) struct RunArgs {
     /// The targets file (default: conform.toml in the project root).
     #[arg(long)]
     pub(crate) targets: Option<PathBuf>,
-    /// Substrings of test names to run (all when none).
+    /// Substrings of test names to run (all when none). With filters, only the scenario files
+    /// that may hold a matching case are read and checked: a mistake in another file shows in
+    /// an unfiltered run and in `conform check`.
     #[arg(long = "filter")]
     pub(crate) filters: Vec<String>,
     /// More filters, as bare words: `conform run assume_role` is `--filter assume_role`.

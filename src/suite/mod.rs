@@ -6,6 +6,7 @@
 //! files, `variables` for what variables.yaml declares and what cases use).
 
 mod cases;
+mod selection;
 mod sources;
 mod variables;
 
@@ -13,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use selection::Selection;
 pub use sources::{Input, Place, ScenarioFile, Sources};
 pub use variables::{ClientChosen, Variable};
 
@@ -94,6 +96,13 @@ impl Suite {
         Suite::from_sources(Sources::read(layout)?)
     }
 
+    /// The suite as far as the selected cases need it: only the scenario files that may hold
+    /// one are read and checked, and only the selected cases are kept, with their snapshots.
+    /// A broken file holding no selected case goes unnoticed; [`Suite::load`] reads it.
+    pub fn load_selected(layout: &Layout, selection: Selection) -> Result<Suite, SuiteError> {
+        Suite::from_sources(Sources::read_selected(layout, selection)?)
+    }
+
     /// Builds the suite from files already read: checks every input against the models
     /// and each other, reading nothing more. The first file with a mistake in the
     /// redaction rules, facts or variables stops here; every scenario problem is reported.
@@ -107,6 +116,7 @@ impl Suite {
             stand_ins: stand_in_files,
             resources: resource_files,
             scenarios,
+            selection,
             mut snapshots,
         } = sources;
         let mut errors = Vec::new();
@@ -147,8 +157,11 @@ impl Suite {
         if !errors.is_empty() {
             return Err(SuiteError::Scenarios(errors));
         }
-        let cases = cases::cases(&scenarios, &models, &rules)?;
+        let mut cases = cases::cases(&scenarios, &models, &rules)?;
         check_variables(&cases, &declared.variables, &cases::texts(&scenarios))?;
+        if !selection.is_all() {
+            cases.retain(|c| selection.wants(&c.test_name()));
+        }
         for (service, f) in &facts {
             if let Some(note) = f.order_note() {
                 snapshots.order_notes.insert(service.clone(), note);
@@ -180,19 +193,9 @@ impl Suite {
 
     /// The same selection as suite indices, in suite order.
     pub fn select_indices(&self, filters: &[String], exact: bool) -> Vec<usize> {
-        let wanted = |c: &Case| {
-            let name = c.test_name();
-            filters.is_empty()
-                || filters.iter().any(|f| {
-                    if exact {
-                        name == *f
-                    } else {
-                        name.contains(f.as_str())
-                    }
-                })
-        };
+        let selection = Selection::new(filters.to_vec(), exact);
         (0..self.cases.len())
-            .filter(|&i| wanted(&self.cases[i]))
+            .filter(|&i| selection.wants(&self.cases[i].test_name()))
             .collect()
     }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Layout, SuiteError};
+use super::{Layout, Selection, SuiteError};
 use crate::diagnostic::{Diagnostic, ReadError, span_at};
 use crate::input::read_text;
 use crate::model::Model;
@@ -28,8 +28,11 @@ pub struct Sources {
     pub stand_ins: BTreeMap<String, Input>,
     /// By service: `models/<service>.resources.yaml`, for the services that have one.
     pub resources: BTreeMap<String, Input>,
-    /// Every YAML file below `scenarios/` but the variables files, sorted by path.
+    /// Every YAML file below `scenarios/` but the variables files, sorted by path; for a
+    /// selection of cases, only the files in operation directories that may hold one.
     pub scenarios: Vec<ScenarioFile>,
+    /// The cases asked for: the snapshots and scenario files read are theirs.
+    pub selection: Selection,
     pub snapshots: SnapshotStore,
 }
 
@@ -62,7 +65,15 @@ pub enum Place {
 }
 
 impl Sources {
+    /// Every input file of the project.
     pub fn read(layout: &Layout) -> Result<Sources, SuiteError> {
+        Sources::read_selected(layout, Selection::all())
+    }
+
+    /// The project's inputs as far as the selected cases need them: every model and service
+    /// file, but only the scenario files that may hold a selected case and the snapshots of
+    /// selected names.
+    pub fn read_selected(layout: &Layout, selection: Selection) -> Result<Sources, SuiteError> {
         let models = crate::input::models(&layout.models)?;
         let mut rules = BTreeMap::new();
         let mut facts = BTreeMap::new();
@@ -121,8 +132,11 @@ impl Sources {
         }
         Ok(Sources {
             layout: layout.clone(),
-            scenarios: scenario_files(&layout.scenarios)?,
-            snapshots: SnapshotStore::load(&layout.snapshots)?,
+            scenarios: scenario_files(&layout.scenarios, &selection)?,
+            snapshots: SnapshotStore::load_where(&layout.snapshots, |rel| {
+                selection.wants_snapshot(rel)
+            })?,
+            selection,
             models,
             rules,
             facts,
@@ -147,8 +161,10 @@ fn text_of(
     }
 }
 
-/// Every YAML file below `root` but the variables files, in the order of their paths.
-fn scenario_files(root: &Path) -> Result<Vec<ScenarioFile>, SuiteError> {
+/// Every YAML file below `root` but the variables files, in the order of their paths. With
+/// filters, a file that cannot hold a selected case is left out, and so is one in the wrong
+/// place (it holds no case at all).
+fn scenario_files(root: &Path, selection: &Selection) -> Result<Vec<ScenarioFile>, SuiteError> {
     let mut out = Vec::new();
     if !root.exists() {
         return Ok(out);
@@ -166,7 +182,7 @@ fn scenario_files(root: &Path) -> Result<Vec<ScenarioFile>, SuiteError> {
     };
     for service_dir in read_dir_sorted(root)? {
         if !service_dir.is_dir() {
-            if is_yaml(&service_dir) {
+            if is_yaml(&service_dir) && selection.is_all() {
                 out.push(misplaced(&service_dir, Place::Root));
             }
             continue;
@@ -174,24 +190,32 @@ fn scenario_files(root: &Path) -> Result<Vec<ScenarioFile>, SuiteError> {
         let service = file_name(&service_dir);
         for op_dir in read_dir_sorted(&service_dir)? {
             if op_dir.is_dir() {
-                let place = Place::Operation {
-                    service: service.clone(),
-                    operation: file_name(&op_dir),
-                };
+                let operation = file_name(&op_dir);
+                let may_hold = |text: &str| selection.may_hold(&service, &operation, text);
                 for file in read_dir_sorted(&op_dir)?.into_iter().filter(|p| is_yaml(p)) {
                     let shown = rel(&file);
                     let text = text_of(&file, Path::new(&shown), |source| SuiteError::Io {
                         path: file.clone(),
                         source,
                     })?;
-                    let place = place.clone();
+                    // An unreadable text is kept: it may hold a selected case.
+                    if text.as_deref().is_ok_and(|t| !may_hold(t)) {
+                        continue;
+                    }
+                    let place = Place::Operation {
+                        service: service.clone(),
+                        operation: operation.clone(),
+                    };
                     out.push(ScenarioFile {
                         rel: shown,
                         place,
                         text,
                     });
                 }
-            } else if is_yaml(&op_dir) && file_name(&op_dir) != "variables.yaml" {
+            } else if is_yaml(&op_dir)
+                && file_name(&op_dir) != "variables.yaml"
+                && selection.is_all()
+            {
                 out.push(misplaced(&op_dir, Place::Service(service.clone())));
             }
         }

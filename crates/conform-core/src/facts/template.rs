@@ -1,6 +1,8 @@
 //! Message templates: text with `{name}` slots, rendered by filling the slots and recognised
 //! by a regex made from the same text, so what is written and what is read cannot drift.
 
+use std::sync::OnceLock;
+
 use regex::Regex;
 
 use crate::scenario::Provenance;
@@ -15,7 +17,27 @@ pub struct Template {
     pub namespace: Option<String>,
     pub provenance: Provenance,
     pub source: String,
-    pub(super) matcher: Regex,
+    pub(super) matcher: Matcher,
+}
+
+/// A regex made from a template, compiled the first time a message is judged: a run reads
+/// the facts file but judges no message, and compiling every template was most of reading it.
+#[derive(Debug, Clone)]
+pub(super) struct Matcher {
+    /// Anchored, made of escaped text and lazy wildcards only.
+    pattern: String,
+    compiled: OnceLock<Option<Regex>>,
+}
+
+impl Matcher {
+    pub(super) fn is_match(&self, message: &str) -> bool {
+        // Escaped text and wildcards always make a regex; one past the size limit (a message
+        // of many kilobytes) matches nothing rather than stopping the check.
+        self.compiled
+            .get_or_init(|| Regex::new(&self.pattern).ok())
+            .as_ref()
+            .is_some_and(|re| re.is_match(message))
+    }
 }
 
 impl PartialEq for Template {
@@ -56,8 +78,16 @@ pub(super) fn pattern(template: &str, fragments: &[(&str, &str)]) -> Result<Stri
 }
 
 /// A message follows the template when the whole of it matches.
-pub(super) fn regex(message: &str) -> Result<Regex, String> {
-    Regex::new(&format!("^(?s:{})$", pattern(message, &[])?)).map_err(|e| e.to_string())
+pub(super) fn regex(message: &str) -> Result<Matcher, String> {
+    Ok(anchored(&pattern(message, &[])?))
+}
+
+/// A matcher of whole messages for a pattern made by [`pattern`].
+pub(super) fn anchored(pattern: &str) -> Matcher {
+    Matcher {
+        pattern: format!("^(?s:{pattern})$"),
+        compiled: OnceLock::new(),
+    }
 }
 
 pub(super) fn fill(template: &str, args: &[(&str, &str)]) -> String {

@@ -3,16 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use regex::Regex;
 use serde::Deserialize;
 
-use super::template::{fill, pattern};
+use super::template::{Matcher, anchored, fill, pattern};
 
 /// The format of a refusal for a model constraint, and a matcher of its messages.
 #[derive(Debug, Clone)]
 pub struct Validation {
     pub spec: ValidationSpec,
-    pub(super) matcher: Regex,
+    pub(super) matcher: Matcher,
 }
 
 /// A violated constraint, for [`Validation::message`].
@@ -48,7 +47,7 @@ pub struct ValidationSpec {
 
 /// Any message of the validation format: one violation or several, each with one of the
 /// format's rules or the missing form.
-pub(super) fn regex(v: &ValidationSpec) -> Result<Regex, String> {
+pub(super) fn regex(v: &ValidationSpec) -> Result<Matcher, String> {
     let rules = v
         .rules
         .values()
@@ -63,7 +62,7 @@ pub(super) fn regex(v: &ValidationSpec) -> Result<Regex, String> {
     let many = format!("{one}(?:{}{one})+", regex::escape(&v.separator));
     let head_one = pattern(&v.one, &[("violation", &one)])?;
     let head_many = pattern(&v.several, &[("count", "[0-9]+"), ("violations", &many)])?;
-    Regex::new(&format!("^(?s:{head_one}|{head_many})$")).map_err(|e| e.to_string())
+    Ok(anchored(&format!("{head_one}|{head_many}")))
 }
 
 impl Validation {

@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+mod file;
+
 use crate::deviation::Diff;
 use crate::scenario::Case;
 
@@ -44,47 +46,6 @@ pub enum Verdict {
     },
 }
 
-/// What conform writes, and what insta would otherwise take for an empty snapshot: a
-/// `---` metadata header naming its source, then a transcript. A file truncated to nothing
-/// or stripped of its header would compare as an empty expectation, so it is refused.
-fn check_shape(path: &Path) -> Result<(), SnapshotError> {
-    let refuse = |message: &str| SnapshotError::Parse {
-        path: path.to_owned(),
-        message: format!(
-            "{message}; restore it from version control, or delete it and run the case to write a new one for review"
-        ),
-    };
-    let bytes = std::fs::read(path).map_err(|e| SnapshotError::Parse {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let before = &bytes[..e.valid_up_to()];
-        let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-        refuse(&format!("line {line}: not UTF-8"))
-    })?;
-    if text.trim().is_empty() {
-        return Err(refuse("empty (line 1:1)"));
-    }
-    let mut lines = text.lines();
-    if lines.next().map(str::trim_end) != Some("---") {
-        return Err(refuse(
-            "line 1:1: no `---` header (conform's snapshots start with their source and description)",
-        ));
-    }
-    let header: Vec<&str> = lines
-        .by_ref()
-        .take_while(|l| l.trim_end() != "---")
-        .collect();
-    if !header.iter().any(|l| l.starts_with("source:")) {
-        return Err(refuse("the header names no `source:`"));
-    }
-    if lines.all(|l| l.trim().is_empty()) {
-        return Err(refuse("no transcript after the header"));
-    }
-    Ok(())
-}
-
 impl SnapshotStore {
     /// The header line for a snapshot of `case` holding `contents`: the case's own
     /// description, and a word on element order where the service's is only documented.
@@ -104,7 +65,17 @@ impl SnapshotStore {
             .map(String::as_str)
     }
 
+    /// Every stored snapshot below `root`, and the pending reviews.
     pub fn load(root: &Path) -> Result<SnapshotStore, SnapshotError> {
+        SnapshotStore::load_where(root, |_| true)
+    }
+
+    /// The stored snapshots whose path relative to `root` `wanted` accepts (the others are
+    /// not read), and every pending review.
+    pub fn load_where(
+        root: &Path,
+        wanted: impl Fn(&Path) -> bool,
+    ) -> Result<SnapshotStore, SnapshotError> {
         let mut store = SnapshotStore {
             root: root.to_owned(),
             ..Default::default()
@@ -124,24 +95,10 @@ impl SnapshotStore {
                 if path.is_dir() {
                     stack.push(path);
                 } else if name.ends_with(".snap") {
-                    check_shape(&path)?;
-                    let snap =
-                        insta::Snapshot::from_file(&path).map_err(|e| SnapshotError::Parse {
-                            path: path.clone(),
-                            message: e.to_string(),
-                        })?;
-                    let text = snap
-                        .contents()
-                        .as_text()
-                        .map(|t| t.to_string())
-                        .ok_or_else(|| SnapshotError::Parse {
-                            path: path.clone(),
-                            message: "a binary snapshot; conform writes text".into(),
-                        })?;
-                    let rel = path.strip_prefix(root).unwrap_or(&path).to_owned();
-                    let description = snap.metadata().description().unwrap_or_default().to_owned();
-                    store.headers.insert(rel.clone(), description);
-                    store.stored.insert(rel, text);
+                    let rel = path.strip_prefix(root).unwrap_or(&path);
+                    if wanted(rel) {
+                        store.add(root, &path)?;
+                    }
                 } else if name.ends_with(".snap.new") {
                     store.pending.push(path);
                 }
@@ -149,6 +106,14 @@ impl SnapshotStore {
         }
         store.pending.sort();
         Ok(store)
+    }
+
+    fn add(&mut self, root: &Path, path: &Path) -> Result<(), SnapshotError> {
+        let stored = file::read(path)?;
+        let rel = path.strip_prefix(root).unwrap_or(path).to_owned();
+        self.headers.insert(rel.clone(), stored.description);
+        self.stored.insert(rel, stored.contents);
+        Ok(())
     }
 
     /// `<service>/<operation>/<case-id>.snap`, relative to the root.
