@@ -74,7 +74,9 @@ impl Sources {
     /// file, but only the scenario files that may hold a selected case and the snapshots of
     /// selected names.
     pub fn read_selected(layout: &Layout, selection: Selection) -> Result<Sources, SuiteError> {
-        let models = crate::input::models(&layout.models)?;
+        let scenarios = scenario_files(&layout.scenarios, &selection)?;
+        let wanted = (!selection.is_all()).then(|| services_named(&scenarios));
+        let models = crate::input::models_of(&layout.models, wanted.as_ref())?;
         let mut rules = BTreeMap::new();
         let mut facts = BTreeMap::new();
         let mut variables = BTreeMap::new();
@@ -132,7 +134,7 @@ impl Sources {
         }
         Ok(Sources {
             layout: layout.clone(),
-            scenarios: scenario_files(&layout.scenarios, &selection)?,
+            scenarios,
             snapshots: SnapshotStore::load_where(&layout.snapshots, |rel| {
                 selection.wants_snapshot(rel)
             })?,
@@ -164,6 +166,31 @@ fn text_of(
 /// Every YAML file below `root` but the variables files, in the order of their paths. With
 /// filters, a file that cannot hold a selected case is left out, and so is one in the wrong
 /// place (it holds no case at all).
+/// The services the given scenario files may use: each file's own (`scenarios/<service>/...`)
+/// and every one a step names (`service: iam`), read from the text so that a filtered run
+/// parses no model it does not need. Anything after `service:` counts, even in a message:
+/// naming one model too many costs a parse, one too few would fail the run.
+fn services_named(files: &[ScenarioFile]) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for f in files {
+        if let Some(service) = f.rel.split('/').nth(1) {
+            out.insert(service.to_owned());
+        }
+        if let Ok(text) = &f.text {
+            for (_, after) in text.match_indices("service:").map(|(i, m)| text.split_at(i + m.len())) {
+                let name: String = after
+                    .trim_start()
+                    .trim_start_matches(['\'', '"'])
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                    .collect();
+                out.insert(name);
+            }
+        }
+    }
+    out
+}
+
 fn scenario_files(root: &Path, selection: &Selection) -> Result<Vec<ScenarioFile>, SuiteError> {
     let mut out = Vec::new();
     if !root.exists() {
