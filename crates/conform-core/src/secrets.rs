@@ -182,10 +182,21 @@ impl Secrets {
 
     /// The text with every known secret masked.
     pub fn scrub(&self, text: &str) -> String {
+        self.masked(text).unwrap_or_else(|| text.to_owned())
+    }
+
+    /// `scrub` for a text the caller gives away: one without a secret comes back as it
+    /// was, not copied (nearly every transcript).
+    pub fn scrub_owned(&self, text: String) -> String {
+        self.masked(&text).unwrap_or(text)
+    }
+
+    /// The text with every known secret masked, or None when it holds none.
+    fn masked(&self, text: &str) -> Option<String> {
         let set = self.inner.read().unwrap_or_else(|e| e.into_inner());
         let spans = set.spans(text, false);
         if spans.is_empty() {
-            return text.to_owned();
+            return None;
         }
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
@@ -195,7 +206,7 @@ impl Secrets {
             at = end;
         }
         out.push_str(&text[at..]);
-        out
+        Some(out)
     }
 
     /// True when the text holds a known secret (used to refuse writing a file).
