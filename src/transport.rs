@@ -157,7 +157,10 @@ impl Transport {
             status: status.as_u16(),
             reason: status.canonical_reason().unwrap_or("").to_owned(),
             content_type,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
+            // Answers are UTF-8 nearly always: take the bytes as they are, and copy only to
+            // replace what is not.
+            body: String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
         })
     }
 

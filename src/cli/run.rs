@@ -93,7 +93,8 @@ pub(crate) fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode>
     );
     let runner = Arc::new(
         Runner::new(Arc::clone(&suite), plan.target.clone(), secrets.clone())?
-            .with_interrupt(interrupt.clone()),
+            .with_interrupt(interrupt.clone())
+            .forgetting_passed(),
     );
 
     let terminal =

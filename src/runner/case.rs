@@ -1,6 +1,7 @@
 //! One case's steps in their order: setup steps, the checked steps (their answers make the
 //! transcript), then cleanup steps whatever happened before, even after an interrupt.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use super::event::{Event, Events};
@@ -42,7 +43,8 @@ impl Runner {
         // Setup and cleanup answers stay out of the snapshot, so they must not take part in
         // its numbering either: they get a redactor of their own (for its secrets).
         let mut plumbing = Redactor::new(rules, &self.target.vars);
-        let mut vars: Vars = self.target.vars.clone();
+        // Most cases capture nothing: they read the target's variables without a copy.
+        let mut vars: Cow<'_, Vars> = Cow::Borrowed(&self.target.vars);
         let mut transcript = String::with_capacity(1024);
         let mut stop: Option<RunError> = None;
         let mut checked = 0;
@@ -109,7 +111,9 @@ impl Runner {
                         });
                         break;
                     }
-                    vars.extend(answer.captured);
+                    if !answer.captured.is_empty() {
+                        vars.to_mut().extend(answer.captured);
+                    }
                 }
                 Err(e) => {
                     if step.role == Role::Check {
@@ -146,7 +150,7 @@ impl Runner {
         }
         let scrub = |e: RunError| e.scrubbed(|t| self.secrets.scrub(t));
         CaseRun {
-            transcript: self.secrets.scrub(&transcript),
+            transcript: self.secrets.scrub_owned(transcript),
             stop: stop.map(scrub),
             warnings: warnings.into_iter().map(scrub).collect(),
         }

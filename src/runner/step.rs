@@ -128,16 +128,18 @@ pub(crate) struct Built {
     pub sensitive: Vec<String>,
 }
 
-/// Builds a step's request with `params` in place of a modelled step's own (a policy's).
+/// Builds a step's request with `params` in place of a modelled step's own (a policy's);
+/// `host` is the Host header of the step's service.
 pub(crate) fn build(
     step: &Step,
     model: &Model,
     target: &Target,
+    host: &str,
     vars: &Vars,
     params: Option<&[(String, crate::scenario::ParamValue)]>,
 ) -> Result<Built, StepError> {
     let not_sent = |e: &dyn std::fmt::Display| StepError::NotSent(e.to_string());
-    let host = ("host".to_owned(), target.host_for(&step.service));
+    let host = ("host".to_owned(), host.to_owned());
     match &step.request {
         Request::Call {
             operation,
@@ -251,7 +253,11 @@ impl Runner {
                 .and_then(|op| policy.params(step, model, op, params, vars)),
             _ => None,
         };
-        let built = build(step, model, &self.target, vars, swapped.as_deref())?;
+        let host = match self.hosts.get(&step.service) {
+            Some(h) => std::borrow::Cow::Borrowed(h.as_str()),
+            None => std::borrow::Cow::Owned(self.target.host_for(&step.service)),
+        };
+        let built = build(step, model, &self.target, &host, vars, swapped.as_deref())?;
         for v in &built.sensitive {
             self.secrets.add(v);
         }
@@ -296,11 +302,13 @@ impl Runner {
         }
         let normalized = normalize::response(&response, redactor, sent_at);
         let (captured, missing) = capture(step, normalized.document.as_ref());
-        let code = normalized.document.as_ref().and_then(|d| {
-            ElementPath::parse("//Code")
-                .ok()
-                .and_then(|path| d.select(&path))
-        });
+        static CODE: std::sync::LazyLock<Option<ElementPath>> =
+            std::sync::LazyLock::new(|| ElementPath::parse("//Code").ok());
+        let code = normalized
+            .document
+            .as_ref()
+            .zip(CODE.as_ref())
+            .and_then(|(d, path)| d.select(path));
         Ok(Answer {
             document: normalized.document,
             text: normalized.text,
@@ -346,6 +354,8 @@ mod tests {
         Target::at_endpoint("http://127.0.0.1:4566", "us-east-1", |_| None).unwrap()
     }
 
+    const HOST: &str = "127.0.0.1:4566";
+
     fn vars(pairs: &[(&str, &str)]) -> Vars {
         pairs
             .iter()
@@ -361,7 +371,7 @@ mod tests {
         );
         let step = &case.steps[0];
         let v = vars(&[("role_arn", "arn:aws:iam::1:role/r")]);
-        let built = build(step, &models["sts"], &target(), &v, None).unwrap();
+        let built = build(step, &models["sts"], &target(), HOST, &v, None).unwrap();
         assert_eq!(built.request.method, "POST");
         assert_eq!(built.request.url, "http://127.0.0.1:4566/");
         assert_eq!(
@@ -393,6 +403,7 @@ mod tests {
             &case.steps[0],
             &models["sts"],
             &target(),
+            HOST,
             &Vars::new(),
             Some(&other),
         )
@@ -411,7 +422,15 @@ mod tests {
             "      - raw:\n          method: get\n          path: /{{p}}\n          query: a={{p}}\n          headers: {X-Thing: '{{p}}'}\n          body: b={{p}}\n",
         );
         let step = &case.steps[0];
-        let built = build(step, &models["sts"], &target(), &vars(&[("p", "v")]), None).unwrap();
+        let built = build(
+            step,
+            &models["sts"],
+            &target(),
+            HOST,
+            &vars(&[("p", "v")]),
+            None,
+        )
+        .unwrap();
         let r = &built.request;
         assert_eq!(r.method, "GET", "sent upper-case");
         assert_eq!(r.url, "http://127.0.0.1:4566/v?a=v");
@@ -424,7 +443,7 @@ mod tests {
             "never rendered"
         );
         // A variable with no value: the request is not sent, and the error says which.
-        let e = build(step, &models["sts"], &target(), &Vars::new(), None).unwrap_err();
+        let e = build(step, &models["sts"], &target(), HOST, &Vars::new(), None).unwrap_err();
         assert!(
             matches!(&e, StepError::NotSent(m) if m.contains("{{p}}")),
             "{e:?}"

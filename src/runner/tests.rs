@@ -385,3 +385,15 @@ async fn without_a_policy_a_throttled_answer_is_what_the_case_gets() {
     );
     assert_eq!(actions(&server).await.len(), 1);
 }
+
+#[test]
+fn each_service_s_host_header_comes_from_its_own_endpoint() {
+    let (_dir, suite) = suite("      - operation: GetCallerIdentity\n");
+    let mut target = Target::at_endpoint("http://127.0.0.1:4566", "us-east-1", |_| None).unwrap();
+    target
+        .service_endpoints
+        .insert("iam".into(), "https://iam.example.com:8443/".into());
+    let runner = Runner::new(suite, target, Secrets::new()).unwrap();
+    assert_eq!(runner.hosts["sts"], "127.0.0.1:4566");
+    assert_eq!(runner.hosts["iam"], "iam.example.com:8443");
+}

@@ -17,17 +17,20 @@
 //!   larger blob, the characters fully determined by it at each of the three byte
 //!   alignments.
 //!
-//! All those patterns of all secrets go into Aho-Corasick automata, searched once per view.
-//! Secrets arrive one at a time during a run, so the automata are kept like a binary
-//! counter: each `add` builds a small one and merges it with those of equal size, so the
-//! total building cost stays `O(n log n)` in the patterns and a scan visits `O(log n)`
-//! automata, instead of rebuilding everything on every secret.
+//! All those forms of all secrets go into one index keyed by their last eight bytes, and a
+//! scan reads every eight-byte window of a view once, asking a bit set first and the index
+//! only where the bit is set. Adding a secret only inserts its forms, so the cost of a run
+//! stays linear in the secrets it meets (a run against an endpoint handing out fresh keys on
+//! every case met thousands), and a scan costs the same whatever their number. A hit is
+//! confirmed by the length and a 64-bit hash of the whole form ending there, so a thousand
+//! bytes of session token cost sixteen bytes of memory per form.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 
 const MASK: &str = "[redacted-secret]";
 
@@ -41,80 +44,180 @@ pub struct Secrets {
     inner: Arc<RwLock<Set>>,
 }
 
+/// How many bytes end each form in the index: every secret is at least this long, and so is
+/// nearly every form (a view of a secret full of escapes may be shorter: `short`).
+const ANCHOR: usize = 8;
+
+/// A form as the index remembers it: enough to confirm a hit without keeping its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Form {
+    len: usize,
+    hash: u64,
+}
+
 #[derive(Debug, Default)]
 struct Set {
-    known: std::collections::HashSet<String>,
-    /// Largest first; each holds the patterns of its secrets.
-    layers: Vec<Layer>,
+    known: std::collections::HashSet<String, BuildHasherDefault<Mix>>,
+    /// Per anchor (a form's last eight bytes, read as a number): the forms ending with it.
+    by_anchor: HashMap<u64, Vec<Form>, BuildHasherDefault<Mix>>,
+    /// One bit per anchor hash, so that most windows of a text cost no lookup; it grows
+    /// with the index to keep few bits set.
+    bits: Vec<u64>,
+    /// Forms shorter than an anchor, searched whole (rare: none for ordinary keys).
+    short: Vec<Box<[u8]>>,
 }
 
-/// The automaton holds only the last [`ANCHOR`] bytes of each form, and a hit is confirmed
-/// by comparing the whole form ending there: session tokens run to a thousand bytes, and an
-/// automaton of every whole form of a thousand of them took seconds to build. Anchors are taken at the end because tokens of one issuer share long prefixes.
-#[derive(Debug)]
-struct Layer {
-    /// How many secrets it holds (what the binary counter counts).
-    secrets: usize,
-    /// Every form of those secrets, computed once (merging layers must not encode again).
-    forms: Vec<Box<[u8]>>,
-    automaton: AhoCorasick,
-    /// Per anchor (the automaton's pattern id): the indices of the forms that end with it.
-    by_anchor: Vec<Vec<usize>>,
+/// Multiplies the one number it hashes by an odd constant: anchors are bytes of secrets,
+/// spread well enough, and SipHash per window of every text would cost more than the rest of the scan.
+#[derive(Debug, Default)]
+struct Mix(u64);
+
+impl Hasher for Mix {
+    fn finish(&self) -> u64 {
+        fmix(self.0)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = chunked(self.0, bytes);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(SPREAD);
+    }
 }
 
-const ANCHOR: usize = 16;
-
-fn anchor(form: &[u8]) -> &[u8] {
-    &form[form.len().saturating_sub(ANCHOR)..]
+/// Eight bytes a step: a byte at a time, hashing every secret (tokens of a thousand bytes,
+/// each in a dozen forms) cost more than all the rest of adding it.
+fn chunked(mut h: u64, bytes: &[u8]) -> u64 {
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        h = (h.rotate_left(23) ^ anchor_of(c)).wrapping_mul(SPREAD);
+    }
+    let mut tail = [0u8; 8];
+    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    (h.rotate_left(23) ^ u64::from_le_bytes(tail) ^ bytes.len() as u64).wrapping_mul(SPREAD)
 }
 
-impl Layer {
-    fn of(secrets: usize, mut forms: Vec<Box<[u8]>>) -> Option<Layer> {
-        forms.sort_unstable_by(|a, b| anchor(a).cmp(anchor(b)).then_with(|| a.cmp(b)));
-        forms.dedup();
-        let mut anchors: Vec<&[u8]> = Vec::new();
-        let mut by_anchor: Vec<Vec<usize>> = Vec::new();
-        for (i, f) in forms.iter().enumerate() {
-            if anchors.last() != Some(&anchor(f)) {
-                anchors.push(anchor(f));
-                by_anchor.push(Vec::new());
-            }
-            by_anchor.last_mut()?.push(i);
-        }
-        // Standard semantics, so that overlapping iteration reports every occurrence: two
-        // secrets that overlap in the text are then masked as one span. A contiguous NFA:
-        // the DFA the builder picks for small sets costs far more to build than it saves
-        // on texts of a few kilobytes, and layers are built often.
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .build(&anchors)
-            .ok()?;
-        Some(Layer {
-            secrets,
-            forms,
-            automaton,
-            by_anchor,
-        })
+/// Murmur3's finalizer: every input bit reaches every output bit.
+fn fmix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+const SPREAD: u64 = 0x9E37_79B9_7F4A_7C15;
+
+fn anchor_of(window: &[u8]) -> u64 {
+    let mut a = [0u8; ANCHOR];
+    a.copy_from_slice(&window[..ANCHOR]);
+    u64::from_le_bytes(a)
+}
+
+/// The whole-form hash, computed only where an anchor hit. Equal bytes hash equal, so no
+/// secret is missed; two different texts of one length and anchor colliding would only mask
+/// more than needed.
+fn hash_of(bytes: &[u8]) -> u64 {
+    fmix(chunked(0, bytes))
+}
+
+impl Set {
+    fn bit(&self, anchor: u64) -> usize {
+        // The top bits of the spread anchor, as many as the set has bits.
+        let width = (self.bits.len() * 64).trailing_zeros();
+        (anchor.wrapping_mul(SPREAD) >> (64 - width)) as usize
     }
 
-    /// Every span of `haystack` that is a whole form of one of the layer's secrets; `each`
-    /// returns true to stop.
+    fn set_bit(&mut self, anchor: u64) {
+        let b = self.bit(anchor);
+        self.bits[b / 64] |= 1 << (b % 64);
+    }
+
+    fn has_bit(&self, anchor: u64) -> bool {
+        let b = self.bit(anchor);
+        self.bits[b / 64] & (1 << (b % 64)) != 0
+    }
+
+    fn insert(&mut self, form: &[u8]) {
+        if form.len() < ANCHOR {
+            if !self.short.iter().any(|f| **f == *form) {
+                self.short.push(form.into());
+            }
+            return;
+        }
+        let anchor = anchor_of(&form[form.len() - ANCHOR..]);
+        let entry = Form {
+            len: form.len(),
+            hash: hash_of(form),
+        };
+        let forms = self.by_anchor.entry(anchor).or_default();
+        if forms.contains(&entry) {
+            return;
+        }
+        forms.push(entry);
+        // At least 32 bits per anchor keep false lookups rare; doubling the set when it
+        // fills amortizes rebuilding it to a constant per anchor.
+        let want = (self.by_anchor.len() * 32).next_power_of_two().max(4096) / 64;
+        if self.bits.len() < want {
+            self.bits = vec![0; want];
+            let anchors: Vec<u64> = self.by_anchor.keys().copied().collect();
+            for a in anchors {
+                self.set_bit(a);
+            }
+        } else {
+            self.set_bit(anchor);
+        }
+    }
+
+    /// Every span of `haystack` that is a whole form of a secret; `each` returns true to
+    /// stop.
     fn find(&self, haystack: &[u8], each: &mut dyn FnMut(usize, usize) -> bool) -> bool {
-        for m in self.automaton.find_overlapping_iter(haystack) {
-            let end = m.end();
-            for &i in &self.by_anchor[m.pattern().as_usize()] {
-                let form = &self.forms[i];
-                if let Some(start) = end.checked_sub(form.len())
-                    && haystack[start..end] == **form
-                    && each(start, end)
-                {
+        if !self.bits.is_empty() {
+            for (i, window) in haystack.windows(ANCHOR).enumerate() {
+                let anchor = anchor_of(window);
+                if !self.has_bit(anchor) {
+                    continue;
+                }
+                let Some(forms) = self.by_anchor.get(&anchor) else {
+                    continue;
+                };
+                let end = i + ANCHOR;
+                for f in forms {
+                    if let Some(start) = end.checked_sub(f.len)
+                        && hash_of(&haystack[start..end]) == f.hash
+                        && each(start, end)
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+        for form in &self.short {
+            let mut from = 0;
+            while let Some(at) = haystack[from..]
+                .windows(form.len())
+                .position(|w| w == &**form)
+            {
+                let start = from + at;
+                if each(start, start + form.len()) {
                     return true;
                 }
+                from = start + 1;
             }
         }
         false
     }
+}
+
+/// The URL-safe spelling of standard base64 (the two alphabets differ in two characters).
+fn url_safe(standard: &[u8]) -> Vec<u8> {
+    standard
+        .iter()
+        .map(|&b| match b {
+            b'+' => b'-',
+            b'/' => b'_',
+            b => b,
+        })
+        .collect()
 }
 
 /// What is searched for a secret: itself as the decoded view reads it, and its base64
@@ -130,9 +233,15 @@ fn forms(secret: &str) -> Vec<Box<[u8]>> {
             out.push(view.bytes);
         }
     }
-    for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
-        out.push(engine.encode(bytes).into_bytes());
-    }
+    // One encoding each, the other alphabet and the unpadded spelling derived from it: a
+    // session token of a thousand bytes was encoded ten times per secret before.
+    let padded = STANDARD.encode(bytes).into_bytes();
+    let unpadded =
+        padded[..padded.len() - padded.iter().rev().take_while(|&&b| b == b'=').count()].to_vec();
+    out.push(url_safe(&padded));
+    out.push(url_safe(&unpadded));
+    out.push(padded);
+    out.push(unpadded);
     // Inside a larger blob the secret starts at some byte offset; depending on that offset
     // modulo 3, the first 0, 1 or 2 of its bytes share a base64 group with bytes before it.
     // From there on, every whole group of three is its own four characters.
@@ -140,9 +249,9 @@ fn forms(secret: &str) -> Vec<Box<[u8]>> {
         let rest = &bytes[skip.min(bytes.len())..];
         let whole = rest.len() / 3 * 3;
         if whole >= 6 {
-            for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
-                out.push(engine.encode(&rest[..whole]).into_bytes());
-            }
+            let standard = STANDARD_NO_PAD.encode(&rest[..whole]).into_bytes();
+            out.push(url_safe(&standard));
+            out.push(standard);
         }
     }
     out.into_iter().map(Vec::into_boxed_slice).collect()
@@ -163,29 +272,28 @@ impl Secrets {
         if !set.known.insert(secret.to_owned()) {
             return;
         }
-        let mut count = 1;
-        let mut batch = forms(secret);
-        // Binary counter: merge with every layer no larger than what is being added.
-        while let Some(last) = set.layers.last() {
-            if last.secrets > count {
-                break;
-            }
-            if let Some(mut last) = set.layers.pop() {
-                count += last.secrets;
-                batch.append(&mut last.forms);
-            }
-        }
-        if let Some(layer) = Layer::of(count, batch) {
-            set.layers.push(layer);
+        for form in forms(secret) {
+            set.insert(&form);
         }
     }
 
     /// The text with every known secret masked.
     pub fn scrub(&self, text: &str) -> String {
+        self.masked(text).unwrap_or_else(|| text.to_owned())
+    }
+
+    /// `scrub` for a text the caller gives away: one without a secret comes back as it
+    /// was, not copied (nearly every transcript).
+    pub fn scrub_owned(&self, text: String) -> String {
+        self.masked(&text).unwrap_or(text)
+    }
+
+    /// The text with every known secret masked, or None when it holds none.
+    fn masked(&self, text: &str) -> Option<String> {
         let set = self.inner.read().unwrap_or_else(|e| e.into_inner());
         let spans = set.spans(text, false);
         if spans.is_empty() {
-            return text.to_owned();
+            return None;
         }
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
@@ -195,7 +303,7 @@ impl Secrets {
             at = end;
         }
         out.push_str(&text[at..]);
-        out
+        Some(out)
     }
 
     /// True when the text holds a known secret (used to refuse writing a file).
@@ -210,19 +318,17 @@ impl Set {
     /// boundaries. With `first`, stops at the first one found.
     fn spans(&self, text: &str, first: bool) -> Vec<(usize, usize)> {
         let mut found: Vec<(usize, usize)> = Vec::new();
-        if self.layers.is_empty() {
+        if self.known.is_empty() {
             return found;
         }
         let view = View::of(text.as_bytes());
         let haystack = view.as_ref().map_or(text.as_bytes(), |v| &v.bytes);
-        for layer in &self.layers {
-            let stop = layer.find(haystack, &mut |s, e| {
-                found.push(view.as_ref().map_or((s, e), |v| v.source(s, e)));
-                first
-            });
-            if stop {
-                return found;
-            }
+        let stop = self.find(haystack, &mut |s, e| {
+            found.push(view.as_ref().map_or((s, e), |v| v.source(s, e)));
+            first
+        });
+        if stop {
+            return found;
         }
         let mut spans: Vec<(usize, usize)> = Vec::with_capacity(found.len());
         found.sort_unstable();
@@ -368,6 +474,7 @@ fn json_escape(s: &[u8]) -> Option<(char, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 
     const SECRET: &str = "CANARY/secret+value=";
 
@@ -484,7 +591,8 @@ mod tests {
     #[test]
     fn many_secrets_are_all_found_whatever_order_they_came_in() {
         let s = Secrets::new();
-        let all: Vec<String> = (0..100)
+        // Enough that the bit set in front of the index grows several times.
+        let all: Vec<String> = (0..3000)
             .map(|i| format!("secret-number-{i:04}/x"))
             .collect();
         for x in &all {
@@ -493,8 +601,19 @@ mod tests {
         s.add(&all[3]);
         let text = all.join(" ");
         let out = s.scrub(&text);
-        assert_eq!(out, vec![MASK; 100].join(" "));
-        assert!(!s.leaks_into("secret-number-0100/x"));
+        assert_eq!(out, vec![MASK; 3000].join(" "));
+        assert!(!s.leaks_into("secret-number-3000/x"));
+        // Sharing its last eight bytes with a secret does not make a text one.
+        assert!(!s.leaks_into("another-number-0100/x"));
+    }
+
+    #[test]
+    fn a_secret_whose_view_is_shorter_than_an_anchor_is_still_found() {
+        let s = Secrets::new();
+        s.add("%41%42%43%44");
+        assert_eq!(s.scrub("x ABCD y"), format!("x {MASK} y"));
+        assert_eq!(s.scrub("x %41%42%43%44 y"), format!("x {MASK} y"));
+        assert_eq!(s.scrub("x ABC y"), "x ABC y");
     }
 
     #[test]
