@@ -5,6 +5,7 @@
 //! replay file.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 
@@ -33,7 +34,7 @@ pub(super) struct Identity {
     pub binding: Binding,
     /// Cases whose flows may continue with them (cases whose first steps are the same
     /// request all own the keys it handed out).
-    pub cases: Vec<usize>,
+    pub cases: Arc<[usize]>,
 }
 
 /// Keys handed out, with whom they stand for, at most `IDENTITIES` of them.
@@ -121,7 +122,7 @@ impl Replay {
         Some(Reply {
             status: a.status,
             content_type: a.content_type.clone(),
-            body: self.render(&a.body, binding, &Rendering::of(e, &[], "")),
+            body: self.render(&a.body, binding, &Rendering::of(e, &Arc::from([]), "")),
         })
     }
 
@@ -153,7 +154,11 @@ impl Replay {
         Some(Reply {
             status: a.status,
             content_type: a.content_type.clone(),
-            body: self.render(&body, &id.binding, &Rendering::of(e, &[], &call.operation)),
+            body: self.render(
+                &body,
+                &id.binding,
+                &Rendering::of(e, &Arc::from([]), &call.operation),
+            ),
         })
     }
 
@@ -181,7 +186,7 @@ mod tests {
             account: String::new(),
             expires,
             binding: Binding::default(),
-            cases: Vec::new(),
+            cases: Arc::from([]),
         }
     }
 

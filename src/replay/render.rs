@@ -5,7 +5,7 @@
 //! with whom they stand for.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use regex::Regex;
 
@@ -19,12 +19,12 @@ use super::matching::Binding;
 /// the operation that asked.
 pub(super) struct Rendering<'a> {
     pub case: usize,
-    pub owners: &'a [usize],
+    pub owners: &'a Arc<[usize]>,
     pub op: &'a str,
 }
 
 impl<'a> Rendering<'a> {
-    pub fn of(e: &'a Entry, owners: &'a [usize], op: &'a str) -> Rendering<'a> {
+    pub fn of(e: &'a Entry, owners: &'a Arc<[usize]>, op: &'a str) -> Rendering<'a> {
         Rendering {
             case: e.case,
             owners,
@@ -121,7 +121,7 @@ impl Replay {
                     account,
                     expires,
                     binding: binding.clone(),
-                    cases: to.owners.to_vec(),
+                    cases: Arc::clone(to.owners),
                 },
                 now,
             );
