@@ -5,9 +5,7 @@
 //! with whom they stand for.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
-
-use regex::Regex;
+use std::sync::Arc;
 
 use super::Replay;
 use super::expect::Entry;
@@ -36,10 +34,6 @@ impl<'a> Rendering<'a> {
 impl Replay {
     /// A stored answer with its placeholders turned back into values.
     pub(super) fn render(&self, body: &str, binding: &Binding, to: &Rendering<'_>) -> String {
-        static PLACEHOLDER: OnceLock<Regex> = OnceLock::new();
-        let re = PLACEHOLDER.get_or_init(|| {
-            Regex::new(r"\[([a-z][a-z0-9-]*)((?::[^\]\s]*)?)\]").expect("a valid regex")
-        });
         let mut body = body.to_owned();
         for (literal, value) in &binding.replaced {
             body = replace_named(&body, literal, &escape(value));
@@ -59,44 +53,41 @@ impl Replay {
                 .or(st.run_ids.last())
                 .cloned()
         });
-        let out = re
-            .replace_all(&body, |c: &regex::Captures<'_>| {
-                let name = &c[1];
-                let arg = c.get(2).map_or("", |m| m.as_str()).trim_start_matches(':');
-                if let Some(var) = self.placeholder_vars.get(name) {
-                    if var == "run_id"
-                        && let Some(r) = &run_id
-                    {
-                        return escape(r);
-                    }
-                    return binding
-                        .vars
-                        .get(var)
-                        .or_else(|| self.vars.get(var))
-                        .map(|v| escape(v))
-                        .unwrap_or_else(|| c[0].to_owned());
+        let out = replace_placeholders(&body, |whole, name, arg| {
+            let arg = arg.trim_start_matches(':');
+            if let Some(var) = self.placeholder_vars.get(name) {
+                if var == "run_id"
+                    && let Some(r) = &run_id
+                {
+                    return escape(r);
                 }
-                let key = format!("{name}:{arg}");
-                if let Some(v) = numbered.get(&key) {
-                    return v.clone();
-                }
-                let stable = self.makers.is_stable(name);
-                if stable && let Some(v) = st.stable.get(&(to.case, key.clone())) {
-                    return v.clone();
-                }
-                let Some(v) = self.makers.make(name, arg, &mut rng) else {
-                    return c[0].to_owned();
-                };
-                if let Some(service) = self.issuer_of(name) {
-                    issued.push((v.clone(), service));
-                }
-                if stable {
-                    st.stable.insert((to.case, key.clone()), v.clone());
-                }
-                numbered.insert(key, v.clone());
-                v
-            })
-            .into_owned();
+                return binding
+                    .vars
+                    .get(var)
+                    .or_else(|| self.vars.get(var))
+                    .map(|v| escape(v))
+                    .unwrap_or_else(|| whole.to_owned());
+            }
+            let key = format!("{name}:{arg}");
+            if let Some(v) = numbered.get(&key) {
+                return v.clone();
+            }
+            let stable = self.makers.is_stable(name);
+            if stable && let Some(v) = st.stable.get(&(to.case, key.clone())) {
+                return v.clone();
+            }
+            let Some(v) = self.makers.make(name, arg, &mut rng) else {
+                return whole.to_owned();
+            };
+            if let Some(service) = self.issuer_of(name) {
+                issued.push((v.clone(), service));
+            }
+            if stable {
+                st.stable.insert((to.case, key.clone()), v.clone());
+            }
+            numbered.insert(key, v.clone());
+            v
+        });
         let now = self.now();
         for (key, service) in issued {
             let Some(sessions) = self.sessions(service) else {
@@ -128,6 +119,59 @@ impl Replay {
         }
         out
     }
+}
+
+/// The text with every placeholder (`[name]` or `[name:argument]`: a lower-case letter,
+/// then lower-case letters, digits and `-`; an argument without `]` or white space) replaced
+/// by what `value` makes of it, given the whole, the name and the argument with its `:`.
+/// Hand-written: a regex cost a tenth of the server's time per answer.
+fn replace_placeholders(text: &str, mut value: impl FnMut(&str, &str, &str) -> String) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut done = 0;
+    let mut from = 0;
+    while let Some(at) = text[from..].find('[').map(|i| from + i) {
+        from = at + 1;
+        let Some((name_end, end)) = placeholder_at(text, at) else {
+            continue;
+        };
+        out.push_str(&text[done..at]);
+        let whole = &text[at..end];
+        out.push_str(&value(
+            whole,
+            &text[at + 1..name_end],
+            &text[name_end..end - 1],
+        ));
+        done = end;
+        from = end;
+    }
+    out.push_str(&text[done..]);
+    out
+}
+
+/// Where the name of a placeholder that starts at `at` (a `[`) ends, and where the
+/// placeholder ends (after its `]`).
+fn placeholder_at(text: &str, at: usize) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut i = at + 1;
+    if !bytes.get(i)?.is_ascii_lowercase() {
+        return None;
+    }
+    while bytes
+        .get(i)
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+    {
+        i += 1;
+    }
+    let name_end = i;
+    if bytes.get(i) == Some(&b':') {
+        let rest = &text[i..];
+        let len = rest
+            .char_indices()
+            .find(|(_, c)| *c == ']' || c.is_whitespace())
+            .map_or(rest.len(), |(j, _)| j);
+        i += len;
+    }
+    (bytes.get(i) == Some(&b']')).then_some((name_end, i + 1))
 }
 
 /// The text of the first `<element>` of an answer, unescaped.
@@ -195,6 +239,30 @@ mod tests {
             "<Arn>arn:aws:sts::1:assumed-role/r/alice</Arn><AssumedRoleId>X:alice</AssumedRoleId><Message>Bob is here</Message>"
         );
         assert_eq!(replace_named(body, "", "x"), body);
+    }
+
+    #[test]
+    fn placeholders_are_found_as_the_pattern_says_and_nothing_else() {
+        let old = regex::Regex::new(r"\[([a-z][a-z0-9-]*)((?::[^\]\s]*)?)\]").unwrap();
+        for text in [
+            "<A>[account-id]</A><B>[access-key-id:ASIA:1]</B>",
+            "[x::a] [X] [1a] [a b] [a:b c] [a:] [a-] [ab[cd] [ab:[cd] [a:\u{a0}b] [é] [a",
+            "no placeholders [] [[a]] ]a[ [a:b]]",
+            "[expiration:+3600s][role-id:1]:name",
+            "",
+        ] {
+            let by_regex = old.replace_all(text, |c: &regex::Captures<'_>| {
+                format!(
+                    "<{}|{}|{}>",
+                    &c[0],
+                    &c[1],
+                    c.get(2).map_or("", |m| m.as_str())
+                )
+            });
+            let by_hand =
+                replace_placeholders(text, |whole, name, arg| format!("<{whole}|{name}|{arg}>"));
+            assert_eq!(by_hand, by_regex, "{text}");
+        }
     }
 
     #[test]
