@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use super::decode::param;
 use super::matching::Binding;
-use super::render::{Rendering, set_text, text_of};
+use super::render::{Rendering, after_open, set_text, text_of};
 use super::{Replay, Reply};
 use crate::stand_in::Sessions;
 
@@ -85,7 +85,7 @@ pub(super) fn who(
     var: &dyn Fn(&str) -> String,
 ) -> (String, String, String, Option<OffsetDateTime>) {
     let principal = sessions.principals.iter().find_map(|p| {
-        let inside = answer.split(&format!("<{}>", p.element)).nth(1)?;
+        let inside = after_open(answer, &p.element)?;
         Some((
             text_of(inside, &p.arn).unwrap_or_default(),
             text_of(inside, &p.id).unwrap_or_default(),

@@ -176,14 +176,33 @@ fn placeholder_at(text: &str, at: usize) -> Option<(usize, usize)> {
 
 /// The text of the first `<element>` of an answer, unescaped.
 pub(super) fn text_of(answer: &str, element: &str) -> Option<String> {
-    answer
-        .split(&format!("<{element}>"))
-        .nth(1)
-        .and_then(|r| r.split('<').next())
-        .map(unescape)
+    let text = after_open(answer, element)?;
+    Some(unescape(text.split('<').next().unwrap_or("")))
+}
+
+/// What follows the first `<element>` of a text, up to the next one.
+pub(super) fn after_open<'a>(text: &'a str, element: &str) -> Option<&'a str> {
+    let mut at = 0;
+    while let Some(i) = text[at..].find('<').map(|i| at + i) {
+        let rest = &text[i + 1..];
+        if let Some(after) = rest.strip_prefix(element)
+            && let Some(after) = after.strip_prefix('>')
+        {
+            return Some(
+                after
+                    .find(&format!("<{element}>"))
+                    .map_or(after, |j| &after[..j]),
+            );
+        }
+        at = i + 1;
+    }
+    None
 }
 
 fn unescape(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_owned();
+    }
     s.replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
@@ -277,5 +296,14 @@ mod tests {
             Some("a&b")
         );
         assert_eq!(text_of("<R/>", "Arn"), None);
+        assert_eq!(
+            text_of("<R><Arnold>x</Arnold><Arn>y</Arn>", "Arn").as_deref(),
+            Some("y")
+        );
+        assert_eq!(
+            after_open("<U><A>1</A></U><U><A>2</A></U>", "U"),
+            Some("<A>1</A></U>")
+        );
+        assert_eq!(after_open("<U>last", "U"), Some("last"));
     }
 }
