@@ -364,7 +364,7 @@ mod tests {
     use super::super::Replay;
     use super::super::expect::FreeCheck;
     use super::super::keys::Identity;
-    use super::super::matching::tests::{entry, lit, open, replay, request};
+    use super::super::matching::tests::{entry, lit, open, replay, request, signer};
     use super::super::matching::{Found, Signer};
     use super::*;
 
@@ -478,9 +478,8 @@ mod tests {
                             let req = request(&body, how > 0);
                             let params = req.params();
                             let signer = Signer {
-                                key: req.access_key(),
                                 identity: (how == 2).then_some(&identity),
-                                stranger: false,
+                                ..signer(&req)
                             };
                             let found = outcome(r.find(&req, &params, &signer), &r);
                             let everyone = r.entries_named(&params);
@@ -516,12 +515,7 @@ mod tests {
         let find = |body: &str| {
             let req = request(body, true);
             let params = req.params();
-            let signer = Signer {
-                key: req.access_key(),
-                identity: None,
-                stranger: false,
-            };
-            outcome(r.find(&req, &params, &signer), &r).unwrap()
+            outcome(r.find(&req, &params, &signer(&req)), &r).unwrap()
         };
         let (at, _, replaced, tied) = find("Action=Op&S=mine");
         assert_eq!((at, replaced, tied), (500, vec![], vec![500]));

@@ -494,14 +494,19 @@ pub(super) mod tests {
         }
     }
 
-    fn find(r: &Replay, body: &str, signed: bool) -> Result<(usize, Binding), Vec<String>> {
-        let req = request(body, signed);
-        let params = req.params();
-        let signer = Signer {
+    /// The request's own key, no handed-out keys.
+    pub(in crate::replay) fn signer(req: &Incoming) -> Signer<'_> {
+        Signer {
             key: req.access_key(),
             identity: None,
             stranger: false,
-        };
+        }
+    }
+
+    fn find(r: &Replay, body: &str, signed: bool) -> Result<(usize, Binding), Vec<String>> {
+        let req = request(body, signed);
+        let params = req.params();
+        let signer = signer(&req);
         match r.find(&req, &params, &signer) {
             Found::Match { entry, binding, .. } => Ok((entry.case, binding)),
             Found::Miss => Err(r
