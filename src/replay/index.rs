@@ -7,6 +7,7 @@
 //! the most of them equal to the request's are looked up, not counted.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use super::decode::names_key;
@@ -117,7 +118,8 @@ pub(super) struct Group {
     pub classes: Vec<Class>,
     /// The position whose literal value files the classes, when that is worth it.
     at: Option<usize>,
-    by_value: HashMap<String, Vec<usize>>,
+    /// By the hash of the value (a collision only adds classes to compare).
+    by_value: HashMap<u64, Vec<usize>>,
     /// Classes whose value at `at` is open or free: met by every request.
     open: Vec<usize>,
 }
@@ -130,7 +132,7 @@ impl Group {
         };
         let filed = got
             .get(at)
-            .and_then(|(_, v)| self.by_value.get(v))
+            .and_then(|(_, v)| self.by_value.get(&hash_of(v)))
             .map_or(&[][..], Vec::as_slice);
         let mut out = Vec::with_capacity(filed.len() + self.open.len());
         let (mut a, mut b) = (filed.iter().peekable(), self.open.iter().peekable());
@@ -176,28 +178,52 @@ impl Index {
 }
 
 fn group(members: Vec<usize>, entries: &[Entry]) -> Group {
-    let mut keyed: HashMap<String, usize> = HashMap::new();
+    // Long values (assertions, policies) are hashed once; classes are found by the hash of
+    // what decides a match and confirmed field by field.
+    let hashes: Vec<Vec<u64>> = members
+        .iter()
+        .map(|&i| {
+            entries[i]
+                .params
+                .iter()
+                .map(|(_, v)| value_hash(v))
+                .collect()
+        })
+        .collect();
+    let mut keyed: HashMap<u64, Vec<usize>> = HashMap::new();
     let mut listed: Vec<Vec<usize>> = Vec::new();
-    for &i in &members {
-        let n = keyed.entry(class_key(&entries[i])).or_insert_with(|| {
-            listed.push(Vec::new());
-            listed.len() - 1
-        });
-        listed[*n].push(i);
+    let mut firsts: Vec<usize> = Vec::new();
+    for (m, &i) in members.iter().enumerate() {
+        let same = keyed.entry(class_key(&entries[i], &hashes[m])).or_default();
+        match same
+            .iter()
+            .find(|&&n| same_request(&entries[listed[n][0]], &entries[i]))
+        {
+            Some(&n) => listed[n].push(i),
+            None => {
+                same.push(listed.len());
+                listed.push(vec![i]);
+                firsts.push(m);
+            }
+        }
     }
     let classes: Vec<Class> = listed.into_iter().map(|m| class(m, entries)).collect();
     let width = entries[members[0]].params.len();
+    // A class's value at each position, when it requires that literal there.
+    let fixed = |c: usize, pos: usize| {
+        fixed_literal(&entries[classes[c].first()], pos).map(|_| hashes[firsts[c]][pos])
+    };
     // The position that leaves a request the fewest classes to meet, on average over the
     // classes' own requests; a handful of classes are simply all met.
     let mut at = None;
     if classes.len() > 4 {
         let mut cheapest = classes.len() as f64;
         for pos in 0..width {
-            let mut sizes: HashMap<&str, usize> = HashMap::new();
+            let mut sizes: HashMap<u64, usize> = HashMap::new();
             let mut open = 0usize;
-            for c in &classes {
-                match fixed_literal(&entries[c.first()], pos) {
-                    Some(l) => *sizes.entry(l).or_default() += 1,
+            for c in 0..classes.len() {
+                match fixed(c, pos) {
+                    Some(h) => *sizes.entry(h).or_default() += 1,
                     None => open += 1,
                 }
             }
@@ -209,13 +235,13 @@ fn group(members: Vec<usize>, entries: &[Entry]) -> Group {
             }
         }
     }
-    let mut by_value: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_value: HashMap<u64, Vec<usize>> = HashMap::new();
     let mut open = Vec::new();
     if let Some(pos) = at {
-        for (ci, c) in classes.iter().enumerate() {
-            match fixed_literal(&entries[c.first()], pos) {
-                Some(l) => by_value.entry(l.to_owned()).or_default().push(ci),
-                None => open.push(ci),
+        for c in 0..classes.len() {
+            match fixed(c, pos) {
+                Some(h) => by_value.entry(h).or_default().push(c),
+                None => open.push(c),
             }
         }
     }
@@ -225,6 +251,25 @@ fn group(members: Vec<usize>, entries: &[Entry]) -> Group {
         at,
         by_value,
         open,
+    }
+}
+
+fn hash_of(v: &str) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    v.hash(&mut h);
+    h.finish()
+}
+
+/// A literal's hash is the hash of its text, so a request's value finds it.
+fn value_hash(v: &Value) -> u64 {
+    match v {
+        Value::Literal(l) => hash_of(l),
+        Value::Open { re, vars } => {
+            let mut h = std::hash::DefaultHasher::new();
+            re.as_ref().map(|r| r.as_str()).hash(&mut h);
+            vars.hash(&mut h);
+            h.finish()
+        }
     }
 }
 
@@ -295,70 +340,82 @@ fn free_key<'a>(mask: u32, n: usize, value: &dyn Fn(usize) -> &'a str) -> String
     key
 }
 
-/// Everything about an entry that decides whether and how well it matches a request, but
-/// its free values and its case: entries with equal keys match the same requests.
-fn class_key(e: &Entry) -> String {
-    let mut key = String::new();
-    let mut put = |s: &str| {
-        key.push_str(&s.len().to_string());
-        key.push(':');
-        key.push_str(s);
-    };
-    put(&e.service);
-    for (i, (k, v)) in e.params.iter().enumerate() {
-        put(k);
-        match v {
-            Value::Literal(_) if e.free.iter().any(|(j, _)| *j == i) => {
-                put("free");
-                for (_, check) in e.free.iter().filter(|(j, _)| *j == i) {
-                    put(&check.describe());
-                }
-            }
-            Value::Literal(l) => {
-                put("=");
-                put(l);
-            }
-            Value::Open { re, vars } => {
-                put("~");
-                put(re.as_ref().map_or("", |r| r.as_str()));
-                for v in vars {
-                    put(v);
-                }
-            }
-        }
-    }
-    put("chosen");
-    for c in &e.chosen {
-        put(c);
-    }
-    match &e.creds {
-        Creds::Own => put("own"),
-        Creds::Unsigned => put("unsigned"),
-        Creds::Issued => put("issued"),
-        Creds::Key(k, secret) => {
-            put("key");
-            put(k);
-            match secret {
-                Some(s) => {
-                    put("secret");
-                    put(s);
-                }
-                None => put("no secret"),
-            }
-        }
-    }
-    put(if e.raw { "raw" } else { "call" });
-    match &e.content_type {
-        Some(t) => {
-            put("type");
-            put(t);
-        }
-        None => put("no type"),
-    }
-    put(if e.doc { "doc" } else { "-" });
-    key
+/// Whether an entry is free at a position, and with which checks.
+fn free_at(e: &Entry, pos: usize) -> Vec<String> {
+    e.free
+        .iter()
+        .filter(|(j, _)| *j == pos)
+        .map(|(_, check)| check.describe())
+        .collect()
 }
 
+/// Whether two entries match the same requests as well, whatever their free values and
+/// their cases.
+fn same_request(a: &Entry, b: &Entry) -> bool {
+    let creds = match (&a.creds, &b.creds) {
+        (Creds::Own, Creds::Own)
+        | (Creds::Unsigned, Creds::Unsigned)
+        | (Creds::Issued, Creds::Issued) => true,
+        (Creds::Key(k, s), Creds::Key(l, t)) => k == l && s == t,
+        _ => false,
+    };
+    let params = a.params.len() == b.params.len()
+        && a.params
+            .iter()
+            .zip(&b.params)
+            .enumerate()
+            .all(|(i, ((k, v), (l, w)))| {
+                let (fa, fb) = (free_at(a, i), free_at(b, i));
+                k == l
+                    && fa == fb
+                    && match (v, w) {
+                        (Value::Literal(_), Value::Literal(_)) if !fa.is_empty() => true,
+                        (Value::Literal(x), Value::Literal(y)) => x == y,
+                        (Value::Open { re, vars }, Value::Open { re: r, vars: u }) => {
+                            re.as_ref().map(|x| x.as_str()) == r.as_ref().map(|x| x.as_str())
+                                && vars == u
+                        }
+                        _ => false,
+                    }
+            });
+    creds
+        && params
+        && a.service == b.service
+        && a.chosen == b.chosen
+        && a.raw == b.raw
+        && a.content_type == b.content_type
+        && a.doc == b.doc
+}
+
+/// The hash of what `same_request` compares.
+fn class_key(e: &Entry, hashes: &[u64]) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    e.service.hash(&mut h);
+    for (i, ((k, _), vh)) in e.params.iter().zip(hashes).enumerate() {
+        k.hash(&mut h);
+        let free = free_at(e, i);
+        if free.is_empty() {
+            vh.hash(&mut h);
+        } else {
+            free.hash(&mut h);
+        }
+    }
+    e.chosen.hash(&mut h);
+    match &e.creds {
+        Creds::Own => 0u8.hash(&mut h),
+        Creds::Unsigned => 1u8.hash(&mut h),
+        Creds::Issued => 2u8.hash(&mut h),
+        Creds::Key(k, secret) => {
+            3u8.hash(&mut h);
+            k.hash(&mut h);
+            secret.hash(&mut h);
+        }
+    }
+    e.raw.hash(&mut h);
+    e.content_type.hash(&mut h);
+    e.doc.hash(&mut h);
+    h.finish()
+}
 #[cfg(test)]
 mod tests {
     use super::super::Replay;
