@@ -1,11 +1,16 @@
-//! SigV4 through the `aws-sigv4` crate: the harness never computes a signature itself.
+//! SigV4 through the `aws-sigv4` crate. Signing is the crate's alone; checking a signature
+//! the replay server received builds the usual request's canonical form here, to reuse
+//! signing keys (the crate derives one per signature), and leaves any other to the crate.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 use std::time::SystemTime;
 
 use aws_credential_types::Credentials as AwsCredentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
+use sha2::{Digest, Sha256};
 
 use crate::http::HttpRequest;
 
@@ -83,6 +88,22 @@ pub fn sign_headers(
 /// Whether `request` (as received, Authorization included) carries a valid SigV4 signature
 /// made with `creds`: its headers are signed again with the scope and time it names.
 pub fn verify(creds: &Credentials, request: &HttpRequest) -> bool {
+    check(creds, request, Check::Quick)
+        .or_else(|| check(creds, request, Check::SignAgain))
+        .unwrap_or(false)
+}
+
+/// How `check` reaches its verdict.
+#[derive(Clone, Copy, PartialEq)]
+enum Check {
+    /// The canonical form built here, with a cached signing key; no verdict for requests
+    /// other than those SDKs send.
+    Quick,
+    /// The request signed again by `aws-sigv4` with the scope and time it names.
+    SignAgain,
+}
+
+fn check(creds: &Credentials, request: &HttpRequest, how: Check) -> Option<bool> {
     let header = |name: &str| {
         request
             .headers
@@ -91,32 +112,35 @@ pub fn verify(creds: &Credentials, request: &HttpRequest) -> bool {
             .map(|(_, v)| v.as_str())
     };
     let Some(auth) = header("authorization") else {
-        return false;
+        return Some(false);
     };
-    let field = |name: &str| {
-        auth.split([' ', ','])
-            .find_map(|p| p.strip_prefix(name))
-            .map(str::to_owned)
-    };
+    let field = |name: &str| auth.split([' ', ',']).find_map(|p| p.strip_prefix(name));
     let (Some(scope), Some(signed), Some(date)) = (
         field("Credential="),
         field("SignedHeaders="),
         header("x-amz-date"),
     ) else {
-        return false;
+        return Some(false);
     };
     let parts: Vec<&str> = scope.split('/').collect();
     if parts.len() != 5 || parts[0] != creds.access_key_id {
-        return false;
+        return Some(false);
     }
     let Ok(time) = time::PrimitiveDateTime::parse(
         date,
         time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"),
     ) else {
-        return false;
+        return Some(false);
     };
-    let time: SystemTime = time.assume_utc().into();
     let names: Vec<&str> = signed.split(';').collect();
+    let scope = Scope {
+        key: parts[0],
+        region: parts[2],
+        service: parts[3],
+    };
+    if how == Check::Quick {
+        return quick_verify(creds, request, auth, &scope, &names, date);
+    }
     let headers: Vec<(String, String)> = request
         .headers
         .iter()
@@ -133,10 +157,159 @@ pub fn verify(creds: &Credentials, request: &HttpRequest) -> bool {
         headers,
         ..request.clone()
     };
-    match sign_headers(creds, parts[2], parts[3], &unsigned, time) {
-        Ok(h) => h.iter().any(|(k, v)| k == "authorization" && v == auth),
-        Err(_) => false,
+    Some(
+        match sign_headers(
+            creds,
+            parts[2],
+            parts[3],
+            &unsigned,
+            time.assume_utc().into(),
+        ) {
+            Ok(h) => h.iter().any(|(k, v)| k == "authorization" && v == auth),
+            Err(_) => false,
+        },
+    )
+}
+
+/// A signature's credential scope, as the request names it.
+struct Scope<'a> {
+    key: &'a str,
+    region: &'a str,
+    service: &'a str,
+}
+
+/// Signing keys by secret, date, region and service. A client signs with few of these at
+/// once; the cache is emptied when full, so that one sending many costs bounded memory.
+type KeyCache = HashMap<(String, String, String, String), [u8; 32]>;
+const KEYS_KEPT: usize = 256;
+static KEYS: LazyLock<Mutex<KeyCache>> = LazyLock::new(Mutex::default);
+
+/// `verify` for the request SDKs send (path `/`, no query string, each signed header once,
+/// printable values, `host` signed): the same verdict as signing again with `aws-sigv4`,
+/// with a cached signing key. None for any other request.
+fn quick_verify(
+    creds: &Credentials,
+    request: &HttpRequest,
+    auth: &str,
+    scope: &Scope<'_>,
+    names: &[&str],
+    date: &str,
+) -> Option<bool> {
+    // `http://host[:port]/`, as the replay server rebuilds what arrived without a query.
+    let host = request.url.split_once("://")?.1.strip_suffix('/')?;
+    let (name, port) = host.split_once(':').unwrap_or((host, "0"));
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        || port.parse::<u16>().is_err()
+    {
+        return None;
     }
+    let printable = |v: &str| v.bytes().all(|b| (0x20..0x7f).contains(&b));
+    let mut headers: Vec<(String, String)> = Vec::with_capacity(names.len() + 2);
+    for (k, v) in &request.headers {
+        let k = k.to_ascii_lowercase();
+        if !names.contains(&k.as_str()) || matches!(k.as_str(), "x-amz-content-sha256") {
+            continue;
+        }
+        if matches!(
+            k.as_str(),
+            "authorization" | "user-agent" | "x-amzn-trace-id" | "transfer-encoding"
+        ) || !printable(v)
+        {
+            return None;
+        }
+        match k.as_str() {
+            "x-amz-date" | "x-amz-security-token" => {}
+            _ => headers.push((k, collapse_spaces(v))),
+        }
+    }
+    headers.push(("x-amz-date".into(), date.to_owned()));
+    if let Some(t) = &creds.session_token {
+        if !printable(t) {
+            return None;
+        }
+        headers.push(("x-amz-security-token".into(), t.clone()));
+    }
+    headers.sort_by(|a, b| a.0.cmp(&b.0));
+    if headers.windows(2).any(|w| w[0].0 == w[1].0) || !headers.iter().any(|(k, _)| k == "host") {
+        return None;
+    }
+    // The date of the scope is the day of X-Amz-Date when signed again.
+    let day = date.get(..8)?;
+    let signed: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
+    let signed = signed.join(";");
+    let mut canonical = format!("{}\n/\n\n", request.method);
+    for (k, v) in &headers {
+        canonical.push_str(k);
+        canonical.push(':');
+        canonical.push_str(v);
+        canonical.push('\n');
+    }
+    canonical.push('\n');
+    canonical.push_str(&signed);
+    canonical.push('\n');
+    canonical.push_str(&hex(&Sha256::digest(&request.body)));
+    let credential_scope = format!("{day}/{}/{}/aws4_request", scope.region, scope.service);
+    let to_sign = format!(
+        "AWS4-HMAC-SHA256\n{date}\n{credential_scope}\n{}",
+        hex(&Sha256::digest(canonical.as_bytes()))
+    );
+    let key = signing_key(&creds.secret_access_key, day, scope.region, scope.service)?;
+    let signature = v4::calculate_signature(key, to_sign.as_bytes());
+    let expected = format!(
+        "AWS4-HMAC-SHA256 Credential={}/{credential_scope}, SignedHeaders={signed}, Signature={signature}",
+        scope.key
+    );
+    Some(expected == auth)
+}
+
+/// The signing key of a secret for a day, region and service, derived once.
+fn signing_key(secret: &str, day: &str, region: &str, service: &str) -> Option<[u8; 32]> {
+    let id = (
+        secret.to_owned(),
+        day.to_owned(),
+        region.to_owned(),
+        service.to_owned(),
+    );
+    let mut keys = KEYS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(k) = keys.get(&id) {
+        return Some(*k);
+    }
+    let midday = time::Date::parse(day, time::macros::format_description!("[year][month][day]"))
+        .ok()?
+        .midnight()
+        .assume_utc();
+    let derived = v4::generate_signing_key(secret, midday.into(), region, service);
+    let key: [u8; 32] = derived.as_ref().try_into().ok()?;
+    if keys.len() >= KEYS_KEPT {
+        keys.clear();
+    }
+    keys.insert(id, key);
+    Some(key)
+}
+
+/// A header value as SigV4 signs it: spaces at the ends dropped, runs of them made one.
+fn collapse_spaces(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for word in v.split(' ').filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -255,5 +428,88 @@ mod tests {
         );
         assert!(format!("{:?}", creds(Some("TOKEN"))).contains("[redacted]"));
         assert!(!format!("{:?}", creds(Some("TOKEN"))).contains("EXAMPLEKEY"));
+    }
+
+    /// The quick check must reach the verdict of signing again wherever it gives one, and
+    /// give one for what SDKs send.
+    #[test]
+    fn the_quick_check_agrees_with_signing_again() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut quick = 0;
+        let mut valid = 0;
+        for (url, token, extra, body) in [
+            (
+                "http://127.0.0.1:5000/",
+                None,
+                None,
+                &b"Action=GetCallerIdentity"[..],
+            ),
+            ("http://localhost/", Some("TOKEN"), None, b""),
+            (
+                "http://localhost:1/",
+                None,
+                Some(("X-Custom", "  a   b  ")),
+                b"x=1",
+            ),
+            (
+                "http://localhost:1/",
+                None,
+                Some(("user-agent", "sdk/1")),
+                b"x=1",
+            ),
+            (
+                "http://localhost:1/",
+                None,
+                Some(("x-odd", "tab\there")),
+                b"x=1",
+            ),
+            ("http://localhost:1/?a=b", None, None, b"x=1"),
+            ("http://[::1]:1/", None, None, b"x=1"),
+        ] {
+            let mut r = req(url, body);
+            if let Some((k, v)) = extra {
+                r.headers.push((k.into(), v.into()));
+            }
+            let signer = creds(token);
+            r.headers
+                .extend(sign_headers(&signer, "us-east-1", "sts", &r, t).unwrap());
+            let mut variants = vec![r.clone()];
+            let mut tampered = r.clone();
+            tampered.body.push(b'&');
+            variants.push(tampered);
+            let mut upper = r.clone();
+            for (k, _) in &mut upper.headers {
+                if k == "content-type" {
+                    *k = "Content-Type".into();
+                }
+            }
+            variants.push(upper);
+            let mut doubled = r.clone();
+            doubled.headers.push(("host".into(), "other".into()));
+            variants.push(doubled);
+            let mut other_day = r.clone();
+            for (k, v) in &mut other_day.headers {
+                if k == "authorization" {
+                    *v = v.replace("/2023", "/2022");
+                }
+            }
+            variants.push(other_day);
+            for v in &variants {
+                for who in [creds(token), creds(None), creds(Some("OTHER")), {
+                    let mut c = creds(token);
+                    c.secret_access_key = "another".into();
+                    c
+                }] {
+                    let again = check(&who, v, Check::SignAgain);
+                    if let Some(verdict) = check(&who, v, Check::Quick) {
+                        assert_eq!(Some(verdict), again, "{url} {:?}", v.headers);
+                        quick += 1;
+                        valid += usize::from(verdict);
+                    }
+                }
+            }
+        }
+        // Most requests are checked quickly, and some of those are valid.
+        assert!(quick >= 60 && valid >= 4, "{quick} quick, {valid} valid");
     }
 }

@@ -132,6 +132,16 @@ pub(super) struct FreeCheck {
 }
 
 impl FreeCheck {
+    /// A check of length and pattern alone, for tests.
+    #[cfg(test)]
+    pub fn new(min: Option<usize>, max: Option<usize>, pattern: Option<&str>) -> FreeCheck {
+        FreeCheck {
+            min,
+            max,
+            pattern: pattern.map(|p| Regex::new(p).expect("a valid pattern")),
+        }
+    }
+
     fn of(model: &Model, op: &Operation, member: &str) -> FreeCheck {
         let shape = model.input_members(op).and_then(|s| match &s.kind {
             ShapeKind::Structure { members, .. } => members.get(member),
@@ -156,6 +166,16 @@ impl FreeCheck {
             max: shape.max.map(|n| n as usize),
             pattern,
         }
+    }
+
+    /// What the check is, as text: equal texts allow the same values.
+    pub fn describe(&self) -> String {
+        format!(
+            "{:?}..{:?} {}",
+            self.min,
+            self.max,
+            self.pattern.as_ref().map_or("", |p| p.as_str())
+        )
     }
 
     pub fn allows(&self, v: &str) -> bool {

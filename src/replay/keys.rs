@@ -5,12 +5,13 @@
 //! replay file.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 
 use super::decode::param;
 use super::matching::Binding;
-use super::render::{Rendering, set_text, text_of};
+use super::render::{Rendering, after_open, set_text, text_of};
 use super::{Replay, Reply};
 use crate::stand_in::Sessions;
 
@@ -33,7 +34,7 @@ pub(super) struct Identity {
     pub binding: Binding,
     /// Cases whose flows may continue with them (cases whose first steps are the same
     /// request all own the keys it handed out).
-    pub cases: Vec<usize>,
+    pub cases: Arc<[usize]>,
 }
 
 /// Keys handed out, with whom they stand for, at most `IDENTITIES` of them.
@@ -84,7 +85,7 @@ pub(super) fn who(
     var: &dyn Fn(&str) -> String,
 ) -> (String, String, String, Option<OffsetDateTime>) {
     let principal = sessions.principals.iter().find_map(|p| {
-        let inside = answer.split(&format!("<{}>", p.element)).nth(1)?;
+        let inside = after_open(answer, &p.element)?;
         Some((
             text_of(inside, &p.arn).unwrap_or_default(),
             text_of(inside, &p.id).unwrap_or_default(),
@@ -121,7 +122,7 @@ impl Replay {
         Some(Reply {
             status: a.status,
             content_type: a.content_type.clone(),
-            body: self.render(&a.body, binding, &Rendering::of(e, &[], "")),
+            body: self.render(&a.body, binding, &Rendering::of(e, &Arc::from([]), "")),
         })
     }
 
@@ -153,7 +154,11 @@ impl Replay {
         Some(Reply {
             status: a.status,
             content_type: a.content_type.clone(),
-            body: self.render(&body, &id.binding, &Rendering::of(e, &[], &call.operation)),
+            body: self.render(
+                &body,
+                &id.binding,
+                &Rendering::of(e, &Arc::from([]), &call.operation),
+            ),
         })
     }
 
@@ -181,7 +186,7 @@ mod tests {
             account: String::new(),
             expires,
             binding: Binding::default(),
-            cases: Vec::new(),
+            cases: Arc::from([]),
         }
     }
 

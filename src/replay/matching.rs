@@ -4,10 +4,12 @@
 //! body type; the most literal match wins.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::Replay;
-use super::decode::{Incoming, names_key};
+use super::decode::Incoming;
 use super::expect::{Creds, Entry, Value};
+use super::index::Members;
 use super::keys::Identity;
 use super::miss::clip;
 use super::verify::{content_type_fits, signed_with};
@@ -78,14 +80,32 @@ impl Compared<'_> {
 /// What the search found.
 pub(super) enum Found<'a> {
     /// The entry that answers, what the request bound, and every case that matched as well
-    /// (they share the keys the answer hands out).
+    /// (they share the keys the answer hands out), in entry order.
     Match {
         entry: &'a Entry,
         binding: Binding,
-        tied: Vec<usize>,
+        tied: Arc<[usize]>,
     },
-    /// No entry matches; these came closest.
-    Near(Vec<Near<'a>>),
+    /// No entry matches (`closest` says which came nearest).
+    Miss,
+}
+
+/// Classes that tie for the best match: what their shared parameters bound, where their
+/// free parameters are, and the members that match best.
+struct Tie<'a> {
+    vars: Vec<(&'a str, &'a str)>,
+    free: &'a [usize],
+    sets: Vec<&'a Members>,
+}
+
+/// What ranks matches with as many literal values: named keys, then the case the handed-out
+/// keys belong to, then a raw request of its own type, then a documented example. The first
+/// of equals wins, so the same request always gets the same case.
+fn bonus(e: &Entry, issued: bool) -> usize {
+    8 * usize::from(matches!(e.creds, Creds::Key(..)))
+        + 4 * usize::from(issued)
+        + 2 * usize::from(e.raw && e.content_type.is_some())
+        + usize::from(e.doc)
 }
 
 /// Who signed a request, as far as the server can tell.
@@ -99,7 +119,9 @@ pub(super) struct Signer<'a> {
 
 impl Signer<'_> {
     pub fn issued_to(&self, case: usize) -> bool {
-        self.identity.is_some_and(|i| i.cases.contains(&case))
+        // Owners are listed in entry order, which is the cases' order.
+        self.identity
+            .is_some_and(|i| i.cases.binary_search(&case).is_ok())
     }
 
     fn fits(&self, e: &Entry, req: &Incoming) -> bool {
@@ -116,24 +138,154 @@ impl Signer<'_> {
 }
 
 impl Replay {
-    /// The entry a request is, or those that came closest.
+    /// The entry a request is. Only the classes of entries the index files under the
+    /// request's values are met, each compared once for all its members; the answer is the
+    /// one `scan` would find among all entries with these names.
     pub(super) fn find<'a>(
         &'a self,
         req: &Incoming,
         params: &'a [(String, String)],
         signer: &Signer<'_>,
     ) -> Found<'a> {
+        let Some(group) = self.index.group(params) else {
+            return Found::Miss;
+        };
+        let classes = group.candidates(params);
+        if signer.identity.is_some() {
+            // Handed-out keys favour the cases they were handed to, which members of one
+            // class may differ in: those requests meet each member.
+            let mut members: Vec<usize> = classes
+                .iter()
+                .flat_map(|&c| group.classes[c].all.entries.iter().copied())
+                .collect();
+            members.sort_unstable();
+            let entries = members.iter().map(|&i| &self.entries[i]);
+            return self.scan(entries, req, params, signer, None);
+        }
+        let mut shapes = Shapes::new();
+        let mut best: Option<(usize, Vec<Tie<'a>>)> = None;
+        for ci in classes {
+            let class = &group.classes[ci];
+            let e = &self.entries[class.first()];
+            let Some(c) = self.compare_values(e, params, &mut shapes, false, true) else {
+                continue;
+            };
+            if !c.misses.is_empty() || !signer.fits(e, req) || !content_type_fits(e, req) {
+                continue;
+            }
+            let allowed: Vec<bool> = class
+                .free
+                .iter()
+                .map(|&f| {
+                    e.free
+                        .iter()
+                        .find(|(j, _)| *j == f)
+                        .is_some_and(|(_, check)| check.allows(&params[f].1))
+                })
+                .collect();
+            let Some((level, sets)) = class.best(params, &allowed) else {
+                continue;
+            };
+            let score = (c.exact + level) * 16 + bonus(e, false);
+            let tie = Tie {
+                vars: c.vars,
+                free: &class.free,
+                sets,
+            };
+            match &mut best {
+                Some((s, _)) if score < *s => {}
+                Some((s, ties)) if score == *s => ties.push(tie),
+                _ => best = Some((score, vec![tie])),
+            }
+        }
+        let Some((_, ties)) = best else {
+            return Found::Miss;
+        };
+        let Some((tie, first)) = ties
+            .iter()
+            .flat_map(|t| t.sets.iter().map(move |m| (t, m.entries[0])))
+            .min_by_key(|(_, first)| *first)
+        else {
+            return Found::Miss;
+        };
+        let entry = &self.entries[first];
+        let sets: Vec<&Members> = ties.iter().flat_map(|t| t.sets.iter().copied()).collect();
+        let tied = match sets.as_slice() {
+            [one] => Arc::clone(&one.cases),
+            _ => {
+                let mut all: Vec<usize> = sets
+                    .iter()
+                    .flat_map(|m| m.entries.iter().copied())
+                    .collect();
+                all.sort_unstable();
+                all.iter().map(|&i| self.entries[i].case).collect()
+            }
+        };
+        let binding = Binding {
+            vars: tie
+                .vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            replaced: tie
+                .free
+                .iter()
+                .filter_map(|&f| match &entry.params[f].1 {
+                    Value::Literal(l) if *l != params[f].1 => {
+                        Some((l.clone(), params[f].1.clone()))
+                    }
+                    _ => None,
+                })
+                .collect(),
+        };
+        Found::Match {
+            entry,
+            binding,
+            tied,
+        }
+    }
+
+    /// The entries with these parameter names that came closest to matching a request
+    /// that matched none.
+    pub(super) fn closest<'a>(
+        &'a self,
+        req: &Incoming,
+        params: &'a [(String, String)],
+        signer: &Signer<'_>,
+    ) -> Vec<Near<'a>> {
+        let mut near = Vec::new();
+        self.scan(
+            self.entries_named(params),
+            req,
+            params,
+            signer,
+            Some(&mut near),
+        );
+        near
+    }
+
+    /// The entry a request is among these, compared one by one (and, when `near` is given,
+    /// those that came close).
+    pub(super) fn scan<'a>(
+        &'a self,
+        entries: impl Iterator<Item = &'a Entry>,
+        req: &Incoming,
+        params: &'a [(String, String)],
+        signer: &Signer<'_>,
+        mut near: Option<&mut Vec<Near<'a>>>,
+    ) -> Found<'a> {
         let mut best: Option<(usize, &Entry, Binding)> = None;
         let mut tied: Vec<usize> = Vec::new();
-        let mut near: Vec<Near<'a>> = Vec::new();
         // A chosen value is checked against its shape once per request, not once per case.
         let mut shapes = Shapes::new();
-        for e in self.entries_named(params) {
+        for e in entries {
             let Some(c) = self.compare(e, params, &mut shapes, false) else {
                 continue;
             };
             if !c.misses.is_empty() {
-                near.push((c.misses.len(), e, c.misses));
+                if let Some(near) = near.as_deref_mut() {
+                    near.push((c.misses.len(), e, c.misses));
+                }
                 continue;
             }
             let creds_ok = signer.fits(e, req);
@@ -147,17 +299,12 @@ impl Replay {
                         e.wants()
                     )
                 };
-                near.push((0, e, vec![why]));
+                if let Some(near) = near.as_deref_mut() {
+                    near.push((0, e, vec![why]));
+                }
                 continue;
             }
-            // Prefer the most literal match; among equals, named keys, then the case the
-            // handed-out keys belong to, then a documented example. The first of equals
-            // wins, so the same request always gets the same case.
-            let score = c.exact * 16
-                + 8 * usize::from(matches!(e.creds, Creds::Key(..)))
-                + 4 * usize::from(signer.issued_to(e.case))
-                + 2 * usize::from(e.raw && e.content_type.is_some())
-                + usize::from(e.doc);
+            let score = c.exact * 16 + bonus(e, signer.issued_to(e.case));
             match &best {
                 Some((s, _, _)) if score < *s => {}
                 Some((s, _, _)) if score == *s => tied.push(e.case),
@@ -171,9 +318,9 @@ impl Replay {
             Some((_, entry, binding)) => Found::Match {
                 entry,
                 binding,
-                tied,
+                tied: tied.into(),
             },
-            None => Found::Near(near),
+            None => Found::Miss,
         }
     }
 
@@ -183,9 +330,9 @@ impl Replay {
         &'a self,
         params: &[(String, String)],
     ) -> impl Iterator<Item = &'a Entry> {
-        self.by_names
-            .get(&names_key(params.iter().map(|(k, _)| k.as_str())))
-            .map_or(&[][..], Vec::as_slice)
+        self.index
+            .group(params)
+            .map_or(&[][..], |g| g.entries.as_slice())
             .iter()
             .map(|&i| &self.entries[i])
     }
@@ -199,6 +346,19 @@ impl Replay {
         shapes: &mut Shapes,
         explain: bool,
     ) -> Option<Compared<'a>> {
+        self.compare_values(e, got, shapes, explain, false)
+    }
+
+    /// `compare`, leaving out free parameters when `skip_free` (what the members of a class
+    /// send there is looked up apart).
+    fn compare_values<'a>(
+        &self,
+        e: &'a Entry,
+        got: &'a [(String, String)],
+        shapes: &mut Shapes,
+        explain: bool,
+        skip_free: bool,
+    ) -> Option<Compared<'a>> {
         if e.params.len() != got.len() || e.params.iter().zip(got).any(|((a, _), (b, _))| a != b) {
             return None;
         }
@@ -210,6 +370,7 @@ impl Replay {
         };
         for (i, ((k, want), (_, have))) in e.params.iter().zip(got).enumerate() {
             match want {
+                Value::Literal(_) if skip_free && e.free.iter().any(|(j, _)| *j == i) => {}
                 Value::Literal(l) if l == have => c.exact += 1,
                 Value::Literal(l) => match e.free.iter().find(|(j, _)| *j == i) {
                     Some((_, check)) if check.allows(have) => {
@@ -277,11 +438,11 @@ impl Replay {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::scenario::Role;
 
-    fn entry(case: usize, params: &[(&str, Value)], creds: Creds) -> Entry {
+    pub(in crate::replay) fn entry(case: usize, params: &[(&str, Value)], creds: Creds) -> Entry {
         let mut params: Vec<(String, Value)> = params
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
@@ -305,16 +466,16 @@ mod tests {
         }
     }
 
-    fn lit(v: &str) -> Value {
+    pub(in crate::replay) fn lit(v: &str) -> Value {
         Value::Literal(v.into())
     }
 
-    fn replay(entries: Vec<Entry>) -> Replay {
+    pub(in crate::replay) fn replay(entries: Vec<Entry>) -> Replay {
         let vars = [("account_id".to_owned(), "123456789012".to_owned())].into();
         Replay::with_entries(entries, vars)
     }
 
-    fn request(body: &str, signed: bool) -> Incoming {
+    pub(in crate::replay) fn request(body: &str, signed: bool) -> Incoming {
         let mut headers = vec![(
             "content-type".to_owned(),
             "application/x-www-form-urlencoded".to_owned(),
@@ -333,21 +494,30 @@ mod tests {
         }
     }
 
-    fn find(r: &Replay, body: &str, signed: bool) -> Result<(usize, Binding), Vec<String>> {
-        let req = request(body, signed);
-        let params = req.params();
-        let signer = Signer {
+    /// The request's own key, no handed-out keys.
+    pub(in crate::replay) fn signer(req: &Incoming) -> Signer<'_> {
+        Signer {
             key: req.access_key(),
             identity: None,
             stranger: false,
-        };
-        match r.find(&req, &params, &signer) {
-            Found::Match { entry, binding, .. } => Ok((entry.case, binding)),
-            Found::Near(near) => Err(near.into_iter().flat_map(|(_, _, why)| why).collect()),
         }
     }
 
-    fn open(name: &str) -> Value {
+    fn find(r: &Replay, body: &str, signed: bool) -> Result<(usize, Binding), Vec<String>> {
+        let req = request(body, signed);
+        let params = req.params();
+        let signer = signer(&req);
+        match r.find(&req, &params, &signer) {
+            Found::Match { entry, binding, .. } => Ok((entry.case, binding)),
+            Found::Miss => Err(r
+                .closest(&req, &params, &signer)
+                .into_iter()
+                .flat_map(|(_, _, why)| why)
+                .collect()),
+        }
+    }
+
+    pub(in crate::replay) fn open(name: &str) -> Value {
         Value::Open {
             re: None,
             vars: vec![name.into()],

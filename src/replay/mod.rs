@@ -14,6 +14,7 @@
 mod decode;
 mod expect;
 mod fresh;
+mod index;
 mod keys;
 mod matching;
 mod miss;
@@ -34,9 +35,9 @@ use crate::template::Vars;
 pub use decode::Incoming;
 pub use server::{Limits, Server, serve, serve_with};
 
-use decode::names_key;
 use expect::Entry;
 use fresh::{Makers, escape, request_id};
+use index::Index;
 use keys::Issued;
 use matching::{Found, Signer};
 use render::Rendering;
@@ -104,8 +105,9 @@ struct State {
 
 pub struct Replay {
     entries: Vec<Entry>,
-    /// Entries by their parameter names: a request is only compared with those.
-    by_names: HashMap<String, Vec<usize>>,
+    /// Entries filed by their parameter names and values: a request meets only those that
+    /// can match it.
+    index: Index,
     observer: Option<Observer>,
     vars: Vars,
     /// Placeholder name to the variable whose value it stands for.
@@ -166,16 +168,9 @@ impl Replay {
 
     /// A replay of these entries, standing for these values, that knows nothing else yet.
     fn with_entries(entries: Vec<Entry>, vars: Vars) -> Replay {
-        let mut by_names: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, e) in entries.iter().enumerate() {
-            by_names
-                .entry(names_key(e.params.iter().map(|(k, _)| k.as_str())))
-                .or_default()
-                .push(i);
-        }
         Replay {
+            index: Index::new(&entries),
             entries,
-            by_names,
             observer: None,
             vars,
             placeholder_vars: HashMap::new(),
@@ -255,7 +250,7 @@ impl Replay {
                 binding,
                 tied,
             } => (entry, binding, tied),
-            Found::Near(near) => {
+            Found::Miss => {
                 if let Some(id) = &identity
                     && let Some(reply) = self.session_answer(&params, id)
                 {
@@ -266,6 +261,7 @@ impl Replay {
                 if stranger && let Some(reply) = self.unknown_key_answer(&params) {
                     return reply;
                 }
+                let near = self.closest(req, &params, &signer);
                 return self.no_match(req, &params, near);
             }
         };

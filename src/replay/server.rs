@@ -190,10 +190,12 @@ async fn handle(
             .headers
             .iter()
             .map(|(k, v)| {
-                (
-                    k.as_str().to_ascii_lowercase(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
+                // hyper's names are lower case already; values are nearly always ASCII.
+                let v = v.to_str().map_or_else(
+                    |_| String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    str::to_owned,
+                );
+                (k.as_str().to_owned(), v)
             })
             .collect(),
         body: bytes.to_vec(),

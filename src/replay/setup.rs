@@ -26,7 +26,7 @@ impl Replay {
         e: &Entry,
         params: &[(String, String)],
         binding: &Binding,
-        owners: &[usize],
+        owners: &std::sync::Arc<[usize]>,
     ) -> Reply {
         let action = param(params, "Action").unwrap_or("");
         let service = self.services.get(&e.service);
