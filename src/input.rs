@@ -53,10 +53,10 @@ pub fn models_of(
             path: p.clone(),
             source,
         })?;
-        if let (Some(wanted), Some(service)) = (wanted, endpoint_prefix(&text)) {
-            if !wanted.contains(service) {
-                continue;
-            }
+        if let (Some(wanted), Some(service)) = (wanted, endpoint_prefix(&text))
+            && !wanted.contains(service)
+        {
+            continue;
         }
         let m = Model::from_json(&text, &p)?;
         out.insert(m.service.clone(), m);
@@ -112,7 +112,31 @@ pub fn save_baseline(baseline: &Baseline, path: &Path) -> std::io::Result<()> {
 /// `None` when it is not written plainly, and then the model is parsed to know.
 fn endpoint_prefix(text: &str) -> Option<&str> {
     let (_, after) = text.split_once("\"endpointPrefix\"")?;
-    let value = after.trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
+    let value = after
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
     let (service, _) = value.split_once('"')?;
     (!service.contains('\\')).then_some(service)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint_prefix;
+
+    #[test]
+    fn a_models_service_is_read_from_its_text_or_left_to_the_parser() {
+        assert_eq!(
+            endpoint_prefix("{\"metadata\": {\"endpointPrefix\": \"iam\"}}"),
+            Some("iam")
+        );
+        assert_eq!(
+            endpoint_prefix("{\"metadata\":{\"endpointPrefix\":\"sts\","),
+            Some("sts")
+        );
+        // Escaped, or not there: parse the model to know.
+        assert_eq!(endpoint_prefix("{\"endpointPrefix\": \"s\\u0074s\"}"), None);
+        assert_eq!(endpoint_prefix("{\"metadata\": {}}"), None);
+    }
 }

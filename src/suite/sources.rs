@@ -177,7 +177,10 @@ fn services_named(files: &[ScenarioFile]) -> std::collections::BTreeSet<String> 
             out.insert(service.to_owned());
         }
         if let Ok(text) = &f.text {
-            for (_, after) in text.match_indices("service:").map(|(i, m)| text.split_at(i + m.len())) {
+            for (_, after) in text
+                .match_indices("service:")
+                .map(|(i, m)| text.split_at(i + m.len()))
+            {
                 let name: String = after
                     .trim_start()
                     .trim_start_matches(['\'', '"'])

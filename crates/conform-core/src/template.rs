@@ -72,6 +72,8 @@ impl Template {
         if !rest.is_empty() || parts.is_empty() {
             push_lit(&mut parts, rest);
         }
+        // Kept for the whole run: no room for pieces that will never come.
+        parts.shrink_to_fit();
         Ok(Template { parts })
     }
 
