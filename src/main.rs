@@ -51,7 +51,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let selection = match &cli.command {
         Command::Run(args) => {
             let filters = args.filters.iter().chain(&args.more_filters).cloned();
-            Selection::new(filters.collect(), args.exact)
+            let selection = Selection::new(filters.collect(), args.exact);
+            // Against an endpoint each snapshot is needed once, when its case is judged;
+            // the built-in replay server reads them all to answer from them.
+            let endpoint = args.endpoint.is_some()
+                || args.target_name.as_deref().is_some_and(|t| t != "replay");
+            if endpoint {
+                selection.leaving_snapshots_on_disk()
+            } else {
+                selection
+            }
         }
         _ => Selection::all(),
     };

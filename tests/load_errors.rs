@@ -227,3 +227,53 @@ fn a_filtered_run_reads_only_the_files_that_may_hold_its_cases() {
         "{out}"
     );
 }
+
+/// Against an endpoint, snapshots stay on disk until their case is judged: one broken after
+/// the run started is that case's error, named with its scenario and what to do, and the
+/// other cases are judged as usual.
+#[test]
+fn a_snapshot_read_when_judged_is_a_case_error_when_broken() {
+    let two = format!(
+        "{CASE}  - id: d\n    kind: limit\n    provenance: documented\n    description: d\n    steps:\n      - operation: GetCallerIdentity\n"
+    );
+    let (_dir, root) = common::project(&[("scenarios/sts/GetCallerIdentity/two.yaml", &two)]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(common::start(common::Deviation::None));
+    let endpoint = server.uri();
+    let run = |root: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_conform"))
+            .arg("--root")
+            .arg(root)
+            .args(["run", "--endpoint", &endpoint])
+            .env_remove("CI")
+            .output()
+            .expect("conform runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    };
+    // Record: each missing snapshot is written for review; accept both.
+    run(&root);
+    let dir = root.join("snapshots/sts/GetCallerIdentity");
+    for id in ["c", "d"] {
+        let new = dir.join(format!("{id}.snap.new"));
+        std::fs::rename(&new, dir.join(format!("{id}.snap")))
+            .expect("a snapshot written for review");
+    }
+    let (code, out) = run(&root);
+    assert_eq!(code, 0, "both pass once accepted:\n{out}");
+    std::fs::write(dir.join("d.snap"), "").unwrap();
+    let (code, out) = run(&root);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("1 passed"), "the other case is judged:\n{out}");
+    assert!(
+        out.contains("scenarios/sts/GetCallerIdentity/two.yaml:8:")
+            && out.contains("the snapshot cannot be read")
+            && out.contains("d.snap"),
+        "the case's place, what is wrong and which file:\n{out}"
+    );
+    assert!(out.contains("restore the snapshot"), "what to do:\n{out}");
+}

@@ -16,6 +16,8 @@ pub struct Project {
 
 /// Shapes, one file each: the documented AssumeRole example (an answer with credentials), an
 /// AssumeRole the model refuses (a validation error), and GetSessionToken (credentials again).
+const PER_FILE: usize = 100;
+
 const SHAPES: [(&str, &str); 3] = [
     ("AssumeRole", "example"),
     ("AssumeRole", "refused"),
@@ -47,19 +49,23 @@ pub fn generate(cases: usize) -> Project {
         let p = entry.unwrap().path();
         std::fs::copy(&p, models.join(p.file_name().unwrap())).unwrap();
     }
+    // Files of at most 100 cases, as a corpus keeps them (its largest holds about 80).
     for (shape, (op, name)) in SHAPES.iter().enumerate() {
-        let mut yaml = String::from("cases:\n");
-        for i in (0..cases).filter(|i| i % SHAPES.len() == shape) {
-            write!(
-                yaml,
-                "  - id: bench_{i:05}\n    kind: limit\n    provenance: inferred\n    source: the bench's canned endpoint\n    description: benchmark case {i}\n    steps:\n{}",
-                steps(shape, i)
-            )
-            .unwrap();
+        let ids: Vec<usize> = (0..cases).filter(|i| i % SHAPES.len() == shape).collect();
+        for (k, chunk) in ids.chunks(PER_FILE).enumerate() {
+            let mut yaml = String::from("cases:\n");
+            for &i in chunk {
+                write!(
+                    yaml,
+                    "  - id: bench_{i:05}\n    kind: limit\n    provenance: inferred\n    source: the bench's canned endpoint\n    description: benchmark case {i}\n    steps:\n{}",
+                    steps(shape, i)
+                )
+                .unwrap();
+            }
+            let file = root.join(format!("scenarios/sts/{op}/bench_{name}_{k:03}.yaml"));
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, yaml).unwrap();
         }
-        let file = root.join(format!("scenarios/sts/{op}/bench_{name}.yaml"));
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(file, yaml).unwrap();
     }
     Project {
         _dir: dir,

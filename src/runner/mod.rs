@@ -195,7 +195,13 @@ impl Runner {
             test_name: test_name.clone(),
         });
         let mut run = self.run_case_telling(case, events).await;
-        let outcome = judgement::judge(self.suite.snapshots.expected(case), &run, &self.secrets);
+        let outcome = match self.suite.snapshots.read_expected(case) {
+            Ok(expected) => judgement::judge(expected.as_deref(), &run, &self.secrets),
+            Err(e) => Outcome::Error(RunError::Snapshot {
+                case: case::case_place(case),
+                cause: e.to_string(),
+            }),
+        };
         if self.forget_passed && outcome == Outcome::Pass {
             // A passing case's answer is its snapshot, which is on disk: keeping 10,000 of
             // them was most of what a long run held.

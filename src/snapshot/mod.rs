@@ -1,6 +1,7 @@
 //! insta `.snap` files under `snapshots/<service>/<operation>/<case-id>.snap`: loaded once
 //! per run, compared with what a run produced, and diffed for people.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,8 @@ pub enum SnapshotError {
 pub struct SnapshotStore {
     pub root: PathBuf,
     stored: HashMap<PathBuf, String>,
+    /// Snapshots left on disk, read when their case is judged (`read_expected`).
+    on_disk: std::collections::HashSet<PathBuf>,
     /// `.snap.new` files waiting for review.
     pending: Vec<PathBuf>,
     /// Per service, what a snapshot holding a result says of its element order when that
@@ -67,14 +70,16 @@ impl SnapshotStore {
 
     /// Every stored snapshot below `root`, and the pending reviews.
     pub fn load(root: &Path) -> Result<SnapshotStore, SnapshotError> {
-        SnapshotStore::load_where(root, |_| true)
+        SnapshotStore::load_where(root, |_| true, true)
     }
 
     /// The stored snapshots whose path relative to `root` `wanted` accepts (the others are
-    /// not read), and every pending review.
+    /// not read), and every pending review. With `read` false they are only listed, and each
+    /// is read when asked for (`read_expected`).
     pub fn load_where(
         root: &Path,
         wanted: impl Fn(&Path) -> bool,
+        read: bool,
     ) -> Result<SnapshotStore, SnapshotError> {
         let mut store = SnapshotStore {
             root: root.to_owned(),
@@ -92,12 +97,24 @@ impl SnapshotStore {
             for entry in entries.flatten() {
                 let path = entry.path();
                 let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                if path.is_dir() {
+                // The entry's own type comes with the directory listing; asking the file
+                // system per file was most of a one-case run's system time. A link is
+                // followed, as before.
+                let is_dir = match entry.file_type() {
+                    Ok(t) if t.is_symlink() => path.is_dir(),
+                    Ok(t) => t.is_dir(),
+                    Err(_) => path.is_dir(),
+                };
+                if is_dir {
                     stack.push(path);
                 } else if name.ends_with(".snap") {
                     let rel = path.strip_prefix(root).unwrap_or(&path);
-                    if wanted(rel) {
-                        store.add(root, &path)?;
+                    match (wanted(rel), read) {
+                        (false, _) => {}
+                        (true, true) => store.add(root, &path)?,
+                        (true, false) => {
+                            store.on_disk.insert(rel.to_owned());
+                        }
                     }
                 } else if name.ends_with(".snap.new") {
                     store.pending.push(path);
@@ -127,10 +144,24 @@ impl SnapshotStore {
         self.root.join(Self::relative_path(case))
     }
 
+    /// The snapshot of `case` when it was read at load (`None` for one left on disk: see
+    /// `read_expected`).
     pub fn expected(&self, case: &Case) -> Option<&str> {
         self.stored
             .get(&Self::relative_path(case))
             .map(String::as_str)
+    }
+
+    /// The snapshot of `case`, read now if it was left on disk.
+    pub fn read_expected(&self, case: &Case) -> Result<Option<Cow<'_, str>>, SnapshotError> {
+        let rel = Self::relative_path(case);
+        if let Some(s) = self.stored.get(&rel) {
+            return Ok(Some(Cow::Borrowed(s)));
+        }
+        if !self.on_disk.contains(&rel) {
+            return Ok(None);
+        }
+        Ok(Some(Cow::Owned(file::read(&self.root.join(rel))?.contents)))
     }
 
     pub fn compare(&self, case: &Case, actual: &str) -> Verdict {
@@ -166,6 +197,7 @@ impl SnapshotStore {
         let mut out: Vec<&Path> = self
             .stored
             .keys()
+            .chain(&self.on_disk)
             .filter(|p| !wanted.contains(*p))
             .map(PathBuf::as_path)
             .collect();
@@ -177,7 +209,10 @@ impl SnapshotStore {
     pub fn missing<'a>(&self, cases: &'a [Case]) -> Vec<&'a Case> {
         cases
             .iter()
-            .filter(|c| !self.stored.contains_key(&Self::relative_path(c)))
+            .filter(|c| {
+                let rel = Self::relative_path(c);
+                !self.stored.contains_key(&rel) && !self.on_disk.contains(&rel)
+            })
             .collect()
     }
 
@@ -186,11 +221,11 @@ impl SnapshotStore {
     }
 
     pub fn len(&self) -> usize {
-        self.stored.len()
+        self.stored.len() + self.on_disk.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.stored.is_empty()
+        self.len() == 0
     }
 }
 

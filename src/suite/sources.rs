@@ -135,9 +135,11 @@ impl Sources {
         Ok(Sources {
             layout: layout.clone(),
             scenarios,
-            snapshots: SnapshotStore::load_where(&layout.snapshots, |rel| {
-                selection.wants_snapshot(rel)
-            })?,
+            snapshots: SnapshotStore::load_where(
+                &layout.snapshots,
+                |rel| selection.wants_snapshot(rel),
+                !selection.snapshots_on_disk,
+            )?,
             selection,
             models,
             rules,

@@ -21,6 +21,8 @@ pub enum StopKind {
     Request,
     /// Not run: the run was interrupted first.
     Interrupted,
+    /// The case's snapshot could not be read when its answer was judged.
+    Snapshot,
     /// A bug in conform.
     Internal,
 }
@@ -34,6 +36,7 @@ impl StopKind {
             StopKind::Setup => "SETUP FAILED",
             StopKind::Request => "NOT SENT",
             StopKind::Interrupted => "NOT RUN",
+            StopKind::Snapshot => "BAD SNAPSHOT",
             StopKind::Internal => "INTERNAL ERROR",
         }
     }
@@ -134,6 +137,10 @@ pub enum RunError {
     /// A bug in conform.
     #[error("{case}: internal error: the case panicked (a bug in conform, please report it)")]
     Panicked { case: Place },
+    /// Its snapshot, read when the answer came (a run against an endpoint keeps none in
+    /// memory), is unreadable or not a snapshot.
+    #[error("{case}: the snapshot cannot be read: {cause}")]
+    Snapshot { case: Place, cause: String },
 }
 
 fn later(step: &StepRef) -> &'static str {
@@ -152,9 +159,10 @@ impl RunError {
             | RunError::Refused { step, .. }
             | RunError::Capture { step, .. }
             | RunError::Interrupted { step } => &step.place,
-            RunError::NotRun { case } | RunError::GaveUp { case } | RunError::Panicked { case } => {
-                case
-            }
+            RunError::NotRun { case }
+            | RunError::GaveUp { case }
+            | RunError::Panicked { case }
+            | RunError::Snapshot { case, .. } => case,
         }
     }
 
@@ -171,6 +179,7 @@ impl RunError {
                 StopKind::Interrupted
             }
             RunError::Panicked { .. } => StopKind::Internal,
+            RunError::Snapshot { .. } => StopKind::Snapshot,
         }
     }
 
@@ -207,6 +216,9 @@ impl RunError {
             }
             RunError::Panicked { .. } => {
                 "report it with the scenario at this place; the other cases are judged as usual"
+            }
+            RunError::Snapshot { .. } => {
+                "restore the snapshot from version control, or delete it and run the case to write a new one for review (`conform check` reads every snapshot)"
             }
         }
     }
