@@ -6,6 +6,7 @@
 //! files, `variables` for what variables.yaml declares and what cases use).
 
 mod cases;
+mod narrow;
 mod selection;
 mod sources;
 mod variables;

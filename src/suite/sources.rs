@@ -234,6 +234,9 @@ fn scenario_files(root: &Path, selection: &Selection) -> Result<Vec<ScenarioFile
                     if text.as_deref().is_ok_and(|t| !may_hold(t)) {
                         continue;
                     }
+                    let text = text.map(|t| {
+                        super::narrow::narrowed(selection, &service, &operation, &t).unwrap_or(t)
+                    });
                     let place = Place::Operation {
                         service: service.clone(),
                         operation: operation.clone(),

@@ -1,0 +1,212 @@
+//! A filtered run parses only the cases it may select: in a scenario file of the plain shape
+//! (`cases:` then a block list, no anchors, aliases, tags or other documents), the lines
+//! of every case that cannot be selected are blanked before the file is parsed. Lines keep
+//! their numbers and columns, so errors and places read as in the whole file, and the
+//! parser's cost follows the selected cases instead of the file. Anything not of that
+//! shape is parsed whole.
+
+use super::selection::Selection;
+
+/// The text to parse for `selection`: `None` when it is the whole file.
+pub(super) fn narrowed(
+    selection: &Selection,
+    service: &str,
+    operation: &str,
+    text: &str,
+) -> Option<String> {
+    if selection.is_all() || text.contains('\t') || references(text) {
+        return None;
+    }
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let ignorable = |l: &str| {
+        let t = l.trim_start();
+        t.is_empty() || t.starts_with('#')
+    };
+    // `cases:` alone on its line, at the left margin, with only comments before it.
+    let at = lines.iter().position(|l| !ignorable(l))?;
+    let head = lines[at].trim_end();
+    if head != "cases:" && !head.strip_prefix("cases:")?.trim_start().starts_with('#') {
+        return None;
+    }
+    // Each item starts at the indentation of the first one; every other line is deeper.
+    let first = lines[at + 1..].iter().find(|l| !ignorable(l))?;
+    let indent = first.len() - first.trim_start().len();
+    let item = |l: &str| {
+        l.len() > indent && l[..indent].trim().is_empty() && l[indent..].starts_with("- ")
+    };
+    let mut starts = Vec::new();
+    for (i, l) in lines.iter().enumerate().skip(at + 1) {
+        if ignorable(l) {
+            continue;
+        }
+        let depth = l.len() - l.trim_start().len();
+        if item(l) {
+            starts.push(i);
+        } else if depth <= indent || l.trim_start().starts_with("---") || l.trim_start() == "..." {
+            return None;
+        }
+    }
+    let mut out: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+    let mut kept = 0;
+    for (k, &start) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).copied().unwrap_or(lines.len());
+        let chunk: String = lines[start..end].concat();
+        if selection.may_hold(service, operation, &chunk) {
+            kept += 1;
+            continue;
+        }
+        for line in &mut out[start..end] {
+            let newline = if line.ends_with('\n') { "\n" } else { "" };
+            *line = newline.to_owned();
+        }
+    }
+    if kept == starts.len() {
+        return None;
+    }
+    if kept == 0 {
+        // No case left: an empty list keeps the file valid.
+        out[at] = format!(
+            "cases: []{}",
+            if lines[at].ends_with('\n') { "\n" } else { "" }
+        );
+    }
+    Some(out.concat())
+}
+
+/// Whether the text may use what ties one case to another or needs the whole document: an
+/// anchor, alias or tag (`&`, `*`, `!` starting a token outside quotes, comments and block
+/// scalars) or a directive (`%` at a line's start). A block scalar's lines (after `|` or
+/// `>`) are raw text and skipped: those indented deeper than the key that holds it.
+fn references(text: &str) -> bool {
+    let mut quote: Option<char> = None;
+    let mut block: Option<usize> = None;
+    for line in text.lines() {
+        let depth = line.len() - line.trim_start().len();
+        if let Some(key) = block {
+            if line.trim().is_empty() || depth > key {
+                continue;
+            }
+            block = None;
+        }
+        if quote.is_none() && line.starts_with('%') {
+            return true;
+        }
+        // Where the line's key starts, after its list dashes: a block scalar's lines are
+        // deeper than that.
+        let key = depth + line[depth..].len() - line[depth..].trim_start_matches(['-', ' ']).len();
+        // Whether the next character starts a node (after indentation, `- `, `: `, or a
+        // flow bracket or comma): only there do `&`, `*`, `!`, `|`, `>` and quotes mean
+        // anything; inside a plain scalar they are text.
+        let mut at_node = quote.is_none();
+        let mut prev = ' ';
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match quote {
+                Some('\'') if c == '\'' => {
+                    // `''` is a quote inside a single-quoted scalar.
+                    if chars.peek() == Some(&'\'') {
+                        chars.next();
+                    } else {
+                        quote = None;
+                    }
+                }
+                Some('"') if c == '\\' => {
+                    chars.next();
+                }
+                Some('"') if c == '"' => quote = None,
+                Some(_) => {}
+                None => match c {
+                    ' ' => at_node |= prev == ':' || (prev == '-' && at_node),
+                    '#' if prev == ' ' => break,
+                    '[' | '{' | ',' => at_node = true,
+                    '-' if at_node && matches!(chars.peek(), Some(' ') | None) => {}
+                    '\'' | '"' if at_node => {
+                        quote = Some(c);
+                        at_node = false;
+                    }
+                    '|' | '>' if at_node => {
+                        block = Some(key);
+                        break;
+                    }
+                    '&' | '*' | '!' if at_node => return true,
+                    _ => at_node = false,
+                },
+            }
+            prev = c;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::{Layout, Suite};
+    use std::path::Path;
+
+    fn exact(name: &str) -> Selection {
+        Selection::new(vec![name.to_owned()], true)
+    }
+
+    #[test]
+    fn lines_keep_their_numbers_and_other_cases_are_blanked() {
+        let text =
+            "# head\ncases:\n  - id: a\n    kind: limit\n\n  # note\n  - id: b\n    kind: limit\n";
+        let got = narrowed(&exact("sts::Op::b"), "sts", "Op", text).unwrap();
+        assert_eq!(got, "# head\ncases:\n\n\n\n\n  - id: b\n    kind: limit\n");
+        assert_eq!(got.lines().count(), text.lines().count());
+        let none = narrowed(&exact("sts::Op::zz"), "sts", "Op", text).unwrap();
+        assert!(none.starts_with("# head\ncases: []\n"), "{none}");
+    }
+
+    #[test]
+    fn anything_but_the_plain_shape_is_parsed_whole() {
+        let s = exact("sts::Op::b");
+        for text in [
+            "cases:\n  - id: a\n    x: &anchor 1\n  - id: b\n",
+            "cases:\n  - id: a\n    x: *anchor\n  - id: b\n",
+            "cases:\n  - id: a\n    x: !tag 1\n  - id: b\n",
+            "cases:\n  - id: a\n    x: >-\n      it's raw\n    y: &anchor 1\n  - id: b\n",
+            "cases: [{id: a}, {id: b}]\n",
+            "cases:\n  - id: a\nother: 1\n  - id: b\n",
+            "other: 1\ncases:\n  - id: a\n  - id: b\n",
+            "cases:\n  - id: a\n---\ncases:\n  - id: b\n",
+        ] {
+            assert_eq!(narrowed(&s, "sts", "Op", text), None, "{text}");
+        }
+        assert_eq!(
+            narrowed(&Selection::all(), "sts", "Op", "cases:\n  - id: a\n"),
+            None
+        );
+        // In quotes, in a comment or inside a plain scalar they are text.
+        let quoted = "cases:\n  - id: a # *x\n    r: '*'\n    p: \"a&c\"\n    q: s3:::c/*\n    d: >-\n      it's *raw* & \"so\n  - id: b\n";
+        assert_eq!(
+            narrowed(&s, "sts", "Op", quoted).as_deref(),
+            Some("cases:\n\n\n\n\n\n\n  - id: b\n")
+        );
+    }
+
+    /// Each case of the corpus, selected by its exact name, parses from the narrowed text
+    /// exactly as from the whole file.
+    #[test]
+    fn every_corpus_case_reads_the_same_from_the_narrowed_file() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let whole = Suite::load(&Layout::at(root)).unwrap();
+        let mut narrowed_files = 0;
+        for case in &whole.cases {
+            let name = case.test_name();
+            let text = std::fs::read_to_string(root.join(&case.file)).unwrap();
+            narrowed_files += usize::from(
+                narrowed(&exact(&name), &case.service, &case.operation, &text).is_some(),
+            );
+            let one = Suite::load_selected(&Layout::at(root), exact(&name)).unwrap();
+            let got: Vec<_> = one.cases.iter().filter(|c| c.test_name() == name).collect();
+            assert_eq!(got.len(), 1, "{name}");
+            assert_eq!(format!("{:?}", got[0]), format!("{case:?}"), "{name}");
+        }
+        assert!(
+            narrowed_files > 300,
+            "only {narrowed_files} files were narrowed"
+        );
+    }
+}
