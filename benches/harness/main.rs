@@ -12,6 +12,9 @@
 //! Options: `--short` (fewer rounds, no serve load), `--out FILE` (the figures as Markdown),
 //! `--readme` (also replace the README's quoted figures).
 
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
 mod child;
 mod clients;
 mod endpoint;
@@ -124,48 +127,29 @@ fn main() -> ExitCode {
             let t = cpu_of(|| Suite::load(&layout).unwrap());
             m.load.push(t);
 
-            let ran = child::ok(
-                "conform run against the canned endpoint",
-                Command::new(conform).args([
+            // `conform run` on the project, against `endpoint` or the built-in replay.
+            let run = |what: &str, endpoint: Option<&str>| {
+                let mut cmd = Command::new(conform);
+                cmd.args([
                     "run",
                     "--no-new",
                     "--jobs",
                     &JOBS.to_string(),
                     "--root",
                     root,
-                    "--endpoint",
-                    &plain.url,
-                ]),
-            );
+                ]);
+                cmd.args(endpoint.map(|e| ["--endpoint", e]).into_iter().flatten());
+                child::ok(what, &mut cmd)
+            };
+            let ran = run("conform run against the canned endpoint", Some(&plain.url));
             m.run.push(ran.cpu);
             m.run_rss.push(ran.max_rss_kb);
-
-            let ran = child::ok(
+            let ran = run(
                 "conform run against the endpoint that hands out fresh credentials",
-                Command::new(conform).args([
-                    "run",
-                    "--no-new",
-                    "--jobs",
-                    &JOBS.to_string(),
-                    "--root",
-                    root,
-                    "--endpoint",
-                    &fresh.url,
-                ]),
+                Some(&fresh.url),
             );
             m.fresh.push(ran.cpu);
-
-            let ran = child::ok(
-                "conform run on the built-in replay server",
-                Command::new(conform).args([
-                    "run",
-                    "--no-new",
-                    "--jobs",
-                    &JOBS.to_string(),
-                    "--root",
-                    root,
-                ]),
-            );
+            let ran = run("conform run on the built-in replay server", None);
             m.replay_cpu.push(ran.cpu);
             m.replay_wall.push(ran.wall);
             m.replay_rss.push(ran.max_rss_kb);

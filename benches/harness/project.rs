@@ -41,14 +41,7 @@ fn steps(shape: usize, i: usize) -> String {
 
 /// Writes the project's scenarios beside a copy of the repository's models.
 pub fn generate(cases: usize) -> Project {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let root = dir.path().to_owned();
-    let models = root.join("models");
-    std::fs::create_dir_all(&models).unwrap();
-    for entry in std::fs::read_dir(repo().join("models")).unwrap() {
-        let p = entry.unwrap().path();
-        std::fs::copy(&p, models.join(p.file_name().unwrap())).unwrap();
-    }
+    let (dir, root) = crate::common::project(&[]);
     // Files of at most 100 cases, as a corpus keeps them (its largest holds about 80).
     for (shape, (op, name)) in SHAPES.iter().enumerate() {
         let ids: Vec<usize> = (0..cases).filter(|i| i % SHAPES.len() == shape).collect();
@@ -115,7 +108,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 pub fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    crate::common::repo()
 }
 
 /// The binary `cargo bench` built beside the bench, with the same profile.
