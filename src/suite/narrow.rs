@@ -32,7 +32,8 @@ pub(super) fn narrowed(
     let first = lines[at + 1..].iter().find(|l| !ignorable(l))?;
     let indent = first.len() - first.trim_start().len();
     let item = |l: &str| {
-        l.len() > indent && l[..indent].trim().is_empty() && l[indent..].starts_with("- ")
+        l.get(..indent).is_some_and(|lead| lead.trim().is_empty())
+            && l[indent..].starts_with("- ")
     };
     let mut starts = Vec::new();
     for (i, l) in lines.iter().enumerate().skip(at + 1) {
@@ -75,7 +76,7 @@ pub(super) fn narrowed(
 
 /// Whether the text may use what ties one case to another or needs the whole document: an
 /// anchor, alias or tag (`&`, `*`, `!` starting a token outside quotes, comments and block
-/// scalars) or a directive (`%` at a line's start). A block scalar's lines (after `|` or
+/// scalars), a directive (`%` at a line's start), or a quoted scalar over several lines. A block scalar's lines (after `|` or
 /// `>`) are raw text and skipped: those indented deeper than the key that holds it.
 fn references(text: &str) -> bool {
     let mut quote: Option<char> = None;
@@ -134,6 +135,11 @@ fn references(text: &str) -> bool {
             }
             prev = c;
         }
+        // A quoted scalar that goes on to the next line could hold what reads like a new
+        // case there: such a file is parsed whole.
+        if quote.is_some() {
+            return true;
+        }
     }
     false
 }
@@ -166,6 +172,8 @@ mod tests {
             "cases:\n  - id: a\n    x: &anchor 1\n  - id: b\n",
             "cases:\n  - id: a\n    x: *anchor\n  - id: b\n",
             "cases:\n  - id: a\n    x: !tag 1\n  - id: b\n",
+            "cases:\n  - id: a\n    x: \"one\n  - id: b\"\n  - id: c\n",
+            "cases:\n - id: a\né: 1\n - id: b\n",
             "cases:\n  - id: a\n    x: >-\n      it's raw\n    y: &anchor 1\n  - id: b\n",
             "cases: [{id: a}, {id: b}]\n",
             "cases:\n  - id: a\nother: 1\n  - id: b\n",
