@@ -32,8 +32,7 @@ pub(super) fn narrowed(
     let first = lines[at + 1..].iter().find(|l| !ignorable(l))?;
     let indent = first.len() - first.trim_start().len();
     let item = |l: &str| {
-        l.get(..indent).is_some_and(|lead| lead.trim().is_empty())
-            && l[indent..].starts_with("- ")
+        l.get(..indent).is_some_and(|lead| lead.trim().is_empty()) && l[indent..].starts_with("- ")
     };
     let mut starts = Vec::new();
     for (i, l) in lines.iter().enumerate().skip(at + 1) {
