@@ -96,6 +96,7 @@ fn main() -> ExitCode {
         },
     };
 
+    project::sweep_leftovers();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

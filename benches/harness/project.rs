@@ -39,9 +39,36 @@ fn steps(shape: usize, i: usize) -> String {
     }
 }
 
+/// Projects are named after the bench's process, so that the next run can tell the ones an
+/// interrupted run left behind (its process gone) and remove them.
+const PREFIX: &str = "conform-bench-";
+
+/// Removes the projects of bench runs that ended without removing them (interrupted).
+pub fn sweep_leftovers() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split('-').next())
+        else {
+            continue;
+        };
+        let alive = pid
+            .parse::<u32>()
+            .is_ok_and(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists());
+        if !alive {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// Writes the project's scenarios beside a copy of the repository's models.
 pub fn generate(cases: usize) -> Project {
-    let (dir, root) = crate::common::project(&[]);
+    let (dir, root) =
+        crate::common::project_named(&format!("{PREFIX}{}-", std::process::id()), &[]);
     // Files of at most 100 cases, as a corpus keeps them (its largest holds about 80).
     for (shape, (op, name)) in SHAPES.iter().enumerate() {
         let ids: Vec<usize> = (0..cases).filter(|i| i % SHAPES.len() == shape).collect();

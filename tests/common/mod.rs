@@ -262,7 +262,15 @@ pub fn repo() -> &'static Path {
 /// A fresh project in a temp dir with the repo's models and the given scenario files
 /// (`(relative path, text)`), and no snapshots.
 pub fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("a temp dir");
+    project_named("", files)
+}
+
+/// `project` in a temporary directory whose name starts with `prefix`.
+pub fn project_named(prefix: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::Builder::new()
+        .prefix(if prefix.is_empty() { ".tmp" } else { prefix })
+        .tempdir()
+        .expect("a temp dir");
     let root = dir.path().to_owned();
     let models = root.join("models");
     std::fs::create_dir_all(&models).unwrap();
