@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use conform::plan::Plan;
 use conform::suite::{Selection, Suite, SuiteError};
 
 fn main() -> ExitCode {
@@ -48,21 +49,17 @@ pub(crate) fn causes(e: &anyhow::Error) -> String {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let layout = layout(&cli.layout);
     // A run with filters reads only what its cases need; every other command reads all.
-    let selection = match &cli.command {
-        Command::Run(args) => {
-            let filters = args.filters.iter().chain(&args.more_filters).cloned();
-            let selection = Selection::new(filters.collect(), args.exact);
-            // Against an endpoint each snapshot is needed once, when its case is judged;
-            // the built-in replay server reads them all to answer from them.
-            let endpoint = args.endpoint.is_some()
-                || args.target_name.as_deref().is_some_and(|t| t != "replay");
-            if endpoint {
-                selection.leaving_snapshots_on_disk()
-            } else {
-                selection
-            }
+    // The plan says whether the snapshots stay on disk, from the endpoint the targets file
+    // may give, so its entry is read before the suite.
+    let (command, selection) = match cli.command {
+        Command::Run(mut args) => {
+            let more = std::mem::take(&mut args.more_filters);
+            args.filters.extend(more);
+            let args = with_target(*args, &cli.layout.root)?;
+            let selection = Plan::selection(&args.filters, args.exact, args.endpoint.as_deref());
+            (Command::Run(Box::new(args)), selection)
         }
-        _ => Selection::all(),
+        other => (other, Selection::all()),
     };
     let suite = match Suite::load_selected(&layout, selection) {
         Ok(s) => s,
@@ -78,7 +75,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e).context("cannot load the project"),
     };
-    match cli.command {
+    match command {
         Command::List { mut filters, more } => {
             filters.extend(more);
             for c in suite.select(&filters, false) {
@@ -105,17 +102,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             serve(suite, port, strict, &vars, &region, limits)
         }
-        Command::Run(mut args) => {
-            let more = std::mem::take(&mut args.more_filters);
-            args.filters.extend(more);
-            let args = with_target(*args, &cli.layout.root)?;
+        Command::Run(args) => {
             // Checked here, not by clap: the baseline may come from the targets file.
             if args.update_baseline && args.baseline.is_none() {
                 anyhow::bail!(
                     "--update-baseline needs a baseline: give --baseline FILE, or --target NAME of a target whose entry in the targets file names one"
                 );
             }
-            run_suite(suite, args)
+            run_suite(suite, *args)
         }
         Command::Record(args) => record(suite, args),
         Command::Merge {

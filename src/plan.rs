@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::credentials::ChainError;
 use crate::deviation::{NotJudged, NotJudgedSet};
 use crate::replay::{Replay, Server};
-use crate::suite::Suite;
+use crate::suite::{Selection, Suite};
 use crate::target::{Target, TargetError};
 use crate::targets::CredentialSource;
 
@@ -122,7 +122,25 @@ pub struct Plan {
     pub replaying: bool,
 }
 
+/// Whether a run given this endpoint (or none) answers from the built-in replay server.
+fn starts_built_in(endpoint: Option<&str>) -> bool {
+    endpoint.is_none()
+}
+
 impl Plan {
+    /// What a run must load before its plan is made: the cases the filters select, and
+    /// their snapshots read at load only when the built-in replay server (no endpoint) needs
+    /// them in memory to answer. Against an endpoint each is read once, when its case is
+    /// judged; reading them at load too would read each twice.
+    pub fn selection(filters: &[String], exact: bool, endpoint: Option<&str>) -> Selection {
+        let selection = Selection::new(filters.to_vec(), exact);
+        if starts_built_in(endpoint) {
+            selection
+        } else {
+            selection.leaving_snapshots_on_disk()
+        }
+    }
+
     /// Decides everything a run needs before any case starts; the built-in replay server is
     /// started here (on the current tokio runtime) when no endpoint is given. `env` reads the
     /// environment (AWS_ACCESS_KEY_ID and friends).
@@ -133,15 +151,14 @@ impl Plan {
     ) -> Result<Plan, PlanError> {
         let region = opts.region.clone().unwrap_or_else(|| "us-east-1".into());
         let run_vars = crate::target::default_vars(&region);
-        let built_in = match &opts.endpoint {
-            Some(_) => None,
-            None => {
-                let replay = Arc::new(Replay::from_suite(suite, run_vars.clone()));
-                let server = crate::replay::serve(Arc::clone(&replay), 0)
-                    .await
-                    .map_err(PlanError::Replay)?;
-                Some(BuiltIn { replay, server })
-            }
+        let built_in = if starts_built_in(opts.endpoint.as_deref()) {
+            let replay = Arc::new(Replay::from_suite(suite, run_vars.clone()));
+            let server = crate::replay::serve(Arc::clone(&replay), 0)
+                .await
+                .map_err(PlanError::Replay)?;
+            Some(BuiltIn { replay, server })
+        } else {
+            None
         };
         let endpoint = match (&opts.endpoint, &built_in) {
             (Some(e), _) => e.clone(),
@@ -390,6 +407,45 @@ mod tests {
             p.target.service_endpoints["iam"],
             crate::target::AWS_IAM_ENDPOINT
         );
+    }
+
+    #[tokio::test]
+    async fn snapshots_stay_on_disk_unless_the_built_in_replay_answers_from_them() {
+        let layout = Layout::at(std::path::Path::new(env!("CARGO_MANIFEST_DIR")));
+        let name = "sts::AssumeRole::assume_role_inline_policy".to_owned();
+        let filters = [name.clone()];
+        let against = Suite::load_selected(
+            &layout,
+            Plan::selection(&filters, true, Some("http://127.0.0.1:9")),
+        )
+        .unwrap();
+        let [case] = against.cases.as_slice() else {
+            panic!("one case selected, not {}", against.cases.len())
+        };
+        assert_eq!(case.test_name(), name);
+        // Against an endpoint the snapshot is read when the case is judged, not before.
+        assert!(against.snapshots.expected(case).is_none());
+        let judged = against.snapshots.read_expected(case).unwrap().unwrap();
+        // The built-in replay server answers from the snapshots, so they are read at load.
+        let replayed =
+            Suite::load_selected(&layout, Plan::selection(&filters, true, None)).unwrap();
+        assert_eq!(
+            replayed.snapshots.expected(&replayed.cases[0]),
+            Some(judged.as_ref())
+        );
+        let plan = Plan::new(
+            &replayed,
+            PlanOptions {
+                filters: filters.to_vec(),
+                exact: true,
+                ..PlanOptions::default()
+            },
+            |_| None,
+        )
+        .await
+        .unwrap();
+        assert!(plan.built_in.is_some());
+        assert_eq!(plan.cases, [0]);
     }
 
     #[tokio::test]
