@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::answers::Answers;
 use crate::baseline::BaselineError;
 use crate::consistency::{self, Finding};
 use crate::snapshot::WriteError;
@@ -97,13 +98,18 @@ pub fn check(
     targets_file: &Path,
     fix_headers: bool,
 ) -> Result<CheckReport, CheckError> {
-    // The three long parts read the suite only: on two cores they run side by side (the
-    // baselines' TOML, the coverage, the facts), so `check` on the corpus stays under 100 ms.
+    // The long parts read the suite only: on two cores they run side by side (the
+    // baselines' TOML beside the snapshots' error answers, then the coverage beside the
+    // facts), so `check` on the corpus stays under 100 ms. The answers are parsed once, for
+    // both of the latter.
     let (stale, coverage, findings) = std::thread::scope(|scope| {
         let stale = scope.spawn(|| stale_entries(suite, targets_file));
-        let coverage = scope.spawn(|| crate::coverage::of_suite(suite));
-        let findings = consistency::check(suite);
-        (joined(stale), joined(coverage), findings)
+        let answers = Answers::of_suite(suite);
+        let (coverage, findings) = std::thread::scope(|inner| {
+            let coverage = inner.spawn(|| crate::coverage::of_suite(suite, &answers));
+            (joined(coverage), consistency::check(suite, &answers))
+        });
+        (joined(stale), coverage, findings)
     });
     let mut report = CheckReport {
         stale_entries: stale?,

@@ -7,11 +7,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::answers::{Answers, ErrorStep};
 use crate::coverage;
 use crate::facts::{self, Facts, Format};
 use crate::scenario::{Case, Provenance};
 use crate::suite::Suite;
-use crate::transcript;
 
 /// One contradiction, at the case it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,48 +37,25 @@ impl Finding {
     }
 }
 
-/// An error answer as a snapshot holds it, with its step.
-struct ErrorAnswer {
-    step: usize,
-    status: u16,
-    error: transcript::ErrorAnswer,
-}
-
-fn error_answers(snapshot: &str) -> Vec<ErrorAnswer> {
-    transcript::steps(snapshot)
-        .iter()
-        .enumerate()
-        .filter_map(|(i, step)| {
-            Some(ErrorAnswer {
-                step: i,
-                status: step.status().unwrap_or(0),
-                error: step.error()?,
-            })
-        })
-        .collect()
-}
-
 /// A rule of a member: `(service, operation, member, rule label)`.
 type RuleKey = (String, String, String, String);
 
-/// Every finding of the suite, case by case in the suite's order.
-pub fn check(suite: &Suite) -> Vec<Finding> {
+/// Every finding of the suite, case by case in the suite's order; `answers` are the error
+/// steps of the suite's snapshots ([`Answers::of_suite`]).
+pub fn check(suite: &Suite, answers: &Answers) -> Vec<Finding> {
     let vars = crate::target::default_vars("us-east-1");
     let mut out = Vec::new();
     let mut alike: BTreeMap<RuleKey, Vec<(&Case, String)>> = BTreeMap::new();
     // (service, code) -> the first case that holds it.
     let mut codes: BTreeMap<(String, String), &Case> = BTreeMap::new();
-    for case in &suite.cases {
+    for (index, case) in suite.cases.iter().enumerate() {
         let Some(facts) = suite.facts.get(&case.service) else {
             continue;
         };
         let find = |message: String, help: &str| Finding::at(case, message, help.to_owned());
         sources(case, facts, &find, &mut out);
-        let Some(snapshot) = suite.snapshots.expected(case) else {
-            continue;
-        };
-        let answers = error_answers(snapshot);
-        for a in &answers {
+        let answers = answers.of(index);
+        for a in answers {
             codes
                 .entry((case.service.clone(), a.error.code.clone()))
                 .or_insert(case);
@@ -189,7 +166,7 @@ fn sources(
 }
 
 fn answer(
-    a: &ErrorAnswer,
+    a: &ErrorStep,
     facts: &Facts,
     find: &dyn Fn(String, &str) -> Finding,
     out: &mut Vec<Finding>,
@@ -247,23 +224,5 @@ fn answer(
             format!("step {step}: {name}'s error document is in namespace {namespace}, the snapshot's in {}", a.error.namespace),
             "change the snapshot's xmlns, or the template's namespace if a recording shows otherwise",
         ));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn error_answers_are_read_from_every_step() {
-        let snap = "=== step 1: AssumeRole\nHTTP 200 OK\ncontent-type: text/xml\n<AssumeRoleResponse xmlns=\"ns\">\n  <AssumeRoleResult/>\n</AssumeRoleResponse>\n\n=== step 2: raw POST /\nHTTP 400 Bad Request\ncontent-type: text/xml\n<ErrorResponse xmlns=\"http://webservices.amazon.com/AWSFault/2005-15-09\">\n  <Error>\n    <Type>Sender</Type>\n    <Code>InvalidAction</Code>\n    <Message>Could not find operation X for version Y</Message>\n  </Error>\n</ErrorResponse>\n";
-        let a = error_answers(snap);
-        assert_eq!(a.len(), 1);
-        assert_eq!((a[0].step, a[0].status), (1, 400));
-        assert_eq!(a[0].error.code, "InvalidAction");
-        assert_eq!(
-            a[0].error.namespace,
-            "http://webservices.amazon.com/AWSFault/2005-15-09"
-        );
     }
 }

@@ -8,6 +8,7 @@
 //! library prints nothing: the `conform` binary (`src/main.rs`, `src/cli/`) and the test
 //! harness present what it returns.
 
+pub mod answers;
 pub mod call;
 pub mod check;
 pub mod cleanup;

@@ -34,7 +34,7 @@ fn findings(cases: &[String], snaps: &[(&str, String)]) -> Vec<Finding> {
         .collect();
     let (_dir, root) = common::project(&refs);
     let suite = Suite::load(&Layout::at(&root)).expect("the project loads");
-    check(&suite)
+    check(&suite, &conform::answers::Answers::of_suite(&suite))
 }
 
 fn too_long(session: &str) -> String {

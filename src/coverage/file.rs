@@ -1,15 +1,19 @@
 //! The COVERAGE.md files of a suite: computing each service's coverage from the loaded
 //! suite, and bringing the files up to date (the only part of coverage that touches files).
 
-use crate::scenario::Case;
+use crate::answers::Answers;
 
 use super::ServiceCoverage;
 
 /// Each service of a loaded suite that has cases, with where its COVERAGE.md lives. Computed
-/// with the default variables, as the snapshots were written.
-pub fn of_suite(suite: &crate::suite::Suite) -> Vec<(std::path::PathBuf, ServiceCoverage)> {
+/// with the default variables, as the snapshots were written; `answers` are the error steps
+/// of the suite's snapshots ([`Answers::of_suite`]).
+pub fn of_suite(
+    suite: &crate::suite::Suite,
+    answers: &Answers,
+) -> Vec<(std::path::PathBuf, ServiceCoverage)> {
     let vars = crate::target::default_vars("us-east-1");
-    let snapshot_of = |c: &Case| suite.snapshots.expected(c).map(str::to_owned);
+    let errors: Vec<_> = (0..suite.cases.len()).map(|i| answers.of(i)).collect();
     suite
         .models
         .values()
@@ -18,7 +22,7 @@ pub fn of_suite(suite: &crate::suite::Suite) -> Vec<(std::path::PathBuf, Service
             let path = suite.layout.scenarios.join(&m.service).join("COVERAGE.md");
             (
                 path,
-                ServiceCoverage::compute(m, &suite.cases, &snapshot_of, &vars),
+                ServiceCoverage::compute(m, &suite.cases, &errors, &vars),
             )
         })
         .collect()
@@ -49,7 +53,7 @@ pub fn refresh(
     check_only: bool,
 ) -> Result<Vec<CoverageFile>, (std::path::PathBuf, std::io::Error)> {
     let mut files = Vec::new();
-    for (path, cov) in of_suite(suite) {
+    for (path, cov) in of_suite(suite, &Answers::of_suite(suite)) {
         let md = cov.to_markdown();
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         let state = if current == md {

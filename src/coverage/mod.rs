@@ -21,7 +21,6 @@ pub use check::Check;
 pub use file::{CoverageFile, FileState, of_suite, refresh};
 pub use hit::{Hit, hits};
 pub use pattern::{compile_pattern, pattern_matches};
-pub use service::error_codes;
 
 #[derive(Debug, Clone)]
 pub struct CheckCoverage {

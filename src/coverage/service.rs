@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::answers::ErrorStep;
 use crate::model::{Model, Operation};
 use crate::scenario::{Case, Kind, Provenance, Request};
 use crate::template::Vars;
@@ -26,14 +27,14 @@ struct Observed<'c> {
 }
 
 impl<'c> Observed<'c> {
-    fn of(
-        model: &Model,
-        cases: &'c [Case],
-        snapshot_of: &dyn Fn(&Case) -> Option<String>,
-        vars: &Vars,
-    ) -> Self {
+    fn of(model: &Model, cases: &'c [Case], errors: &[&[ErrorStep]], vars: &Vars) -> Self {
         let mut o = Observed::default();
-        for case in cases.iter().filter(|c| c.service == model.service) {
+        let none: &[ErrorStep] = &[];
+        let errors = errors.iter().copied().chain(std::iter::repeat(none));
+        for (case, errors) in cases.iter().zip(errors) {
+            if case.service != model.service {
+                continue;
+            }
             *o.kinds.entry(case.kind).or_insert(0) += 1;
             *o.provenances.entry(case.provenance).or_insert(0) += 1;
             *o.by_operation
@@ -42,13 +43,11 @@ impl<'c> Observed<'c> {
                 .entry(case.provenance)
                 .or_insert(0) += 1;
             o.calls_of(model, case, vars);
-            if let Some(snap) = snapshot_of(case) {
-                for (op, code) in error_codes(&snap, &case.operation) {
-                    o.codes
-                        .entry((op, code))
-                        .or_default()
-                        .insert(case.id.clone());
-                }
+            for e in errors {
+                o.codes
+                    .entry((e.operation.clone(), e.error.code.clone()))
+                    .or_default()
+                    .insert(case.id.clone());
             }
         }
         o
@@ -147,16 +146,17 @@ impl<'c> Observed<'c> {
 }
 
 impl ServiceCoverage {
-    /// Coverage of `model` by the cases, with `snapshots` (by case id) for error codes.
-    /// `vars` renders templates that use target variables (their defaults will do: only
-    /// lengths matter).
+    /// Coverage of `model` by the cases, with the error steps of each case's snapshot
+    /// (`errors[i]` for `cases[i]`; a case past the end has none) for error codes. `vars`
+    /// renders templates that use target variables (their defaults will do: only lengths
+    /// matter).
     pub fn compute(
         model: &Model,
         cases: &[Case],
-        snapshot_of: &dyn Fn(&Case) -> Option<String>,
+        errors: &[&[ErrorStep]],
         vars: &Vars,
     ) -> ServiceCoverage {
-        let mut observed = Observed::of(model, cases, snapshot_of, vars);
+        let mut observed = Observed::of(model, cases, errors, vars);
         let mut operations = Vec::new();
         for op in model.operations.values() {
             operations.push(OperationCoverage {
@@ -189,40 +189,5 @@ impl ServiceCoverage {
             }
         }
         out
-    }
-}
-
-/// `(operation, code)` for every error in a snapshot: each `=== step N: Op` section names
-/// its operation; a raw step counts for the case's own operation.
-pub fn error_codes(snapshot: &str, case_operation: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for step in crate::transcript::steps(snapshot) {
-        let first = step.title.split_whitespace().next().unwrap_or("");
-        let op = if first == "raw" || first.is_empty() {
-            case_operation
-        } else {
-            first
-        };
-        if let Some(e) = step.error() {
-            out.push((op.to_owned(), e.code));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn error_codes_are_attributed_to_their_step() {
-        let snap = "=== step 1: AssumeRole\nHTTP 400 Bad Request\ncontent-type: text/xml\n<ErrorResponse>\n  <Error>\n    <Code>ValidationError</Code>\n  </Error>\n</ErrorResponse>\n\n=== step 2: raw POST /\nHTTP 400 Bad Request\ncontent-type: text/xml\n<ErrorResponse>\n  <Error>\n    <Code>InvalidAction</Code>\n  </Error>\n</ErrorResponse>\n";
-        assert_eq!(
-            error_codes(snap, "GetCallerIdentity"),
-            [
-                ("AssumeRole".to_owned(), "ValidationError".to_owned()),
-                ("GetCallerIdentity".to_owned(), "InvalidAction".to_owned())
-            ]
-        );
     }
 }
