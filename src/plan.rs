@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::credentials::ChainError;
-use crate::deviation::{NotJudged, NotJudgedSet};
+use crate::deviation::NotJudged;
 use crate::replay::{Replay, Server};
 use crate::suite::{Selection, Suite};
 use crate::target::{Target, TargetError};
@@ -180,7 +180,9 @@ impl Plan {
                 not_judged.extend(facts.not_judged());
             }
         }
-        NotJudgedSet::new(&not_judged).map_err(PlanError::NotJudged)?;
+        for rule in &not_judged {
+            rule.check().map_err(PlanError::NotJudged)?;
+        }
         let label = match (&built_in, &opts.name) {
             (Some(_), _) => format!("the built-in replay server ({endpoint})"),
             (None, Some(name)) => format!("{name} ({endpoint})"),
