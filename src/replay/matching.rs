@@ -413,7 +413,7 @@ impl Replay {
                             let fits = match shapes.iter().find(|(n, x, _)| n == name && x == v) {
                                 Some((_, _, fits)) => *fits,
                                 None => {
-                                    let fits = shape.shape.is_match(v);
+                                    let fits = shape.is_match(v);
                                     shapes.push((name.clone(), v.to_owned(), fits));
                                     fits
                                 }

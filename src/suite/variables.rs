@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::SuiteError;
 use crate::diagnostic::{Diagnostic, did_you_mean, span_at, yaml_error};
@@ -39,8 +39,11 @@ struct VariablesFile {
 /// named groups name from that value (the role's name and account).
 #[derive(Debug, Clone)]
 pub struct ClientChosen {
-    /// Anchored: a value has the shape or not.
-    pub shape: regex::Regex,
+    /// Anchored: a value has the shape or not. Compiled when a value is first held against
+    /// it: the bounded repetitions of these shapes (`{1,64}`, `{9,256}`) made compiling all of
+    /// them a sixth of running one case, most of whose shapes a run never uses.
+    shape: OnceLock<Option<regex::Regex>>,
+    anchored: String,
     /// The shape as written, for messages.
     pub written: String,
     /// The variables its named groups set.
@@ -48,9 +51,40 @@ pub struct ClientChosen {
 }
 
 impl ClientChosen {
+    /// The shape as written, checked (a mistake is the regex crate's own message) and with
+    /// the names of its groups; nothing is compiled yet.
+    fn parse(written: &str) -> Result<ClientChosen, String> {
+        let anchored = format!("^(?:{written})$");
+        let hir = regex_syntax::Parser::new()
+            .parse(&anchored)
+            .map_err(|e| e.to_string())?;
+        let mut groups = Vec::new();
+        capture_names(&hir, &mut groups);
+        groups.sort();
+        Ok(ClientChosen {
+            shape: OnceLock::new(),
+            anchored,
+            written: written.to_owned(),
+            derived: groups.into_iter().map(|(_, name)| name).collect(),
+        })
+    }
+
+    fn regex(&self) -> Option<&regex::Regex> {
+        // Checked at load; only a shape past the regex crate's size limit fails here, and
+        // it matches nothing.
+        self.shape
+            .get_or_init(|| regex::Regex::new(&self.anchored).ok())
+            .as_ref()
+    }
+
+    /// Whether a value has the shape.
+    pub fn is_match(&self, value: &str) -> bool {
+        self.regex().is_some_and(|re| re.is_match(value))
+    }
+
     /// The variables a value sets when it has the shape (the value itself under `name`).
     pub fn bind(&self, name: &str, value: &str) -> Option<Vec<(String, String)>> {
-        let c = self.shape.captures(value)?;
+        let c = self.regex()?.captures(value)?;
         let mut out = vec![(name.to_owned(), value.to_owned())];
         for d in &self.derived {
             if let Some(m) = c.name(d) {
@@ -58,6 +92,26 @@ impl ClientChosen {
             }
         }
         Some(out)
+    }
+}
+
+/// The named groups of a parsed regex with their index, in no order.
+fn capture_names(hir: &regex_syntax::hir::Hir, out: &mut Vec<(u32, String)>) {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Capture(c) => {
+            if let Some(name) = &c.name {
+                out.push((c.index, name.to_string()));
+            }
+            capture_names(&c.sub, out);
+        }
+        HirKind::Repetition(r) => capture_names(&r.sub, out),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => {
+            for sub in subs {
+                capture_names(sub, out);
+            }
+        }
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => {}
     }
 }
 
@@ -109,27 +163,20 @@ impl Declared {
                     "name a built-in target variable or one declared under `variables`",
                 ));
             }
-            let shape = regex::Regex::new(&format!("^(?:{written})$")).map_err(|e| {
+            let chosen = ClientChosen::parse(written).map_err(|e| {
                 file.at(
                     &needle,
                     format!("the shape of `{name}` is not a regex: {e}"),
                     "write the values a client may send as a regex; named groups set other variables",
                 )
             })?;
-            let derived: Vec<String> = shape.capture_names().flatten().map(str::to_owned).collect();
-            if let Some(d) = derived.iter().find(|d| !known(d)) {
+            if let Some(d) = chosen.derived.iter().find(|d| !known(d)) {
                 return Err(file.at(
                     &needle,
                     format!("the shape of `{name}` sets `{d}`, which is no variable"),
                     "a named group sets the variable of its name: a built-in one or one declared under `variables`",
                 ));
             }
-            let written = written.clone();
-            let chosen = ClientChosen {
-                shape,
-                written,
-                derived,
-            };
             self.client_chosen.insert(name.clone(), chosen);
         }
         Ok(())
@@ -258,5 +305,40 @@ pub(super) fn check_variables(
         Ok(())
     } else {
         Err(SuiteError::Scenarios(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_chosen_shape_is_checked_at_once_and_binds_its_groups_in_order() {
+        let c = ClientChosen::parse("(?P<b>[a-z]+)-(?:(?P<a>[0-9]{1,3})|x)").unwrap();
+        // In the order the groups open, as the regex crate numbers them.
+        assert_eq!(c.derived, ["b", "a"]);
+        assert!(
+            c.shape.get().is_none(),
+            "nothing compiled before a value is asked"
+        );
+        assert!(c.is_match("ab-12") && !c.is_match("ab-1234") && !c.is_match("x ab-1"));
+        assert_eq!(
+            c.bind("v", "ab-12").unwrap(),
+            [
+                ("v".to_owned(), "ab-12".to_owned()),
+                ("b".to_owned(), "ab".to_owned()),
+                ("a".to_owned(), "12".to_owned())
+            ]
+        );
+        assert_eq!(c.bind("v", "ab-x").unwrap().len(), 2);
+        let written = "arn:(.*";
+        let e = ClientChosen::parse(written).unwrap_err();
+        assert_eq!(
+            e,
+            regex::Regex::new(&format!("^(?:{written})$"))
+                .unwrap_err()
+                .to_string(),
+            "the regex crate's own words"
+        );
     }
 }
