@@ -19,7 +19,7 @@ pub(super) fn narrowed(
     }
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let ignorable = |l: &str| {
-        let t = l.trim_start();
+        let t = &l[lead(l)..];
         t.is_empty() || t.starts_with('#')
     };
     // `cases:` alone on its line, at the left margin, with only comments before it.
@@ -30,7 +30,7 @@ pub(super) fn narrowed(
     }
     // Each item starts at the indentation of the first one; every other line is deeper.
     let first = lines[at + 1..].iter().find(|l| !ignorable(l))?;
-    let indent = first.len() - first.trim_start().len();
+    let indent = lead(first);
     let item = |l: &str| {
         l.get(..indent).is_some_and(|lead| lead.trim().is_empty()) && l[indent..].starts_with("- ")
     };
@@ -39,38 +39,62 @@ pub(super) fn narrowed(
         if ignorable(l) {
             continue;
         }
-        let depth = l.len() - l.trim_start().len();
+        let depth = lead(l);
         if item(l) {
             starts.push(i);
-        } else if depth <= indent || l.trim_start().starts_with("---") || l.trim_start() == "..." {
+        } else if depth <= indent || l[depth..].starts_with("---") || &l[depth..] == "..." {
             return None;
         }
     }
-    let mut out: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+    // Where each line starts in the text: a case's lines are one slice of it.
+    let mut offsets = Vec::with_capacity(lines.len() + 1);
+    let mut offset = 0;
+    for l in &lines {
+        offsets.push(offset);
+        offset += l.len();
+    }
+    offsets.push(offset);
+    let mut blank = vec![false; lines.len()];
     let mut kept = 0;
     for (k, &start) in starts.iter().enumerate() {
         let end = starts.get(k + 1).copied().unwrap_or(lines.len());
-        let chunk: String = lines[start..end].concat();
-        if selection.may_hold(service, operation, &chunk) {
+        if selection.may_hold(service, operation, &text[offsets[start]..offsets[end]]) {
             kept += 1;
             continue;
         }
-        for line in &mut out[start..end] {
-            let newline = if line.ends_with('\n') { "\n" } else { "" };
-            *line = newline.to_owned();
-        }
+        blank[start..end].fill(true);
     }
     if kept == starts.len() {
         return None;
     }
-    if kept == 0 {
-        // No case left: an empty list keeps the file valid.
-        out[at] = format!(
-            "cases: []{}",
-            if lines[at].ends_with('\n') { "\n" } else { "" }
-        );
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in lines.iter().enumerate() {
+        if i == at && kept == 0 {
+            // No case left: an empty list keeps the file valid.
+            out.push_str("cases: []");
+        } else if !blank[i] {
+            out.push_str(line);
+            continue;
+        }
+        if line.ends_with('\n') {
+            out.push('\n');
+        }
     }
-    Some(out.concat())
+    Some(out)
+}
+
+/// How many bytes of leading whitespace a line has, as `trim_start` counts them (spaces
+/// almost always: counted bytewise, which was a fifth of narrowing).
+fn lead(line: &str) -> usize {
+    let ascii = line
+        .bytes()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
+        .count();
+    if line.as_bytes().get(ascii).is_some_and(|b| !b.is_ascii()) {
+        line.len() - line.trim_start().len()
+    } else {
+        ascii
+    }
 }
 
 /// Whether the text may use what ties one case to another or needs the whole document: an
@@ -81,7 +105,7 @@ fn references(text: &str) -> bool {
     let mut quote: Option<char> = None;
     let mut block: Option<usize> = None;
     for line in text.lines() {
-        let depth = line.len() - line.trim_start().len();
+        let depth = lead(line);
         if let Some(key) = block {
             if line.trim().is_empty() || depth > key {
                 continue;
@@ -90,6 +114,15 @@ fn references(text: &str) -> bool {
         }
         if quote.is_none() && line.starts_with('%') {
             return true;
+        }
+        // Most lines hold none of the characters that mean anything below: outside a quote
+        // such a line changes nothing, and skipping it halves the cost of a filtered load.
+        if quote.is_none()
+            && !line
+                .bytes()
+                .any(|b| matches!(b, b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"'))
+        {
+            continue;
         }
         // Where the line's key starts, after its list dashes: a block scalar's lines are
         // deeper than that.

@@ -62,11 +62,35 @@ impl Selection {
         }
         let parts: Vec<&str> = rel.iter().filter_map(|p| p.to_str()).collect();
         match parts.as_slice() {
-            [service, operation, file] => file
-                .strip_suffix(".snap")
-                .is_some_and(|id| self.wants(&format!("{service}::{operation}::{id}"))),
+            [service, operation, file] => file.strip_suffix(".snap").is_some_and(|id| {
+                if self.exact {
+                    // Compared in place: making every snapshot's name was most of the walk.
+                    return self.filters.iter().any(|f| {
+                        f.strip_prefix(service)
+                            .and_then(|r| r.strip_prefix("::"))
+                            .and_then(|r| r.strip_prefix(operation))
+                            .and_then(|r| r.strip_prefix("::"))
+                            == Some(id)
+                    });
+                }
+                self.wants(&format!("{service}::{operation}::{id}"))
+            }),
             _ => false,
         }
+    }
+
+    /// Whether any file of `scenarios/<service>/<operation>/` (or, without an operation,
+    /// of the service's directory) may hold a selected case, before reading one: false only
+    /// for exact filters, none of which names a case there.
+    pub fn may_hold_in(&self, service: &str, operation: Option<&str>) -> bool {
+        if self.is_all() || !self.exact {
+            return true;
+        }
+        let prefix = match operation {
+            Some(op) => format!("{service}::{op}::"),
+            None => format!("{service}::"),
+        };
+        self.filters.iter().any(|f| f.starts_with(&prefix))
     }
 
     /// Whether a scenario file in `scenarios/<service>/<operation>/` with this text may hold
@@ -211,6 +235,20 @@ mod tests {
         assert!(!wants("cases: []\n", "GetCallerIdentity", false));
         assert!(Selection::all().may_hold("sts", "AssumeRole", ""));
         assert_eq!(unescaped("a\\\\x41 \\x4 \\q \\\"é"), "a\\x41 \\x4 \\q \"é");
+    }
+
+    #[test]
+    fn exact_filters_rule_out_the_directories_they_do_not_name() {
+        let exact = Selection::new(vec!["sts::AssumeRole::c".into()], true);
+        assert!(exact.may_hold_in("sts", None));
+        assert!(exact.may_hold_in("sts", Some("AssumeRole")));
+        assert!(!exact.may_hold_in("sts", Some("AssumeRoleWithSAML")));
+        assert!(!exact.may_hold_in("sts", Some("Assume")));
+        assert!(!exact.may_hold_in("iam", None));
+        assert!(!exact.may_hold_in("st", None));
+        let loose = Selection::new(vec!["sts::AssumeRole::c".into()], false);
+        assert!(loose.may_hold_in("iam", Some("CreateRole")));
+        assert!(Selection::all().may_hold_in("iam", Some("CreateRole")));
     }
 
     #[test]

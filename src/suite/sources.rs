@@ -220,9 +220,16 @@ fn scenario_files(root: &Path, selection: &Selection) -> Result<Vec<ScenarioFile
             continue;
         }
         let service = file_name(&service_dir);
+        // Exact filters name their directories: the others' files are not even read.
+        if !selection.may_hold_in(&service, None) {
+            continue;
+        }
         for op_dir in read_dir_sorted(&service_dir)? {
             if op_dir.is_dir() {
                 let operation = file_name(&op_dir);
+                if !selection.may_hold_in(&service, Some(&operation)) {
+                    continue;
+                }
                 let may_hold = |text: &str| selection.may_hold(&service, &operation, text);
                 for file in read_dir_sorted(&op_dir)?.into_iter().filter(|p| is_yaml(p)) {
                     let shown = rel(&file);
