@@ -61,7 +61,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         other => (other, Selection::all()),
     };
-    let suite = match Suite::load_selected(&layout, selection) {
+    // Check and serve build every client-chosen shape first, so a shape too big to build is
+    // a located error there rather than a shape that matches nothing.
+    let builds_shapes = matches!(command, Command::Check { .. } | Command::Serve { .. });
+    let loaded = Suite::load_selected(&layout, selection).and_then(|s| {
+        if builds_shapes {
+            s.build_shapes()?;
+        }
+        Ok(s)
+    });
+    let suite = match loaded {
         Ok(s) => s,
         Err(SuiteError::Scenarios(diags)) => {
             for d in &diags {

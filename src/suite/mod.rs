@@ -92,6 +92,21 @@ pub struct Suite {
 }
 
 impl Suite {
+    /// Builds every client-chosen shape now (a run builds the ones it meets): the located
+    /// error of each the regex crate cannot build, for `conform check` and `conform serve`.
+    pub fn build_shapes(&self) -> Result<(), SuiteError> {
+        let errors: Vec<_> = self
+            .client_chosen
+            .values()
+            .filter_map(|c| c.built().err())
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(SuiteError::Scenarios(errors))
+        }
+    }
+
     /// Reads the project's files ([`Sources::read`]) and builds the suite from them.
     pub fn load(layout: &Layout) -> Result<Suite, SuiteError> {
         Suite::from_sources(Sources::read(layout)?)

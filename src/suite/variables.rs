@@ -44,6 +44,9 @@ pub struct ClientChosen {
     /// them a sixth of running one case, most of whose shapes a run never uses.
     shape: OnceLock<Option<regex::Regex>>,
     anchored: String,
+    /// Where the shape is written, for the error of a shape the regex crate cannot build
+    /// (past its size limit): `conform check` and `conform serve` build every shape first.
+    place: Box<Diagnostic>,
     /// The shape as written, for messages.
     pub written: String,
     /// The variables its named groups set.
@@ -53,7 +56,7 @@ pub struct ClientChosen {
 impl ClientChosen {
     /// The shape as written, checked (a mistake is the regex crate's own message) and with
     /// the names of its groups; nothing is compiled yet.
-    fn parse(written: &str) -> Result<ClientChosen, String> {
+    fn parse(written: &str, place: Box<Diagnostic>) -> Result<ClientChosen, String> {
         let anchored = format!("^(?:{written})$");
         let hir = regex_syntax::Parser::new()
             .parse(&anchored)
@@ -64,17 +67,31 @@ impl ClientChosen {
         Ok(ClientChosen {
             shape: OnceLock::new(),
             anchored,
+            place,
             written: written.to_owned(),
             derived: groups.into_iter().map(|(_, name)| name).collect(),
         })
     }
 
     fn regex(&self) -> Option<&regex::Regex> {
-        // Checked at load; only a shape past the regex crate's size limit fails here, and
-        // it matches nothing.
+        // Checked at load; only a shape past the regex crate's size limit fails here: it
+        // matches nothing in a run, and `built` gives its located error.
         self.shape
             .get_or_init(|| regex::Regex::new(&self.anchored).ok())
             .as_ref()
+    }
+
+    /// Builds the shape now: the error, at its place, of one the regex crate cannot build.
+    pub fn built(&self) -> Result<(), Diagnostic> {
+        if self.regex().is_some() {
+            return Ok(());
+        }
+        let why = regex::Regex::new(&self.anchored)
+            .err()
+            .map_or_else(String::new, |e| e.to_string());
+        let mut d = (*self.place).clone();
+        d.message = format!("{}: {why}", d.message);
+        Err(d)
     }
 
     /// Whether a value has the shape.
@@ -157,21 +174,30 @@ impl Declared {
         for (name, written) in &f.client_chosen {
             let needle = format!("{name}:");
             if !known(name) {
-                return Err(file.at(
+                return Err(file.at_in(
+                    "client_chosen:",
                     &needle,
                     format!("client_chosen names `{name}`, which is no variable"),
                     "name a built-in target variable or one declared under `variables`",
                 ));
             }
-            let chosen = ClientChosen::parse(written).map_err(|e| {
-                file.at(
+            let place = file.at_in(
+                "client_chosen:",
+                &needle,
+                format!("the shape of `{name}` cannot be built"),
+                "write a smaller shape: fewer or shorter bounded repetitions, or ASCII classes ((?-u:\\w)) in place of Unicode ones",
+            );
+            let chosen = ClientChosen::parse(written, place).map_err(|e| {
+                file.at_in(
+                "client_chosen:",
                     &needle,
                     format!("the shape of `{name}` is not a regex: {e}"),
                     "write the values a client may send as a regex; named groups set other variables",
                 )
             })?;
             if let Some(d) = chosen.derived.iter().find(|d| !known(d)) {
-                return Err(file.at(
+                return Err(file.at_in(
+                "client_chosen:",
                     &needle,
                     format!("the shape of `{name}` sets `{d}`, which is no variable"),
                     "a named group sets the variable of its name: a built-in one or one declared under `variables`",
@@ -227,10 +253,22 @@ struct Written<'a> {
 impl Written<'_> {
     /// At the first line that holds `needle`: the parser keeps no place for map keys here.
     fn at(&self, needle: &str, message: String, help: &str) -> Box<Diagnostic> {
+        self.at_in("", needle, message, help)
+    }
+
+    /// At the first line that holds `needle` after the line that starts `section` (a
+    /// variable's name is a key both under `variables` and under `client_chosen`).
+    fn at_in(&self, section: &str, needle: &str, message: String, help: &str) -> Box<Diagnostic> {
+        let from = self
+            .text
+            .lines()
+            .position(|l| !section.is_empty() && l.starts_with(section))
+            .unwrap_or(0);
         let (line, col) = self
             .text
             .lines()
             .enumerate()
+            .skip(from)
             .find_map(|(i, l)| l.find(needle).map(|c| (i as u32 + 1, c as u32 + 1)))
             .unwrap_or((1, 1));
         let span = span_at(self.text, line, col, needle.len());
@@ -312,9 +350,22 @@ pub(super) fn check_variables(
 mod tests {
     use super::*;
 
+    fn place(text: &str) -> Box<Diagnostic> {
+        Written {
+            shown: Path::new("sts/variables.yaml"),
+            text,
+            source: Arc::from(text),
+        }
+        .at(
+            "role_arn:",
+            "the shape of `role_arn` cannot be built".into(),
+            "smaller",
+        )
+    }
+
     #[test]
     fn a_client_chosen_shape_is_checked_at_once_and_binds_its_groups_in_order() {
-        let c = ClientChosen::parse("(?P<b>[a-z]+)-(?:(?P<a>[0-9]{1,3})|x)").unwrap();
+        let c = ClientChosen::parse("(?P<b>[a-z]+)-(?:(?P<a>[0-9]{1,3})|x)", place("")).unwrap();
         // In the order the groups open, as the regex crate numbers them.
         assert_eq!(c.derived, ["b", "a"]);
         assert!(
@@ -332,7 +383,7 @@ mod tests {
         );
         assert_eq!(c.bind("v", "ab-x").unwrap().len(), 2);
         let written = "arn:(.*";
-        let e = ClientChosen::parse(written).unwrap_err();
+        let e = ClientChosen::parse(written, place("")).unwrap_err();
         assert_eq!(
             e,
             regex::Regex::new(&format!("^(?:{written})$"))
@@ -340,5 +391,26 @@ mod tests {
                 .to_string(),
             "the regex crate's own words"
         );
+    }
+
+    #[test]
+    fn a_shape_too_big_to_build_is_an_error_at_its_place_when_built() {
+        let text = "client_chosen:\n  role_arn: '\\w{1,5000}\\w{1,5000}'\n";
+        let c = ClientChosen::parse(r"\w{1,5000}\w{1,5000}", place(text)).unwrap();
+        assert!(
+            !c.is_match("a"),
+            "a shape that cannot be built matches nothing"
+        );
+        let e = c.built().unwrap_err();
+        assert_eq!((e.span.line, e.span.col), (2, 3));
+        assert!(
+            e.message
+                .starts_with("the shape of `role_arn` cannot be built: ")
+                && e.message.contains("size limit"),
+            "{}",
+            e.message
+        );
+        let small = ClientChosen::parse("[a-z]{1,3}", place(text)).unwrap();
+        assert!(small.built().is_ok());
     }
 }
