@@ -34,9 +34,10 @@ impl<'a> Rendering<'a> {
 impl Replay {
     /// A stored answer with its placeholders turned back into values.
     pub(super) fn render(&self, body: &str, binding: &Binding, to: &Rendering<'_>) -> String {
-        let mut body = body.to_owned();
+        // Copied only when a request named values in place of the case's own.
+        let mut body = std::borrow::Cow::Borrowed(body);
         for (literal, value) in &binding.replaced {
-            body = replace_named(&body, literal, &escape(value));
+            body = std::borrow::Cow::Owned(replace_named(&body, literal, &escape(value)));
         }
         let mut numbered: HashMap<String, String> = HashMap::new();
         let mut st = self.lock();
