@@ -25,8 +25,17 @@ pub(super) struct Rng(u64);
 
 impl Rng {
     pub fn new(seed: &str) -> Rng {
+        Rng::of_bytes(seed.as_bytes())
+    }
+
+    /// Seeded from a number, with no text made of it (one per answer).
+    pub fn numbered(n: u64) -> Rng {
+        Rng::of_bytes(&n.to_le_bytes())
+    }
+
+    fn of_bytes(seed: &[u8]) -> Rng {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in seed.bytes() {
+        for &b in seed {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);
         }

@@ -42,7 +42,7 @@ impl Replay {
         let mut numbered: HashMap<String, String> = HashMap::new();
         let mut st = self.lock();
         st.counter += 1;
-        let mut rng = Rng::new(&st.counter.to_string());
+        let mut rng = Rng::numbered(st.counter);
         let mut issued: Vec<(String, &str)> = Vec::new();
         // The run id an answer names: its request's, else one that a value it bound
         // carries, else the newest a client sent.

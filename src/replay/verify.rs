@@ -2,7 +2,7 @@
 //! with a given key (to tell cases that differ only in their keys apart), and whether an
 //! SDK sent what the protocol asks of it.
 
-use super::decode::{Incoming, media_type};
+use super::decode::{Incoming, same_media_type};
 use super::expect::Entry;
 
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -64,8 +64,8 @@ pub(super) fn protocol_problem(e: &Entry, req: &Incoming) -> Option<String> {
 pub(super) fn content_type_fits(e: &Entry, req: &Incoming) -> bool {
     let got = req.header("content-type").unwrap_or("");
     match &e.content_type {
-        Some(want) => media_type(want) == media_type(got),
-        None => req.body.is_empty() || media_type(got) == FORM || !e.raw,
+        Some(want) => same_media_type(want, got),
+        None => req.body.is_empty() || !e.raw || same_media_type(got, FORM),
     }
 }
 
