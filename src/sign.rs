@@ -88,8 +88,48 @@ pub fn sign_headers(
 /// Whether `request` (as received, Authorization included) carries a valid SigV4 signature
 /// made with `creds`: its headers are signed again with the scope and time it names.
 pub fn verify(creds: &Credentials, request: &HttpRequest) -> bool {
-    check(creds, request, Check::Quick)
-        .or_else(|| check(creds, request, Check::SignAgain))
+    let keys = Keys {
+        key: &creds.access_key_id,
+        secret: &creds.secret_access_key,
+        token: creds.session_token.as_deref(),
+    };
+    verify_received(&keys, &Received::of(request))
+}
+
+/// The keys a signature is checked against, borrowed: a server checking each request needs
+/// no copies of them.
+#[derive(Clone, Copy)]
+pub struct Keys<'a> {
+    pub key: &'a str,
+    pub secret: &'a str,
+    pub token: Option<&'a str>,
+}
+
+/// A request as a server received it, borrowed from wherever the server keeps it.
+#[derive(Clone, Copy)]
+pub struct Received<'a> {
+    pub method: &'a str,
+    /// `http://host[:port]/`, with the query string when there is one.
+    pub url: &'a str,
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+}
+
+impl<'a> Received<'a> {
+    pub fn of(request: &'a HttpRequest) -> Received<'a> {
+        Received {
+            method: &request.method,
+            url: &request.url,
+            headers: &request.headers,
+            body: &request.body,
+        }
+    }
+}
+
+/// `verify` of a borrowed request with borrowed keys.
+pub fn verify_received(keys: &Keys<'_>, request: &Received<'_>) -> bool {
+    check(keys, request, Check::Quick)
+        .or_else(|| check(keys, request, Check::SignAgain))
         .unwrap_or(false)
 }
 
@@ -103,7 +143,7 @@ enum Check {
     SignAgain,
 }
 
-fn check(creds: &Credentials, request: &HttpRequest, how: Check) -> Option<bool> {
+fn check(keys: &Keys<'_>, request: &Received<'_>, how: Check) -> Option<bool> {
     let header = |name: &str| {
         request
             .headers
@@ -122,8 +162,17 @@ fn check(creds: &Credentials, request: &HttpRequest, how: Check) -> Option<bool>
     ) else {
         return Some(false);
     };
-    let parts: Vec<&str> = scope.split('/').collect();
-    if parts.len() != 5 || parts[0] != creds.access_key_id {
+    // The five parts of the scope: key, day, region, service, `aws4_request`.
+    let mut parts = [""; 5];
+    let mut count = 0;
+    for p in scope.split('/') {
+        if count == parts.len() {
+            return Some(false);
+        }
+        parts[count] = p;
+        count += 1;
+    }
+    if count != parts.len() || parts[0] != keys.key {
         return Some(false);
     }
     let Ok(time) = time::PrimitiveDateTime::parse(
@@ -132,21 +181,21 @@ fn check(creds: &Credentials, request: &HttpRequest, how: Check) -> Option<bool>
     ) else {
         return Some(false);
     };
-    let names: Vec<&str> = signed.split(';').collect();
+    let is_signed = |k: &str| signed.split(';').any(|n| n == k);
     let scope = Scope {
         key: parts[0],
         region: parts[2],
         service: parts[3],
     };
     if how == Check::Quick {
-        return quick_verify(creds, request, auth, &scope, &names, date);
+        return quick_verify(keys, request, auth, &scope, signed, date);
     }
     let headers: Vec<(String, String)> = request
         .headers
         .iter()
         .filter(|(k, _)| {
             let k = k.to_ascii_lowercase();
-            names.contains(&k.as_str())
+            is_signed(&k)
                 && k != "x-amz-date"
                 && k != "x-amz-security-token"
                 && k != "x-amz-content-sha256"
@@ -154,12 +203,19 @@ fn check(creds: &Credentials, request: &HttpRequest, how: Check) -> Option<bool>
         .cloned()
         .collect();
     let unsigned = HttpRequest {
+        method: request.method.to_owned(),
+        url: request.url.to_owned(),
         headers,
-        ..request.clone()
+        body: request.body.to_vec(),
+    };
+    let creds = Credentials {
+        access_key_id: keys.key.to_owned(),
+        secret_access_key: keys.secret.to_owned(),
+        session_token: keys.token.map(str::to_owned),
     };
     Some(
         match sign_headers(
-            creds,
+            &creds,
             parts[2],
             parts[3],
             &unsigned,
@@ -178,23 +234,27 @@ struct Scope<'a> {
     service: &'a str,
 }
 
-/// Signing keys by secret, date, region and service. A client signs with few of these at
-/// once; the cache is emptied when full, so that one sending many costs bounded memory.
-type KeyCache = HashMap<(String, String, String, String), [u8; 32]>;
+/// Signing keys by secret, date, region and service (the four, each after its length, in
+/// one text: one allocation to look one up). A client signs with few of these at once; the
+/// cache is emptied when full, so that one sending many costs bounded memory.
+type KeyCache = HashMap<String, [u8; 32]>;
 const KEYS_KEPT: usize = 256;
 static KEYS: LazyLock<Mutex<KeyCache>> = LazyLock::new(Mutex::default);
 
 /// `verify` for the request SDKs send (path `/`, no query string, each signed header once,
 /// printable values, `host` signed): the same verdict as signing again with `aws-sigv4`,
-/// with a cached signing key. None for any other request.
+/// with a cached signing key. None for any other request. Builds the canonical request in
+/// one buffer and compares the Authorization header piece by piece: a server checks every
+/// request it gets this way.
 fn quick_verify(
-    creds: &Credentials,
-    request: &HttpRequest,
+    keys: &Keys<'_>,
+    request: &Received<'_>,
     auth: &str,
     scope: &Scope<'_>,
-    names: &[&str],
+    names: &str,
     date: &str,
 ) -> Option<bool> {
+    use std::borrow::Cow;
     // `http://host[:port]/`, as the replay server rebuilds what arrived without a query.
     let host = request.url.split_once("://")?.1.strip_suffix('/')?;
     let (name, port) = host.split_once(':').unwrap_or((host, "0"));
@@ -207,30 +267,38 @@ fn quick_verify(
         return None;
     }
     let printable = |v: &str| v.bytes().all(|b| (0x20..0x7f).contains(&b));
-    let mut headers: Vec<(String, String)> = Vec::with_capacity(names.len() + 2);
-    for (k, v) in &request.headers {
-        let k = k.to_ascii_lowercase();
-        if !names.contains(&k.as_str()) || matches!(k.as_str(), "x-amz-content-sha256") {
+    let mut headers: Vec<(Cow<'_, str>, Cow<'_, str>)> = Vec::with_capacity(8);
+    for (k, v) in request.headers {
+        // What servers hand over is lower case already: copied only when it is not.
+        let k: Cow<'_, str> = if k.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(k.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(k)
+        };
+        if !names.split(';').any(|n| n == k) || k == "x-amz-content-sha256" {
             continue;
         }
         if matches!(
-            k.as_str(),
+            &*k,
             "authorization" | "user-agent" | "x-amzn-trace-id" | "transfer-encoding"
         ) || !printable(v)
         {
             return None;
         }
-        match k.as_str() {
+        match &*k {
             "x-amz-date" | "x-amz-security-token" => {}
-            _ => headers.push((k, collapse_spaces(v))),
+            _ => {
+                let v = collapse_spaces(v);
+                headers.push((k, v));
+            }
         }
     }
-    headers.push(("x-amz-date".into(), date.to_owned()));
-    if let Some(t) = &creds.session_token {
+    headers.push((Cow::Borrowed("x-amz-date"), Cow::Borrowed(date)));
+    if let Some(t) = keys.token {
         if !printable(t) {
             return None;
         }
-        headers.push(("x-amz-security-token".into(), t.clone()));
+        headers.push((Cow::Borrowed("x-amz-security-token"), Cow::Borrowed(t)));
     }
     headers.sort_by(|a, b| a.0.cmp(&b.0));
     if headers.windows(2).any(|w| w[0].0 == w[1].0) || !headers.iter().any(|(k, _)| k == "host") {
@@ -238,9 +306,9 @@ fn quick_verify(
     }
     // The date of the scope is the day of X-Amz-Date when signed again.
     let day = date.get(..8)?;
-    let signed: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
-    let signed = signed.join(";");
-    let mut canonical = format!("{}\n/\n\n", request.method);
+    let mut canonical = String::with_capacity(256 + request.body.len().min(64));
+    canonical.push_str(request.method);
+    canonical.push_str("\n/\n\n");
     for (k, v) in &headers {
         canonical.push_str(k);
         canonical.push(':');
@@ -248,31 +316,68 @@ fn quick_verify(
         canonical.push('\n');
     }
     canonical.push('\n');
-    canonical.push_str(&signed);
+    let signed_at = canonical.len();
+    for (i, (k, _)) in headers.iter().enumerate() {
+        if i > 0 {
+            canonical.push(';');
+        }
+        canonical.push_str(k);
+    }
+    let signed_end = canonical.len();
     canonical.push('\n');
-    canonical.push_str(&hex(&Sha256::digest(&request.body)));
-    let credential_scope = format!("{day}/{}/{}/aws4_request", scope.region, scope.service);
-    let to_sign = format!(
-        "AWS4-HMAC-SHA256\n{date}\n{credential_scope}\n{}",
-        hex(&Sha256::digest(canonical.as_bytes()))
-    );
-    let key = signing_key(&creds.secret_access_key, day, scope.region, scope.service)?;
+    hex_into(&mut canonical, &Sha256::digest(request.body));
+    let mut to_sign = String::with_capacity(160);
+    to_sign.push_str("AWS4-HMAC-SHA256\n");
+    to_sign.push_str(date);
+    to_sign.push('\n');
+    let scope_at = to_sign.len();
+    for part in [day, scope.region, scope.service, "aws4_request"] {
+        to_sign.push_str(part);
+        to_sign.push('/');
+    }
+    to_sign.pop();
+    let scope_end = to_sign.len();
+    to_sign.push('\n');
+    hex_into(&mut to_sign, &Sha256::digest(canonical.as_bytes()));
+    let key = signing_key(keys.secret, day, scope.region, scope.service)?;
     let signature = v4::calculate_signature(key, to_sign.as_bytes());
-    let expected = format!(
-        "AWS4-HMAC-SHA256 Credential={}/{credential_scope}, SignedHeaders={signed}, Signature={signature}",
-        scope.key
-    );
-    Some(expected == auth)
+    Some(is_concat(
+        auth,
+        &[
+            "AWS4-HMAC-SHA256 Credential=",
+            scope.key,
+            "/",
+            &to_sign[scope_at..scope_end],
+            ", SignedHeaders=",
+            &canonical[signed_at..signed_end],
+            ", Signature=",
+            &signature,
+        ],
+    ))
+}
+
+/// Whether `text` is these parts one after the other.
+fn is_concat(text: &str, parts: &[&str]) -> bool {
+    let mut rest = text;
+    for p in parts {
+        match rest.strip_prefix(p) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 /// The signing key of a secret for a day, region and service, derived once.
 fn signing_key(secret: &str, day: &str, region: &str, service: &str) -> Option<[u8; 32]> {
-    let id = (
-        secret.to_owned(),
-        day.to_owned(),
-        region.to_owned(),
-        service.to_owned(),
-    );
+    let mut id =
+        String::with_capacity(secret.len() + day.len() + region.len() + service.len() + 16);
+    for part in [secret, day, region] {
+        id.push_str(&part.len().to_string());
+        id.push(':');
+        id.push_str(part);
+    }
+    id.push_str(service);
     let mut keys = KEYS.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(k) = keys.get(&id) {
         return Some(*k);
@@ -290,8 +395,12 @@ fn signing_key(secret: &str, day: &str, region: &str, service: &str) -> Option<[
     Some(key)
 }
 
-/// A header value as SigV4 signs it: spaces at the ends dropped, runs of them made one.
-fn collapse_spaces(v: &str) -> String {
+/// A header value as SigV4 signs it: spaces at the ends dropped, runs of them made one
+/// (borrowed when it has none of those, as nearly every value).
+fn collapse_spaces(v: &str) -> std::borrow::Cow<'_, str> {
+    if !v.starts_with(' ') && !v.ends_with(' ') && !v.contains("  ") {
+        return std::borrow::Cow::Borrowed(v);
+    }
     let mut out = String::with_capacity(v.len());
     for word in v.split(' ').filter(|w| !w.is_empty()) {
         if !out.is_empty() {
@@ -299,17 +408,16 @@ fn collapse_spaces(v: &str) -> String {
         }
         out.push_str(word);
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
-fn hex(bytes: &[u8]) -> String {
+fn hex_into(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
+    out.reserve(bytes.len() * 2);
     for b in bytes {
         out.push(DIGITS[usize::from(b >> 4)] as char);
         out.push(DIGITS[usize::from(b & 15)] as char);
     }
-    out
 }
 
 #[cfg(test)]
@@ -500,8 +608,14 @@ mod tests {
                     c.secret_access_key = "another".into();
                     c
                 }] {
-                    let again = check(&who, v, Check::SignAgain);
-                    if let Some(verdict) = check(&who, v, Check::Quick) {
+                    let keys = Keys {
+                        key: &who.access_key_id,
+                        secret: &who.secret_access_key,
+                        token: who.session_token.as_deref(),
+                    };
+                    let received = Received::of(v);
+                    let again = check(&keys, &received, Check::SignAgain);
+                    if let Some(verdict) = check(&keys, &received, Check::Quick) {
                         assert_eq!(Some(verdict), again, "{url} {:?}", v.headers);
                         quick += 1;
                         valid += usize::from(verdict);

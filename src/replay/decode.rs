@@ -30,14 +30,13 @@ impl Incoming {
         self.scope()?.nth(3)
     }
 
-    /// The parts of the credential scope: key, date, region, service, `aws4_request`.
+    /// The parts of the credential scope: key, date, region, service, `aws4_request` (what
+    /// follows the first `Credential=`, up to any second one).
     fn scope(&self) -> Option<std::str::Split<'_, char>> {
-        Some(
-            self.header("authorization")?
-                .split("Credential=")
-                .nth(1)?
-                .split('/'),
-        )
+        let auth = self.header("authorization")?;
+        let rest = &auth[credential_at(auth)? + CREDENTIAL.len()..];
+        let scope = credential_at(rest).map_or(rest, |end| &rest[..end]);
+        Some(scope.split('/'))
     }
 
     /// Decoded parameters of the body and the query string, sorted. Public for the fuzz
@@ -61,14 +60,23 @@ pub(super) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'
         .map(|(_, v)| v.as_str())
 }
 
-/// The media type of a Content-Type, lower case, without its parameters.
-pub(super) fn media_type(content_type: &str) -> String {
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
+const CREDENTIAL: &str = "Credential=";
+
+/// Where the first `Credential=` starts. Found by its first letter: every request asks, and
+/// a substring search costs more to set up than this header is long.
+fn credential_at(text: &str) -> Option<usize> {
+    text.match_indices('C')
+        .map(|(i, _)| i)
+        .find(|&i| text[i..].starts_with(CREDENTIAL))
+}
+
+/// Whether two Content-Types name the same media type (case and parameters aside).
+pub(super) fn same_media_type(a: &str, b: &str) -> bool {
+    bare_media_type(a).eq_ignore_ascii_case(bare_media_type(b))
+}
+
+fn bare_media_type(content_type: &str) -> &str {
+    content_type.split(';').next().unwrap_or("").trim()
 }
 
 /// The key that files entries and requests by their parameter names, so that a request is
@@ -142,15 +150,24 @@ mod tests {
         assert_eq!((unsigned.access_key(), unsigned.signed_for()), (None, None));
         let odd = signed("Bearer x");
         assert_eq!((odd.access_key(), odd.signed_for()), (None, None));
+        // What follows the first `Credential=`, up to a second one, as a split would give.
+        let twice = signed("Cx Credential=K/d/r/s/aws4_request, Credential=L/e/q/t/aws4_request");
+        assert_eq!(
+            (twice.access_key(), twice.signed_for()),
+            (Some("K"), Some("s"))
+        );
+        let cut = signed("Credential=KCredential=/d/r/s");
+        assert_eq!((cut.access_key(), cut.signed_for()), (Some("K"), None));
     }
 
     #[test]
     fn media_types_compare_without_parameters_or_case() {
-        assert_eq!(
-            media_type("Application/X-WWW-Form-Urlencoded; charset=utf-8"),
+        assert!(same_media_type(
+            "Application/X-WWW-Form-Urlencoded; charset=utf-8",
             "application/x-www-form-urlencoded"
-        );
-        assert_eq!(media_type(""), "");
+        ));
+        assert!(same_media_type("", " ; x=1"));
+        assert!(!same_media_type("text/xml", "application/xml"));
         assert_eq!(names_key(["A", "B"].into_iter()), "A&B&");
     }
 }

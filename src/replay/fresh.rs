@@ -25,8 +25,17 @@ pub(super) struct Rng(u64);
 
 impl Rng {
     pub fn new(seed: &str) -> Rng {
+        Rng::of_bytes(seed.as_bytes())
+    }
+
+    /// Seeded from a number, with no text made of it (one per answer).
+    pub fn numbered(n: u64) -> Rng {
+        Rng::of_bytes(&n.to_le_bytes())
+    }
+
+    fn of_bytes(seed: &[u8]) -> Rng {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in seed.bytes() {
+        for &b in seed {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
@@ -336,15 +345,15 @@ pub(super) fn expiration(arg: &str) -> String {
 pub(super) fn request_id(seed: &str) -> String {
     const HEX: &[u8] = b"0123456789abcdef";
     let mut rng = Rng::new(seed);
-    let hex: String = (0..32).map(|_| HEX[rng.below(16)] as char).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    // Written in place (every answer carries one): 8-4-4-4-12 hex digits.
+    let mut out = String::with_capacity(36);
+    for i in 0..32 {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            out.push('-');
+        }
+        out.push(HEX[rng.below(16)] as char);
+    }
+    out
 }
 
 pub(super) fn escape(s: &str) -> String {

@@ -118,7 +118,7 @@ impl Replay {
             .entries_named(params)
             .find(|e| e.answer.as_ref().is_some_and(|a| a.has_code(code)))?;
         let a = e.answer.as_ref()?;
-        self.lock().requested.insert(e.test_name.clone());
+        self.lock().mark_requested(e.case);
         Some(Reply {
             status: a.status,
             content_type: a.content_type.clone(),
@@ -150,7 +150,7 @@ impl Replay {
         ] {
             body = set_text(&body, element, value);
         }
-        self.lock().requested.insert(e.test_name.clone());
+        self.lock().mark_requested(e.case);
         Some(Reply {
             status: a.status,
             content_type: a.content_type.clone(),

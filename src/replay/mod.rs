@@ -90,7 +90,9 @@ struct Service {
 struct State {
     /// Access keys handed out, with whom they stand for.
     identities: Issued,
-    requested: HashSet<String>,
+    /// Whether each case (by its index) was asked for: a flag, not its name, since every
+    /// request marks one.
+    requested: Vec<bool>,
     /// The first `UNMATCHED_KEPT` messages, and how many there were in all.
     unmatched: Vec<String>,
     unmatched_count: usize,
@@ -101,6 +103,15 @@ struct State {
     /// Run ids the clients' requests carried, the newest last: an answer that names a run
     /// id its own request does not carry takes one of these, not the server's.
     run_ids: Vec<String>,
+}
+
+impl State {
+    fn mark_requested(&mut self, case: usize) {
+        if self.requested.len() <= case {
+            self.requested.resize(case + 1, false);
+        }
+        self.requested[case] = true;
+    }
 }
 
 pub struct Replay {
@@ -283,7 +294,7 @@ impl Replay {
         };
         {
             let mut st = self.lock();
-            st.requested.insert(entry.test_name.clone());
+            st.mark_requested(entry.case);
             if let Some(run_id) = binding.vars.get("run_id")
                 && !st.run_ids.contains(run_id)
             {
@@ -310,7 +321,7 @@ impl Replay {
         let mut never: Vec<String> = self
             .entries
             .iter()
-            .filter(|e| e.role == Role::Check && !st.requested.contains(&e.test_name))
+            .filter(|e| e.role == Role::Check && !st.requested.get(e.case).is_some_and(|r| *r))
             .map(|e| e.test_name.clone())
             .collect();
         never.dedup();

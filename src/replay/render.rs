@@ -34,14 +34,15 @@ impl<'a> Rendering<'a> {
 impl Replay {
     /// A stored answer with its placeholders turned back into values.
     pub(super) fn render(&self, body: &str, binding: &Binding, to: &Rendering<'_>) -> String {
-        let mut body = body.to_owned();
+        // Copied only when a request named values in place of the case's own.
+        let mut body = std::borrow::Cow::Borrowed(body);
         for (literal, value) in &binding.replaced {
-            body = replace_named(&body, literal, &escape(value));
+            body = std::borrow::Cow::Owned(replace_named(&body, literal, &escape(value)));
         }
         let mut numbered: HashMap<String, String> = HashMap::new();
         let mut st = self.lock();
         st.counter += 1;
-        let mut rng = Rng::new(&st.counter.to_string());
+        let mut rng = Rng::numbered(st.counter);
         let mut issued: Vec<(String, &str)> = Vec::new();
         // The run id an answer names: its request's, else one that a value it bound
         // carries, else the newest a client sent.

@@ -206,7 +206,12 @@ async fn handle(
 fn response(reply: Reply) -> hyper::Response<Body> {
     let mut b = hyper::Response::builder()
         .status(reply.status)
-        .header("x-amzn-RequestId", request_id("header"));
+        // A name known in advance: not parsed and lower-cased again for every answer (HTTP/1
+        // sends names in lower case either way).
+        .header(
+            hyper::header::HeaderName::from_static("x-amzn-requestid"),
+            request_id("header"),
+        );
     if let Some(ct) = &reply.content_type {
         b = b.header(hyper::header::CONTENT_TYPE, ct);
     }

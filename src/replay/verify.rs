@@ -2,30 +2,31 @@
 //! with a given key (to tell cases that differ only in their keys apart), and whether an
 //! SDK sent what the protocol asks of it.
 
-use super::decode::{Incoming, media_type};
+use super::decode::{Incoming, same_media_type};
 use super::expect::Entry;
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
-/// Whether the request's SigV4 signature was made with this key and secret.
+/// Whether the request's SigV4 signature was made with this key and secret. Checked in
+/// place: the request is borrowed, not copied.
 pub(super) fn signed_with(req: &Incoming, key: &str, secret: &str) -> bool {
     let host = req.header("host").unwrap_or("localhost");
     let url = match &req.query {
         Some(q) => format!("http://{host}/?{q}"),
         None => format!("http://{host}/"),
     };
-    let creds = crate::sign::Credentials {
-        access_key_id: key.to_owned(),
-        secret_access_key: secret.to_owned(),
-        session_token: req.header("x-amz-security-token").map(str::to_owned),
+    let keys = crate::sign::Keys {
+        key,
+        secret,
+        token: req.header("x-amz-security-token"),
     };
-    let http = crate::transport::HttpRequest {
-        method: req.method.clone(),
-        url,
-        headers: req.headers.clone(),
-        body: req.body.clone(),
+    let received = crate::sign::Received {
+        method: &req.method,
+        url: &url,
+        headers: &req.headers,
+        body: &req.body,
     };
-    crate::sign::verify(&creds, &http)
+    crate::sign::verify_received(&keys, &received)
 }
 
 /// What an SDK must send for a modelled call: a signature scoped to the operation's service
@@ -63,8 +64,8 @@ pub(super) fn protocol_problem(e: &Entry, req: &Incoming) -> Option<String> {
 pub(super) fn content_type_fits(e: &Entry, req: &Incoming) -> bool {
     let got = req.header("content-type").unwrap_or("");
     match &e.content_type {
-        Some(want) => media_type(want) == media_type(got),
-        None => req.body.is_empty() || media_type(got) == FORM || !e.raw,
+        Some(want) => same_media_type(want, got),
+        None => req.body.is_empty() || !e.raw || same_media_type(got, FORM),
     }
 }
 
