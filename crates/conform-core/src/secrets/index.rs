@@ -4,9 +4,10 @@
 //! A form is filed under its first eight bytes (its anchor): the base64 spellings of a
 //! secret, padded, unpadded and embedded at the first alignment, start alike, so they share
 //! one anchor, and every anchor costs the filter in front of the tables bits. Per form the
-//! index keeps only its anchor's top 32 bits (its tag), its length and a 64-bit hash of its
-//! bytes: a session token of a thousand bytes costs sixteen bytes per form, and a run
-//! meeting twenty thousand secrets keeps an index of a few megabytes. A window whose anchor
+//! index keeps one number mixed from its anchor's top 32 bits (its tag), its length and a
+//! 64-bit hash of its bytes, and per length of an anchor eight bytes more: a session token
+//! of a thousand bytes costs at most sixteen bytes per form, and a run meeting twenty
+//! thousand secrets keeps an index of a few megabytes. A window whose anchor
 //! the filter has never seen (nearly all of them) costs a multiplication and one read of a
 //! filter small enough to stay in the processor's cache; one it has seen is hashed once per
 //! length a form with that anchor has, and each hash looked up once. Many secrets may share
@@ -27,14 +28,6 @@ const BITS_PER_ANCHOR: usize = 16;
 /// bottom twelve, so the tag's 32 bits allow this many bits for the word.
 const MOST_WORD_BITS: u32 = 20;
 
-/// One form. A slot whose `len` is 0 is empty.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Slot {
-    tag: u32,
-    len: u32,
-    hash: u64,
-}
-
 /// The length of forms with one anchor. A slot whose `len` is 0 is empty.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Length {
@@ -44,9 +37,10 @@ struct Length {
 
 #[derive(Debug, Default)]
 pub(super) struct Index {
-    /// Every form, keyed by all it keeps; open addressing, linear probing, a power of two
-    /// long (or empty), at most three quarters full.
-    forms: Vec<Slot>,
+    /// Every form as one number (`form_key`: its tag, length and hash mixed, never 0);
+    /// open addressing, linear probing, a power of two long (or empty), at most three
+    /// quarters full. Two forms of one number would only mask more than needed.
+    forms: Vec<u64>,
     filed: usize,
     /// Every length of forms per tag, keyed by the tag, so those of one tag sit in one run
     /// of slots; the same layout as `forms`.
@@ -106,8 +100,9 @@ fn home(key: u64, size: usize) -> usize {
     key.checked_shr(64 - size.trailing_zeros()).unwrap_or(0) as usize
 }
 
-fn form_key(s: &Slot) -> u64 {
-    s.hash ^ u64::from(s.len).wrapping_mul(SPREAD) ^ u64::from(s.tag)
+fn form_key(tag: u32, len: u32, hash: u64) -> u64 {
+    let key = fmix(hash ^ (u64::from(tag) << 32 | u64::from(len)));
+    key.max(1)
 }
 
 fn length_key(l: &Length) -> u64 {
@@ -183,25 +178,31 @@ impl Index {
             return;
         };
         let tag = tag_of(anchor_of(form));
-        let slot = Slot {
-            tag,
-            len,
-            hash: hash_of(form),
-        };
-        let empty = |s: &Slot| s.len == 0;
-        if !file(&mut self.forms, &mut self.filed, slot, form_key, empty, |_| {}) {
+        let key = form_key(tag, len, hash_of(form));
+        let (same, empty) = (|k: &u64| *k, |k: &u64| *k == 0);
+        if !file(&mut self.forms, &mut self.filed, key, same, empty, |_| {}) {
             return;
         }
         let mut known_tag = false;
         let length = Length { tag, len };
         let empty = |l: &Length| l.len == 0;
         let seen = |l: &Length| known_tag |= l.tag == tag;
-        let new = file(&mut self.lengths, &mut self.measured, length, length_key, empty, seen);
+        let new = file(
+            &mut self.lengths,
+            &mut self.measured,
+            length,
+            length_key,
+            empty,
+            seen,
+        );
         if !new || known_tag {
             return;
         }
         self.anchors += 1;
-        let want = ((self.anchors * BITS_PER_ANCHOR).next_power_of_two().max(4096) / 64)
+        let want = ((self.anchors * BITS_PER_ANCHOR)
+            .next_power_of_two()
+            .max(4096)
+            / 64)
             .min(1 << MOST_WORD_BITS);
         if self.words.len() < want {
             self.words = vec![0; want];
@@ -218,11 +219,11 @@ impl Index {
         }
     }
 
-    fn has(&self, slot: &Slot) -> bool {
+    fn has(&self, key: u64) -> bool {
         let mask = self.forms.len() - 1;
-        let mut i = home(form_key(slot), self.forms.len());
-        while self.forms[i].len != 0 {
-            if self.forms[i] == *slot {
+        let mut i = home(key, self.forms.len());
+        while self.forms[i] != 0 {
+            if self.forms[i] == key {
                 return true;
             }
             i = (i + 1) & mask;
@@ -247,7 +248,7 @@ impl Index {
                     let end = start + len as usize;
                     if t == tag && end <= haystack.len() {
                         let hash = hash_of(&haystack[start..end]);
-                        if self.has(&Slot { tag, len, hash }) && each(start, end) {
+                        if self.has(form_key(tag, len, hash)) && each(start, end) {
                             return true;
                         }
                     }

@@ -172,7 +172,10 @@ fn a_secret_met_again_is_filed_once_and_a_near_twin_is_filed_too() {
     let twin = "CANARY/secret+value!";
     s.add(twin);
     assert!(s.inner.read().unwrap().index.len() > forms);
-    assert_eq!(s.scrub(&format!("{twin} {SECRET}")), format!("{MASK} {MASK}"));
+    assert_eq!(
+        s.scrub(&format!("{twin} {SECRET}")),
+        format!("{MASK} {MASK}")
+    );
     let enc = STANDARD.encode(twin);
     assert_eq!(s.scrub(&enc), MASK);
 }
@@ -192,4 +195,20 @@ fn forms_that_start_alike_are_each_masked_whole() {
     assert_eq!(s.scrub(&format!("<{groups}>")), format!("<{MASK}>"));
     // Fewer characters than any form is not a secret.
     assert_eq!(s.scrub(&padded[..12]), padded[..12]);
+}
+
+#[test]
+fn a_secret_no_longer_among_the_recent_is_still_known_and_still_masked() {
+    let s = Secrets::new();
+    let all: Vec<String> = (0..3 * RECENT)
+        .map(|i| format!("rotating-key-{i:03}"))
+        .collect();
+    for x in &all {
+        s.add(x);
+    }
+    let forms = s.inner.read().unwrap().index.len();
+    s.add(&all[0]);
+    assert_eq!(s.inner.read().unwrap().index.len(), forms);
+    assert_eq!(s.scrub(&all.join(",")), vec![MASK; all.len()].join(","));
+    assert_eq!(s.scrub(&STANDARD.encode(&all[0])), MASK);
 }

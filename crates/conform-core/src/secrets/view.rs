@@ -123,4 +123,3 @@ fn json_escape(s: &[u8]) -> Option<(char, usize)> {
         _ => None,
     }
 }
-
