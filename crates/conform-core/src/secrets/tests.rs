@@ -130,8 +130,8 @@ fn many_secrets_are_all_found_whatever_order_they_came_in() {
     let out = s.scrub(&text);
     assert_eq!(out, vec![MASK; 3000].join(" "));
     assert!(!s.leaks_into("secret-number-3000/x"));
-    // Sharing its last eight bytes with a secret does not make a text one.
-    assert!(!s.leaks_into("another-number-0100/x"));
+    // Sharing its first eight bytes and its length with a secret does not make a text one.
+    assert!(!s.leaks_into("secret-number-0100/y"));
 }
 
 #[test]
@@ -159,4 +159,56 @@ fn stray_escapes_decode_nothing_and_break_nothing() {
     ] {
         assert_eq!(s.scrub(text), text);
     }
+}
+
+#[test]
+fn a_secret_met_again_is_filed_once_and_a_near_twin_is_filed_too() {
+    let s = Secrets::new();
+    s.add(SECRET);
+    let forms = s.inner.read().unwrap().index.len();
+    s.add(SECRET);
+    assert_eq!(s.inner.read().unwrap().index.len(), forms);
+    // Same length, same first bytes, same base64 groups but the last: still a new secret.
+    let twin = "CANARY/secret+value!";
+    s.add(twin);
+    assert!(s.inner.read().unwrap().index.len() > forms);
+    assert_eq!(
+        s.scrub(&format!("{twin} {SECRET}")),
+        format!("{MASK} {MASK}")
+    );
+    let enc = STANDARD.encode(twin);
+    assert_eq!(s.scrub(&enc), MASK);
+}
+
+#[test]
+fn forms_that_start_alike_are_each_masked_whole() {
+    // Padded, unpadded and the whole groups of a blob start with the same characters and
+    // share an anchor; each must still be masked to its own end.
+    let s = Secrets::new();
+    s.add("0123456789abcdefg");
+    let padded = STANDARD.encode("0123456789abcdefg");
+    assert!(padded.ends_with('='));
+    for text in [padded.clone(), padded.trim_end_matches('=').to_owned()] {
+        assert_eq!(s.scrub(&format!("<{text}>")), format!("<{MASK}>"), "{text}");
+    }
+    let groups = &padded[..20];
+    assert_eq!(s.scrub(&format!("<{groups}>")), format!("<{MASK}>"));
+    // Fewer characters than any form is not a secret.
+    assert_eq!(s.scrub(&padded[..12]), padded[..12]);
+}
+
+#[test]
+fn a_secret_no_longer_among_the_recent_is_still_known_and_still_masked() {
+    let s = Secrets::new();
+    let all: Vec<String> = (0..3 * RECENT)
+        .map(|i| format!("rotating-key-{i:03}"))
+        .collect();
+    for x in &all {
+        s.add(x);
+    }
+    let forms = s.inner.read().unwrap().index.len();
+    s.add(&all[0]);
+    assert_eq!(s.inner.read().unwrap().index.len(), forms);
+    assert_eq!(s.scrub(&all.join(",")), vec![MASK; all.len()].join(","));
+    assert_eq!(s.scrub(&STANDARD.encode(&all[0])), MASK);
 }
