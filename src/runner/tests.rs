@@ -370,6 +370,56 @@ async fn a_policy_retries_what_it_names_and_changes_what_is_sent() {
     assert!(body.ends_with("RoleArn=a&RoleSessionName=added"), "{body}");
 }
 
+/// Retries a throttled answer once, after a wait long enough to see who hears of it when.
+struct Patient;
+
+const PATIENCE: Duration = Duration::from_millis(1500);
+
+impl Policy for Patient {
+    fn params(
+        &self,
+        _step: &Step,
+        _model: &crate::model::Model,
+        _operation: &crate::model::Operation,
+        _params: &[(String, crate::scenario::ParamValue)],
+        _vars: &crate::template::Vars,
+    ) -> Option<Vec<(String, crate::scenario::ParamValue)>> {
+        None
+    }
+
+    fn retry(
+        &self,
+        answer: &crate::transport::HttpResponse,
+        _fresh_state: bool,
+        retries: u32,
+    ) -> Option<(&'static str, Duration)> {
+        (answer.status == 429 && retries == 0).then_some(("throttled", PATIENCE))
+    }
+}
+
+#[tokio::test]
+async fn a_retry_note_is_heard_before_its_wait_while_other_events_may_wait_for_the_case_end() {
+    let server = MockServer::start().await;
+    answer(&server, "GetCallerIdentity", error(429, "Throttling")).await;
+    let (_dir, suite) = suite("      - operation: GetCallerIdentity\n");
+    let runner =
+        Arc::new(runner(&suite, &server, Duration::from_secs(5)).with_policy(Arc::new(Patient)));
+    let (mut retried, mut finished) = (None, None);
+    runner
+        .check_all(&[0], 1, |e| match e {
+            Event::Retrying { .. } => retried = Some(Instant::now()),
+            Event::CaseFinished { .. } => finished = Some(Instant::now()),
+            _ => {}
+        })
+        .await;
+    let (retried, finished) = (retried.expect("a retry note"), finished.expect("an end"));
+    assert!(
+        finished.duration_since(retried) >= PATIENCE / 2,
+        "the note came {:?} before the end",
+        finished.duration_since(retried)
+    );
+}
+
 #[tokio::test]
 async fn without_a_policy_a_throttled_answer_is_what_the_case_gets() {
     let server = MockServer::start().await;
