@@ -238,7 +238,10 @@ impl Runner {
         mut on_event: impl FnMut(&Event<'_>),
         give_up: impl std::future::Future<Output = ()>,
     ) -> Vec<CaseResult> {
+        // Never awaited with `recv`, so a send wakes nobody: the queue is read when a case
+        // ends or an urgent event rings (`Events`).
         let (to, mut heard) = tokio::sync::mpsc::unbounded_channel();
+        let urgent = Arc::new(tokio::sync::Notify::new());
         let mut set = JoinSet::new();
         // Only `jobs` cases are tasks at any time, the next one started as one ends: a task
         // per case up front held every case's future in memory at once (22 MB of a
@@ -248,7 +251,7 @@ impl Runner {
             |set: &mut JoinSet<_>, waiting: &mut dyn Iterator<Item = (usize, usize)>| {
                 if let Some((slot, index)) = waiting.next() {
                     let runner = Arc::clone(self);
-                    let events = Events::to(to.clone(), index);
+                    let events = Events::to(to.clone(), Arc::clone(&urgent), index);
                     set.spawn(async move {
                         let started = Instant::now();
                         let result = runner.check_telling(index, &events).await;
@@ -265,8 +268,10 @@ impl Runner {
         loop {
             let joined = tokio::select! {
                 biased;
-                Some(event) = heard.recv() => {
-                    on_event(&event);
+                () = urgent.notified() => {
+                    while let Ok(event) = heard.try_recv() {
+                        on_event(&event);
+                    }
                     continue;
                 }
                 j = set.join_next() => j,

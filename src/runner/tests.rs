@@ -297,9 +297,19 @@ async fn giving_up_after_the_grace_time_reports_the_cases_still_running() {
     assert!(e.help().contains("conform cleanup"), "{}", e.help());
 }
 
-/// Retries every throttled answer after a millisecond, and adds a parameter to every call.
+/// Retries every throttled answer after `delay`, and adds a parameter to every call.
 struct Eager {
     seen: Mutex<Vec<u32>>,
+    delay: Duration,
+}
+
+impl Eager {
+    fn after(delay: Duration) -> Arc<Eager> {
+        Arc::new(Eager {
+            seen: Mutex::new(Vec::new()),
+            delay,
+        })
+    }
 }
 
 impl Policy for Eager {
@@ -327,23 +337,27 @@ impl Policy for Eager {
     ) -> Option<(&'static str, Duration)> {
         assert!(!fresh_state, "the case has no setup step");
         self.seen.lock().unwrap().push(retries);
-        (answer.status == 429 && retries < 5).then_some(("throttled", Duration::from_millis(1)))
+        (answer.status == 429 && retries < 5).then_some(("throttled", self.delay))
     }
+}
+
+/// An AssumeRole case whose first `times` answers are throttled, and later ones refused.
+async fn throttled_then_refused(times: u64) -> (MockServer, tempfile::TempDir, Arc<Suite>) {
+    let server = MockServer::start().await;
+    Mock::given(body_string_contains("Action=AssumeRole&"))
+        .respond_with(error(429, "Throttling"))
+        .up_to_n_times(times)
+        .mount(&server)
+        .await;
+    answer(&server, "AssumeRole", error(400, "ValidationError")).await;
+    let (dir, suite) = suite("      - operation: AssumeRole\n        params: {RoleArn: a}\n");
+    (server, dir, suite)
 }
 
 #[tokio::test]
 async fn a_policy_retries_what_it_names_and_changes_what_is_sent() {
-    let server = MockServer::start().await;
-    Mock::given(body_string_contains("Action=AssumeRole&"))
-        .respond_with(error(429, "Throttling"))
-        .up_to_n_times(2)
-        .mount(&server)
-        .await;
-    answer(&server, "AssumeRole", error(400, "ValidationError")).await;
-    let (_dir, suite) = suite("      - operation: AssumeRole\n        params: {RoleArn: a}\n");
-    let policy = Arc::new(Eager {
-        seen: Mutex::new(Vec::new()),
-    });
+    let (server, _dir, suite) = throttled_then_refused(2).await;
+    let policy = Eager::after(Duration::from_millis(1));
     let runner =
         Arc::new(runner(&suite, &server, Duration::from_secs(5)).with_policy(policy.clone()));
     let mut retried = Vec::new();
@@ -368,6 +382,30 @@ async fn a_policy_retries_what_it_names_and_changes_what_is_sent() {
     assert_eq!(requests.len(), 3);
     let body = String::from_utf8_lossy(&requests[2].body).into_owned();
     assert!(body.ends_with("RoleArn=a&RoleSessionName=added"), "{body}");
+}
+
+const PATIENCE: Duration = Duration::from_millis(1500);
+
+#[tokio::test]
+async fn a_retry_note_is_heard_before_its_wait_while_other_events_may_wait_for_the_case_end() {
+    let (server, _dir, suite) = throttled_then_refused(1).await;
+    let runner = Arc::new(
+        runner(&suite, &server, Duration::from_secs(5)).with_policy(Eager::after(PATIENCE)),
+    );
+    let (mut retried, mut finished) = (None, None);
+    runner
+        .check_all(&[0], 1, |e| match e {
+            Event::Retrying { .. } => retried = Some(Instant::now()),
+            Event::CaseFinished { .. } => finished = Some(Instant::now()),
+            _ => {}
+        })
+        .await;
+    let (retried, finished) = (retried.expect("a retry note"), finished.expect("an end"));
+    assert!(
+        finished.duration_since(retried) >= PATIENCE / 2,
+        "the note came {:?} before the end",
+        finished.duration_since(retried)
+    );
 }
 
 #[tokio::test]

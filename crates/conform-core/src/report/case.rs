@@ -126,10 +126,6 @@ impl CaseReport {
                 )
             }
         };
-        let whole = format!(
-            "the whole transcript is in {} when conform writes one (not with --no-new or in CI), else it was not kept",
-            ran.snap_new.display()
-        );
         let deviations = ran
             .outcome
             .deviations()
@@ -155,7 +151,14 @@ impl CaseReport {
             provenance: ran.provenance,
             outcome,
             stop,
-            diff: diff.map(|d| shown_diff(d.clone(), &whole)),
+            // Only a diff points to the whole transcript: a passing case formats no note.
+            diff: diff.map(|d| {
+                let whole = format!(
+                    "the whole transcript is in {} when conform writes one (not with --no-new or in CI), else it was not kept",
+                    ran.snap_new.display()
+                );
+                shown_diff(d.clone(), &whole)
+            }),
             message: message.map(shown_message),
             deviations,
             grade: None,
