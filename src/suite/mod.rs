@@ -98,7 +98,7 @@ impl Suite {
         let errors: Vec<_> = self
             .client_chosen
             .values()
-            .filter_map(|c| c.built().err())
+            .filter_map(|c| c.built().err().map(|d| *d))
             .collect();
         if errors.is_empty() {
             Ok(())

@@ -82,14 +82,14 @@ impl ClientChosen {
     }
 
     /// Builds the shape now: the error, at its place, of one the regex crate cannot build.
-    pub fn built(&self) -> Result<(), Diagnostic> {
+    pub fn built(&self) -> Result<(), Box<Diagnostic>> {
         if self.regex().is_some() {
             return Ok(());
         }
         let why = regex::Regex::new(&self.anchored)
             .err()
             .map_or_else(String::new, |e| e.to_string());
-        let mut d = (*self.place).clone();
+        let mut d = self.place.clone();
         d.message = format!("{}: {why}", d.message);
         Err(d)
     }
