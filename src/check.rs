@@ -21,6 +21,17 @@ pub enum CheckError {
     Baseline(#[from] BaselineError),
     #[error(transparent)]
     Write(#[from] WriteError),
+    #[error(transparent)]
+    Generate(#[from] crate::generate::GenerateError),
+}
+
+/// A generated file that no longer holds what `conform generate` writes now.
+#[derive(Debug)]
+pub struct StaleGenerated {
+    pub path: PathBuf,
+    pub service: String,
+    /// True: the file should not be there any more.
+    pub left_over: bool,
 }
 
 /// A baseline entry naming no case (renamed or deleted): it would excuse nothing, forever.
@@ -69,6 +80,7 @@ pub struct CheckReport {
     pub uncovered: Vec<Uncovered>,
     pub headers: Vec<Header>,
     pub findings: Vec<Finding>,
+    pub stale_generated: Vec<StaleGenerated>,
 }
 
 impl CheckReport {
@@ -88,6 +100,7 @@ impl CheckReport {
             && self.uncovered.is_empty()
             && self.stale_entries.is_empty()
             && self.findings.is_empty()
+            && self.stale_generated.is_empty()
     }
 }
 
@@ -102,17 +115,19 @@ pub fn check(
     // baselines' TOML beside the snapshots' error answers, then the coverage beside the
     // facts), so `check` on the corpus stays under 100 ms. The answers are parsed once, for
     // both of the latter.
-    let (stale, coverage, findings) = std::thread::scope(|scope| {
+    let (stale, coverage, findings, generated) = std::thread::scope(|scope| {
         let stale = scope.spawn(|| stale_entries(suite, targets_file));
+        let generated = scope.spawn(|| stale_generated(suite));
         let answers = Answers::of_suite(suite);
         let (coverage, findings) = std::thread::scope(|inner| {
             let coverage = inner.spawn(|| crate::coverage::of_suite(suite, &answers));
             (joined(coverage), consistency::check(suite, &answers))
         });
-        (joined(stale), coverage, findings)
+        (joined(stale), coverage, findings, joined(generated))
     });
     let mut report = CheckReport {
         stale_entries: stale?,
+        stale_generated: generated?,
         findings,
         ..CheckReport::default()
     };
@@ -156,6 +171,41 @@ pub fn check(
         });
     }
     Ok(report)
+}
+
+/// The generated files of each service that has any, against what generating writes now.
+fn stale_generated(suite: &Suite) -> Result<Vec<StaleGenerated>, CheckError> {
+    use crate::generate::{Change, changes, generate, is_generated};
+    let services: BTreeSet<String> = suite
+        .cases
+        .iter()
+        .filter(|c| is_generated(c))
+        .map(|c| c.service.clone())
+        .collect();
+    if services.is_empty() {
+        return Ok(Vec::new());
+    }
+    let services: Vec<String> = services.into_iter().collect();
+    let generated = generate(suite, &services)?;
+    let mut out = Vec::new();
+    for change in changes(suite, &generated)? {
+        let service = services
+            .iter()
+            .find(|s| {
+                change
+                    .path()
+                    .components()
+                    .any(|c| c.as_os_str() == s.as_str())
+            })
+            .cloned()
+            .unwrap_or_default();
+        out.push(StaleGenerated {
+            path: change.path().to_owned(),
+            service,
+            left_over: matches!(change, Change::Remove(_)),
+        });
+    }
+    Ok(out)
 }
 
 /// A scoped thread's result; its panic goes on in the caller, as if it had run there.

@@ -16,6 +16,7 @@ pub mod consistency;
 pub mod coverage;
 pub mod credentials;
 pub mod emulator;
+pub mod generate;
 pub mod input;
 pub mod plan;
 pub mod record;
@@ -29,6 +30,7 @@ pub mod suite;
 pub mod target;
 pub mod targets;
 pub mod transport;
+pub mod validation;
 
 // The core's modules, under the names the runner and its users have always used.
 pub use conform_core::{

@@ -94,6 +94,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Check { fix_headers } => check(&suite, &cli.layout.root, fix_headers),
         Command::Coverage { check } => coverage(&suite, check),
+        Command::Generate { services, check } => generate(&suite, &services, check),
         Command::Serve {
             port,
             strict,

@@ -127,6 +127,20 @@ pub(crate) enum Command {
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         idle_timeout: Option<u64>,
     },
+    /// Write limit cases from the models: for each refused side of a constraint no
+    /// hand-written case covers, scenarios/<service>/<Operation>/limits.generated.yaml and
+    /// the snapshots of its cases (the refusal in the service's validation format, from
+    /// models/<service>.facts.yaml). Exit 0 when written or up to date, 1 with --check when
+    /// a generated file is stale, 2 on an error.
+    Generate {
+        /// Services to generate for (default: every service whose facts file has a
+        /// validation format).
+        #[arg(value_name = "SERVICE")]
+        services: Vec<String>,
+        /// Do not write: list the generated files that differ and fail if any does.
+        #[arg(long)]
+        check: bool,
+    },
     /// Write scenarios/<service>/COVERAGE.md: which constraints and errors cases exercise.
     Coverage {
         /// Do not write: fail if a COVERAGE.md is out of date.

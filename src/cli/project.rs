@@ -56,6 +56,18 @@ pub(crate) fn check(
             ),
         }
     }
+    for g in &found.stale_generated {
+        let what = if g.left_over {
+            "is generated but no longer yielded"
+        } else {
+            "does not hold what is generated now"
+        };
+        println!(
+            "stale generated file: {} {what} (run `conform generate {}`)",
+            g.path.display(),
+            g.service
+        );
+    }
     for f in &found.findings {
         println!(
             "{}:{}: {}: {}\n  help: {}",
@@ -63,7 +75,7 @@ pub(crate) fn check(
         );
     }
     println!(
-        "{} cases in {} models, {} snapshots: {} missing, {} orphaned, {} stale headers, {} constrained members without a case, {} stale baseline entries, {} contradictions",
+        "{} cases in {} models, {} snapshots: {} missing, {} orphaned, {} stale headers, {} constrained members without a case, {} stale baseline entries, {} contradictions, {} stale generated files",
         suite.cases.len(),
         suite.models.len(),
         suite.snapshots.len(),
@@ -72,12 +84,63 @@ pub(crate) fn check(
         found.stale_headers(),
         found.uncovered.len(),
         found.stale_entries.len(),
-        found.findings.len()
+        found.findings.len(),
+        found.stale_generated.len()
     );
     Ok(if found.passed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+pub(crate) fn generate(
+    suite: &Suite,
+    services: &[String],
+    check_only: bool,
+) -> anyhow::Result<ExitCode> {
+    use conform::generate::{Change, changes, generate, write};
+    let generated = generate(suite, services)?;
+    let changes = changes(suite, &generated)?;
+    for s in &generated.skipped {
+        println!(
+            "not generated: {}::{} {}, {}: {}",
+            s.service, s.operation, s.member, s.check, s.why
+        );
+    }
+    for c in &changes {
+        let verb = match (c, check_only) {
+            (Change::Write(_), true) => "differs",
+            (Change::Remove(_), true) => "is left over",
+            (Change::Write(_), false) => "wrote",
+            (Change::Remove(_), false) => "removed",
+        };
+        if check_only {
+            println!("{} {verb}", c.path().display());
+        } else {
+            println!("{verb} {}", c.path().display());
+        }
+    }
+    if !check_only {
+        write(&changes)?;
+    }
+    let files = generated
+        .outputs
+        .iter()
+        .filter(|o| o.path.extension().is_some_and(|e| e == "yaml"))
+        .count();
+    println!(
+        "{} generated cases in {files} files for {}: {} files {}, {} refused sides left without a case",
+        generated.cases,
+        generated.services.join(", "),
+        changes.len(),
+        if check_only { "stale" } else { "changed" },
+        generated.skipped.len()
+    );
+    Ok(if check_only && !changes.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 

@@ -28,6 +28,12 @@ fn with_pattern<T>(pattern: &str, f: impl FnOnce(Option<&Regex>) -> T) -> T {
 }
 
 fn compile_uncached(pattern: &str) -> Option<Regex> {
+    Regex::new(&format!("^(?:{})$", as_regex(pattern))).ok()
+}
+
+/// A model pattern in the regex crate's syntax, unanchored: `\w` and `\d` spelled as the
+/// ASCII classes AWS means, Java's `\uXXXX` escapes as `\x{XXXX}`.
+pub fn as_regex(pattern: &str) -> String {
     let mut p = String::with_capacity(pattern.len() + 16);
     let mut chars = pattern.chars().peekable();
     let mut in_class = false;
@@ -66,7 +72,7 @@ fn compile_uncached(pattern: &str) -> Option<Regex> {
             None => p.push('\\'),
         }
     }
-    Regex::new(&format!("^(?:{p})$")).ok()
+    p
 }
 
 #[cfg(test)]

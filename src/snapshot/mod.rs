@@ -318,12 +318,7 @@ pub fn write_file(
     contents: &str,
     leaks: impl Fn(&str) -> bool,
 ) -> Result<PathBuf, WriteError> {
-    let text = format!(
-        "---\nsource: {}\ndescription: {}\n---\n{}\n",
-        yaml_scalar(&case.file),
-        yaml_scalar(description),
-        normalize_contents(contents)
-    );
+    let text = file_text(case, description, contents);
     if leaks(&text) {
         return Err(WriteError::Secret {
             path: path.to_owned(),
@@ -342,6 +337,16 @@ pub fn write_file(
         io(e)
     })?;
     Ok(path.to_owned())
+}
+
+/// A snapshot file's whole text in insta's format: the header, then the contents.
+pub fn file_text(case: &Case, description: &str, contents: &str) -> String {
+    format!(
+        "---\nsource: {}\ndescription: {}\n---\n{}\n",
+        yaml_scalar(&case.file),
+        yaml_scalar(description),
+        normalize_contents(contents)
+    )
 }
 
 /// A YAML double-quoted scalar (JSON strings are valid YAML).
