@@ -13,13 +13,7 @@ use conform::plan::Plan;
 use conform::suite::{Selection, Suite, SuiteError};
 
 fn main() -> ExitCode {
-    // Output piped into `head` must end the program quietly, as for other Unix tools, rather
-    // than panic in println!.
-    #[cfg(unix)]
-    // SAFETY: restoring the default disposition of a signal before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    quiet_on_closed_output();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -44,6 +38,33 @@ pub(crate) fn causes(e: &anyhow::Error) -> String {
         }
     }
     out
+}
+
+/// Output piped into `head` must end the program quietly, as for other Unix tools, rather
+/// than with a panic in println!. SIGPIPE itself stays ignored (Rust's default): restoring
+/// it for the whole process also killed conform when a peer closed a socket it was writing
+/// to, which must be an error of that one case. Only a failed print to the terminal's
+/// streams ends the program, the way SIGPIPE would have.
+fn quiet_on_closed_output() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to std") && message.contains("Broken pipe") {
+            #[cfg(unix)]
+            // SAFETY: setting a signal's disposition and raising it; nothing else runs here.
+            unsafe {
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                libc::raise(libc::SIGPIPE);
+            }
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
