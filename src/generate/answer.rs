@@ -12,6 +12,7 @@ use crate::normalize;
 use crate::query;
 use crate::redact::{Redactor, Rules};
 use crate::scenario::{Case, Request};
+use crate::secrets::Secrets;
 use crate::template::Vars;
 
 /// A request id of the shape AWS uses: the redaction rules turn it into `[request-id]`.
@@ -72,9 +73,15 @@ pub(super) fn expected(
     };
     let mut redactor = Redactor::new(rules, vars);
     let normalized = normalize::response(&answer, &mut redactor, SystemTime::now());
-    Ok(format!(
+    // What the model marks sensitive (a phone number, a token) is a secret of the run: the
+    // runner scrubs it from the transcript, so the expected text holds it scrubbed too.
+    let secrets = Secrets::new();
+    for s in &sent.sensitive {
+        secrets.add(s);
+    }
+    Ok(secrets.scrub_owned(format!(
         "{}{}",
         crate::transcript::header(1, operation),
         normalized.text
-    ))
+    )))
 }

@@ -9,7 +9,14 @@ use crate::coverage::{Check, OperationCoverage};
 use crate::model::{Model, Operation, Shape, ShapeKind};
 use crate::template::Vars;
 
-use super::value::{Value, breaking_pattern, fitting, items, outside_enum, text_fitting};
+use super::value::{
+    PLAIN, Style, Value, breaking_pattern, fitting, items, outside_enum, stem_of, text_fitting,
+};
+
+/// The longest text a case sends: a value past a bound of megabytes (a SAML metadata
+/// document may hold 10,000,000 characters) makes a request most endpoints refuse for its
+/// size before any check of its members, the replay server at 1 MiB.
+const LONGEST: u64 = 256 * 1024;
 
 /// A case to write.
 #[derive(Debug, Clone)]
@@ -41,6 +48,7 @@ pub(super) fn for_operation(
     coverage: &OperationCoverage,
     taken: &BTreeSet<String>,
     vars: &Vars,
+    echoes: bool,
     skipped: &mut Vec<Skipped>,
 ) -> Vec<Planned> {
     let Some(input) = op.input.as_deref() else {
@@ -61,18 +69,14 @@ pub(super) fn for_operation(
                 why: why.to_owned(),
             };
             let pieces: Vec<&str> = member.path.split('.').collect();
-            let Some(shape) = shape_at(model, input, &pieces) else {
+            let Some((shape, hidden)) = shape_at(model, input, &pieces, false) else {
                 skipped.push(skip("the member's shape is not a plain structure path"));
                 continue;
             };
-            let Some(broken) = breaking(model, shape, &check.check) else {
-                skipped.push(skip("no printable value breaks only this constraint"));
+            if matches!(check.check, Check::Length(n) | Check::Items(n) if n > LONGEST) {
+                skipped.push(skip("the value would make a request of megabytes"));
                 continue;
-            };
-            let Some(params) = fields(model, input, &pieces, &broken, vars, 0) else {
-                skipped.push(skip("another member's shape admits no value made here"));
-                continue;
-            };
+            }
             let id = unique_id(
                 &format!(
                     "{}_{}_{}",
@@ -83,6 +87,16 @@ pub(super) fn for_operation(
                 taken,
                 &out,
             );
+            let style = PLAIN.tagged(&id);
+            let Some(broken) = breaking(model, shape, &check.check, style.hidden(hidden), echoes)
+            else {
+                skipped.push(skip("no printable value breaks only this constraint"));
+                continue;
+            };
+            let Some(params) = fields(model, input, &pieces, &broken, vars, style, 0) else {
+                skipped.push(skip("another member's shape admits no value made here"));
+                continue;
+            };
             out.push(Planned {
                 id,
                 description: describe(&member.path, shape, &check.check, &broken),
@@ -106,7 +120,14 @@ enum Broken {
     Sent(Value),
 }
 
-fn breaking(model: &Model, shape: &Shape, check: &Check) -> Option<Broken> {
+/// `echoes`: the service repeats a refused value in its message.
+fn breaking(
+    model: &Model,
+    shape: &Shape,
+    check: &Check,
+    style: Style,
+    echoes: bool,
+) -> Option<Broken> {
     let text = |t: Option<String>| t.map(|t| Broken::Sent(Value::Text(t)));
     match check {
         Check::Missing => Some(Broken::Left),
@@ -116,7 +137,7 @@ fn breaking(model: &Model, shape: &Shape, check: &Check) -> Option<Broken> {
                 enum_values: Vec::new(),
                 ..shape.clone()
             };
-            text(text_fitting(&plain, Some(n)).or_else(|| Some("a".repeat(n))))
+            text(text_fitting(&plain, Some(n), style).or_else(|| Some(stem_of(n, style))))
         }
         Check::Value(n) => Some(Broken::Sent(Value::Number(*n))),
         Check::Items(n) => {
@@ -126,18 +147,25 @@ fn breaking(model: &Model, shape: &Shape, check: &Check) -> Option<Broken> {
             let list = if *n == 0 {
                 Vec::new()
             } else {
-                items(model, &member.shape, *n as usize, 0)?
+                items(model, &member.shape, *n as usize, 0, style)?
             };
             Some(Broken::Sent(Value::List(list)))
         }
-        Check::PatternBroken => text(breaking_pattern(shape)),
+        Check::PatternBroken => text(breaking_pattern(shape, style, !echoes)),
         Check::NotInEnum => text(outside_enum(shape)),
     }
 }
 
-/// The shape at a coverage path (`Tags[].Key`, `PolicyArns[].arn`, `Outer.Inner`).
-fn shape_at<'m>(model: &'m Model, structure: &str, pieces: &[&str]) -> Option<&'m Shape> {
+/// The shape at a coverage path (`Tags[].Key`, `PolicyArns[].arn`, `Outer.Inner`), and
+/// whether it or a shape above it is sensitive.
+fn shape_at<'m>(
+    model: &'m Model,
+    structure: &str,
+    pieces: &[&str],
+    hidden: bool,
+) -> Option<(&'m Shape, bool)> {
     let (head, rest) = pieces.split_first()?;
+    let hidden = hidden || model.shape(structure).sensitive;
     let (name, item) = match head.strip_suffix("[]") {
         Some(n) => (n, true),
         None => (*head, false),
@@ -146,16 +174,18 @@ fn shape_at<'m>(model: &'m Model, structure: &str, pieces: &[&str]) -> Option<&'
         return None;
     };
     let mut shape_name = members.get(name)?.shape.as_str();
+    let mut hidden = hidden || model.shape(shape_name).sensitive;
     if item {
         let ShapeKind::List { member } = &model.shape(shape_name).kind else {
             return None;
         };
         shape_name = member.shape.as_str();
+        hidden = hidden || model.shape(shape_name).sensitive;
     }
     if rest.is_empty() {
-        Some(model.shape(shape_name))
+        Some((model.shape(shape_name), hidden))
     } else {
-        shape_at(model, shape_name, rest)
+        shape_at(model, shape_name, rest, hidden)
     }
 }
 
@@ -166,6 +196,7 @@ fn fields(
     pieces: &[&str],
     broken: &Broken,
     vars: &Vars,
+    style: Style,
     depth: usize,
 ) -> Option<Value> {
     let ShapeKind::Structure {
@@ -195,7 +226,7 @@ fn fields(
                         Broken::Left => return None,
                     }
                 } else {
-                    fields(model, &member.shape, rest, broken, vars, depth + 1)?
+                    fields(model, &member.shape, rest, broken, vars, style, depth + 1)?
                 };
                 Some(Value::List(vec![one]))
             } else if rest.is_empty() {
@@ -204,7 +235,15 @@ fn fields(
                     Broken::Left => None,
                 }
             } else {
-                Some(fields(model, shape_name, rest, broken, vars, depth + 1)?)
+                Some(fields(
+                    model,
+                    shape_name,
+                    rest,
+                    broken,
+                    vars,
+                    style,
+                    depth + 1,
+                )?)
             };
             if let Some(v) = value {
                 out.push((name.clone(), v));
@@ -213,7 +252,12 @@ fn fields(
             let shape = model.shape(shape_name);
             let value = match variable_for(name, shape, vars) {
                 Some(v) => v,
-                None => fitting(model, shape, depth + 1)?,
+                None => fitting(
+                    model,
+                    shape,
+                    depth + 1,
+                    style.hidden(model.shape(structure).sensitive),
+                )?,
             };
             out.push((name.clone(), value));
         }
@@ -312,6 +356,11 @@ fn rule_of(shape: &Shape) -> String {
 }
 
 fn describe(path: &str, shape: &Shape, check: &Check, broken: &Broken) -> String {
+    let a = if path.starts_with(['A', 'E', 'I', 'O', 'U']) {
+        "An"
+    } else {
+        "A"
+    };
     let num = |v: Option<f64>| v.map_or(String::new(), |v| (v as i64).to_string());
     let (min, max) = (num(shape.min), num(shape.max));
     let under = |n: f64| shape.min.is_some_and(|m| n < m);
@@ -319,21 +368,21 @@ fn describe(path: &str, shape: &Shape, check: &Check, broken: &Broken) -> String
         Check::Missing => format!("A request without {path}, which the model requires."),
         Check::Length(0) => format!("An empty {path}, under the model's minimum length of {min}."),
         Check::Length(n) if under(*n as f64) => {
-            format!("A {path} of {n} characters, one under the model's minimum length of {min}.")
+            format!("{a} {path} of {n} characters, one under the model's minimum length of {min}.")
         }
         Check::Length(n) => {
-            format!("A {path} of {n} characters, one over the model's maximum length of {max}.")
+            format!("{a} {path} of {n} characters, one over the model's maximum length of {max}.")
         }
         Check::Value(n) if under(*n as f64) => {
-            format!("A {path} of {n}, one under the model's minimum of {min}.")
+            format!("{a} {path} of {n}, one under the model's minimum of {min}.")
         }
-        Check::Value(n) => format!("A {path} of {n}, one over the model's maximum of {max}."),
+        Check::Value(n) => format!("{a} {path} of {n}, one over the model's maximum of {max}."),
         Check::Items(0) => format!("An empty {path} list, under the model's minimum of {min}."),
         Check::Items(n) if under(*n as f64) => {
-            format!("A {path} of {n} items, one under the model's minimum of {min}.")
+            format!("{a} {path} of {n} items, one under the model's minimum of {min}.")
         }
         Check::Items(n) => {
-            format!("A {path} of {n} items, one over the model's maximum of {max}.")
+            format!("{a} {path} of {n} items, one over the model's maximum of {max}.")
         }
         Check::PatternBroken | Check::NotInEnum => {
             let sent = match broken {
@@ -345,7 +394,7 @@ fn describe(path: &str, shape: &Shape, check: &Check, broken: &Broken) -> String
             } else {
                 "outside the model's enumeration"
             };
-            format!("A {path} of '{sent}', {what}.")
+            format!("{a} {path} of '{sent}', {what}.")
         }
     }
 }

@@ -121,6 +121,10 @@ fn service_files(suite: &Suite, service: &str, out: &mut Generated) -> Result<()
             file: facts.file.clone(),
         });
     }
+    let echoes = facts
+        .validation
+        .as_ref()
+        .is_some_and(|v| v.spec.echoes_value);
     let mut vars = crate::target::default_vars("us-east-1");
     for (k, v) in suite.default_vars() {
         vars.entry(k.clone()).or_insert_with(|| v.clone());
@@ -139,7 +143,8 @@ fn service_files(suite: &Suite, service: &str, out: &mut Generated) -> Result<()
     let facts_file = format!("models/{service}.facts.yaml");
     for op_cov in &coverage.operations {
         let op = &model.operations[&op_cov.operation];
-        let mut planned = cases::for_operation(model, op, op_cov, &taken, &vars, &mut out.skipped);
+        let mut planned =
+            cases::for_operation(model, op, op_cov, &taken, &vars, echoes, &mut out.skipped);
         let rel = format!("scenarios/{service}/{}/{FILE_NAME}", op.name);
         // A case whose request the model accepts once serialized (a list item whose only
         // member is the one left out sends nothing at all) is dropped and the file written

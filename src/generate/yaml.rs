@@ -45,14 +45,33 @@ pub(super) fn file(service: &str, model_file: &str, facts_file: &str, cases: &[P
     out
 }
 
-/// A single-quoted YAML scalar: only `'` needs escaping (doubled).
+/// A single-quoted YAML scalar (only `'` needs escaping: doubled), or, for a text with a
+/// control character, which single quotes cannot hold, a double-quoted one with escapes
+/// (JSON's, which YAML reads alike).
 fn quoted(s: &str) -> String {
+    if s.chars().any(char::is_control) {
+        return serde_json::to_string(s).unwrap_or_else(|_| "''".to_owned());
+    }
     format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A long text ending in a run of one letter or digit is written with `{{repeat}}` (a value
+/// of 131,073 characters stays one short line); the template gives back the same text.
+fn text(t: &str) -> String {
+    let last = t.chars().last();
+    let run = last.map_or(0, |c| t.chars().rev().take_while(|x| *x == c).count());
+    match last {
+        Some(c) if run >= 32 && c.is_ascii_alphanumeric() && !t.contains("{{") => {
+            let head: String = t.chars().take(t.chars().count() - run).collect();
+            quoted(&format!("{head}{{{{repeat {run} {c}}}}}"))
+        }
+        _ => quoted(t),
+    }
 }
 
 fn scalar(v: &Value) -> Option<String> {
     match v {
-        Value::Text(t) => Some(quoted(t)),
+        Value::Text(t) => Some(text(t)),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         Value::List(l) if l.is_empty() => Some("[]".to_owned()),
@@ -132,6 +151,11 @@ mod tests {
                 ),
                 ("Ids".into(), Value::List(vec![Value::Number(1)])),
                 ("None".into(), Value::List(Vec::new())),
+                (
+                    "Long".into(),
+                    Value::Text(format!("conform{}", "x".repeat(40))),
+                ),
+                ("Bell".into(), Value::Text("\u{1}onform".into())),
             ],
             member: "Tags[].Key".into(),
             check: "length 129 (over the maximum)".into(),
@@ -145,7 +169,7 @@ mod tests {
              description: 'A Tags[].Key of 129 characters, one over the model''s maximum length of 128.'\n    \
              source: 'generated: length 129 (over the maximum) of Tags[].Key (model tagKeyType min 1 max 128)'\n    \
              steps:\n      - params:\n          RoleName: 'conform'\n          Tags:\n            \
-             - Key: 'it''s'\n              Value: ''\n          Ids:\n            - 1\n          None: []\n"
+             - Key: 'it''s'\n              Value: ''\n          Ids:\n            - 1\n          None: []\n          Long: 'conform{{repeat 40 x}}'\n          Bell: \"\\u0001onform\"\n"
         );
     }
 }
