@@ -76,7 +76,7 @@ pub(crate) fn parity() -> anyhow::Result<ExitCode> {
     let today = time::OffsetDateTime::now_utc().date();
     let truth = corpus_truth(&root)?;
     let header = format!(
-        "# Parity: what each target does with the STS corpus\n\n\
+        "# Parity: what each target does with the corpus\n\n\
          Generated on {today} by `cargo xtask parity` (conform {}): the whole corpus against the\n\
          built-in replay server, moto and LocalStack, each emulator judged with its baseline and\n\
          what it is declared not to be judged on (`conform.toml`, and for every emulator the\n\

@@ -64,6 +64,25 @@ impl Matrix<'_> {
                 .iter()
                 .map(|r| (r.target.clone(), r.agreement(""))),
         );
+        // With several services, each target's figures per service: an emulator may be
+        // close on one and far on another, which the overall share hides.
+        let services: BTreeSet<&str> = self
+            .names()
+            .into_iter()
+            .filter_map(|n| n.split_once("::").map(|(s, _)| s))
+            .collect();
+        if services.len() > 1 {
+            let _ = writeln!(md, "By service:\n");
+            let rows = self.runs.iter().flat_map(|r| {
+                services.iter().map(move |s| {
+                    (
+                        format!("{} · {s}", r.target),
+                        r.agreement(&format!("{s}::")),
+                    )
+                })
+            });
+            level_table(&mut md, "target · service", rows);
+        }
         for r in self.runs {
             let _ = writeln!(md, "### {}\n", r.target);
             let n = r.counts();
@@ -140,6 +159,29 @@ mod tests {
         );
         assert!(
             md.contains("| sts::AssumeRole::b | pass | baselined (status) |"),
+            "{md}"
+        );
+        assert!(
+            !md.contains("By service"),
+            "one service: no table of its own\n{md}"
+        );
+    }
+
+    #[test]
+    fn with_several_services_each_target_is_shown_per_service() {
+        let runs = [report(
+            vec![
+                case("sts::AssumeRole::a", CaseOutcome::Pass, &[]),
+                case("iam::CreateUser::b", CaseOutcome::Fail, &[Kind::Status]),
+                case("iam::CreateUser::c", CaseOutcome::Pass, &[]),
+            ],
+            "1/1",
+        )];
+        let md = Matrix { runs: &runs }.to_markdown();
+        assert!(md.contains("By service:"), "{md}");
+        assert!(
+            md.contains("| moto · iam | 2 | 50% (1) |")
+                && md.contains("| moto · sts | 1 | 100% (1) |"),
             "{md}"
         );
     }
