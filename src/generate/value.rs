@@ -202,25 +202,47 @@ pub(super) fn stem_of(len: usize, style: Style) -> String {
 }
 
 /// A text of exactly `len` characters that the pattern's syntax tree yields and the pattern
-/// accepts: the shortest form, its first open-ended repetition grown until the length fits.
+/// accepts: the shortest form, its first open-ended repetitions grown until the length fits.
+/// The length grows with the repetitions spent, so the count is searched by halves: a value
+/// of 131,073 characters takes a few dozen texts, not one per character.
 fn sampled(hir: &Hir, len: usize, pattern: &str, vary: bool) -> Option<String> {
-    let mut extra = 0;
-    // Each added repetition adds at least one character, so this ends by `len` tries.
-    loop {
+    let make = |extra: usize| {
         let mut out = String::new();
         let mut budget = extra;
-        if !sample(hir, &mut budget, &mut turn(vary), &mut out) {
-            return None;
+        sample(hir, &mut budget, &mut turn(vary), &mut out).then(|| {
+            let n = out.chars().count();
+            (out, n, budget)
+        })
+    };
+    let (shortest, n0, _) = make(0)?;
+    let found = if n0 == len {
+        Some(shortest)
+    } else if n0 > len {
+        None
+    } else {
+        // Each repetition spent adds at least one character: `len - n0` is enough.
+        let (mut low, mut high) = (1, len - n0);
+        let mut hit = None;
+        while low <= high {
+            let mid = low + (high - low) / 2;
+            let (out, n, left) = make(mid)?;
+            if n == len {
+                hit = Some(out);
+                break;
+            }
+            // Repetitions left unspent: the pattern cannot grow any more.
+            if n < len && left > 0 {
+                break;
+            }
+            if n < len {
+                low = mid + 1;
+            } else {
+                high = mid - 1;
+            }
         }
-        let n = out.chars().count();
-        if n == len {
-            return pattern_matches(pattern, &out).then_some(out);
-        }
-        if n > len || budget > 0 {
-            return None;
-        }
-        extra += 1;
-    }
+        hit
+    };
+    found.filter(|v| pattern_matches(pattern, v))
 }
 
 /// Appends the shortest text `h` matches, with `budget` more repetitions spent on the first
@@ -264,32 +286,42 @@ fn sample(h: &Hir, budget: &mut usize, turn: &mut Option<usize>, out: &mut Strin
 /// The class's most readable member (a lower-case letter, a digit, else its first
 /// printable), or, walking (`turn`), its next printable member in turn.
 fn class_char(c: &Class, turn: &mut Option<usize>) -> Option<char> {
-    let printable: Vec<char> = match c {
-        Class::Unicode(u) => u
-            .ranges()
-            .iter()
-            .flat_map(|r| (r.start()..=r.end()).take(64))
-            .filter(|ch| !ch.is_control())
-            .take(64)
-            .collect(),
-        Class::Bytes(b) => b
-            .ranges()
-            .iter()
-            .flat_map(|r| (r.start()..=r.end()).take(64))
-            .map(char::from)
-            .filter(|ch| ch.is_ascii() && !ch.is_control())
-            .take(64)
-            .collect(),
+    let printable = || -> Box<dyn Iterator<Item = char> + '_> {
+        match c {
+            Class::Unicode(u) => Box::new(
+                u.ranges()
+                    .iter()
+                    .flat_map(|r| (r.start()..=r.end()).take(64))
+                    .filter(|ch| !ch.is_control())
+                    .take(64),
+            ),
+            Class::Bytes(b) => Box::new(
+                b.ranges()
+                    .iter()
+                    .flat_map(|r| (r.start()..=r.end()).take(64))
+                    .map(char::from)
+                    .filter(|ch| ch.is_ascii() && !ch.is_control())
+                    .take(64),
+            ),
+        }
     };
     if let Some(t) = turn {
-        let ch = printable.get(*t % printable.len().max(1)).copied();
+        let n = printable().count().max(1);
+        let ch = printable().nth(*t % n);
         *t += 1;
         return ch;
     }
+    let has = |want: char| match c {
+        Class::Unicode(u) => u.ranges().iter().any(|r| r.start() <= want && want <= r.end()),
+        Class::Bytes(b) => b
+            .ranges()
+            .iter()
+            .any(|r| char::from(r.start()) <= want && want <= char::from(r.end())),
+    };
     ['a', 'x', '0']
         .into_iter()
-        .find(|ch| printable.contains(ch))
-        .or_else(|| printable.first().copied())
+        .find(|ch| has(*ch))
+        .or_else(|| printable().next())
 }
 
 /// A text the pattern refuses whose length fits the shape: an accepted value with one
