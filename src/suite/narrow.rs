@@ -3,7 +3,8 @@
 //! of every case that cannot be selected are blanked before the file is parsed. Lines keep
 //! their numbers and columns, so errors and places read as in the whole file, and the
 //! parser's cost follows the selected cases instead of the file. Anything not of that
-//! shape is parsed whole.
+//! shape is parsed whole. A service's facts file is narrowed the same way, to the parts a
+//! run reads (`without_sections`).
 
 use super::selection::Selection;
 
@@ -81,6 +82,40 @@ pub(super) fn narrowed(
         }
     }
     Some(out)
+}
+
+/// The text with the top-level sections named in `drop` blanked, line numbers kept: `None`
+/// when none is there or the text is not a plain block mapping (every line at the left
+/// margin a `key:` or a `- ` item of the key before it, no document markers, directives,
+/// tabs, anchors, aliases or tags), which is then parsed whole.
+pub(super) fn without_sections(text: &str, drop: &[&str]) -> Option<String> {
+    if text.contains('\t') || references(text) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut dropping = false;
+    let mut dropped = false;
+    for line in text.split_inclusive('\n') {
+        let starts_key = !line.starts_with([' ', '#', '-', '\n', '\r']) && !line.trim().is_empty();
+        if starts_key {
+            let key = line.split_once(':').map(|(k, _)| k)?;
+            if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return None;
+            }
+            dropping = drop.contains(&key);
+            dropped |= dropping;
+        } else if line.starts_with("---") || line.starts_with("...") {
+            return None;
+        }
+        if dropping {
+            if line.ends_with('\n') {
+                out.push('\n');
+            }
+        } else {
+            out.push_str(line);
+        }
+    }
+    dropped.then_some(out)
 }
 
 /// How many bytes of leading whitespace a line has, as `trim_start` counts them (spaces
@@ -224,6 +259,50 @@ mod tests {
             narrowed(&s, "sts", "Op", quoted).as_deref(),
             Some("cases:\n\n\n\n\n\n\n  - id: b\n")
         );
+    }
+
+    #[test]
+    fn named_sections_are_blanked_and_the_rest_keeps_its_lines() {
+        let text =
+            "# head\nnamespace: n\ntemplates:\n  - id: a\n- id: b\n# note\norder:\n  - path: x\n";
+        let got = without_sections(text, &["templates"]).unwrap();
+        assert_eq!(got, "# head\nnamespace: n\n\n\n\n\norder:\n  - path: x\n");
+        assert_eq!(
+            without_sections(text, &["validation"]),
+            None,
+            "nothing to drop"
+        );
+        for odd in [
+            "namespace: n\n---\ntemplates: []\n",
+            "namespace: n\n\"templates\": []\n",
+            "? templates\n: []\n",
+            "namespace: &n x\ntemplates: []\n",
+            "templates:\n\t- id: a\n",
+            "namespace: n\nplain continued\ntemplates: []\n",
+        ] {
+            assert_eq!(without_sections(odd, &["templates"]), None, "{odd}");
+        }
+    }
+
+    /// A one-case run reads the corpus's facts file without its templates: the orders, the
+    /// recordings they cite and the namespace read as from the whole file.
+    #[test]
+    fn the_corpus_facts_read_the_same_without_the_unread_sections() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("models/sts.facts.yaml")).unwrap();
+        let unread = ["validation", "templates", "distinct_codes"];
+        let narrowed = without_sections(&text, &unread).expect("the corpus file is plain");
+        assert_eq!(narrowed.lines().count(), text.lines().count());
+        let path = Path::new("models/sts.facts.yaml");
+        let whole = crate::facts::Facts::parse(&text, path, "sts").unwrap();
+        let part = crate::facts::Facts::parse(&narrowed, path, "sts").unwrap();
+        assert!(part.templates.is_empty() && part.validation.is_none());
+        assert!(!whole.templates.is_empty());
+        assert_eq!(format!("{:?}", part.order), format!("{:?}", whole.order));
+        assert_eq!(part.not_judged(), whole.not_judged());
+        assert_eq!(part.order_note(), whole.order_note());
+        assert_eq!(part.namespace, whole.namespace);
+        assert_eq!(part.recordings.len(), whole.recordings.len());
     }
 
     /// Each case of the corpus, selected by its exact name, parses from the narrowed text
