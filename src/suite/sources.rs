@@ -148,6 +148,7 @@ impl Sources {
             scenarios,
             snapshots: SnapshotStore::load_where(
                 &layout.snapshots,
+                |dir| selection.may_hold_snapshots_in(dir),
                 |rel| selection.wants_snapshot(rel),
                 !selection.snapshots_on_disk,
             )?,
