@@ -30,6 +30,21 @@ fn main() -> ExitCode {
     }
 }
 
+/// Asks glibc's allocator to keep memory it was given back for the next allocation instead
+/// of returning it to the system at once: building a regex with a Unicode class allocates
+/// and frees a table of a few hundred kilobytes, which glibc served from fresh pages each
+/// time, a tenth of a one-case run's page faults. Only for a run of named cases, whose
+/// start-up is most of its time: in a run of thousands the kept memory raised the peak by
+/// about 3 MB. Allocations past 4 MiB are still mapped apart.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets two thresholds of the allocator, before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+    }
+}
+
 /// The error and its causes, each said once: the library's messages already quote their
 /// cause (`cannot read X: <why>`), which anyhow's `{:#}` would print a second time.
 pub(crate) fn causes(e: &anyhow::Error) -> String {
@@ -57,6 +72,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             args.filters.extend(more);
             let args = with_target(*args, &cli.layout.root)?;
             let selection = Plan::selection(&args.filters, args.exact, args.endpoint.as_deref());
+            if args.exact {
+                keep_freed_memory();
+            }
             (Command::Run(Box::new(args)), selection)
         }
         other => (other, Selection::all()),
