@@ -179,6 +179,8 @@ impl Suite {
         if !selection.is_all() {
             cases.retain(|c| selection.wants(&c.test_name()));
         }
+        // Files are appended one after another: the room left over would stay for the run.
+        cases.shrink_to_fit();
         for (service, f) in &facts {
             if let Some(note) = f.order_note() {
                 snapshots.order_notes.insert(service.clone(), note);
