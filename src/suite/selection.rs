@@ -274,15 +274,23 @@ mod tests {
     #[test]
     fn a_run_of_named_cases_lists_only_their_snapshot_directories() {
         let exact = Selection::new(vec!["sts::AssumeRole::c".into()], true);
-        assert!(exact.may_hold_snapshots_in(Path::new("sts")));
-        assert!(exact.may_hold_snapshots_in(Path::new("sts/AssumeRole")));
-        assert!(!exact.may_hold_snapshots_in(Path::new("sts/AssumeRoleWithSAML")));
-        assert!(!exact.may_hold_snapshots_in(Path::new("iam")));
-        assert!(!exact.may_hold_snapshots_in(Path::new("sts/AssumeRole/deeper")));
         let loose = Selection::new(vec!["Role::c".into()], false);
-        assert!(loose.may_hold_snapshots_in(Path::new("iam/CreateRole")));
-        assert!(!loose.may_hold_snapshots_in(Path::new("iam/CreateRole/deeper")));
-        assert!(Selection::all().may_hold_snapshots_in(Path::new("a/b/c/d")));
+        for (selection, dir, entered) in [
+            (&exact, "sts", true),
+            (&exact, "sts/AssumeRole", true),
+            (&exact, "sts/AssumeRoleWithSAML", false),
+            (&exact, "iam", false),
+            (&exact, "sts/AssumeRole/deeper", false),
+            (&loose, "iam/CreateRole", true),
+            (&loose, "iam/CreateRole/deeper", false),
+            (&Selection::all(), "a/b/c/d", true),
+        ] {
+            assert_eq!(
+                selection.may_hold_snapshots_in(Path::new(dir)),
+                entered,
+                "{dir}"
+            );
+        }
         // What the walk keeps is what the whole walk would have kept.
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots");
         let one = Selection::new(
