@@ -70,14 +70,16 @@ impl SnapshotStore {
 
     /// Every stored snapshot below `root`, and the pending reviews.
     pub fn load(root: &Path) -> Result<SnapshotStore, SnapshotError> {
-        SnapshotStore::load_where(root, |_| true, true)
+        SnapshotStore::load_where(root, |_| true, |_| true, true)
     }
 
     /// The stored snapshots whose path relative to `root` `wanted` accepts (the others are
-    /// not read), and every pending review. With `read` false they are only listed, and each
-    /// is read when asked for (`read_expected`).
+    /// not read), and the pending reviews, in the directories whose relative path `descend`
+    /// accepts (a run of named cases lists no other operation's directory). With `read`
+    /// false they are only listed, and each is read when asked for (`read_expected`).
     pub fn load_where(
         root: &Path,
+        descend: impl Fn(&Path) -> bool,
         wanted: impl Fn(&Path) -> bool,
         read: bool,
     ) -> Result<SnapshotStore, SnapshotError> {
@@ -88,36 +90,40 @@ impl SnapshotStore {
         if !root.exists() {
             return Ok(store);
         }
-        let mut stack = vec![root.to_owned()];
-        while let Some(dir) = stack.pop() {
+        // Each directory with its path below the root, so no entry's is worked out again.
+        let mut stack = vec![(root.to_owned(), PathBuf::new())];
+        while let Some((dir, below)) = stack.pop() {
             let entries = std::fs::read_dir(&dir).map_err(|source| SnapshotError::ReadDir {
                 path: dir.clone(),
                 source,
             })?;
             for entry in entries.flatten() {
-                let path = entry.path();
-                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                let file_name = entry.file_name();
+                let name = file_name.to_str().unwrap_or("");
                 // The entry's own type comes with the directory listing; asking the file
                 // system per file was most of a one-case run's system time. A link is
                 // followed, as before.
                 let is_dir = match entry.file_type() {
-                    Ok(t) if t.is_symlink() => path.is_dir(),
+                    Ok(t) if t.is_symlink() => entry.path().is_dir(),
                     Ok(t) => t.is_dir(),
-                    Err(_) => path.is_dir(),
+                    Err(_) => entry.path().is_dir(),
                 };
                 if is_dir {
-                    stack.push(path);
+                    let rel = below.join(&file_name);
+                    if descend(&rel) {
+                        stack.push((entry.path(), rel));
+                    }
                 } else if name.ends_with(".snap") {
-                    let rel = path.strip_prefix(root).unwrap_or(&path);
-                    match (wanted(rel), read) {
+                    let rel = below.join(&file_name);
+                    match (wanted(&rel), read) {
                         (false, _) => {}
-                        (true, true) => store.add(root, &path)?,
+                        (true, true) => store.add(root, &entry.path())?,
                         (true, false) => {
-                            store.on_disk.insert(rel.to_owned());
+                            store.on_disk.insert(rel);
                         }
                     }
                 } else if name.ends_with(".snap.new") {
-                    store.pending.push(path);
+                    store.pending.push(entry.path());
                 }
             }
         }

@@ -78,7 +78,8 @@ pub struct Suite {
     pub free_parameters: BTreeMap<(String, String), Vec<String>>,
     pub rules: HashMap<String, Rules>,
     /// What is known of how each service answers (`models/<service>.facts.yaml`), for the
-    /// services that have such a file.
+    /// services that have such a file. A suite of selected cases holds what a run reads:
+    /// the namespace, recordings and orders, no templates or validation format.
     pub facts: BTreeMap<String, Facts>,
     /// What the replay server needs to stand in for each service
     /// (`models/<service>.replay.yaml`), for the services that have such a file.
@@ -178,6 +179,8 @@ impl Suite {
         if !selection.is_all() {
             cases.retain(|c| selection.wants(&c.test_name()));
         }
+        // Files are appended one after another: the room left over would stay for the run.
+        cases.shrink_to_fit();
         for (service, f) in &facts {
             if let Some(note) = f.order_note() {
                 snapshots.order_notes.insert(service.clone(), note);

@@ -3,7 +3,8 @@
 //! of every case that cannot be selected are blanked before the file is parsed. Lines keep
 //! their numbers and columns, so errors and places read as in the whole file, and the
 //! parser's cost follows the selected cases instead of the file. Anything not of that
-//! shape is parsed whole.
+//! shape is parsed whole. A service's facts file is narrowed the same way, to the parts a
+//! run reads (`without_sections`).
 
 use super::selection::Selection;
 
@@ -83,6 +84,40 @@ pub(super) fn narrowed(
     Some(out)
 }
 
+/// The text with the top-level sections named in `drop` blanked, line numbers kept: `None`
+/// when none is there or the text is not a plain block mapping (every line at the left
+/// margin a `key:` or a `- ` item of the key before it, no document markers, directives,
+/// tabs, anchors, aliases or tags), which is then parsed whole.
+pub(super) fn without_sections(text: &str, drop: &[&str]) -> Option<String> {
+    if text.contains('\t') || references(text) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut dropping = false;
+    let mut dropped = false;
+    for line in text.split_inclusive('\n') {
+        let starts_key = !line.starts_with([' ', '#', '-', '\n', '\r']) && !line.trim().is_empty();
+        if starts_key {
+            let key = line.split_once(':').map(|(k, _)| k)?;
+            if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return None;
+            }
+            dropping = drop.contains(&key);
+            dropped |= dropping;
+        } else if line.starts_with("---") || line.starts_with("...") {
+            return None;
+        }
+        if dropping {
+            if line.ends_with('\n') {
+                out.push('\n');
+            }
+        } else {
+            out.push_str(line);
+        }
+    }
+    dropped.then_some(out)
+}
+
 /// How many bytes of leading whitespace a line has, as `trim_start` counts them (spaces
 /// almost always: counted bytewise, which was a fifth of narrowing).
 fn lead(line: &str) -> usize {
@@ -102,7 +137,7 @@ fn lead(line: &str) -> usize {
 /// scalars), a directive (`%` at a line's start), or a quoted scalar over several lines. A block scalar's lines (after `|` or
 /// `>`) are raw text and skipped: those indented deeper than the key that holds it.
 fn references(text: &str) -> bool {
-    let mut quote: Option<char> = None;
+    let mut quote: Option<u8> = None;
     let mut block: Option<usize> = None;
     for line in text.lines() {
         let depth = lead(line);
@@ -131,41 +166,56 @@ fn references(text: &str) -> bool {
         // flow bracket or comma): only there do `&`, `*`, `!`, `|`, `>` and quotes mean
         // anything; inside a plain scalar they are text.
         let mut at_node = quote.is_none();
-        let mut prev = ' ';
-        let mut chars = line.chars().peekable();
-        while let Some(c) = chars.next() {
-            match quote {
-                Some('\'') if c == '\'' => {
-                    // `''` is a quote inside a single-quoted scalar.
-                    if chars.peek() == Some(&'\'') {
-                        chars.next();
-                    } else {
-                        quote = None;
-                    }
+        // By byte (every character that means anything here is ASCII, and no byte of a
+        // longer character is one), jumping through quoted text: in long quoted policies,
+        // looking at every character was most of narrowing a file.
+        let bytes = line.as_bytes();
+        let mut prev = b' ';
+        let mut i = 0;
+        while i < bytes.len() {
+            if let Some(q) = quote {
+                let rest = &line[i..];
+                let next = if q == b'\'' {
+                    rest.find('\'')
+                } else {
+                    rest.find(['"', '\\'])
+                };
+                let Some(k) = next else { break };
+                i += k;
+                let c = bytes[i];
+                if c == b'\\' {
+                    // An escape in double quotes: the character after it is skipped whole.
+                    i += line[i + 1..].chars().next().map_or(0, char::len_utf8);
+                } else if q == b'\'' && bytes.get(i + 1) == Some(&b'\'') {
+                    // `''` is a quote inside single quotes.
+                    i += 1;
+                } else {
+                    quote = None;
                 }
-                Some('"') if c == '\\' => {
-                    chars.next();
+                prev = c;
+                i += 1;
+                continue;
+            }
+            let c = bytes[i];
+            let next = bytes.get(i + 1).copied();
+            match c {
+                b' ' => at_node |= prev == b':' || (prev == b'-' && at_node),
+                b'#' if prev == b' ' => break,
+                b'[' | b'{' | b',' => at_node = true,
+                b'-' if at_node && matches!(next, Some(b' ') | None) => {}
+                b'\'' | b'"' if at_node => {
+                    quote = Some(c);
+                    at_node = false;
                 }
-                Some('"') if c == '"' => quote = None,
-                Some(_) => {}
-                None => match c {
-                    ' ' => at_node |= prev == ':' || (prev == '-' && at_node),
-                    '#' if prev == ' ' => break,
-                    '[' | '{' | ',' => at_node = true,
-                    '-' if at_node && matches!(chars.peek(), Some(' ') | None) => {}
-                    '\'' | '"' if at_node => {
-                        quote = Some(c);
-                        at_node = false;
-                    }
-                    '|' | '>' if at_node => {
-                        block = Some(key);
-                        break;
-                    }
-                    '&' | '*' | '!' if at_node => return true,
-                    _ => at_node = false,
-                },
+                b'|' | b'>' if at_node => {
+                    block = Some(key);
+                    break;
+                }
+                b'&' | b'*' | b'!' if at_node => return true,
+                _ => at_node = false,
             }
             prev = c;
+            i += 1;
         }
         // A quoted scalar that goes on to the next line could hold what reads like a new
         // case there: such a file is parsed whole.
@@ -219,11 +269,58 @@ mod tests {
             None
         );
         // In quotes, in a comment or inside a plain scalar they are text.
-        let quoted = "cases:\n  - id: a # *x\n    r: '*'\n    p: \"a&c\"\n    q: s3:::c/*\n    d: >-\n      it's *raw* & \"so\n  - id: b\n";
+        let quoted = "cases:\n  - id: a # *x\n    r: '*'\n    p: \"a&c\"\n    q: s3:::c/*\n    d: >-\n      it's *raw* & \"so\n    e: \"\\é\\\" & *\" # é 'x' *y\n    f: 'it''s & *'\n  - id: b\n";
         assert_eq!(
             narrowed(&s, "sts", "Op", quoted).as_deref(),
-            Some("cases:\n\n\n\n\n\n\n  - id: b\n")
+            Some("cases:\n\n\n\n\n\n\n\n\n  - id: b\n")
         );
+        // A quote left open at the end of a line, after an escaped quote, is several lines.
+        let open = "cases:\n  - id: a\n    e: \"\\\" &\n  - id: b\"\n  - id: b\n";
+        assert_eq!(narrowed(&s, "sts", "Op", open), None);
+    }
+
+    #[test]
+    fn named_sections_are_blanked_and_the_rest_keeps_its_lines() {
+        let text =
+            "# head\nnamespace: n\ntemplates:\n  - id: a\n- id: b\n# note\norder:\n  - path: x\n";
+        let got = without_sections(text, &["templates"]).unwrap();
+        assert_eq!(got, "# head\nnamespace: n\n\n\n\n\norder:\n  - path: x\n");
+        assert_eq!(
+            without_sections(text, &["validation"]),
+            None,
+            "nothing to drop"
+        );
+        for odd in [
+            "namespace: n\n---\ntemplates: []\n",
+            "namespace: n\n\"templates\": []\n",
+            "? templates\n: []\n",
+            "namespace: &n x\ntemplates: []\n",
+            "templates:\n\t- id: a\n",
+            "namespace: n\nplain continued\ntemplates: []\n",
+        ] {
+            assert_eq!(without_sections(odd, &["templates"]), None, "{odd}");
+        }
+    }
+
+    /// A one-case run reads the corpus's facts file without its templates: the orders, the
+    /// recordings they cite and the namespace read as from the whole file.
+    #[test]
+    fn the_corpus_facts_read_the_same_without_the_unread_sections() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("models/sts.facts.yaml")).unwrap();
+        let unread = ["validation", "templates", "distinct_codes"];
+        let narrowed = without_sections(&text, &unread).expect("the corpus file is plain");
+        assert_eq!(narrowed.lines().count(), text.lines().count());
+        let path = Path::new("models/sts.facts.yaml");
+        let whole = crate::facts::Facts::parse(&text, path, "sts").unwrap();
+        let part = crate::facts::Facts::parse(&narrowed, path, "sts").unwrap();
+        assert!(part.templates.is_empty() && part.validation.is_none());
+        assert!(!whole.templates.is_empty());
+        assert_eq!(format!("{:?}", part.order), format!("{:?}", whole.order));
+        assert_eq!(part.not_judged(), whole.not_judged());
+        assert_eq!(part.order_note(), whole.order_note());
+        assert_eq!(part.namespace, whole.namespace);
+        assert_eq!(part.recordings.len(), whole.recordings.len());
     }
 
     /// Each case of the corpus, selected by its exact name, parses from the narrowed text

@@ -60,21 +60,41 @@ impl Selection {
         if self.is_all() {
             return true;
         }
-        let parts: Vec<&str> = rel.iter().filter_map(|p| p.to_str()).collect();
-        match parts.as_slice() {
-            [service, operation, file] => file.strip_suffix(".snap").is_some_and(|id| {
-                if self.exact {
-                    // Compared in place: making every snapshot's name was most of the walk.
-                    return self.filters.iter().any(|f| {
-                        f.strip_prefix(service)
-                            .and_then(|r| r.strip_prefix("::"))
-                            .and_then(|r| r.strip_prefix(operation))
-                            .and_then(|r| r.strip_prefix("::"))
-                            == Some(id)
-                    });
-                }
-                self.wants(&format!("{service}::{operation}::{id}"))
-            }),
+        let mut parts = rel.iter().filter_map(|p| p.to_str());
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(service), Some(operation), Some(file), None) => {
+                file.strip_suffix(".snap").is_some_and(|id| {
+                    if self.exact {
+                        // Compared in place: making every snapshot's name was most of the walk.
+                        return self.filters.iter().any(|f| {
+                            f.strip_prefix(service)
+                                .and_then(|r| r.strip_prefix("::"))
+                                .and_then(|r| r.strip_prefix(operation))
+                                .and_then(|r| r.strip_prefix("::"))
+                                == Some(id)
+                        });
+                    }
+                    self.wants(&format!("{service}::{operation}::{id}"))
+                })
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the snapshot directory at `rel` (below the snapshots root) may hold a
+    /// snapshot a selected case reads, or lead to one: only `<service>/<operation>/` holds
+    /// them, and exact filters name theirs. Listing every other operation's directory was a
+    /// tenth of running one case.
+    pub fn may_hold_snapshots_in(&self, rel: &Path) -> bool {
+        if self.is_all() {
+            return true;
+        }
+        let mut parts = rel.iter().map(|p| p.to_str());
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(Some(service)), None, _) => self.may_hold_in(service, None),
+            (Some(Some(service)), Some(Some(operation)), None) => {
+                self.may_hold_in(service, Some(operation))
+            }
             _ => false,
         }
     }
@@ -249,6 +269,47 @@ mod tests {
         let loose = Selection::new(vec!["sts::AssumeRole::c".into()], false);
         assert!(loose.may_hold_in("iam", Some("CreateRole")));
         assert!(Selection::all().may_hold_in("iam", Some("CreateRole")));
+    }
+
+    #[test]
+    fn a_run_of_named_cases_lists_only_their_snapshot_directories() {
+        let exact = Selection::new(vec!["sts::AssumeRole::c".into()], true);
+        let loose = Selection::new(vec!["Role::c".into()], false);
+        for (selection, dir, entered) in [
+            (&exact, "sts", true),
+            (&exact, "sts/AssumeRole", true),
+            (&exact, "sts/AssumeRoleWithSAML", false),
+            (&exact, "iam", false),
+            (&exact, "sts/AssumeRole/deeper", false),
+            (&loose, "iam/CreateRole", true),
+            (&loose, "iam/CreateRole/deeper", false),
+            (&Selection::all(), "a/b/c/d", true),
+        ] {
+            assert_eq!(
+                selection.may_hold_snapshots_in(Path::new(dir)),
+                entered,
+                "{dir}"
+            );
+        }
+        // What the walk keeps is what the whole walk would have kept.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots");
+        let one = Selection::new(
+            vec!["sts::AssumeRole::assume_role_inline_policy".into()],
+            true,
+        );
+        let load = |descend: &dyn Fn(&Path) -> bool| {
+            crate::snapshot::SnapshotStore::load_where(
+                &root,
+                descend,
+                |rel| one.wants_snapshot(rel),
+                true,
+            )
+            .unwrap()
+            .len()
+        };
+        let pruned = load(&|d| one.may_hold_snapshots_in(d));
+        assert_eq!(pruned, 1);
+        assert_eq!(pruned, load(&|_| true));
     }
 
     #[test]

@@ -20,7 +20,9 @@ pub struct Sources {
     pub models: BTreeMap<String, Model>,
     /// By service: `models/<service>.redact.yaml`, for the services that have one.
     pub rules: BTreeMap<String, Input>,
-    /// By service: `models/<service>.facts.yaml`, for the services that have one.
+    /// By service: `models/<service>.facts.yaml`, for the services that have one; for a
+    /// selection of cases, without the parts a run does not read (templates, validation
+    /// format, distinct codes).
     pub facts: BTreeMap<String, Input>,
     /// By service: `scenarios/<service>/variables.yaml`, for the services that have one.
     pub variables: BTreeMap<String, Input>,
@@ -109,6 +111,15 @@ impl Sources {
                         format!("cannot read the facts file: {e}"),
                     ))),
                 };
+                // A run reads only the orders (and the recordings they cite): the templates
+                // and the validation format were a fifth of a one-case run.
+                let text = text.map(|t| {
+                    if selection.is_all() {
+                        return t;
+                    }
+                    let unread = ["validation", "templates", "distinct_codes"];
+                    super::narrow::without_sections(&t, &unread).unwrap_or(t)
+                });
                 facts.insert(service.clone(), Input { shown, text });
             }
             let path = layout.scenarios.join(service).join("variables.yaml");
@@ -137,6 +148,7 @@ impl Sources {
             scenarios,
             snapshots: SnapshotStore::load_where(
                 &layout.snapshots,
+                |dir| selection.may_hold_snapshots_in(dir),
                 |rel| selection.wants_snapshot(rel),
                 !selection.snapshots_on_disk,
             )?,

@@ -3,7 +3,7 @@
 //! a case uses is built in, declared or captured before.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use super::SuiteError;
@@ -46,7 +46,7 @@ pub struct ClientChosen {
     anchored: String,
     /// Where the shape is written, for the error of a shape the regex crate cannot build
     /// (past its size limit): `conform check` and `conform serve` build every shape first.
-    place: Box<Diagnostic>,
+    place: ShapePlace,
     /// The shape as written, for messages.
     pub written: String,
     /// The variables its named groups set.
@@ -56,7 +56,7 @@ pub struct ClientChosen {
 impl ClientChosen {
     /// The shape as written, checked (a mistake is the regex crate's own message) and with
     /// the names of its groups; nothing is compiled yet.
-    fn parse(written: &str, place: Box<Diagnostic>) -> Result<ClientChosen, String> {
+    fn parse(written: &str, place: ShapePlace) -> Result<ClientChosen, String> {
         let anchored = format!("^(?:{written})$");
         let hir = regex_syntax::Parser::new()
             .parse(&anchored)
@@ -89,7 +89,7 @@ impl ClientChosen {
         let why = regex::Regex::new(&self.anchored)
             .err()
             .map_or_else(String::new, |e| e.to_string());
-        let mut d = self.place.clone();
+        let mut d = self.place.diagnostic();
         d.message = format!("{}: {why}", d.message);
         Err(d)
     }
@@ -109,6 +109,31 @@ impl ClientChosen {
             }
         }
         Some(out)
+    }
+}
+
+/// Where a client-chosen shape is written. Its line is looked for only when its error is
+/// shown: finding every shape's line at load was a twentieth of running one case.
+#[derive(Debug, Clone)]
+struct ShapePlace {
+    shown: PathBuf,
+    source: Arc<str>,
+    name: String,
+}
+
+impl ShapePlace {
+    fn diagnostic(&self) -> Box<Diagnostic> {
+        let file = Written {
+            shown: &self.shown,
+            text: &self.source,
+            source: self.source.clone(),
+        };
+        file.at_in(
+            "client_chosen:",
+            &format!("{}:", self.name),
+            format!("the shape of `{}` cannot be built", self.name),
+            "write a smaller shape: fewer or shorter bounded repetitions, or ASCII classes ((?-u:\\w)) in place of Unicode ones",
+        )
     }
 }
 
@@ -181,12 +206,11 @@ impl Declared {
                     "name a built-in target variable or one declared under `variables`",
                 ));
             }
-            let place = file.at_in(
-                "client_chosen:",
-                &needle,
-                format!("the shape of `{name}` cannot be built"),
-                "write a smaller shape: fewer or shorter bounded repetitions, or ASCII classes ((?-u:\\w)) in place of Unicode ones",
-            );
+            let place = ShapePlace {
+                shown: file.shown.to_owned(),
+                source: file.source.clone(),
+                name: name.clone(),
+            };
             let chosen = ClientChosen::parse(written, place).map_err(|e| {
                 file.at_in(
                 "client_chosen:",
@@ -350,17 +374,12 @@ pub(super) fn check_variables(
 mod tests {
     use super::*;
 
-    fn place(text: &str) -> Box<Diagnostic> {
-        Written {
-            shown: Path::new("sts/variables.yaml"),
-            text,
+    fn place(text: &str) -> ShapePlace {
+        ShapePlace {
+            shown: PathBuf::from("sts/variables.yaml"),
             source: Arc::from(text),
+            name: "role_arn".into(),
         }
-        .at(
-            "role_arn:",
-            "the shape of `role_arn` cannot be built".into(),
-            "smaller",
-        )
     }
 
     #[test]

@@ -27,7 +27,6 @@ use crate::diagnostic::{Diagnostic, Span, span_at, yaml_error};
 use crate::model::Model;
 use crate::redact::Rules;
 use crate::template::Template;
-use raw::RawFile;
 
 /// Parses one scenario file. `rel` is the path shown in errors and reports; `service` and
 /// `operation` come from the directory the file is in, and `rules` are that service's
@@ -47,17 +46,16 @@ pub fn parse_file(
         models,
         rules,
     };
-    let raw: RawFile = match serde_saphyr::from_str(text) {
-        Ok(raw) => raw,
-        Err(e) => return Err(vec![checker.yaml_error(&e)]),
-    };
     let mut cases = Vec::new();
     let mut errors = Vec::new();
-    for rc in raw.cases {
-        match checker.case(rc, operation) {
-            Ok(c) => cases.push(c),
-            Err(mut e) => errors.append(&mut e),
-        }
+    // Each case is checked as soon as it is read; a YAML mistake anywhere in the file is
+    // the file's only problem, as when the whole file was read first.
+    let read = raw::read_cases(text, &mut |rc| match checker.case(rc, operation) {
+        Ok(c) => cases.push(c),
+        Err(mut e) => errors.append(&mut e),
+    });
+    if let Err(e) = read {
+        return Err(vec![checker.yaml_error(&e)]);
     }
     if cases.is_empty() && errors.is_empty() {
         errors.push(

@@ -7,10 +7,93 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
+/// Reads a scenario file (`cases:` and its list), handing each case to `each` as soon as it
+/// is read: the raw tree of a file (every node with its place) is many times the size of its
+/// text, so only one case's is held at a time. Anything else in the file is refused as a
+/// derived `struct { cases: Vec<RawCase> }` would refuse it, in the same words.
+pub(super) fn read_cases(
+    text: &str,
+    each: &mut dyn FnMut(RawCase),
+) -> Result<(), serde_saphyr::Error> {
+    serde_saphyr::with_deserializer_from_str(text, |d| {
+        d.deserialize_struct("RawFile", FILE_FIELDS, FileVisitor { each })
+    })
+}
+
+const FILE_FIELDS: &[&str] = &["cases"];
+
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawFile {
-    pub cases: Vec<RawCase>,
+#[serde(field_identifier, rename_all = "lowercase")]
+enum FileField {
+    Cases,
+}
+
+struct FileVisitor<'a> {
+    each: &'a mut dyn FnMut(RawCase),
+}
+
+impl<'de> Visitor<'de> for FileVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("struct RawFile")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        match seq.next_element_seed(CasesSeed { each: self.each })? {
+            Some(()) => Ok(()),
+            None => Err(de::Error::invalid_length(
+                0,
+                &"struct RawFile with 1 element",
+            )),
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = false;
+        while let Some(FileField::Cases) = map.next_key::<FileField>()? {
+            if seen {
+                return Err(de::Error::duplicate_field("cases"));
+            }
+            seen = true;
+            map.next_value_seed(CasesSeed {
+                each: &mut *self.each,
+            })?;
+        }
+        if seen {
+            Ok(())
+        } else {
+            Err(de::Error::missing_field("cases"))
+        }
+    }
+}
+
+/// The `cases:` list, read one case at a time.
+struct CasesSeed<'a> {
+    each: &'a mut dyn FnMut(RawCase),
+}
+
+impl<'de> de::DeserializeSeed<'de> for CasesSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CasesSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(case) = seq.next_element::<RawCase>()? {
+            (self.each)(case);
+        }
+        Ok(())
+    }
 }
 
 #[derive(Deserialize)]
