@@ -27,6 +27,11 @@ impl Change {
     }
 }
 
+/// Whether the file at `path` holds exactly `text` (false when it cannot be read).
+pub(super) fn holds(path: &Path, text: &str) -> bool {
+    std::fs::read(path).is_ok_and(|bytes| bytes == text.as_bytes())
+}
+
 /// The changes that would make the disk hold exactly what `generated` yields.
 pub fn changes(suite: &Suite, generated: &Generated) -> Result<Vec<Change>, GenerateError> {
     let mut out = Vec::new();
