@@ -46,6 +46,15 @@ pub(crate) fn serve(
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let server = conform::replay::serve_threaded(Arc::clone(&replay), port, limits, threads)
         .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
+    println!(
+        "conform serve: {} recorded steps on {}",
+        replay.len(),
+        server.uri()
+    );
+    println!(
+        "point an SDK at it, e.g. AWS_ENDPOINT_URL_STS={}; Ctrl-C or SIGTERM stops",
+        server.uri()
+    );
     runtime.block_on(stop.triggered());
     drop(server);
     let report = replay.report();
