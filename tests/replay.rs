@@ -215,24 +215,25 @@ async fn what_an_sdk_must_send_is_checked() {
     );
 }
 
+/// `n` signed GetCallerIdentity calls at once, each on a connection of its own; spawned on
+/// the caller's runtime.
+fn identity_calls(uri: &str, n: usize) -> tokio::task::JoinSet<(u16, String)> {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let uri = uri.to_owned();
+        set.spawn(async move {
+            let body = "Action=GetCallerIdentity&Version=2011-06-15";
+            send(&uri, body, Some("sts"), &creds()).await
+        });
+    }
+    set
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_requests_are_all_answered() {
     let suite = starter();
     let (replay, server) = start(&suite).await;
-    let uri = server.uri();
-    let mut set = tokio::task::JoinSet::new();
-    for _ in 0..1000 {
-        let uri = uri.clone();
-        set.spawn(async move {
-            send(
-                &uri,
-                "Action=GetCallerIdentity&Version=2011-06-15",
-                Some("sts"),
-                &creds(),
-            )
-            .await
-        });
-    }
+    let mut set = identity_calls(&server.uri(), 1000);
     let mut ok = 0;
     while let Some(r) = tokio::time::timeout(Duration::from_secs(60), set.join_next())
         .await
@@ -264,24 +265,9 @@ fn the_server_on_threads_of_its_own_answers_on_every_thread_and_stops_when_dropp
         .build()
         .unwrap();
     // Each request on a connection of its own, so the kernel spreads them over the listeners.
-    let statuses: Vec<u16> = rt.block_on(async {
-        let mut set = tokio::task::JoinSet::new();
-        for _ in 0..60 {
-            let uri = uri.clone();
-            set.spawn(async move {
-                send(
-                    &uri,
-                    "Action=GetCallerIdentity&Version=2011-06-15",
-                    Some("sts"),
-                    &creds(),
-                )
-                .await
-                .0
-            });
-        }
-        set.join_all().await
-    });
-    assert_eq!(statuses, vec![200; 60]);
+    let answers = rt.block_on(async { identity_calls(&uri, 60).join_all().await });
+    let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+    assert_eq!(statuses, vec![200; 60], "{answers:?}");
     assert!(replay.report().unmatched.is_empty());
     // A connection left open, idle: the drop must end it too, not wait for it.
     let mut idle = std::net::TcpStream::connect(server.address()).unwrap();
