@@ -215,24 +215,25 @@ async fn what_an_sdk_must_send_is_checked() {
     );
 }
 
+/// `n` signed GetCallerIdentity calls at once, each on a connection of its own; spawned on
+/// the caller's runtime.
+fn identity_calls(uri: &str, n: usize) -> tokio::task::JoinSet<(u16, String)> {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let uri = uri.to_owned();
+        set.spawn(async move {
+            let body = "Action=GetCallerIdentity&Version=2011-06-15";
+            send(&uri, body, Some("sts"), &creds()).await
+        });
+    }
+    set
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_requests_are_all_answered() {
     let suite = starter();
     let (replay, server) = start(&suite).await;
-    let uri = server.uri();
-    let mut set = tokio::task::JoinSet::new();
-    for _ in 0..1000 {
-        let uri = uri.clone();
-        set.spawn(async move {
-            send(
-                &uri,
-                "Action=GetCallerIdentity&Version=2011-06-15",
-                Some("sts"),
-                &creds(),
-            )
-            .await
-        });
-    }
+    let mut set = identity_calls(&server.uri(), 1000);
     let mut ok = 0;
     while let Some(r) = tokio::time::timeout(Duration::from_secs(60), set.join_next())
         .await
@@ -244,6 +245,63 @@ async fn a_thousand_concurrent_requests_are_all_answered() {
     }
     assert_eq!(ok, 1000);
     assert!(replay.report().unmatched.is_empty());
+}
+
+/// `conform serve`'s server: a listener per thread on one port. Every connection is answered
+/// whichever thread's listener the kernel hands it to, and dropping the server closes the
+/// port and ends the connections still open.
+#[test]
+fn the_server_on_threads_of_its_own_answers_on_every_thread_and_stops_when_dropped() {
+    let suite = starter();
+    let replay = Arc::new(Replay::from_suite(
+        &suite,
+        target::default_vars("us-east-1"),
+    ));
+    let limits = replay::Limits::default();
+    let server = replay::serve_threaded(Arc::clone(&replay), 0, limits, 3).unwrap();
+    let uri = server.uri();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Each request on a connection of its own, so the kernel spreads them over the listeners.
+    let answers = rt.block_on(async { identity_calls(&uri, 60).join_all().await });
+    let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+    assert_eq!(statuses, vec![200; 60], "{answers:?}");
+    assert!(replay.report().unmatched.is_empty());
+    // A connection left open, idle: the drop must end it too, not wait for it.
+    let mut idle = std::net::TcpStream::connect(server.address()).unwrap();
+    let addr = server.address();
+    drop(server);
+    use std::io::Read as _;
+    idle.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    // Closed once accepted, reset if still in the listen queue: either way not left open.
+    match idle.read(&mut buf) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("the idle connection is still open after the drop: {other:?}"),
+    }
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "nothing listens after the drop"
+    );
+}
+
+/// A port someone else listens on is refused at once, with the port's own error.
+#[test]
+fn the_server_on_threads_refuses_a_port_already_taken() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let replay = Arc::new(Replay::from_suite(
+        &starter(),
+        target::default_vars("us-east-1"),
+    ));
+    let err = replay::serve_threaded(replay, port, replay::Limits::default(), 2)
+        .err()
+        .expect("the port is taken");
+    assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
 }
 
 /// The whole corpus's replay, as `conform serve` starts it with no options.

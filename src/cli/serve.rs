@@ -28,7 +28,9 @@ pub(crate) fn serve(
     let mut replay = Replay::from_suite(&suite, values);
     replay.on_unmatched(Box::new(|msg| eprintln!("unmatched: {msg}")));
     let replay = Arc::new(replay);
+    // This runtime only waits for signals: requests are served on the server's own threads.
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -40,12 +42,9 @@ pub(crate) fn serve(
         stop.clone(),
         "stopping the server; the summary follows",
     );
-    let server = runtime
-        .block_on(conform::replay::serve_with(
-            Arc::clone(&replay),
-            port,
-            limits,
-        ))
+    // One serving thread per core: under load every thread is busy, and none waits for another.
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let server = conform::replay::serve_threaded(Arc::clone(&replay), port, limits, threads)
         .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
     println!(
         "conform serve: {} recorded steps on {}",

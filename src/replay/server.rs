@@ -71,16 +71,128 @@ pub async fn serve_with(
 ) -> std::io::Result<Server> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
-    let task = tokio::spawn(accept_loop(listener, replay, limits));
+    let slots = connection_slots(limits);
+    let task = tokio::spawn(accept_loop(listener, replay, limits, slots));
     Ok(Server { addr, task })
+}
+
+/// A replay server on threads of its own, each with a single-threaded runtime and its own
+/// listener on the same port (`SO_REUSEPORT`): the kernel spreads connections over the
+/// threads, and a request is served where it arrived, without waking another thread.
+/// Dropping it stops every thread, listener and connection.
+pub struct Threaded {
+    addr: std::net::SocketAddr,
+    // Dropped to stop: each thread waits for its sender to go.
+    stop: Option<tokio::sync::watch::Sender<()>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Threaded {
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn uri(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn address(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Threaded {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Serves a replay on `threads` threads (at least one), sharing `limits.max_connections`.
+pub fn serve_threaded(
+    replay: std::sync::Arc<Replay>,
+    port: u16,
+    limits: Limits,
+    threads: usize,
+) -> std::io::Result<Threaded> {
+    // Every socket is bound before any thread starts, so a port taken by someone else fails
+    // here, and port 0's choice is known to the sockets after the first.
+    let mut sockets = Vec::new();
+    let mut addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    for _ in 0..threads.max(1) {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        // As tokio's own `TcpListener::bind`: a restarted server may take its port back while
+        // old connections linger.
+        socket.set_reuseaddr(true)?;
+        socket.set_reuseport(true)?;
+        socket.bind(addr)?;
+        addr = socket.local_addr()?;
+        sockets.push(socket);
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(());
+    let slots = connection_slots(limits);
+    let mut handles = Vec::new();
+    for (i, socket) in sockets.into_iter().enumerate() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let replay = std::sync::Arc::clone(&replay);
+        let slots = std::sync::Arc::clone(&slots);
+        let mut stopped = stopped.clone();
+        let (ready, listening) = std::sync::mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name(format!("conform-serve-{i}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = match socket.listen(LISTEN_BACKLOG) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = ready.send(Ok(()));
+                    tokio::select! {
+                        () = accept_loop(listener, replay, limits, slots) => {}
+                        // The sender is gone: the server was dropped.
+                        _ = stopped.changed() => {}
+                    }
+                });
+            })?;
+        handles.push(handle);
+        let listened = listening.recv().unwrap_or_else(|_| {
+            Err(std::io::Error::other(
+                "a replay server thread ended before it listened",
+            ))
+        });
+        if let Err(e) = listened {
+            // The threads already started stop with `stop`.
+            drop(stop);
+            for h in handles {
+                let _ = h.join();
+            }
+            return Err(e);
+        }
+    }
+    Ok(Threaded {
+        addr,
+        stop: Some(stop),
+        threads: handles,
+    })
+}
+
+/// tokio's `TcpListener::bind` backlog, so both servers queue alike.
+const LISTEN_BACKLOG: u32 = 1024;
+
+fn connection_slots(limits: Limits) -> std::sync::Arc<tokio::sync::Semaphore> {
+    std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)))
 }
 
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     replay: std::sync::Arc<Replay>,
     limits: Limits,
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
 ) {
-    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(limits.idle_timeout)
