@@ -117,7 +117,13 @@ pub fn serve_threaded(
     // Every socket is bound before any thread starts, so a port taken by someone else fails
     // here, and port 0's choice is known to the sockets after the first.
     let mut sockets = Vec::new();
-    let mut addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    // A plain bind first: SO_REUSEPORT alone would let a second `conform serve` on the same
+    // port share it silently, each answering some of the connections. Without the option,
+    // any server already there (this one's threads included) refuses it.
+    let mut addr = {
+        let probe = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        probe.local_addr()?
+    };
     for _ in 0..threads.max(1) {
         let socket = tokio::net::TcpSocket::new_v4()?;
         // As tokio's own `TcpListener::bind`: a restarted server may take its port back while
