@@ -22,24 +22,28 @@ impl Params<'_> {
         })
     }
 
-    /// Indices `N` of `prefix.member.N...`, sorted; `Some(vec![])` for `prefix=` (empty list).
     fn list(&self, prefix: &str) -> Option<Vec<usize>> {
-        let head = format!("{prefix}.member.");
-        let mut idx: Vec<usize> = self
-            .0
-            .iter()
-            .filter_map(|(n, _)| n.strip_prefix(&head))
-            .filter_map(|rest| rest.split('.').next()?.parse().ok())
-            .collect();
-        idx.sort_unstable();
-        idx.dedup();
-        if !idx.is_empty() {
-            Some(idx)
-        } else if self.get(prefix).is_some() {
-            Some(Vec::new())
-        } else {
-            None
-        }
+        list_indices(self.0, prefix)
+    }
+}
+
+/// Indices `N` of `prefix.member.N...` among decoded parameters, sorted; `Some(vec![])` for
+/// `prefix=` (an empty list), None when the list is not sent.
+pub fn list_indices(pairs: &[(String, String)], prefix: &str) -> Option<Vec<usize>> {
+    let head = format!("{prefix}.member.");
+    let mut idx: Vec<usize> = pairs
+        .iter()
+        .filter_map(|(n, _)| n.strip_prefix(&head))
+        .filter_map(|rest| rest.split('.').next()?.parse().ok())
+        .collect();
+    idx.sort_unstable();
+    idx.dedup();
+    if !idx.is_empty() {
+        Some(idx)
+    } else if pairs.iter().any(|(n, _)| n == prefix) {
+        Some(Vec::new())
+    } else {
+        None
     }
 }
 

@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::process::Command;
-
 const BIG: &str = r#"
 cases:
   - id: assume_role_body_of_ten_megabytes
@@ -23,13 +21,8 @@ cases:
 fn a_body_the_endpoint_stops_reading_fails_its_case_and_the_run_goes_on() {
     let (_dir, root) = common::starter_copy();
     std::fs::write(root.join("scenarios/sts/AssumeRole/big.yaml"), BIG).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_conform"))
-        .arg("--root")
-        .arg(&root)
+    let out = common::conform_at(&root)
         .args(["run", "--filter", "assume_role_b"])
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_SESSION_TOKEN")
         .output()
         .unwrap();
     let text = format!(

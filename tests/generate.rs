@@ -3,8 +3,10 @@
 //! the built-in replay server, be written again byte for byte, give way to hand-written
 //! cases, and be reported stale by `conform check` when edited.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 const MODEL: &str = r#"{
   "metadata": {"apiVersion": "2021-01-01", "endpointPrefix": "shelf", "protocol": "query",
@@ -93,13 +95,8 @@ fn project() -> tempfile::TempDir {
 }
 
 fn conform(root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_conform"))
-        .arg("--root")
-        .arg(root)
+    common::conform_at(root)
         .args(args)
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_SESSION_TOKEN")
         .output()
         .expect("conform runs")
 }

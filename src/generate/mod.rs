@@ -125,6 +125,13 @@ fn service_files(suite: &Suite, service: &str, out: &mut Generated) -> Result<()
         .validation
         .as_ref()
         .is_some_and(|v| v.spec.echoes_value);
+    // Fillers may name only a built-in target variable that points at something read, not
+    // changed (`{{role_arn}}`): every target has it, a run of one case included, and no
+    // case can alter it for another, as a shared name (`{{role_name}}`) could.
+    let fillers: crate::template::Vars = crate::target::default_vars("us-east-1")
+        .into_iter()
+        .filter(|(k, _)| k.ends_with("_arn"))
+        .collect();
     let mut vars = crate::target::default_vars("us-east-1");
     for (k, v) in suite.default_vars() {
         vars.entry(k.clone()).or_insert_with(|| v.clone());
@@ -143,8 +150,15 @@ fn service_files(suite: &Suite, service: &str, out: &mut Generated) -> Result<()
     let facts_file = format!("models/{service}.facts.yaml");
     for op_cov in &coverage.operations {
         let op = &model.operations[&op_cov.operation];
-        let mut planned =
-            cases::for_operation(model, op, op_cov, &taken, &vars, echoes, &mut out.skipped);
+        let mut planned = cases::for_operation(
+            model,
+            op,
+            op_cov,
+            &taken,
+            &fillers,
+            echoes,
+            &mut out.skipped,
+        );
         let rel = format!("scenarios/{service}/{}/{FILE_NAME}", op.name);
         // A case whose request the model accepts once serialized (a list item whose only
         // member is the one left out sends nothing at all) is dropped and the file written
@@ -154,24 +168,35 @@ fn service_files(suite: &Suite, service: &str, out: &mut Generated) -> Result<()
                 break;
             }
             let text = yaml::file(service, &model_file, &facts_file, &planned);
-            let path = suite.layout.scenarios.join(service).join(&op.name).join(FILE_NAME);
+            let path = suite
+                .layout
+                .scenarios
+                .join(service)
+                .join(&op.name)
+                .join(FILE_NAME);
             // The file on disk holds this very text (the usual case for `conform check`):
             // the suite parsed it already, so its cases are these.
             let loaded: Vec<Case> = if files::holds(&path, &text) {
-                suite.cases.iter().filter(|c| c.file == rel).cloned().collect()
+                suite
+                    .cases
+                    .iter()
+                    .filter(|c| c.file == rel)
+                    .cloned()
+                    .collect()
             } else {
                 Vec::new()
             };
             let parsed = if loaded.is_empty() {
-                scenario::parse_file(&rel, &text, &suite.models, rules, service, &op.name)
-                    .map_err(|d| GenerateError::Unloadable {
+                scenario::parse_file(&rel, &text, &suite.models, rules, service, &op.name).map_err(
+                    |d| GenerateError::Unloadable {
                         file: rel.clone(),
                         problems: d
                             .iter()
                             .map(|d| d.render_inline())
                             .collect::<Vec<_>>()
                             .join("; "),
-                    })?
+                    },
+                )?
             } else {
                 loaded
             };

@@ -312,7 +312,10 @@ fn class_char(c: &Class, turn: &mut Option<usize>) -> Option<char> {
         return ch;
     }
     let has = |want: char| match c {
-        Class::Unicode(u) => u.ranges().iter().any(|r| r.start() <= want && want <= r.end()),
+        Class::Unicode(u) => u
+            .ranges()
+            .iter()
+            .any(|r| r.start() <= want && want <= r.end()),
         Class::Bytes(b) => b
             .ranges()
             .iter()

@@ -255,6 +255,17 @@ pub async fn start(deviation: Deviation) -> MockServer {
     server
 }
 
+/// The `conform` binary on a project, with no AWS keys from the environment.
+pub fn conform_at(root: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_conform"));
+    cmd.arg("--root")
+        .arg(root)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN");
+    cmd
+}
+
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }

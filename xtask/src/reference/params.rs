@@ -15,22 +15,7 @@ impl Params {
 
     /// Indices `N` of `prefix.member.N...`, sorted; `Some(vec![])` for `prefix=` (empty list).
     pub(super) fn list(&self, prefix: &str) -> Option<Vec<usize>> {
-        let head = format!("{prefix}.member.");
-        let mut idx: Vec<usize> = self
-            .0
-            .iter()
-            .filter_map(|(n, _)| n.strip_prefix(&head))
-            .filter_map(|rest| rest.split('.').next()?.parse().ok())
-            .collect();
-        idx.sort_unstable();
-        idx.dedup();
-        if !idx.is_empty() {
-            Some(idx)
-        } else if self.get(prefix).is_some() {
-            Some(Vec::new())
-        } else {
-            None
-        }
+        conform::validation::list_indices(&self.0, prefix)
     }
 
     /// `DurationSeconds` as sent, or the operation's default.
