@@ -435,10 +435,13 @@ fn shards_cover_the_suite_exactly_once_and_their_reports_merge() {
     );
     assert_eq!(names(&merged).len(), replayable);
     let x = std::fs::read_to_string(&junit).unwrap();
+    // One suite per service, together every replayable case.
     assert!(
         x.contains(&format!(
-            "<testsuite name=\"sts\" tests=\"{replayable}\" skipped=\"0\" errors=\"0\" failures=\"0\">"
-        )),
+            "<testsuites name=\"conform against replay\" tests=\"{replayable}\" skipped=\"0\" failures=\"0\" errors=\"0\">"
+        )) && ["sts", "iam", "sns"]
+            .iter()
+            .all(|s| x.contains(&format!("<testsuite name=\"{s}\" tests="))),
         "{}",
         &x[..x.len().min(400)]
     );
