@@ -96,16 +96,30 @@ pub fn baseline(path: &Path) -> Result<Baseline, BaselineError> {
     Baseline::parse(&text, &path.display().to_string())
 }
 
-/// Writes a baseline whole or not at all (a temp file renamed into place), creating its
-/// directory: a new target's first baseline has nowhere to go yet.
+/// Writes a baseline whole or not at all, creating its directory: a new target's first
+/// baseline has nowhere to go yet.
 pub fn save_baseline(baseline: &Baseline, path: &Path) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+    write_whole(path, baseline.to_toml().as_bytes())
+}
+
+/// Writes a file whole or not at all: a temporary file beside it (named after it and this
+/// process) renamed into place, its directory created first. An interrupted write leaves
+/// the old file, never half of the new one, and no temporary file on a failed rename.
+pub fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
         std::fs::create_dir_all(dir)?;
     }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    std::fs::write(&tmp, baseline.to_toml())?;
-    std::fs::rename(&tmp, path)
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let tmp = dir
+        .unwrap_or(Path::new("."))
+        .join(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }
 
 /// The service a model's text names (`"endpointPrefix": "sts"`), found without parsing it;

@@ -168,9 +168,7 @@ pub fn mark_recorded(root: &Path, case: &Case) -> Result<(), RecordError> {
     let Some(new) = flip_provenance(&text, case) else {
         return Ok(());
     };
-    let tmp = path.with_extension("yaml.tmp");
-    std::fs::write(&tmp, new).map_err(err)?;
-    std::fs::rename(&tmp, &path).map_err(err)
+    crate::input::write_whole(&path, new.as_bytes()).map_err(err)
 }
 
 /// What record mode did with one case's run.

@@ -94,7 +94,7 @@ fn generated_files(service_dir: &Path) -> Result<Vec<PathBuf>, GenerateError> {
     Ok(out)
 }
 
-/// Applies the changes: each file written to a temporary name beside it, then renamed.
+/// Applies the changes, each file written whole or not at all.
 pub fn write(changes: &[Change]) -> Result<(), GenerateError> {
     for change in changes {
         let path = change.path();
@@ -104,19 +104,7 @@ pub fn write(changes: &[Change]) -> Result<(), GenerateError> {
         };
         match change {
             Change::Remove(p) => std::fs::remove_file(p).map_err(io)?,
-            Change::Write(o) => {
-                let dir = path.parent().unwrap_or(Path::new("."));
-                std::fs::create_dir_all(dir).map_err(io)?;
-                let name = path
-                    .file_name()
-                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-                let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-                std::fs::write(&tmp, &o.text).map_err(io)?;
-                std::fs::rename(&tmp, path).map_err(|e| {
-                    let _ = std::fs::remove_file(&tmp);
-                    io(e)
-                })?;
-            }
+            Change::Write(o) => crate::input::write_whole(path, o.text.as_bytes()).map_err(io)?,
         }
     }
     Ok(())

@@ -334,14 +334,7 @@ pub fn write_file(
         path: path.to_owned(),
         source,
     };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let tmp = dir.join(format!(".{}.tmp-{}", case.id, std::process::id()));
-    std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })?;
+    crate::input::write_whole(path, text.as_bytes()).map_err(io)?;
     Ok(path.to_owned())
 }
 
