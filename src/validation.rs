@@ -1,7 +1,8 @@
 //! Model validation as AWS's query services answer it: every constraint of an operation's
 //! input checked against the decoded parameters, in model order, each violation named by its
 //! lowerCamel wire path. The STS reference answers with it and `generate` writes the expected
-//! answers of limit cases from it, so the two cannot disagree.
+//! answers of limit cases from it, and the replay server refuses with it what no case
+//! expects, so none of them can disagree.
 
 use crate::coverage::pattern_matches;
 use crate::facts::Violation;

@@ -196,6 +196,39 @@ async fn unmatched_requests_get_a_loud_error_naming_the_closest_cases() {
 }
 
 #[tokio::test]
+async fn a_request_that_breaks_the_model_gets_the_services_validation_error() {
+    let suite = starter();
+    let (replay, server) = start(&suite).await;
+    // No case sends a 70-character session name or a one-second duration: the service's
+    // answer is still known, from the model and the facts file's format, both in model order.
+    let long = "s".repeat(70);
+    let body = format!(
+        "Action=AssumeRole&Version=2011-06-15&DurationSeconds=1&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fconform-test-role&RoleSessionName={long}"
+    );
+    let (status, text) = send(&server.uri(), &body, Some("sts"), &creds()).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("<Code>ValidationError</Code>"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "<Message>2 validation errors detected: Value '{long}' at 'roleSessionName' failed to satisfy constraint: Member must have length less than or equal to 64; Value '1' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900</Message>"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.starts_with("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"),
+        "{text}"
+    );
+    // The same request unsigned is a client mistake the server explains, not the service's.
+    let (_, text) = send(&server.uri(), &body, None, &creds()).await;
+    assert!(text.contains(NO_MATCH_CODE), "{text}");
+    // A request that breaks nothing and matches nothing is still the harness's to explain.
+    let (_, text) = send(&server.uri(), "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fconform-test-role&RoleSessionName=fine", Some("sts"), &creds()).await;
+    assert!(text.contains(NO_MATCH_CODE), "{text}");
+    // The service's answer is no miss of the suite's: only the two others count.
+    assert_eq!(replay.report().unmatched_count, 2);
+}
+
+#[tokio::test]
 async fn what_an_sdk_must_send_is_checked() {
     let suite = starter();
     let (_replay, server) = start(&suite).await;

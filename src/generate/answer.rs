@@ -54,11 +54,11 @@ pub(super) fn expected(
         .as_ref()
         .ok_or_else(|| other(format!("{} has no `validation` format", facts.file)))?;
     let message = format.message(&violations);
-    let body = format!(
-        "<ErrorResponse xmlns=\"{}\"><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{REQUEST_ID}</RequestId></ErrorResponse>",
-        facts.namespace,
-        format.spec.code,
-        quick_xml::escape::escape(message.as_str()),
+    let body = query::error_document(
+        Some(&facts.namespace),
+        &format.spec.code,
+        &message,
+        REQUEST_ID,
     );
     let status = format.spec.status;
     let answer = HttpResponse {

@@ -357,12 +357,7 @@ pub(super) fn request_id(seed: &str) -> String {
 }
 
 pub(super) fn escape(s: &str) -> String {
-    if !s.contains(['&', '<', '>']) {
-        return s.to_owned();
-    }
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    quick_xml::escape::partial_escape(s).into_owned()
 }
 
 #[cfg(test)]

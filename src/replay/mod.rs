@@ -5,8 +5,9 @@
 //! (`matching`) and checked for what an SDK must send (`verify`); placeholders in the answer
 //! are turned back into plausible values (`render`, `fresh`). Keys handed out are remembered
 //! (`keys`), so the later steps of a flow match by the credentials that sign them. Setup and
-//! cleanup steps get generic answers (`setup`). Anything else gets a loud error that names
-//! the closest cases (`miss`). `server` puts it on the wire.
+//! cleanup steps get generic answers (`setup`). A request that breaks its operation's model
+//! gets the service's validation error (`refusal`); anything else gets a loud error that
+//! names the closest cases (`miss`). `server` puts it on the wire.
 //!
 //! Nothing here knows a service: what the model, the redaction rules and the snapshots do
 //! not say comes from `models/<service>.replay.yaml` (`crate::stand_in`).
@@ -18,6 +19,7 @@ mod index;
 mod keys;
 mod matching;
 mod miss;
+mod refusal;
 mod render;
 mod server;
 mod setup;
@@ -36,10 +38,11 @@ pub use decode::Incoming;
 pub use server::{Limits, Server, Threaded, serve, serve_threaded, serve_with};
 
 use expect::Entry;
-use fresh::{Makers, escape, request_id};
+use fresh::{Makers, request_id};
 use index::Index;
 use keys::Issued;
 use matching::{Found, Signer};
+use refusal::Constraints;
 use render::Rendering;
 use setup::SetupAnswer;
 use verify::protocol_problem;
@@ -84,6 +87,8 @@ struct Service {
     sessions: Option<Sessions>,
     /// Operation to the answer of its setup and cleanup steps.
     setup: HashMap<String, SetupAnswer>,
+    /// Its model and validation format, to refuse what breaks a constraint as it would.
+    constraints: Option<Constraints>,
 }
 
 #[derive(Default)]
@@ -272,6 +277,9 @@ impl Replay {
                 if stranger && let Some(reply) = self.unknown_key_answer(&params) {
                     return reply;
                 }
+                if let Some(reply) = self.refusal(req, &params) {
+                    return reply;
+                }
                 let near = self.closest(req, &params, &signer);
                 return self.no_match(req, &params, near);
             }
@@ -374,7 +382,7 @@ impl Replay {
 
 /// What the suite says of each service beyond its cases: its namespace and operations
 /// (the model), its sessions and setup answers (its replay file; operations without output
-/// answer empty).
+/// answer empty), and how it refuses what breaks its model (the facts file).
 fn services(suite: &Suite) -> BTreeMap<String, Service> {
     let mut out = BTreeMap::new();
     for (name, model) in &suite.models {
@@ -405,6 +413,14 @@ fn services(suite: &Suite) -> BTreeMap<String, Service> {
                 operations: model.operations.keys().cloned().collect(),
                 sessions: stand_in.and_then(|s| s.sessions.clone()),
                 setup,
+                constraints: suite
+                    .facts
+                    .get(name)
+                    .and_then(|f| f.validation.clone())
+                    .map(|format| Constraints {
+                        model: model.clone(),
+                        format,
+                    }),
             },
         );
     }
@@ -413,14 +429,9 @@ fn services(suite: &Suite) -> BTreeMap<String, Service> {
 
 /// An error of the server's own, in the awsQuery error form.
 fn error_reply(status: u16, code: &str, message: &str, namespace: Option<&str>) -> Reply {
-    let xmlns = namespace.map_or(String::new(), |n| format!(" xmlns=\"{n}\""));
     Reply {
         status,
         content_type: Some("text/xml".into()),
-        body: format!(
-            "<ErrorResponse{xmlns}><Error><Type>Sender</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
-            escape(message),
-            request_id(code)
-        ),
+        body: crate::query::error_document(namespace, code, message, &request_id(code)),
     }
 }

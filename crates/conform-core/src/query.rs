@@ -192,6 +192,22 @@ fn replace_last(prefix: &str, name: &str) -> String {
     }
 }
 
+/// An awsQuery error document as AWS's query services write a client's mistake (`Sender`):
+/// the one form the replay server, the generator and the STS reference answer with.
+pub fn error_document(
+    namespace: Option<&str>,
+    code: &str,
+    message: &str,
+    request_id: &str,
+) -> String {
+    let xmlns = namespace.map_or(String::new(), |n| format!(" xmlns=\"{n}\""));
+    format!(
+        "<ErrorResponse{xmlns}><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
+        quick_xml::escape::partial_escape(code),
+        quick_xml::escape::partial_escape(message),
+    )
+}
+
 /// ISO 8601 in UTC with whole seconds, as awsQuery timestamps and STS expirations are written.
 pub fn iso8601(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
@@ -439,5 +455,25 @@ mod tests {
                 ("FlatMap.1.value", "v"),
             ])[..]
         );
+    }
+
+    #[test]
+    fn an_error_document_escapes_its_message_and_parses_back() {
+        let doc = error_document(
+            Some("https://iam.amazonaws.com/doc/2010-05-08/"),
+            "ValidationError",
+            "Value at 'policyDocument' failed: <&>",
+            "00000000-0000-4000-8000-000000000000",
+        );
+        assert!(doc.starts_with(
+            "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type>"
+        ));
+        let tree = crate::xml::parse(&doc).unwrap();
+        let message = crate::xml::ElementPath::parse("Error/Message").unwrap();
+        assert_eq!(
+            tree.select(&message).as_deref(),
+            Some("Value at 'policyDocument' failed: <&>")
+        );
+        assert!(!error_document(None, "C", "m", "r").contains("xmlns"));
     }
 }

@@ -19,11 +19,7 @@ pub(super) fn decline(why: &str) -> Answer {
 pub(super) fn error_document(ns: &str, status: u16, code: &str, message: &str) -> Answer {
     Answer {
         status,
-        body: format!(
-            "<ErrorResponse xmlns=\"{ns}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
-            escape(message),
-            request_id()
-        ),
+        body: conform::query::error_document(Some(ns), code, message, &request_id()),
     }
 }
 
