@@ -189,20 +189,10 @@ fn stale_generated(suite: &Suite) -> Result<Vec<StaleGenerated>, CheckError> {
     let generated = generate(suite, &services)?;
     let mut out = Vec::new();
     for change in changes(suite, &generated)? {
-        let service = services
-            .iter()
-            .find(|s| {
-                change
-                    .path()
-                    .components()
-                    .any(|c| c.as_os_str() == s.as_str())
-            })
-            .cloned()
-            .unwrap_or_default();
         out.push(StaleGenerated {
             path: change.path().to_owned(),
-            service,
-            left_over: matches!(change, Change::Remove(_)),
+            service: change.service().to_owned(),
+            left_over: matches!(change, Change::Remove(..)),
         });
     }
     Ok(out)

@@ -111,9 +111,9 @@ pub(crate) fn generate(
     for c in &changes {
         let verb = match (c, check_only) {
             (Change::Write(_), true) => "differs",
-            (Change::Remove(_), true) => "is left over",
+            (Change::Remove(..), true) => "is left over",
             (Change::Write(_), false) => "wrote",
-            (Change::Remove(_), false) => "removed",
+            (Change::Remove(..), false) => "removed",
         };
         if check_only {
             println!("{} {verb}", c.path().display());

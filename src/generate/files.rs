@@ -14,15 +14,23 @@ pub enum Change {
     /// A file missing or holding other text.
     Write(Output),
     /// A generated file (a scenario file or a generated case's snapshot) that generating no
-    /// longer yields.
-    Remove(PathBuf),
+    /// longer yields, and its service.
+    Remove(PathBuf, String),
 }
 
 impl Change {
     pub fn path(&self) -> &Path {
         match self {
             Change::Write(o) => &o.path,
-            Change::Remove(p) => p,
+            Change::Remove(p, _) => p,
+        }
+    }
+
+    /// The service the file is generated for.
+    pub fn service(&self) -> &str {
+        match self {
+            Change::Write(o) => &o.service,
+            Change::Remove(_, s) => s,
         }
     }
 }
@@ -64,7 +72,7 @@ pub fn changes(suite: &Suite, generated: &Generated) -> Result<Vec<Change>, Gene
         out.extend(
             left.into_iter()
                 .filter(|p| !yielded.contains(p.as_path()))
-                .map(Change::Remove),
+                .map(|p| Change::Remove(p, service.clone())),
         );
     }
     out.sort_by(|a, b| a.path().cmp(b.path()));
@@ -103,7 +111,7 @@ pub fn write(changes: &[Change]) -> Result<(), GenerateError> {
             source,
         };
         match change {
-            Change::Remove(p) => std::fs::remove_file(p).map_err(io)?,
+            Change::Remove(p, _) => std::fs::remove_file(p).map_err(io)?,
             Change::Write(o) => crate::input::write_whole(path, o.text.as_bytes()).map_err(io)?,
         }
     }

@@ -65,6 +65,8 @@ pub enum GenerateError {
 pub struct Output {
     pub path: PathBuf,
     pub text: String,
+    /// The service it is generated for.
+    pub service: String,
 }
 
 /// What generating for some services yields.
@@ -209,6 +211,7 @@ fn service_files(suite: &Suite, service: &str, out: &mut Generated) -> Result<()
                         snapshots.push(Output {
                             path: suite.snapshots.path_of(case),
                             text: crate::snapshot::file_text(case, &description, &contents),
+                            service: service.to_owned(),
                         });
                     }
                     Err(answer::NoAnswer::Accepted) => accepted.push(case.id.clone()),
@@ -243,6 +246,7 @@ fn service_files(suite: &Suite, service: &str, out: &mut Generated) -> Result<()
                     .join(&op.name)
                     .join(FILE_NAME),
                 text,
+                service: service.to_owned(),
             });
             break;
         }
