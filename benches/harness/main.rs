@@ -6,7 +6,7 @@
 //! each one's own CPU, wall time and peak memory. The baselines send the very same signed
 //! requests: `curl --next` when curl is installed, and a bare reqwest client always. Then the
 //! repository's own corpus: `conform check`, one case from start, and `conform serve` under
-//! wrk. Nothing here fails on an absolute time: only a growth exponent above 1.2 fails
+//! wrk beside its floor (`load`: a bare server of the same HTTP stack). Nothing here fails on an absolute time: only a growth exponent above 1.2 fails
 //! (`--short`, in CI), because times move with the machine and growth does not.
 //!
 //! Options: `--short` (fewer rounds, no serve load), `--out FILE` (the figures as Markdown),
@@ -19,6 +19,7 @@ mod child;
 mod clients;
 mod endpoint;
 mod figures;
+mod load;
 mod project;
 
 use std::path::PathBuf;
@@ -70,6 +71,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--bare-client") {
         return clients::bare_client(&args[1..]);
+    }
+    if args.first().map(String::as_str) == Some("--bare-server") {
+        return load::bare_server();
     }
     let short = args.iter().any(|a| a == "--short");
     let out = args
@@ -379,15 +383,19 @@ fn corpus(short: bool) -> Vec<Fixed> {
         },
     ];
     if !short {
-        let (value, what) = match clients::serve_load(10) {
+        let (value, what) = match load::serve_load() {
             Ok(s) => (
                 format!(
-                    "{:.0} requests/s, {:.1} us of server CPU per request",
-                    s.per_second, s.cpu_us
+                    "{:.0} requests/s, {:.1} us of server CPU per request: {:.2}x the floor's {:.0} requests/s ({:.1} us)",
+                    s.conform.per_second,
+                    s.conform.cpu_us,
+                    s.conform.per_second / s.floor.per_second,
+                    s.floor.per_second,
+                    s.floor.cpu_us
                 ),
                 format!(
-                    "conform serve under wrk, {} connections, signed GetCallerIdentity, 10 s",
-                    s.connections
+                    "conform serve under wrk, {} connections, signed GetCallerIdentity, median of {} rounds of {} s interleaved with the floor (a bare hyper server, same runtime layout, fixed answer)",
+                    s.connections, s.rounds, s.seconds
                 ),
             ),
             Err(why) => (
