@@ -126,7 +126,11 @@ async fn list(
                 .and_then(|p| p.select(&doc))
         };
         marker = first(&paging.marker).filter(|m| !m.is_empty());
-        if marker.is_none() || first(&paging.truncated).as_deref() != Some("true") {
+        let more = match &paging.truncated {
+            Some(flag) => first(flag).as_deref() == Some("true"),
+            None => true,
+        };
+        if marker.is_none() || !more {
             break;
         }
     }
@@ -151,6 +155,7 @@ async fn delete(runner: &Runner, service: &str, kind: &Kind, item: &str) -> Resu
             call(runner, service, &held.delete, params).await?;
         }
     }
-    call(runner, service, &kind.delete, vec![own]).await?;
+    let named = (kind.delete_param().to_owned(), s(item));
+    call(runner, service, &kind.delete, vec![named]).await?;
     Ok(())
 }

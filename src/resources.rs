@@ -13,12 +13,14 @@ use crate::diagnostic::{Diagnostic, did_you_mean, yaml_error, yaml_span};
 use crate::model::{Model, ShapeKind};
 
 /// How listings of the service are paged: the request and answer member holding where the
-/// next page starts, and the answer element saying whether there is one.
+/// next page starts, and the answer element saying whether there is one. A service without
+/// that element (SNS) has a next page whenever an answer carries a marker.
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pagination {
     pub marker: String,
-    pub truncated: String,
+    #[serde(default)]
+    pub truncated: Option<String>,
 }
 
 /// What a resource holds that must be deleted before it (a role's policies).
@@ -48,6 +50,10 @@ pub struct Kind {
     /// Lists a resource's tags, called with the resource as `param`.
     pub tags: String,
     pub param: String,
+    /// The member naming the resource in `delete`, when it is not `param` (SNS tags a
+    /// topic by `ResourceArn` but deletes it by `TopicArn`).
+    #[serde(default)]
+    pub delete_param: Option<String>,
     #[serde(default)]
     pub holds: Vec<Held>,
     pub delete: String,
@@ -60,6 +66,10 @@ pub struct Kind {
 }
 
 impl Kind {
+    pub fn delete_param(&self) -> &str {
+        self.delete_param.as_deref().unwrap_or(&self.param)
+    }
+
     pub fn shown(&self, item: &str) -> String {
         match &self.shown_as {
             Some(f) => f.replace("{}", item),
@@ -128,7 +138,7 @@ impl Resources {
             };
             need(&kind.list, &[]);
             need(&kind.tags, &[&kind.param]);
-            need(&kind.delete, &[&kind.param]);
+            need(&kind.delete, &[kind.delete_param()]);
             for h in &kind.holds {
                 need(&h.list, &[&kind.param]);
                 need(&h.delete, &[&kind.param, &h.param]);
@@ -200,6 +210,41 @@ mod tests {
         assert_eq!(r.retry.propagating, ["NoSuchEntity"]);
         // ListRoles pages with Marker; ListSAMLProviders answers in one page.
         assert!(r.kinds[0].paged && !r.kinds[2].paged);
+        assert_eq!(r.kinds[0].delete_param(), "RoleName");
+        assert_eq!(
+            r.pagination.unwrap().truncated.as_deref(),
+            Some("IsTruncated")
+        );
+    }
+
+    #[test]
+    fn the_sns_file_pages_by_token_alone_and_deletes_a_topic_by_its_arn() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+        let sns = crate::input::models(&dir).unwrap().remove("sns").unwrap();
+        let path = dir.join("sns.resources.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let r = Resources::parse(&text, &path, &sns).unwrap();
+        let pagination = r.pagination.as_ref().unwrap();
+        assert_eq!(
+            (pagination.marker.as_str(), pagination.truncated.as_deref()),
+            ("NextToken", None)
+        );
+        assert!(r.kinds[0].paged);
+        assert_eq!(
+            (r.kinds[0].param.as_str(), r.kinds[0].delete_param()),
+            ("ResourceArn", "TopicArn")
+        );
+        assert_eq!(r.retry.throttled, ["Throttled"]);
+    }
+
+    #[test]
+    fn a_delete_param_the_delete_operation_lacks_is_named() {
+        let text = "kinds:\n  - kind: role\n    list: ListRoles\n    item: RoleName\n    tags: ListRoleTags\n    param: RoleName\n    delete: DeleteRole\n    delete_param: RoleNam\n";
+        let errors = Resources::parse(text, Path::new("x.resources.yaml"), &iam()).unwrap_err();
+        assert_eq!(
+            errors[0].message,
+            "kind `role`: DeleteRole has no input member `RoleNam` (did you mean `RoleName`?)"
+        );
     }
 
     #[test]
