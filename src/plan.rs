@@ -79,7 +79,7 @@ pub enum PlanError {
     )]
     BaselineOnAws,
     #[error(
-        "{0} is AWS: the run's setup steps create IAM roles in the account and every call is real; confirm with --allow-aws or CONFORM_ALLOW_AWS=1"
+        "{0} is AWS: the run's setup steps create resources in the account and every call is real; confirm with --allow-aws or CONFORM_ALLOW_AWS=1"
     )]
     AwsNotConfirmed(String),
     #[error("cannot start the replay server: {0}")]

@@ -87,7 +87,8 @@ pub(crate) enum Command {
     },
     /// Record fresh snapshots against a real target (AWS, or a local endpoint to try it).
     Record(RecordArgs),
-    /// Delete what recordings left behind: IAM roles and providers tagged `conform`.
+    /// Delete what recordings left behind: the resources each service's resources file names
+    /// (IAM roles, users, policies, providers, SNS topics, ...) tagged `conform`.
     Cleanup {
         /// `aws`, or the URL of an endpoint.
         #[arg(long)]
@@ -215,8 +216,9 @@ pub(crate) struct RunArgs {
     /// Other services' endpoints, from the targets file (IAM for setup steps on AWS).
     #[arg(skip)]
     pub(crate) service_endpoints: std::collections::BTreeMap<String, String>,
-    /// Confirm a run against AWS (an amazonaws.com endpoint): its setup steps create IAM roles
-    /// in the account, and every call is real. Also CONFORM_ALLOW_AWS=1.
+    /// Confirm a run against AWS (an amazonaws.com endpoint): its setup steps create resources
+    /// (IAM roles, SNS topics, ...) in the account, and every call is real. Also
+    /// CONFORM_ALLOW_AWS=1.
     #[arg(long)]
     pub(crate) allow_aws: bool,
     /// The targets file (default: conform.toml in the project root).

@@ -62,7 +62,7 @@ pub(crate) fn cleanup(
         dry_run,
         region,
         profile,
-        "cleanup deletes IAM roles and providers in the account",
+        "cleanup deletes what recordings left in the account (the resources files name each kind)",
     )?
     else {
         return Ok(ExitCode::from(2));
@@ -105,7 +105,7 @@ pub(crate) fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode>
         args.dry_run,
         args.region.as_deref(),
         args.profile.as_deref(),
-        "recording against AWS creates IAM roles and providers in the account and calls STS with its credentials",
+        "recording against AWS creates resources in the account (IAM roles, SNS topics, ...) and calls each service with its credentials",
     )?
     else {
         return Ok(ExitCode::from(2));
