@@ -44,7 +44,7 @@ pub fn models_of(
     })?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter(|p| is_model_file(p))
         .collect();
     paths.sort();
     let mut out = BTreeMap::new();
@@ -62,6 +62,13 @@ pub fn models_of(
         out.insert(m.service.clone(), m);
     }
     Ok(out)
+}
+
+/// A service model's file: JSON, but not botocore's documented examples kept beside it
+/// (`<service>-<version>.examples.json`), which share the extension and describe no service.
+fn is_model_file(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.ends_with(".json") && !name.ends_with(".examples.json")
 }
 
 pub fn rules(path: &Path) -> Result<Rules, RulesError> {
@@ -137,7 +144,7 @@ fn endpoint_prefix(text: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::endpoint_prefix;
+    use super::{endpoint_prefix, models};
 
     #[test]
     fn a_models_service_is_read_from_its_text_or_left_to_the_parser() {
@@ -152,5 +159,22 @@ mod tests {
         // Escaped, or not there: parse the model to know.
         assert_eq!(endpoint_prefix("{\"endpointPrefix\": \"s\\u0074s\"}"), None);
         assert_eq!(endpoint_prefix("{\"metadata\": {}}"), None);
+    }
+
+    #[test]
+    fn documented_examples_beside_a_model_are_not_read_as_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = r#"{"version":"2.0","metadata":{"apiVersion":"2020-01-01","endpointPrefix":"demo","protocol":"query","serviceId":"Demo","signatureVersion":"v4","uid":"demo-2020-01-01","xmlNamespace":"https://demo.example/doc/2020-01-01/"},"operations":{},"shapes":{}}"#;
+        std::fs::write(dir.path().join("demo-2020-01-01.json"), model).unwrap();
+        std::fs::write(
+            dir.path().join("demo-2020-01-01.examples.json"),
+            r#"{"version":"1.0","examples":{}}"#,
+        )
+        .unwrap();
+        let read = models(dir.path()).unwrap();
+        assert_eq!(read.keys().collect::<Vec<_>>(), ["demo"]);
+        // Any other JSON file there is still taken for a model and refused as one.
+        std::fs::write(dir.path().join("notes.json"), "{}").unwrap();
+        assert!(models(dir.path()).is_err());
     }
 }

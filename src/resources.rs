@@ -204,7 +204,22 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         let r = Resources::parse(&text, &path, &iam()).unwrap();
         let kinds: Vec<&str> = r.kinds.iter().map(|k| k.kind.as_str()).collect();
-        assert_eq!(kinds, ["role", "OIDC provider", "SAML provider"]);
+        assert_eq!(
+            kinds,
+            [
+                "role",
+                "OIDC provider",
+                "SAML provider",
+                "user",
+                "instance profile",
+                "server certificate",
+                "virtual MFA device"
+            ]
+        );
+        // What the documented examples create goes by its printed name, so only the tag
+        // tells a run's users apart; they hold keys and certificates that go first.
+        assert_eq!(r.kinds[3].name_prefix, None);
+        assert_eq!(r.kinds[3].holds[0].delete, "DeleteAccessKey");
         assert_eq!(r.kinds[0].shown("conform-x"), "role/conform-x");
         assert_eq!(r.retry.throttled, ["Throttling"]);
         assert_eq!(r.retry.propagating, ["NoSuchEntity"]);

@@ -3,7 +3,10 @@
 //! of every operation, and must parse what it gets as AWS's answers; and it sends the STS
 //! documented examples of tests/sdk/examples.json, with their values as printed, to the real
 //! `conform serve` (tests/sdk/boto3_examples.py drives boto3, with
-//! `Config(parameter_validation=False)` so that the service judges every value).
+//! `Config(parameter_validation=False)` so that the service judges every value); and IAM's
+//! documented examples, read from botocore's own file (models/iam-2010-05-08.examples.json)
+//! with each input as printed, which must each get an answer holding every member the
+//! example's output shows (tests/sdk/boto3_iam_examples.py).
 
 mod common;
 
@@ -304,4 +307,128 @@ fn boto3_sends_the_documented_examples_as_printed() {
     );
     let records = common::sdk::read_records(&report);
     common::sdk::verdict("boto3", &examples, &records, &serve, started.elapsed());
+}
+
+/// Where `parsed` lacks a member that `shown` (an example's output) has: every member of a
+/// structure by name, every item of a list (a list of another length is a finding), scalars
+/// only by being there, since ids, keys and dates differ per run.
+fn missing_members(shown: &Value, parsed: &Value, path: &str, out: &mut Vec<String>) {
+    match (shown, parsed) {
+        (Value::Object(want), Value::Object(got)) => {
+            for (k, v) in want {
+                let at = format!("{path}.{k}");
+                match got.get(k) {
+                    Some(g) => missing_members(v, g, &at, out),
+                    None => out.push(format!("{at} is missing")),
+                }
+            }
+        }
+        (Value::Array(want), Value::Array(got)) => {
+            if want.len() != got.len() {
+                out.push(format!(
+                    "{path} has {} items, the example shows {}",
+                    got.len(),
+                    want.len()
+                ));
+            }
+            for (i, (w, g)) in want.iter().zip(got).enumerate() {
+                missing_members(w, g, &format!("{path}[{i}]"), out);
+            }
+        }
+        // boto3 parses a URL-encoded policy document into JSON, and a timestamp into a
+        // datetime (the driver writes it as an object): a scalar there is enough.
+        (Value::Object(_) | Value::Array(_), _) => {
+            out.push(format!("{path} is {parsed}, the example shows {shown}"))
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn boto3_sends_iams_documented_examples_as_printed() {
+    common::sdk::install("sdk-venv.sh");
+    let root = common::repo();
+    let examples_path = root.join("models/iam-2010-05-08.examples.json");
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(&examples_path).unwrap()).unwrap();
+    let examples: BTreeMap<(String, String), &Value> = file["examples"]
+        .as_object()
+        .expect("an `examples` object by operation")
+        .iter()
+        .flat_map(|(op, listed)| {
+            listed.as_array().unwrap().iter().map(move |e| {
+                (
+                    (op.clone(), e["id"].as_str().unwrap_or_default().to_owned()),
+                    e,
+                )
+            })
+        })
+        .collect();
+    assert_eq!(
+        examples.len(),
+        68,
+        "IAM's examples file changed: read it again"
+    );
+
+    let serve = common::sdk::Serve::start();
+    let env = common::sdk::CleanEnv::new("");
+    let report = env.dir.path().join("report.json");
+    let out = env
+        .apply(&mut Command::new(root.join("target/sdk-venv/bin/python")))
+        .arg(root.join("tests/sdk/boto3_iam_examples.py"))
+        .arg(serve.url())
+        .arg(&examples_path)
+        .arg(&report)
+        .output()
+        .expect("the venv's python runs");
+    assert!(
+        out.status.success(),
+        "the boto3 driver failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+
+    let mut failures = Vec::new();
+    let mut answered = 0;
+    for r in &records {
+        let op = r["op"].as_str().unwrap_or_default().to_owned();
+        let id = r["id"].as_str().unwrap_or_default().to_owned();
+        let label = format!("{op} ({})", r["title"].as_str().unwrap_or_default().trim());
+        let Some(example) = examples.get(&(op, id)) else {
+            failures.push(format!(
+                "{label}: the driver sent an example the file lacks"
+            ));
+            continue;
+        };
+        if r["outcome"] != "ok" {
+            failures.push(format!("{label}: no answer boto3 could use: {r}"));
+            continue;
+        }
+        answered += 1;
+        let mut missing = Vec::new();
+        if let Some(shown) = example.get("output") {
+            missing_members(shown, &r["result"], "", &mut missing);
+        }
+        if !missing.is_empty() {
+            failures.push(format!("{label}: {}", missing.join("; ")));
+        }
+    }
+    if records.len() != examples.len() {
+        failures.push(format!(
+            "the driver reported {} examples of {}",
+            records.len(),
+            examples.len()
+        ));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of IAM's {} documented examples did not get what they show ({answered} answered):\n  - {}\n\nconform serve's stderr:\n{}",
+        failures.len(),
+        examples.len(),
+        failures.join("\n  - "),
+        serve.stderr()
+    );
+    eprintln!("boto3: all {answered} of IAM's documented examples answered as printed");
 }

@@ -1,0 +1,61 @@
+"""Sends each of IAM's documented examples (models/iam-2010-05-08.examples.json, botocore's
+own file) with boto3, its input exactly as the file prints it, to a conform server, and
+reports per example what boto3 parsed or raised. The Rust test (tests/sdk_boto3.rs) judges
+the report against the examples' outputs; this script only drives the SDK.
+
+Usage: boto3_iam_examples.py ENDPOINT EXAMPLES_JSON REPORT_JSON
+The client's own keys come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+
+Client-side validation is off (Config(parameter_validation=False)), as in the STS driver:
+what a value is worth is the server's to say."""
+import datetime
+import json
+import sys
+
+import boto3
+import botocore.exceptions
+from botocore import xform_name
+from botocore.config import Config
+
+REGION = "us-east-1"
+
+
+def plain(value):
+    """What boto3 parsed, as JSON: timestamps as ISO text (a parsed one is a datetime),
+    blobs as their length."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items() if k != "ResponseMetadata"}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, datetime.datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, (bytes, bytearray)):
+        return {"bytes": len(value)}
+    return value
+
+
+def main():
+    endpoint, examples_path, report_path = sys.argv[1:4]
+    with open(examples_path) as f:
+        examples = json.load(f)["examples"]
+    config = Config(parameter_validation=False, retries={"total_max_attempts": 1})
+    iam = boto3.session.Session().client("iam", endpoint_url=endpoint, region_name=REGION, config=config)
+    report = []
+    for op, listed in examples.items():
+        for example in listed:
+            record = {"op": op, "id": example.get("id"), "title": example.get("title")}
+            try:
+                result = getattr(iam, xform_name(op))(**(example.get("input") or {}))
+                record.update(outcome="ok", result=plain(result))
+            except botocore.exceptions.ClientError as e:
+                error = e.response.get("Error", {})
+                record.update(outcome="error", code=error.get("Code"), message=error.get("Message"))
+            except Exception as e:  # noqa: BLE001: whatever else boto3 raised is the finding
+                record.update(outcome="broken", detail=f"{type(e).__name__}: {e}"[:2000])
+            report.append(record)
+    with open(report_path, "w") as f:
+        json.dump(report, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
