@@ -99,6 +99,8 @@ struct RawResources {
     kinds: Vec<Spanned<Kind>>,
     #[serde(default)]
     retry: Retry,
+    #[serde(default)]
+    names: Vec<Spanned<String>>,
 }
 
 /// One service's resources.
@@ -108,6 +110,10 @@ pub struct Resources {
     pub pagination: Option<Pagination>,
     pub kinds: Vec<Kind>,
     pub retry: Retry,
+    /// Input members whose value names one thing in the whole account (`UserName`): cases
+    /// that send the same literal value in such a member never run at the same time, so
+    /// two cases creating the documented user "Alice" cannot collide.
+    pub names: Vec<String>,
 }
 
 impl Resources {
@@ -144,6 +150,26 @@ impl Resources {
                 need(&h.delete, &[&kind.param, &h.param]);
             }
         }
+        for n in &raw.names {
+            if !model
+                .operations
+                .values()
+                .any(|op| has_members(model, &op.name, &[&n.value]).is_ok())
+            {
+                errors.push(
+                    Diagnostic::new(
+                        path,
+                        source.clone(),
+                        yaml_span(n),
+                        format!(
+                            "no operation of {} has an input member `{}`",
+                            model.service, n.value
+                        ),
+                    )
+                    .with_help("name an input member as the model writes it (`UserName`)"),
+                );
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -161,6 +187,7 @@ impl Resources {
             pagination: raw.pagination,
             kinds,
             retry: raw.retry,
+            names: raw.names.into_iter().map(|n| n.value).collect(),
         })
     }
 }
@@ -287,5 +314,19 @@ mod tests {
         let shown = errors[0].render();
         assert!(shown.contains("x.resources.yaml:3:"), "{shown}");
         assert!(shown.contains("lst"), "{shown}");
+    }
+
+    #[test]
+    fn a_name_no_operation_takes_is_a_located_error() {
+        let text = "names: [UserName, UserNam]\n";
+        let errors = Resources::parse(text, Path::new("x.resources.yaml"), &iam()).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].message,
+            "no operation of iam has an input member `UserNam`"
+        );
+        assert!(errors[0].render().contains("x.resources.yaml:1:"));
+        let ok = Resources::parse("names: [UserName]\n", Path::new("x"), &iam()).unwrap();
+        assert_eq!(ok.names, ["UserName"]);
     }
 }

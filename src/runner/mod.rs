@@ -4,6 +4,7 @@
 //! [`Event`]s; the runner prints nothing.
 
 mod case;
+mod claims;
 mod event;
 mod interrupt;
 mod judgement;
@@ -65,6 +66,8 @@ pub struct Runner {
     secrets: Secrets,
     /// Passing cases come back without their transcript (`forgetting_passed`).
     forget_passed: bool,
+    /// Account-wide names held by the cases running now.
+    claims: claims::Claims,
 }
 
 impl Runner {
@@ -97,6 +100,7 @@ impl Runner {
             transport,
             secrets,
             forget_passed: false,
+            claims: claims::Claims::default(),
         })
     }
 
@@ -253,6 +257,8 @@ impl Runner {
                     let runner = Arc::clone(self);
                     let events = Events::to(to.clone(), Arc::clone(&urgent), index);
                     set.spawn(async move {
+                        let keys = claims::keys(&runner.suite, &runner.suite.cases[index]);
+                        let _held = runner.claims.hold(&keys).await;
                         let started = Instant::now();
                         let result = runner.check_telling(index, &events).await;
                         (slot, result, started.elapsed())

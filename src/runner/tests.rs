@@ -435,3 +435,60 @@ fn each_service_s_host_header_comes_from_its_own_endpoint() {
     assert_eq!(runner.hosts["sts"], "127.0.0.1:4566");
     assert_eq!(runner.hosts["iam"], "iam.example.com:8443");
 }
+
+/// Remembers when each request arrived, then answers after a delay.
+struct Arrivals {
+    at: Arc<Mutex<Vec<std::time::Instant>>>,
+    delay: Duration,
+}
+
+impl wiremock::Respond for Arrivals {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        self.at.lock().unwrap().push(std::time::Instant::now());
+        xml(200, "<CreateUserResponse/>".into()).set_delay(self.delay)
+    }
+}
+
+/// Two runs of a case that creates the user `name`, two jobs: the times the two CreateUser
+/// requests arrived, in order.
+async fn two_creating(name: &str) -> Vec<std::time::Instant> {
+    let server = MockServer::start().await;
+    let at = Arc::new(Mutex::new(Vec::new()));
+    let delay = Duration::from_millis(400);
+    Mock::given(body_string_contains("Action=CreateUser&"))
+        .respond_with(Arrivals {
+            at: Arc::clone(&at),
+            delay,
+        })
+        .mount(&server)
+        .await;
+    let (_dir, suite) = suite(&format!(
+        "      - service: iam\n        operation: CreateUser\n        params: {{UserName: '{name}'}}\n"
+    ));
+    let runner = Arc::new(runner(&suite, &server, Duration::from_secs(5)));
+    runner.check_all(&[0, 0], 2, |_| {}).await;
+    let mut at = at.lock().unwrap().clone();
+    at.sort();
+    at
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cases_claiming_the_same_account_wide_name_run_one_after_the_other() {
+    // `UserName` is in iam.resources.yaml's `names`: the printed "Alice" is one user in the
+    // account, so the second case starts only once the first has its answer.
+    let at = two_creating("Alice").await;
+    assert_eq!(at.len(), 2);
+    assert!(
+        at[1] - at[0] >= Duration::from_millis(400),
+        "the second CreateUser came {:?} after the first",
+        at[1] - at[0]
+    );
+    // A name made unique per run claims nothing: both go at once.
+    let at = two_creating("conform-{{run_id}}").await;
+    assert_eq!(at.len(), 2);
+    assert!(
+        at[1] - at[0] < Duration::from_millis(400),
+        "{:?}",
+        at[1] - at[0]
+    );
+}

@@ -1,0 +1,59 @@
+//! Names a running case holds in the target's account. Two cases that create the user
+//! "Alice" (as the documented examples print it) must not run at the same time, or one
+//! finds the other's user; which members name such things is data (`names` in each
+//! service's resources file), and a case claims every literal value it sends in one.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OwnedMutexGuard;
+
+use crate::scenario::{Case, ParamValue, Request};
+use crate::suite::Suite;
+
+/// One lock per claimed name, made when a case first claims it.
+#[derive(Default)]
+pub(super) struct Claims(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl Claims {
+    /// Waits until no other case holds any of `keys`, then holds them all until the guards
+    /// drop. Every case takes its keys in sorted order, so no two wait on each other.
+    pub(super) async fn hold(&self, keys: &[String]) -> Vec<OwnedMutexGuard<()>> {
+        let locks: Vec<_> = {
+            let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            keys.iter()
+                .map(|k| Arc::clone(map.entry(k.clone()).or_default()))
+                .collect()
+        };
+        let mut held = Vec::with_capacity(locks.len());
+        for lock in locks {
+            held.push(lock.lock_owned().await);
+        }
+        held
+    }
+}
+
+/// What `case` claims: `service/Member=value` for every literal value of a member its
+/// service's resources file names, sorted, each once.
+pub(super) fn keys(suite: &Suite, case: &Case) -> Vec<String> {
+    let mut out = Vec::new();
+    for step in &case.steps {
+        let Request::Call { params, .. } = &step.request else {
+            continue;
+        };
+        let Some(resources) = suite.resources.get(&step.service) else {
+            continue;
+        };
+        for (member, value) in params {
+            if let ParamValue::Str(t) = value
+                && let Some(literal) = t.as_literal()
+                && resources.names.iter().any(|n| n == member)
+            {
+                out.push(format!("{}/{member}={literal}", step.service));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
