@@ -356,8 +356,10 @@ async fn the_moto_gate_catches_every_mutation_of_motos_answers() {
         &[
             "--target",
             "moto",
+            // STS's documented examples (their ids go on after `doc_example_`; IAM's end
+            // there, and moto cannot set up all of them, which the main gate judges).
             "--filter",
-            "doc_example",
+            "doc_example_",
             "--filter",
             "session_name",
             "--filter",

@@ -370,15 +370,31 @@ fn boto3_sends_iams_documented_examples_as_printed() {
         "IAM's examples file changed: read it again"
     );
 
+    // Beyond the examples: a user name one past the model's maximum, which no case sends.
+    // The server must refuse it as IAM would, from the model and the facts file's format.
+    let model = conform::input::models(&root.join("models"))
+        .unwrap()
+        .remove("iam")
+        .unwrap();
+    let max = model.shape("userNameType").max.expect("a maximum length") as usize;
+    let too_long = "b".repeat(max + 1);
+
     let serve = common::sdk::Serve::start();
     let env = common::sdk::CleanEnv::new("");
     let report = env.dir.path().join("report.json");
+    let calls = env.dir.path().join("calls.json");
+    std::fs::write(
+        &calls,
+        json!([{"op": "CreateUser", "params": {"UserName": too_long}}]).to_string(),
+    )
+    .unwrap();
     let out = env
         .apply(&mut Command::new(root.join("target/sdk-venv/bin/python")))
         .arg(root.join("tests/sdk/boto3_iam_examples.py"))
         .arg(serve.url())
         .arg(&examples_path)
         .arg(&report)
+        .arg(&calls)
         .output()
         .expect("the venv's python runs");
     assert!(
@@ -390,9 +406,24 @@ fn boto3_sends_iams_documented_examples_as_printed() {
     let records: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
 
+    let (calls, records): (Vec<&Value>, Vec<&Value>) =
+        records.iter().partition(|r| r["call"] == true);
+    let [refused] = calls.as_slice() else {
+        panic!("one further call, reported {calls:?}")
+    };
+    assert_eq!(refused["outcome"], "error", "{refused}");
+    assert_eq!(refused["code"], "ValidationError", "{refused}");
+    assert_eq!(
+        refused["message"],
+        format!(
+            "1 validation error detected: Value at 'userName' failed to satisfy constraint: Member must have length less than or equal to {max}"
+        ),
+        "{refused}"
+    );
+
     let mut failures = Vec::new();
     let mut answered = 0;
-    for r in &records {
+    for r in records.iter().copied() {
         let op = r["op"].as_str().unwrap_or_default().to_owned();
         let id = r["id"].as_str().unwrap_or_default().to_owned();
         let label = format!("{op} ({})", r["title"].as_str().unwrap_or_default().trim());
