@@ -379,8 +379,17 @@ fn open_value(v: &str, open: &[String]) -> Value {
         let after = &rest[start + OPEN.len_utf8()..];
         let end = after.find(CLOSE).unwrap_or(after.len());
         let idx: usize = after[..end].parse().unwrap_or(0);
-        re.push_str(&format!("(?P<v{}>.*?)", vars.len()));
-        vars.push(open.get(idx).cloned().unwrap_or_default());
+        let name = open.get(idx).cloned().unwrap_or_default();
+        // A run id is one token (eight hex digits, or what a target sets): within a longer
+        // name it must not swallow the rest, or `conform-{{run_id}}.example.com` would take
+        // another case's `conform-<id>-uoidct.example.com` and bind a run id no run had.
+        let any = if name == "run_id" {
+            "[0-9A-Za-z_]+?"
+        } else {
+            ".*?"
+        };
+        re.push_str(&format!("(?P<v{}>{any})", vars.len()));
+        vars.push(name);
         rest = after.get(end + CLOSE.len_utf8()..).unwrap_or("");
     }
     re.push_str(&regex::escape(rest));
@@ -467,5 +476,14 @@ mod tests {
         };
         assert!(re.is_match("a.b1") && !re.is_match("axb1"));
         assert!(matches!(open_value("plain", &open), Value::Literal(l) if l == "plain"));
+        // A run id is one token: another case's longer name is no match for it.
+        let Value::Open { re: Some(re), .. } = open_value(
+            &format!("https://conform-{OPEN}0{CLOSE}.example.com"),
+            &open,
+        ) else {
+            panic!("url")
+        };
+        assert!(re.is_match("https://conform-1a2b3c4d.example.com"));
+        assert!(!re.is_match("https://conform-1a2b3c4d-uoidct.example.com"));
     }
 }
