@@ -44,6 +44,8 @@ struct RawCase {
     name: toml::Spanned<String>,
     reason: String,
     #[serde(default)]
+    setup_refused: Option<String>,
+    #[serde(default)]
     deviations: Vec<Known>,
 }
 
@@ -92,9 +94,13 @@ impl Baseline {
         let entries = raw
             .cases
             .into_iter()
-            .map(|c| (c.name, c.reason, Some(c.deviations)))
-            .chain(raw.whole.into_iter().map(|w| (w.case, w.reason, None)));
-        for (name, reason, deviations) in entries {
+            .map(|c| (c.name, c.reason, Some(c.deviations), c.setup_refused))
+            .chain(
+                raw.whole
+                    .into_iter()
+                    .map(|w| (w.case, w.reason, None, None)),
+            );
+        for (name, reason, deviations, setup_refused) in entries {
             let span = name.span();
             let name = name.into_inner();
             if !seen.insert(name.clone()) {
@@ -103,11 +109,11 @@ impl Baseline {
                     format!("{name} is listed twice; merge its entries"),
                 ));
             }
-            if deviations.as_ref().is_some_and(Vec::is_empty) {
+            if deviations.as_ref().is_some_and(Vec::is_empty) && setup_refused.is_none() {
                 return Err(invalid(
                     span,
                     format!(
-                        "{name} lists no deviation: list what is known in it, or remove the entry"
+                        "{name} lists no deviation and no refused setup: list what is known in it, or remove the entry"
                     ),
                 ));
             }
@@ -115,6 +121,7 @@ impl Baseline {
                 name,
                 reason,
                 deviations: deviations.unwrap_or_default(),
+                setup_refused,
             });
         }
         cases.sort_by(|a, b| a.name.cmp(&b.name));
@@ -130,15 +137,20 @@ impl Baseline {
              # A deviation matches by step, kind and path, and by its expected and actual values where\n\
              # they are written (values that change from run to run are left out). Its reason is its own\n\
              # `reason`, or else the case's. Rewrite with the command the gate prints, which keeps the\n\
-             # reasons; then sharpen the ones it wrote.\n",
+             # reasons; then sharpen the ones it wrote. A case whose setup the target refuses (an\n\
+             # operation it lacks) lists that refusal as `setup_refused`: the gate excuses only it.\n",
         );
         for c in &self.cases {
             let _ = write!(
                 s,
-                "\n[[case]]\nname = {}\nreason = {}\ndeviations = [\n",
+                "\n[[case]]\nname = {}\nreason = {}\n",
                 q(&c.name),
                 q(&c.reason)
             );
+            if let Some(r) = &c.setup_refused {
+                let _ = writeln!(s, "setup_refused = {}", q(r));
+            }
+            s.push_str("deviations = [\n");
             for k in &c.deviations {
                 let _ = write!(s, "  {{ step = {}, kind = {}", k.step, q(k.kind.name()));
                 if !k.path.is_empty() {
@@ -184,6 +196,7 @@ mod tests {
                     ),
                     None,
                 )],
+                setup_refused: Some(odd.into()),
             }],
             whole_cases: false,
         };

@@ -46,6 +46,15 @@ impl Baseline {
         for c in &report.cases {
             match c.outcome {
                 CaseOutcome::Error => {
+                    let refused = c.stop == Some(StopKind::Setup)
+                        && self.case(&c.name).is_some_and(|e| {
+                            e.setup_refused.as_deref()
+                                == Some(super::refusal_text(c.message.as_deref().unwrap_or("")))
+                        });
+                    if refused {
+                        g.known += 1;
+                        continue;
+                    }
                     g.stopped.push((
                         c.name.clone(),
                         c.stop.unwrap_or(StopKind::NoAnswer),
@@ -177,5 +186,42 @@ mod tests {
             b.updated(&report(vec![case("a", CaseOutcome::Error, &[])])),
             b
         );
+    }
+
+    #[test]
+    fn a_listed_setup_refusal_is_excused_and_nothing_else() {
+        let refused = |message: &str| {
+            let mut c = case("r", CaseOutcome::Error, &[]);
+            c.stop = Some(StopKind::Setup);
+            c.message = Some(message.to_owned());
+            c
+        };
+        let first = "s.yaml:16:20: setup step (CreateThing) was refused: HTTP 500";
+        // The update lists the refusal without its place in the scenario file.
+        let b = Baseline::default().updated(&report(vec![refused(first)]));
+        assert_eq!(
+            b.cases[0].setup_refused.as_deref(),
+            Some("setup step (CreateThing) was refused: HTTP 500")
+        );
+        let b = Baseline::parse(&b.to_toml(), "b.toml").unwrap();
+        // The same refusal, the scenario edited above it: excused.
+        let (_, g) = judged(
+            &b,
+            report(vec![refused(
+                "s.yaml:19:20: setup step (CreateThing) was refused: HTTP 500",
+            )]),
+        );
+        assert!(g.passed(), "{:?}", g.stopped);
+        // Another refusal, or no answer at all (a target that is down): not excused.
+        let (_, g) = judged(
+            &b,
+            report(vec![refused(
+                "s.yaml:16:20: setup step (CreateThing) was refused: HTTP 404 NoSuchEntity",
+            )]),
+        );
+        assert!(!g.passed());
+        let (_, g) = judged(&b, report(vec![case("r", CaseOutcome::Error, &[])]));
+        assert_eq!(g.stopped.len(), 1);
+        assert!(!g.passed());
     }
 }

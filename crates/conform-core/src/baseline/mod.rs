@@ -34,6 +34,18 @@ pub struct KnownCase {
     /// Why: covers every deviation that has no reason of its own.
     pub reason: String,
     pub deviations: Vec<Known>,
+    /// The target refuses a setup step of this case (it lacks the operation): the refusal
+    /// as the run words it, without its place in the scenario file. Only that very refusal
+    /// is excused; any other stop (no answer: a target that is down) still fails the gate.
+    pub setup_refused: Option<String>,
+}
+
+/// What a refused setup step's message says, without the scenario place before it (which
+/// moves whenever the file is edited).
+pub fn refusal_text(message: &str) -> &str {
+    message
+        .find("setup step (")
+        .map_or(message, |at| &message[at..])
 }
 
 /// One known deviation: it matches a run's deviation with the same step, kind and path, and

@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{Baseline, Known, KnownCase};
+use super::{Baseline, Known, KnownCase, refusal_text};
 use crate::deviation::{self, Deviation, Kind};
+use crate::outcome::StopKind;
 use crate::report::{CaseOutcome, Judged, RunReport};
 
 impl Baseline {
@@ -21,6 +22,24 @@ impl Baseline {
             .collect();
         for c in &report.cases {
             match c.outcome {
+                // A setup step the target refuses (an operation it lacks) is listed as such;
+                // other stops say nothing of the target's answers and leave the entry be.
+                CaseOutcome::Error if c.stop == Some(StopKind::Setup) => {
+                    let refused = refusal_text(c.message.as_deref().unwrap_or("")).to_owned();
+                    out.insert(
+                        c.name.clone(),
+                        KnownCase {
+                            name: c.name.clone(),
+                            reason: self.case(&c.name).map_or_else(
+                                || "the target refuses what the case sets up".to_owned(),
+                                |e| e.reason.clone(),
+                            ),
+                            deviations: Vec::new(),
+                            setup_refused: Some(refused),
+                        },
+                    );
+                    continue;
+                }
                 CaseOutcome::Error | CaseOutcome::Missing => continue,
                 CaseOutcome::Pass | CaseOutcome::Fail | CaseOutcome::Incomplete => {}
             }
@@ -74,6 +93,7 @@ impl Baseline {
                     name: c.name.clone(),
                     reason,
                     deviations,
+                    setup_refused: None,
                 },
             );
         }
