@@ -11,6 +11,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
@@ -285,25 +286,18 @@ fn boto3_parses_every_doc_example_and_an_error_of_every_operation() {
 #[test]
 fn boto3_sends_the_documented_examples_as_printed() {
     common::sdk::install("sdk-venv.sh");
-    let root = common::repo();
     let examples = common::sdk::examples();
     let serve = common::sdk::Serve::start();
     let env = common::sdk::CleanEnv::new("");
     let report = env.dir.path().join("report.json");
     let started = Instant::now();
-    let out = env
-        .apply(&mut Command::new(root.join("target/sdk-venv/bin/python")))
-        .arg(root.join("tests/sdk/boto3_examples.py"))
-        .arg(serve.url())
-        .arg(common::sdk::examples_path())
-        .arg(&report)
-        .output()
-        .expect("the venv's python runs");
-    assert!(
-        out.status.success(),
-        "the boto3 driver failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    env.boto3_driver(
+        "boto3_examples.py",
+        &[
+            Path::new(serve.url()),
+            &common::sdk::examples_path(),
+            &report,
+        ],
     );
     let records = common::sdk::read_records(&report);
     common::sdk::verdict("boto3", &examples, &records, &serve, started.elapsed());
@@ -388,20 +382,9 @@ fn boto3_sends_iams_documented_examples_as_printed() {
         json!([{"op": "CreateUser", "params": {"UserName": too_long}}]).to_string(),
     )
     .unwrap();
-    let out = env
-        .apply(&mut Command::new(root.join("target/sdk-venv/bin/python")))
-        .arg(root.join("tests/sdk/boto3_iam_examples.py"))
-        .arg(serve.url())
-        .arg(&examples_path)
-        .arg(&report)
-        .arg(&calls)
-        .output()
-        .expect("the venv's python runs");
-    assert!(
-        out.status.success(),
-        "the boto3 driver failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    env.boto3_driver(
+        "boto3_iam_examples.py",
+        &[Path::new(serve.url()), &examples_path, &report, &calls],
     );
     let records: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();

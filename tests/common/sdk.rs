@@ -506,6 +506,24 @@ impl CleanEnv {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("HOME", self.dir.path())
     }
+
+    /// Runs one of the boto3 drivers (`tests/sdk/SCRIPT`) with the venv's python in this
+    /// environment, and fails the test with what it printed if it fails.
+    pub fn boto3_driver(&self, script: &str, args: &[&Path]) {
+        let root = crate::common::repo();
+        let out = self
+            .apply(&mut Command::new(root.join("target/sdk-venv/bin/python")))
+            .arg(root.join("tests/sdk").join(script))
+            .args(args)
+            .output()
+            .expect("the venv's python runs");
+        assert!(
+            out.status.success(),
+            "the boto3 driver failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 /// Runs one of the project's install scripts (`scripts/NAME`) and fails the test if it fails.

@@ -1,7 +1,6 @@
 """Runs a plan of STS calls with boto3 against a conform replay server and reports, per call,
 what boto3 parsed or which exception it raised. The Rust test (tests/sdk_boto3.rs) writes the
 plan from the scenarios and judges the report; this script only drives the SDK."""
-import datetime
 import json
 import sys
 
@@ -9,6 +8,8 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 from botocore.parsers import ResponseParserError
+
+from parsed import plain
 
 
 def snake(name):
@@ -18,16 +19,6 @@ def snake(name):
             out += "_"
         out += c.lower()
     return out
-
-
-def plain(value):
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items() if k != "ResponseMetadata"}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, datetime.datetime):
-        return {"datetime": value.isoformat()}
-    return value
 
 
 def client(endpoint, creds, validate):

@@ -10,7 +10,6 @@ The client's own keys come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
 
 Client-side validation is off (Config(parameter_validation=False)), as in the STS driver:
 what a value is worth is the server's to say."""
-import datetime
 import json
 import sys
 
@@ -19,21 +18,9 @@ import botocore.exceptions
 from botocore import xform_name
 from botocore.config import Config
 
+from parsed import plain
+
 REGION = "us-east-1"
-
-
-def plain(value):
-    """What boto3 parsed, as JSON: timestamps as ISO text (a parsed one is a datetime),
-    blobs as their length."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items() if k != "ResponseMetadata"}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, datetime.datetime):
-        return {"datetime": value.isoformat()}
-    if isinstance(value, (bytes, bytearray)):
-        return {"bytes": len(value)}
-    return value
 
 
 def main():
