@@ -49,6 +49,7 @@ fn coverage() -> ServiceCoverage {
         &suite.cases,
         &errors,
         &conform::target::default_vars("us-east-1"),
+        suite.facts.get("sts"),
     )
 }
 

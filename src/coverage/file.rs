@@ -22,7 +22,13 @@ pub fn of_suite(
             let path = suite.layout.scenarios.join(&m.service).join("COVERAGE.md");
             (
                 path,
-                ServiceCoverage::compute(m, &suite.cases, &errors, &vars),
+                ServiceCoverage::compute(
+                    m,
+                    &suite.cases,
+                    &errors,
+                    &vars,
+                    suite.facts.get(&m.service),
+                ),
             )
         })
         .collect()

@@ -50,15 +50,32 @@ impl ServiceCoverage {
                     .collect()
             )
         );
+        let beyond: BTreeSet<(&str, &str)> = self
+            .operations
+            .iter()
+            .flat_map(|op| &op.errors)
+            .filter_map(|e| e.beyond.as_deref().map(|why| (e.code.as_str(), why)))
+            .collect();
+        if !beyond.is_empty() {
+            let _ = writeln!(
+                md,
+                "Modeled errors no request brings about (`models/{}.facts.yaml`, `beyond_requests`) are counted apart, not as missing:\n",
+                self.service
+            );
+            for (code, why) in beyond {
+                let _ = writeln!(md, "- `{code}`: {why}");
+            }
+            let _ = writeln!(md);
+        }
         let _ = writeln!(
             md,
             "Expected answers: how many of the operation's own cases (its directory) rest on a recording of AWS, on documents only, or on inference (see the `source` of each).\n"
         );
         let _ = writeln!(
             md,
-            "| operation | cases | recorded | documented | inferred | checks covered | modeled errors covered |"
+            "| operation | cases | recorded | documented | inferred | checks covered | modeled errors covered | beyond a request |"
         );
-        let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|");
         for op in &self.operations {
             let total: usize = op.members.iter().map(|m| m.checks.len()).sum();
             let covered: usize = op
@@ -66,18 +83,23 @@ impl ServiceCoverage {
                 .iter()
                 .map(|m| m.checks.iter().filter(|c| !c.cases.is_empty()).count())
                 .sum();
-            let modeled: Vec<_> = op.errors.iter().filter(|e| e.modeled).collect();
+            let (beyond, modeled): (Vec<_>, Vec<_>) = op
+                .errors
+                .iter()
+                .filter(|e| e.modeled)
+                .partition(|e| e.beyond.is_some() && e.cases.is_empty());
             let errs = modeled.iter().filter(|e| !e.cases.is_empty()).count();
             let n = |p| op.provenances.get(&p).copied().unwrap_or(0);
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {covered}/{total} | {errs}/{} |",
+                "| {} | {} | {} | {} | {} | {covered}/{total} | {errs}/{} | {} |",
                 op.operation,
                 op.cases.len(),
                 n(Provenance::Recorded),
                 n(Provenance::Documented),
                 n(Provenance::Inferred),
-                modeled.len()
+                modeled.len(),
+                beyond.len()
             );
         }
     }
@@ -114,7 +136,10 @@ fn section(op: &OperationCoverage, md: &mut String) {
                 md,
                 "| {} | {status} | {modeled} | {} |",
                 e.code,
-                case_list(&e.cases)
+                match &e.beyond {
+                    Some(_) if e.cases.is_empty() => "beyond a request".to_owned(),
+                    _ => case_list(&e.cases),
+                }
             );
         }
     }

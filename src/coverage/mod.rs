@@ -44,6 +44,8 @@ pub struct ErrorCoverage {
     pub code: String,
     pub status: Option<u16>,
     pub modeled: bool,
+    /// Why no request brings it about, when the service's facts say so.
+    pub beyond: Option<String>,
     pub cases: BTreeSet<String>,
 }
 

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::answers::ErrorStep;
+use crate::facts::Facts;
 use crate::model::{Model, Operation};
 use crate::scenario::{Case, Kind, Provenance, Request};
 use crate::template::Vars;
@@ -112,7 +113,12 @@ impl<'c> Observed<'c> {
 
     /// The operation's modeled errors, then the codes the corpus meets that the model does
     /// not list (ValidationError, AccessDenied); each taken out of what is left.
-    fn errors(&mut self, model: &Model, op: &Operation) -> Vec<ErrorCoverage> {
+    fn errors(
+        &mut self,
+        model: &Model,
+        op: &Operation,
+        facts: Option<&Facts>,
+    ) -> Vec<ErrorCoverage> {
         let mut errors: Vec<ErrorCoverage> = model
             .errors_of(op)
             .filter_map(|s| s.error.as_ref())
@@ -120,6 +126,9 @@ impl<'c> Observed<'c> {
                 code: e.code.clone(),
                 status: Some(e.status),
                 modeled: true,
+                beyond: facts
+                    .and_then(|f| f.beyond_request(&e.code))
+                    .map(str::to_owned),
                 cases: self
                     .codes
                     .remove(&(op.name.clone(), e.code.clone()))
@@ -138,6 +147,7 @@ impl<'c> Observed<'c> {
                 code: key.1,
                 status: None,
                 modeled: false,
+                beyond: None,
                 cases,
             });
         }
@@ -149,12 +159,13 @@ impl ServiceCoverage {
     /// Coverage of `model` by the cases, with the error steps of each case's snapshot
     /// (`errors[i]` for `cases[i]`; a case past the end has none) for error codes. `vars`
     /// renders templates that use target variables (their defaults will do: only lengths
-    /// matter).
+    /// matter). The service's `facts` say which errors no request brings about.
     pub fn compute(
         model: &Model,
         cases: &[Case],
         errors: &[&[ErrorStep]],
         vars: &Vars,
+        facts: Option<&Facts>,
     ) -> ServiceCoverage {
         let mut observed = Observed::of(model, cases, errors, vars);
         let mut operations = Vec::new();
@@ -162,7 +173,7 @@ impl ServiceCoverage {
             operations.push(OperationCoverage {
                 operation: op.name.clone(),
                 members: observed.members(model, op),
-                errors: observed.errors(model, op),
+                errors: observed.errors(model, op, facts),
                 cases: observed.calls.remove(&op.name).unwrap_or_default(),
                 provenances: observed
                     .by_operation

@@ -145,7 +145,7 @@ fn service_files(suite: &Suite, service: &str, out: &mut Generated) -> Result<()
         .cloned()
         .collect();
     let taken: BTreeSet<String> = by_hand.iter().map(|c| c.id.clone()).collect();
-    let coverage = ServiceCoverage::compute(model, &by_hand, &[], &vars);
+    let coverage = ServiceCoverage::compute(model, &by_hand, &[], &vars, None);
     let no_rules = crate::redact::Rules::default();
     let rules = suite.rules.get(service).unwrap_or(&no_rules);
     let model_file = format!("models/{}-{}.json", model.service, model.api_version);

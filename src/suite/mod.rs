@@ -150,7 +150,11 @@ impl Suite {
             rules.insert(service.clone(), r);
         }
         let facts = parsed(&fact_files, &mut errors, |service, text, shown| {
-            Facts::parse(text, shown, service)
+            let f = Facts::parse(text, shown, service)?;
+            match models.get(service) {
+                Some(model) => unmodeled_beyond(&f, model, text, shown).map(|()| f),
+                None => Ok(f),
+            }
         });
         if !errors.is_empty() {
             return Err(SuiteError::Scenarios(errors));
@@ -235,6 +239,44 @@ fn rules_of(input: &Input) -> Result<Rules, Box<Diagnostic>> {
 }
 /// Each service's file parsed with `parse(service, text, shown path)`; the mistakes of all
 /// of them (an unreadable file included) join `errors`.
+/// A code declared beyond a request must be one of the model's errors: a misspelled one would
+/// leave the real code counted as missing without a word.
+fn unmodeled_beyond(
+    facts: &Facts,
+    model: &crate::model::Model,
+    text: &str,
+    shown: &Path,
+) -> Result<(), Vec<Diagnostic>> {
+    let modeled: std::collections::BTreeSet<&str> = model
+        .operations
+        .values()
+        .flat_map(|op| model.errors_of(op))
+        .filter_map(|s| s.error.as_ref().map(|e| e.code.as_str()))
+        .collect();
+    let errors: Vec<Diagnostic> = facts
+        .beyond_requests
+        .iter()
+        .filter(|b| !modeled.contains(b.code.as_str()))
+        .map(|b| {
+            let d = Diagnostic::new(
+                shown,
+                std::sync::Arc::from(text),
+                crate::diagnostic::span_at(text, b.line.max(1) as u32, 1, 1),
+                format!("`{}` is no modeled error of {}", b.code, model.service),
+            );
+            match crate::diagnostic::did_you_mean(&b.code, modeled.iter().copied()) {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                None => d.with_help("name an error code the model lists for an operation"),
+            }
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 fn parsed<T>(
     files: &BTreeMap<String, Input>,
     errors: &mut Vec<Diagnostic>,

@@ -12,7 +12,7 @@ use crate::diagnostic::{Diagnostic, span_at, yaml_error};
 use crate::scenario::Provenance;
 
 use super::recording::{Recording, citations, unknown_citation};
-use super::{Facts, Order, Template, Validation, ValidationSpec, template, validation};
+use super::{Beyond, Facts, Order, Template, Validation, ValidationSpec, template, validation};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,6 +27,15 @@ struct RawFacts {
     distinct_codes: Vec<Spanned<RawDistinct>>,
     #[serde(default)]
     order: Vec<Spanned<RawOrder>>,
+    #[serde(default)]
+    beyond_requests: Vec<Spanned<RawBeyond>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBeyond {
+    code: String,
+    why: String,
 }
 
 #[derive(Deserialize)]
@@ -247,6 +256,37 @@ impl Findings<'_> {
         }
         order
     }
+
+    fn beyond_requests(&mut self, raw: Vec<Spanned<RawBeyond>>) -> Vec<Beyond> {
+        let mut beyond: Vec<Beyond> = Vec::new();
+        for b in raw {
+            let at = at(&b);
+            let b = b.value;
+            if beyond.iter().any(|o| o.code == b.code) {
+                self.push(
+                    at,
+                    format!("`{}` is declared beyond a request twice", b.code),
+                    "keep one entry per code",
+                );
+            }
+            if b.why.trim().is_empty() {
+                self.push(
+                    at,
+                    format!(
+                        "`{}` is declared beyond a request without saying why",
+                        b.code
+                    ),
+                    "write `why`: what brings the error about that no request can",
+                );
+            }
+            beyond.push(Beyond {
+                code: b.code,
+                why: b.why,
+                line: at.0,
+            });
+        }
+        beyond
+    }
 }
 
 impl Facts {
@@ -270,6 +310,7 @@ impl Facts {
         let templates = found.templates(raw.templates);
         let distinct_codes = found.distinct_codes(raw.distinct_codes);
         let order = found.orders(raw.order);
+        let beyond_requests = found.beyond_requests(raw.beyond_requests);
         if !found.errors.is_empty() {
             return Err(found.errors);
         }
@@ -282,6 +323,7 @@ impl Facts {
             templates,
             distinct_codes,
             order,
+            beyond_requests,
         })
     }
 }

@@ -35,6 +35,18 @@ pub struct Facts {
     /// distinct codes of the service.
     pub distinct_codes: Vec<Vec<String>>,
     pub order: Vec<Order>,
+    /// Modeled errors no request brings about (the service failing, a race with another
+    /// writer): coverage does not count them as missing.
+    pub beyond_requests: Vec<Beyond>,
+}
+
+/// A modeled error no request can bring about, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Beyond {
+    pub code: String,
+    pub why: String,
+    /// Its line in the facts file, for a code the model does not have.
+    pub line: usize,
 }
 
 /// How an error message was recognised.
@@ -74,6 +86,14 @@ impl Facts {
             .find(follows)
             .or_else(|| self.templates.iter().find(follows))
             .map(Format::Template)
+    }
+
+    /// Why no request brings `code` about, when the facts say so.
+    pub fn beyond_request(&self, code: &str) -> Option<&str> {
+        self.beyond_requests
+            .iter()
+            .find(|b| b.code == code)
+            .map(|b| b.why.as_str())
     }
 
     /// Whether two different codes are declared distinct.
@@ -138,6 +158,9 @@ order:
   - path: '*Response/*Result/**'
     provenance: documented
     source: the API reference's examples
+beyond_requests:
+  - code: InternalFailure
+    why: the service failing
 "#;
 
     pub(super) fn facts() -> Facts {
@@ -149,5 +172,24 @@ order:
         assert!(same_code_word("ExpiredToken", "ExpiredTokenException"));
         assert!(!same_code_word("ExpiredToken", "ExpiredToken"));
         assert!(facts().distinct("ExpiredTokenException", "ExpiredToken"));
+    }
+
+    #[test]
+    fn errors_beyond_a_request_say_why_once() {
+        assert_eq!(
+            facts().beyond_request("InternalFailure"),
+            Some("the service failing")
+        );
+        assert_eq!(facts().beyond_request("ExpiredToken"), None);
+        let twice = format!("{FACTS}  - code: InternalFailure\n    why: again\n");
+        let errs = Facts::parse(&twice, Path::new("f.yaml"), "sts").unwrap_err();
+        assert!(errs[0].render().contains("declared beyond a request twice"));
+        let silent = FACTS.replace("why: the service failing", "why: ' '");
+        let errs = Facts::parse(&silent, Path::new("f.yaml"), "sts").unwrap_err();
+        assert!(
+            errs[0].render().contains("without saying why"),
+            "{}",
+            errs[0].render()
+        );
     }
 }
