@@ -168,3 +168,71 @@ fn bounds_patterns_required_members_and_error_codes() {
         "{md}"
     );
 }
+
+/// The project's STS facts with `entries` declared beyond a request.
+fn project_beyond(entries: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let (dir, root) = common::project(&[("scenarios/sts/AssumeRole/c.yaml", CASES)]);
+    let facts = root.join("models/sts.facts.yaml");
+    let text = std::fs::read_to_string(&facts).unwrap();
+    std::fs::write(&facts, format!("{text}\nbeyond_requests:\n{entries}")).unwrap();
+    (dir, root)
+}
+
+#[test]
+fn errors_beyond_a_request_are_counted_apart_and_a_misspelled_one_is_refused() {
+    let (_dir, root) = project_beyond(
+        "  - code: RegionDisabledException\n    why: a region switched off in the account\n",
+    );
+    let suite = Suite::load(&Layout::at(&root)).unwrap();
+    let cov = ServiceCoverage::compute(
+        &suite.models["sts"],
+        &suite.cases,
+        &[],
+        &conform::target::default_vars("us-east-1"),
+        suite.facts.get("sts"),
+    );
+    let ar = cov
+        .operations
+        .iter()
+        .find(|o| o.operation == "AssumeRole")
+        .unwrap();
+    let disabled = ar
+        .errors
+        .iter()
+        .find(|e| e.code == "RegionDisabledException")
+        .unwrap();
+    assert_eq!(
+        disabled.beyond.as_deref(),
+        Some("a region switched off in the account")
+    );
+    let md = cov.to_markdown();
+    assert!(
+        md.contains("- `RegionDisabledException`: a region switched off in the account"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| RegionDisabledException | 403 | yes | beyond a request |"),
+        "{md}"
+    );
+    // AssumeRole's other modeled errors stay missing, this one is counted apart.
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| AssumeRole |"))
+        .unwrap();
+    assert!(row.ends_with("| 0/4 | 1 |"), "{row}");
+
+    let (_dir, root) = project_beyond("  - code: RegionDisabled\n    why: spelled wrong\n");
+    let Err(conform::suite::SuiteError::Scenarios(diags)) = Suite::load(&Layout::at(&root)) else {
+        panic!("a code the model does not have was accepted");
+    };
+    let text = diags[0].render();
+    assert!(
+        text.contains("`RegionDisabled` is no modeled error of sts"),
+        "{text}"
+    );
+    assert!(
+        text.contains("did you mean `RegionDisabledException`?"),
+        "{text}"
+    );
+    assert!(text.contains("sts.facts.yaml:"), "{text}");
+}

@@ -264,7 +264,13 @@ fn unmodeled_beyond(
                 crate::diagnostic::span_at(text, b.line.max(1) as u32, 1, 1),
                 format!("`{}` is no modeled error of {}", b.code, model.service),
             );
-            match crate::diagnostic::did_you_mean(&b.code, modeled.iter().copied()) {
+            let alike = modeled
+                .iter()
+                .copied()
+                .find(|c| crate::facts::same_code_word(&b.code, c));
+            match alike
+                .or_else(|| crate::diagnostic::did_you_mean(&b.code, modeled.iter().copied()))
+            {
                 Some(s) => d.with_help(format!("did you mean `{s}`?")),
                 None => d.with_help("name an error code the model lists for an operation"),
             }
