@@ -300,6 +300,8 @@ struct RawShape {
     #[serde(default)]
     sensitive: bool,
     error: Option<RawError>,
+    #[serde(default)]
+    exception: bool,
 }
 
 #[derive(Deserialize)]
@@ -368,11 +370,21 @@ impl RawShape {
             "blob" => ShapeKind::Blob,
             _ => ShapeKind::String,
         };
-        let error = self.error.map(|e| ErrorInfo {
-            code: e.code.unwrap_or_else(|| name.to_owned()),
-            status: e.http_status_code.unwrap_or(400),
-            sender_fault: e.sender_fault,
-        });
+        // An exception without an `error` entry (IAM's Organizations errors) is still an
+        // error: botocore answers its shape name as the code, with status 400.
+        let error = match self.error {
+            Some(e) => Some(ErrorInfo {
+                code: e.code.unwrap_or_else(|| name.to_owned()),
+                status: e.http_status_code.unwrap_or(400),
+                sender_fault: e.sender_fault,
+            }),
+            None if self.exception => Some(ErrorInfo {
+                code: name.to_owned(),
+                status: 400,
+                sender_fault: false,
+            }),
+            None => None,
+        };
         Shape {
             name: name.to_owned(),
             kind,
@@ -444,6 +456,28 @@ mod tests {
                 "ExpiredTokenException",
                 "InvalidContextAssertion"
             ]
+        );
+    }
+
+    #[test]
+    fn an_exception_without_an_error_entry_answers_its_shape_name() {
+        let text = r#"{"metadata": {"protocol": "query", "apiVersion": "2010-05-08",
+            "endpointPrefix": "iam", "xmlNamespace": "https://iam.amazonaws.com/doc/2010-05-08/"},
+          "operations": {"Op": {"name": "Op", "input": {"shape": "In"},
+            "errors": [{"shape": "OrgNotFound"}, {"shape": "Plain"}]}},
+          "shapes": {"In": {"type": "structure", "members": {}},
+            "OrgNotFound": {"type": "structure", "members": {}, "exception": true},
+            "Plain": {"type": "structure", "members": {}}}}"#;
+        let m = Model::from_json(text, Path::new("m.json")).unwrap();
+        let op = m.operation("Op").unwrap();
+        let errors: Vec<_> = m.errors_of(op).map(|s| s.error.clone()).collect();
+        assert_eq!(
+            errors[0].as_ref().map(|e| (e.code.as_str(), e.status)),
+            Some(("OrgNotFound", 400))
+        );
+        assert!(
+            errors[1].is_none(),
+            "a structure that is no exception is no error"
         );
     }
 
