@@ -90,7 +90,69 @@ pub(super) struct Entry {
     pub issuer_op: Option<String>,
 }
 
+/// For each entry whose case sends the same request more than once (the same service,
+/// parameters, credentials and body type): the entries of that request, in step order.
+pub(super) fn repeats(entries: &[Entry]) -> HashMap<usize, std::sync::Arc<[usize]>> {
+    let mut out = HashMap::new();
+    let mut start = 0;
+    while start < entries.len() {
+        let case = entries[start].case;
+        let end = entries[start..]
+            .iter()
+            .position(|e| e.case != case)
+            .map_or(entries.len(), |n| start + n);
+        let mut done = vec![false; end - start];
+        for i in start..end {
+            if done[i - start] {
+                continue;
+            }
+            let same: Vec<usize> = (i..end)
+                .filter(|&j| !done[j - start] && entries[i].same_request(&entries[j]))
+                .collect();
+            for &j in &same {
+                done[j - start] = true;
+            }
+            if same.len() > 1 {
+                let same: std::sync::Arc<[usize]> = same.into();
+                for &j in same.iter() {
+                    out.insert(j, std::sync::Arc::clone(&same));
+                }
+            }
+        }
+        start = end;
+    }
+    out
+}
+
 impl Entry {
+    /// Whether two steps send the same request (what a client cannot tell them apart by).
+    fn same_request(&self, other: &Entry) -> bool {
+        let value = |a: &Value, b: &Value| match (a, b) {
+            (Value::Literal(x), Value::Literal(y)) => x == y,
+            (Value::Open { re: r1, vars: v1 }, Value::Open { re: r2, vars: v2 }) => {
+                r1.as_ref().map(Regex::as_str) == r2.as_ref().map(Regex::as_str) && v1 == v2
+            }
+            _ => false,
+        };
+        let creds = match (&self.creds, &other.creds) {
+            (Creds::Own, Creds::Own)
+            | (Creds::Unsigned, Creds::Unsigned)
+            | (Creds::Issued, Creds::Issued) => true,
+            (Creds::Key(a, _), Creds::Key(b, _)) => a == b,
+            _ => false,
+        };
+        creds
+            && self.service == other.service
+            && self.raw == other.raw
+            && self.content_type == other.content_type
+            && self.params.len() == other.params.len()
+            && self
+                .params
+                .iter()
+                .zip(&other.params)
+                .all(|((k1, v1), (k2, v2))| k1 == k2 && value(v1, v2))
+    }
+
     pub fn action(&self) -> Option<&str> {
         self.params.iter().find_map(|(k, v)| match v {
             Value::Literal(l) if k == "Action" => Some(l.as_str()),

@@ -4,7 +4,9 @@
 //! its snapshot holds. A request (`decode`) is matched on its decoded, sorted parameters
 //! (`matching`) and checked for what an SDK must send (`verify`); placeholders in the answer
 //! are turned back into plausible values (`render`, `fresh`). Keys handed out are remembered
-//! (`keys`), so the later steps of a flow match by the credentials that sign them. Setup and
+//! (`keys`), so the later steps of a flow match by the credentials that sign them. A flow
+//! that sends one request twice (a delete, then the same delete again) is answered in the
+//! order of its steps, per run (`in_turn`). Setup and
 //! cleanup steps get generic answers (`setup`). A request that breaks its operation's model
 //! gets the service's validation error (`refusal`); anything else gets a loud error that
 //! names the closest cases (`miss`). `server` puts it on the wire.
@@ -26,7 +28,7 @@ mod setup;
 mod verify;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::scenario::Role;
@@ -108,6 +110,9 @@ struct State {
     /// Run ids the clients' requests carried, the newest last: an answer that names a run
     /// id its own request does not carry takes one of these, not the server's.
     run_ids: Vec<String>,
+    /// How often each request a case sends more than once was asked, by its first entry
+    /// and the run id it carried.
+    repeats_asked: HashMap<(usize, String), usize>,
 }
 
 impl State {
@@ -124,6 +129,9 @@ pub struct Replay {
     /// Entries filed by their parameter names and values: a request meets only those that
     /// can match it.
     index: Index,
+    /// For each entry whose case sends the same request more than once: those entries, in
+    /// step order (a delete and the delete again answer differently).
+    repeats: HashMap<usize, Arc<[usize]>>,
     observer: Option<Observer>,
     vars: Vars,
     /// Placeholder name to the variable whose value it stands for.
@@ -186,6 +194,7 @@ impl Replay {
     fn with_entries(entries: Vec<Entry>, vars: Vars) -> Replay {
         Replay {
             index: Index::new(&entries),
+            repeats: expect::repeats(&entries),
             entries,
             observer: None,
             vars,
@@ -284,6 +293,7 @@ impl Replay {
                 return self.no_match(req, &params, near);
             }
         };
+        let entry = self.in_turn(entry, &binding);
         if let Some(problem) = protocol_problem(entry, req) {
             return self.rejected(entry, &problem);
         }
@@ -338,6 +348,23 @@ impl Replay {
             unmatched: st.unmatched.clone(),
             unmatched_count: st.unmatched_count,
         }
+    }
+
+    /// The entry that answers a request its case sends more than once: the first time the
+    /// first of them, then the next, in step order, per run id (and round again after the
+    /// last, for a case without one that runs again).
+    fn in_turn<'a>(&'a self, entry: &'a Entry, binding: &matching::Binding) -> &'a Entry {
+        let at = (entry as *const Entry as usize - self.entries.as_ptr() as usize)
+            / std::mem::size_of::<Entry>().max(1);
+        let Some(same) = self.repeats.get(&at) else {
+            return entry;
+        };
+        let run_id = binding.vars.get("run_id").cloned().unwrap_or_default();
+        let mut st = self.lock();
+        let asked = st.repeats_asked.entry((same[0], run_id)).or_default();
+        let pick = same[*asked % same.len()];
+        *asked += 1;
+        &self.entries[pick]
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
