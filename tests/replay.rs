@@ -355,3 +355,105 @@ fn a_second_threaded_server_on_the_same_port_is_refused() {
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
     drop(first);
 }
+
+const TWICE: &str = r#"
+cases:
+  - id: delete_twice
+    kind: flow
+    provenance: inferred
+    description: Deleting a user twice answers the second time that it is gone.
+    source: s
+    steps:
+      - operation: CreateUser
+        setup: true
+        params: {UserName: 'conform-{{run_id}}-twice'}
+      - params: {UserName: 'conform-{{run_id}}-twice'}
+      - params: {UserName: 'conform-{{run_id}}-twice'}
+      - operation: DeleteUser
+        cleanup: true
+        params: {UserName: 'conform-{{run_id}}-twice'}
+  - id: delete_captured
+    kind: doc-example
+    provenance: documented
+    description: A documented example deleting whatever user setup made.
+    source: s
+    steps:
+      - operation: CreateUser
+        setup: true
+        params: {UserName: Bob}
+        capture: {name: 'CreateUserResult/User/UserName'}
+      - params: {UserName: '{{name}}'}
+"#;
+
+const DELETED: &str = "=== step 1: DeleteUser\nHTTP 200 OK\ncontent-type: text/xml\n<DeleteUserResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n  <ResponseMetadata>\n    <RequestId>[request-id]</RequestId>\n  </ResponseMetadata>\n</DeleteUserResponse>\n";
+
+const GONE: &str = "HTTP 404 Not Found\ncontent-type: text/xml\n<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n  <Error>\n    <Type>Sender</Type>\n    <Code>NoSuchEntity</Code>\n    <Message>The user with name conform-[run-id]-twice cannot be found.</Message>\n  </Error>\n  <RequestId>[request-id]</RequestId>\n</ErrorResponse>\n";
+
+/// A case that sends one request more than once (a delete, the delete again, its cleanup) is
+/// answered in step order, per run id; and its name, partly literal, ranks above a
+/// documented example whose value is all capture.
+#[tokio::test]
+async fn a_request_a_case_sends_again_is_answered_in_step_order_per_run() {
+    let twice = format!("---\nsource: x\n---\n{DELETED}\n=== step 2: DeleteUser\n{GONE}");
+    let captured = format!("---\nsource: x\n---\n{DELETED}");
+    let (_dir, root) = common::project(&[
+        ("scenarios/iam/DeleteUser/c.yaml", TWICE),
+        ("snapshots/iam/DeleteUser/delete_twice.snap", &twice),
+        ("snapshots/iam/DeleteUser/delete_captured.snap", &captured),
+    ]);
+    let suite = Arc::new(Suite::load(&conform::suite::Layout::at(&root)).unwrap());
+    let (_replay, server) = start(&suite).await;
+    let delete =
+        |run: &str| format!("Action=DeleteUser&Version=2010-05-08&UserName=conform-{run}-twice");
+    let mut got = Vec::new();
+    for run in [
+        "aaaa1111", "bbbb2222", "aaaa1111", "aaaa1111", "bbbb2222", "aaaa1111",
+    ] {
+        let (status, text) = send(&server.uri(), &delete(run), Some("iam"), &creds()).await;
+        got.push((
+            run,
+            status,
+            text.contains("<DeleteUserResult") || text.contains("<DeleteUserResponse"),
+        ));
+    }
+    // Run a: deleted, gone, the cleanup's empty success, then a new round. Run b keeps its
+    // own count.
+    let statuses: Vec<(&str, u16)> = got.iter().map(|(r, s, _)| (*r, *s)).collect();
+    assert_eq!(
+        statuses,
+        [
+            ("aaaa1111", 200),
+            ("bbbb2222", 200),
+            ("aaaa1111", 404),
+            ("aaaa1111", 200),
+            ("bbbb2222", 404),
+            ("aaaa1111", 200)
+        ]
+    );
+    // A run of both cases through the runner passes: the flow's steps, its cleanup and the
+    // documented example each get their own answer.
+    let r = Arc::new(
+        Runner::new(
+            Arc::clone(&suite),
+            Target::at_endpoint(&server.uri(), "us-east-1", |_| None).unwrap(),
+            Secrets::new(),
+        )
+        .unwrap(),
+    );
+    let all: Vec<usize> = (0..suite.cases.len()).collect();
+    for res in r.check_all(&all, 2, |_| {}).await {
+        assert_eq!(
+            res.outcome,
+            Outcome::Pass,
+            "{}\n{}",
+            res.test_name,
+            res.run.transcript
+        );
+        assert!(
+            res.run.warnings.is_empty(),
+            "{}: {:?}",
+            res.test_name,
+            res.run.warnings
+        );
+    }
+}

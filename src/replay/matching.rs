@@ -46,6 +46,9 @@ pub(super) type Near<'a> = (usize, &'a Entry, Vec<String>);
 pub(super) struct Compared<'a> {
     /// Parameters that matched literally.
     exact: usize,
+    /// Open parameters with literal text around their variables (`conform-{{run_id}}-x`):
+    /// they say more than a value that is one variable (a capture), so they rank higher.
+    partial: usize,
     /// Variables bound, by name.
     vars: Vec<(&'a str, &'a str)>,
     /// A case's literal and the value named in its place.
@@ -97,6 +100,10 @@ struct Tie<'a> {
     free: &'a [usize],
     sets: Vec<&'a Members>,
 }
+
+/// How well an entry matches, compared in order: literal parameters, open parameters with
+/// literal text, then `bonus`.
+type Score = (usize, usize, usize);
 
 /// What ranks matches with as many literal values: named keys, then the case the handed-out
 /// keys belong to, then a raw request of its own type, then a documented example. The first
@@ -163,7 +170,7 @@ impl Replay {
             return self.scan(entries, req, params, signer, None);
         }
         let mut shapes = Shapes::new();
-        let mut best: Option<(usize, Vec<Tie<'a>>)> = None;
+        let mut best: Option<(Score, Vec<Tie<'a>>)> = None;
         for ci in classes {
             let class = &group.classes[ci];
             let e = &self.entries[class.first()];
@@ -186,7 +193,7 @@ impl Replay {
             let Some((level, sets)) = class.best(params, &allowed) else {
                 continue;
             };
-            let score = (c.exact + level) * 16 + bonus(e, false);
+            let score = (c.exact + level, c.partial, bonus(e, false));
             let tie = Tie {
                 vars: c.vars,
                 free: &class.free,
@@ -274,7 +281,7 @@ impl Replay {
         signer: &Signer<'_>,
         mut near: Option<&mut Vec<Near<'a>>>,
     ) -> Found<'a> {
-        let mut best: Option<(usize, &Entry, Binding)> = None;
+        let mut best: Option<(Score, &Entry, Binding)> = None;
         let mut tied: Vec<usize> = Vec::new();
         // A chosen value is checked against its shape once per request, not once per case.
         let mut shapes = Shapes::new();
@@ -304,7 +311,7 @@ impl Replay {
                 }
                 continue;
             }
-            let score = c.exact * 16 + bonus(e, signer.issued_to(e.case));
+            let score = (c.exact, c.partial, bonus(e, signer.issued_to(e.case)));
             match &best {
                 Some((s, _, _)) if score < *s => {}
                 Some((s, _, _)) if score == *s => tied.push(e.case),
@@ -364,6 +371,7 @@ impl Replay {
         }
         let mut c = Compared {
             exact: 0,
+            partial: 0,
             vars: Vec::new(),
             replaced: Vec::new(),
             misses: Vec::new(),
@@ -386,6 +394,7 @@ impl Replay {
                     None => c.miss(explain, || self.literal_miss(k, l, have)),
                 },
                 Value::Open { re, vars } => {
+                    c.partial += usize::from(re.is_some());
                     // A whole value that is one variable needs no regex.
                     let values: Vec<&str> = match re {
                         None => vec![have.as_str()],

@@ -58,6 +58,8 @@ pub const TOO_LARGE_CODE: &str = "RequestEntityTooLarge";
 
 /// How many run ids the server remembers (one per client run it serves at once).
 const RUN_IDS: usize = 64;
+/// Rounds of repeated requests under way that the server remembers (`in_turn`).
+const REPEATS: usize = 4096;
 
 /// What the replay server answers.
 #[derive(Debug, Clone, PartialEq)]
@@ -360,10 +362,19 @@ impl Replay {
             return entry;
         };
         let run_id = binding.vars.get("run_id").cloned().unwrap_or_default();
+        let key = (same[0], run_id);
         let mut st = self.lock();
-        let asked = st.repeats_asked.entry((same[0], run_id)).or_default();
+        // Only rounds under way are remembered, and at most REPEATS of them: clients that
+        // start rounds and never finish them cannot grow the server without bound.
+        if !st.repeats_asked.contains_key(&key) && st.repeats_asked.len() >= REPEATS {
+            st.repeats_asked.clear();
+        }
+        let asked = st.repeats_asked.entry(key.clone()).or_default();
         let pick = same[*asked % same.len()];
         *asked += 1;
+        if *asked == same.len() {
+            st.repeats_asked.remove(&key);
+        }
         &self.entries[pick]
     }
 
