@@ -77,7 +77,11 @@ impl Sources {
     /// selected names.
     pub fn read_selected(layout: &Layout, selection: Selection) -> Result<Sources, SuiteError> {
         let scenarios = scenario_files(&layout.scenarios, &selection)?;
-        let wanted = (!selection.is_all()).then(|| services_named(&scenarios));
+        let wanted = (!selection.is_all()).then(|| {
+            let mut named = services_named(&scenarios);
+            named.extend(key_issuers(&layout.models, &scenarios));
+            named
+        });
         let models = crate::input::models_of(&layout.models, wanted.as_ref())?;
         let mut rules = BTreeMap::new();
         let mut facts = BTreeMap::new();
@@ -203,6 +207,34 @@ fn services_named(files: &[ScenarioFile]) -> std::collections::BTreeSet<String> 
                     .collect();
                 out.insert(name);
             }
+        }
+    }
+    out
+}
+
+/// The services whose replay files say which keys they hand out (`sessions:`), when a file
+/// signs a step with explicit keys: only those services' data tells the replay server that
+/// keys a setup step got (an SNS case signing with an IAM user's new key) are handed out.
+fn key_issuers(models: &Path, files: &[ScenarioFile]) -> Vec<String> {
+    let signs_with_keys = files
+        .iter()
+        .any(|f| f.text.as_ref().is_ok_and(|t| t.contains("access_key_id")));
+    if !signs_with_keys {
+        return Vec::new();
+    }
+    let Ok(dir) = std::fs::read_dir(models) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in dir.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(service) = name.strip_suffix(".replay.yaml") else {
+            continue;
+        };
+        // A file that cannot be read here is read (and its error shown) with the rest.
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        if text.lines().any(|l| l.starts_with("sessions:")) {
+            out.push(service.to_owned());
         }
     }
     out
