@@ -221,6 +221,23 @@ fn errors_beyond_a_request_are_counted_apart_and_a_misspelled_one_is_refused() {
         .unwrap();
     assert!(row.ends_with("| 0/4 | 1 |"), "{row}");
 
+    let (_dir, root) = project_beyond(
+        "  - code: RegionDisabledException\n    operations: [GetCallerIdentity, AssumeRolee]\n    why: w\n",
+    );
+    let Err(conform::suite::SuiteError::Scenarios(diags)) = Suite::load(&Layout::at(&root)) else {
+        panic!("operations that do not list the code were accepted");
+    };
+    let text: Vec<String> = diags.iter().map(|d| d.render()).collect();
+    let text = text.join("\n");
+    assert!(
+        text.contains("GetCallerIdentity does not list `RegionDisabledException`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`AssumeRolee` is no operation of sts"),
+        "{text}"
+    );
+
     let (_dir, root) = project_beyond("  - code: RegionDisabled\n    why: spelled wrong\n");
     let Err(conform::suite::SuiteError::Scenarios(diags)) = Suite::load(&Layout::at(&root)) else {
         panic!("a code the model does not have was accepted");

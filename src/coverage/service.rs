@@ -127,7 +127,7 @@ impl<'c> Observed<'c> {
                 status: Some(e.status),
                 modeled: true,
                 beyond: facts
-                    .and_then(|f| f.beyond_request(&e.code))
+                    .and_then(|f| f.beyond_request(&op.name, &e.code))
                     .map(str::to_owned),
                 cases: self
                     .codes

@@ -237,45 +237,70 @@ fn rules_of(input: &Input) -> Result<Rules, Box<Diagnostic>> {
     let text = input.text.as_ref().map_err(Box::clone)?;
     Rules::parse(text, &input.shown.display().to_string())
 }
-/// Each service's file parsed with `parse(service, text, shown path)`; the mistakes of all
-/// of them (an unreadable file included) join `errors`.
-/// A code declared beyond a request must be one of the model's errors: a misspelled one would
-/// leave the real code counted as missing without a word.
+/// A code declared beyond a request must be one of the model's errors, and each operation it
+/// is limited to must be one that lists it: a misspelling would leave the real code counted
+/// as missing without a word.
 fn unmodeled_beyond(
     facts: &Facts,
     model: &crate::model::Model,
     text: &str,
     shown: &Path,
 ) -> Result<(), Vec<Diagnostic>> {
+    fn codes_of<'m>(
+        model: &'m crate::model::Model,
+        op: &'m crate::model::Operation,
+    ) -> Vec<&'m str> {
+        model
+            .errors_of(op)
+            .filter_map(|s| s.error.as_ref().map(|e| e.code.as_str()))
+            .collect()
+    }
     let modeled: std::collections::BTreeSet<&str> = model
         .operations
         .values()
-        .flat_map(|op| model.errors_of(op))
-        .filter_map(|s| s.error.as_ref().map(|e| e.code.as_str()))
+        .flat_map(|op| codes_of(model, op))
         .collect();
-    let errors: Vec<Diagnostic> = facts
-        .beyond_requests
-        .iter()
-        .filter(|b| !modeled.contains(b.code.as_str()))
-        .map(|b| {
-            let d = Diagnostic::new(
+    let mut errors = Vec::new();
+    for b in &facts.beyond_requests {
+        let at = |message: String, help: String| {
+            Diagnostic::new(
                 shown,
                 std::sync::Arc::from(text),
                 crate::diagnostic::span_at(text, b.line.max(1) as u32, 1, 1),
-                format!("`{}` is no modeled error of {}", b.code, model.service),
-            );
+                message,
+            )
+            .with_help(help)
+        };
+        if !modeled.contains(b.code.as_str()) {
             let alike = modeled
                 .iter()
                 .copied()
-                .find(|c| crate::facts::same_code_word(&b.code, c));
-            match alike
-                .or_else(|| crate::diagnostic::did_you_mean(&b.code, modeled.iter().copied()))
-            {
-                Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                None => d.with_help("name an error code the model lists for an operation"),
-            }
-        })
-        .collect();
+                .find(|c| crate::facts::same_code_word(&b.code, c))
+                .or_else(|| crate::diagnostic::did_you_mean(&b.code, modeled.iter().copied()));
+            let help = match alike {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "name an error code the model lists for an operation".to_owned(),
+            };
+            errors.push(at(
+                format!("`{}` is no modeled error of {}", b.code, model.service),
+                help,
+            ));
+            continue;
+        }
+        for name in &b.operations {
+            let problem = match model.operation(name) {
+                None => format!("`{name}` is no operation of {}", model.service),
+                Some(op) if !codes_of(model, op).contains(&b.code.as_str()) => {
+                    format!("{name} does not list `{}` among its errors", b.code)
+                }
+                Some(_) => continue,
+            };
+            errors.push(at(
+                problem,
+                "list only operations whose model names the code".to_owned(),
+            ));
+        }
+    }
     if errors.is_empty() {
         Ok(())
     } else {
@@ -283,6 +308,8 @@ fn unmodeled_beyond(
     }
 }
 
+/// Each service's file parsed with `parse(service, text, shown path)`; the mistakes of all
+/// of them (an unreadable file included) join `errors`.
 fn parsed<T>(
     files: &BTreeMap<String, Input>,
     errors: &mut Vec<Diagnostic>,

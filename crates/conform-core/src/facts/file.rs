@@ -35,6 +35,9 @@ struct RawFacts {
 #[serde(deny_unknown_fields)]
 struct RawBeyond {
     code: String,
+    /// Only for these operations; every operation when absent.
+    #[serde(default)]
+    operations: Vec<String>,
     why: String,
 }
 
@@ -262,11 +265,17 @@ impl Findings<'_> {
         for b in raw {
             let at = at(&b);
             let b = b.value;
-            if beyond.iter().any(|o| o.code == b.code) {
+            let overlaps = |o: &Beyond| {
+                o.code == b.code
+                    && (o.operations.is_empty()
+                        || b.operations.is_empty()
+                        || o.operations.iter().any(|op| b.operations.contains(op)))
+            };
+            if beyond.iter().any(overlaps) {
                 self.push(
                     at,
                     format!("`{}` is declared beyond a request twice", b.code),
-                    "keep one entry per code",
+                    "keep one entry per code and operation",
                 );
             }
             if b.why.trim().is_empty() {
@@ -281,6 +290,7 @@ impl Findings<'_> {
             }
             beyond.push(Beyond {
                 code: b.code,
+                operations: b.operations,
                 why: b.why,
                 line: at.0,
             });

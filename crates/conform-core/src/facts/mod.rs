@@ -44,6 +44,8 @@ pub struct Facts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Beyond {
     pub code: String,
+    /// The operations it is beyond a request for; all when empty.
+    pub operations: Vec<String>,
     pub why: String,
     /// Its line in the facts file, for a code the model does not have.
     pub line: usize,
@@ -88,11 +90,14 @@ impl Facts {
             .map(Format::Template)
     }
 
-    /// Why no request brings `code` about, when the facts say so.
-    pub fn beyond_request(&self, code: &str) -> Option<&str> {
+    /// Why no request brings `code` about in `operation`, when the facts say so.
+    pub fn beyond_request(&self, operation: &str, code: &str) -> Option<&str> {
         self.beyond_requests
             .iter()
-            .find(|b| b.code == code)
+            .find(|b| {
+                b.code == code
+                    && (b.operations.is_empty() || b.operations.iter().any(|o| o == operation))
+            })
             .map(|b| b.why.as_str())
     }
 
@@ -176,12 +181,22 @@ beyond_requests:
 
     #[test]
     fn errors_beyond_a_request_say_why_once() {
-        assert_eq!(
-            facts().beyond_request("InternalFailure"),
-            Some("the service failing")
+        let f = facts();
+        let why = f.beyond_request("AssumeRole", "InternalFailure");
+        assert_eq!(why, Some("the service failing"));
+        assert_eq!(f.beyond_request("AssumeRole", "ExpiredToken"), None);
+        // Limited to some operations, it is beyond a request only there.
+        let some =
+            format!("{FACTS}  - code: Quota\n    operations: [DeleteRole]\n    why: deleting\n");
+        let f = Facts::parse(&some, Path::new("f.yaml"), "sts").unwrap();
+        assert_eq!(f.beyond_request("DeleteRole", "Quota"), Some("deleting"));
+        assert_eq!(f.beyond_request("CreateRole", "Quota"), None);
+        let apart =
+            format!("{some}  - code: Quota\n    operations: [CreateRole]\n    why: other\n");
+        assert!(Facts::parse(&apart, Path::new("f.yaml"), "sts").is_ok());
+        let twice = format!(
+            "{FACTS}  - code: InternalFailure\n    operations: [AssumeRole]\n    why: again\n"
         );
-        assert_eq!(facts().beyond_request("ExpiredToken"), None);
-        let twice = format!("{FACTS}  - code: InternalFailure\n    why: again\n");
         let errs = Facts::parse(&twice, Path::new("f.yaml"), "sts").unwrap_err();
         assert!(errs[0].render().contains("declared beyond a request twice"));
         let silent = FACTS.replace("why: the service failing", "why: ' '");
