@@ -23,7 +23,14 @@ pub struct Redactor<'a> {
     pinned: Vec<String>,
     /// Secret values met in answers: they must never reach a snapshot or a report.
     pub secrets: Vec<String>,
+    /// Values an element rule numbered, with their placeholder: met again inside other text
+    /// (a message naming the key a step created) they read the same.
+    named: Vec<(String, String)>,
 }
+
+/// Values shorter than this are not looked for inside other text: a short number could be
+/// anything there.
+const NAMED_MIN: usize = 8;
 
 impl<'a> Redactor<'a> {
     pub fn new(rules: &'a Rules, vars: &'a HashMap<String, String>) -> Self {
@@ -34,6 +41,7 @@ impl<'a> Redactor<'a> {
             counters: HashMap::new(),
             pinned: Vec::new(),
             secrets: Vec::new(),
+            named: Vec::new(),
         }
     }
 
@@ -129,6 +137,13 @@ impl<'a> Redactor<'a> {
             out.push_str(&format!(":{n}"));
         }
         out.push(']');
+        if rule.numbered
+            && !rule.secret
+            && text.len() >= NAMED_MIN
+            && !self.named.iter().any(|(v, _)| v == text)
+        {
+            self.named.push((text.to_owned(), out.clone()));
+        }
         out
     }
 
@@ -174,6 +189,12 @@ impl<'a> Redactor<'a> {
                         out = Some(replaced);
                     }
                 }
+            }
+        }
+        for (value, placeholder) in &self.named {
+            let cur = out.as_deref().unwrap_or(text);
+            if cur.contains(value.as_str()) {
+                out = Some(cur.replace(value.as_str(), placeholder));
             }
         }
         out.unwrap_or_else(|| text.to_owned())
@@ -263,13 +284,45 @@ values:
         );
         // Only under Credentials: the rule's path suffix must match.
         assert_eq!(
-            r.element_text(&["X", "AccessKeyId"], "ASIAIOSFODNN7EXAMPLE", now),
-            "ASIAIOSFODNN7EXAMPLE"
+            r.element_text(&["X", "AccessKeyId"], "ASIAYYYYYYYYYYYYYYYY", now),
+            "ASIAYYYYYYYYYYYYYYYY"
         );
         assert_eq!(
             r.values("arn:aws:sts::123456789012:assumed-role/demo/s AROA1234567890ABCDEFG:s AROA1234567890ABCDEFG"),
             "arn:aws:sts::[account-id]:assumed-role/demo/s [role-id:1]:s [role-id:1]"
         );
+    }
+
+    #[test]
+    fn a_numbered_value_met_again_inside_other_text_reads_the_same() {
+        let rules = Rules::parse(RULES, "t").unwrap();
+        let v = vars();
+        let mut r = Redactor::new(&rules, &v);
+        let now = at(1_700_000_000);
+        let key = ["R", "Credentials", "AccessKeyId"];
+        let secret = ["R", "Credentials", "SecretAccessKey"];
+        assert_eq!(
+            r.element_text(&key, "ASIAIOSFODNN7EXAMPLE", now),
+            "[access-key-id:ASIA:1]"
+        );
+        let s = "abcdEFGHijklMNOPqrstUVWXyz0123456789ABCD";
+        assert_eq!(r.element_text(&secret, s, now), "[secret-access-key:1]");
+        // A later message naming the key names its placeholder, as a list of keys would.
+        assert_eq!(
+            r.element_text(
+                &["Error", "Message"],
+                "The key ASIAIOSFODNN7EXAMPLE is gone.",
+                now
+            ),
+            "The key [access-key-id:ASIA:1] is gone."
+        );
+        // A key never met in an element stays as it was sent; a secret is never named by
+        // its placeholder this way (the secret scrubbing handles it).
+        assert_eq!(
+            r.values("ASIAZZZZZZZZZZZZZZZZ and abcdEFGH"),
+            "ASIAZZZZZZZZZZZZZZZZ and abcdEFGH"
+        );
+        assert!(!r.values(s).contains("[secret-access-key]"));
     }
 
     #[test]
