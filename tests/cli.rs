@@ -92,7 +92,7 @@ async fn run_prints_each_diff_writes_snap_new_and_exits_non_zero() {
     insta::assert_snapshot!("run_fails_with_a_diff", seen(&root, &o));
     let new = root.join("snapshots/sts/AssumeRole/assume_role_session_name_too_short.snap.new");
     let written = std::fs::read_to_string(&new).expect(".snap.new written");
-    assert!(written.starts_with("---\nsource: \"scenarios/sts/AssumeRole/limits.yaml\"\ndescription: \"limit assume_role_session_name_too_short, provenance: documented"), "{written}");
+    assert!(written.starts_with("---\nsource: scenarios/sts/AssumeRole/limits.yaml\ndescription: \"limit assume_role_session_name_too_short, provenance: documented"), "{written}");
     assert!(written.contains("greater than or equal to 3"));
     // insta reads what we wrote.
     let snap = insta::Snapshot::from_file(&new).expect("insta parses the .snap.new");

@@ -13,6 +13,9 @@ pub(super) struct Stored {
     /// As insta compares it: trailing whitespace and CRLF do not count.
     pub contents: String,
     pub description: String,
+    /// Whether the header is written as insta writes one (`cargo insta accept` would leave
+    /// it as it is); `conform check` rewrites one that is not.
+    pub insta_form: bool,
 }
 
 /// Reads and checks the snapshot at `path`.
@@ -24,9 +27,10 @@ pub(super) fn read(path: &Path) -> Result<Stored, SnapshotError> {
     let text = checked(path, &bytes)?;
     match split(text) {
         Some((header, body)) => match description(header) {
-            Some(description) => Ok(Stored {
+            Some((description, insta_form)) => Ok(Stored {
                 contents: contents(body),
                 description,
+                insta_form,
             }),
             None => via_insta(path),
         },
@@ -92,30 +96,38 @@ fn split(text: &str) -> Option<(&str, &str)> {
     }
 }
 
-/// The `description:` of a header written the way conform writes one: each line a known key
-/// and a double-quoted scalar that reads the same as JSON and as YAML (no escaped surrogate,
-/// which the two read differently; no line folding). None for anything else, which insta's
-/// own reader then reads.
-fn description(header: &str) -> Option<String> {
+/// The `description:` of a header written the way conform or insta writes one: each line a
+/// known key and a scalar, plain where insta writes it plain, else double-quoted so that it
+/// reads the same as JSON and as YAML (no escaped surrogate, which the two read differently;
+/// no line folding); and whether the whole header is as insta writes it. None for anything
+/// else, which insta's own reader then reads.
+fn description(header: &str) -> Option<(String, bool)> {
     const KEYS: [&str; 4] = ["source", "description", "expression", "input_file"];
     let mut seen = [false; KEYS.len()];
     let mut description = String::new();
+    let mut insta_form = true;
     for line in header.lines() {
-        let (key, value) = line.split_once(": ")?;
+        let (key, raw) = line.split_once(": ")?;
         let k = KEYS.iter().position(|k| *k == key)?;
-        if std::mem::replace(&mut seen[k], true)
-            || !value.starts_with('"')
-            || value.contains('\r')
-            || escapes_a_surrogate(value)
-        {
+        if std::mem::replace(&mut seen[k], true) || raw.contains('\r') {
             return None;
         }
-        let value: String = serde_json::from_str(value).ok()?;
+        let value: String = if raw.starts_with('"') {
+            if escapes_a_surrogate(raw) {
+                return None;
+            }
+            serde_json::from_str(raw).ok()?
+        } else if !super::yaml::needs_quotes(raw) {
+            raw.to_owned()
+        } else {
+            return None;
+        };
+        insta_form &= super::yaml::scalar(&value) == raw;
         if key == "description" {
             description = value;
         }
     }
-    Some(description)
+    Some((description, insta_form))
 }
 
 /// Whether a double-quoted value holds `\uD800` to `\uDFFF` (an escaped backslash before a
@@ -164,6 +176,7 @@ fn via_insta(path: &Path) -> Result<Stored, SnapshotError> {
     Ok(Stored {
         contents,
         description,
+        insta_form: false,
     })
 }
 

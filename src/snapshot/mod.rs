@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 mod file;
+mod yaml;
 
 use crate::deviation::Diff;
 use crate::scenario::Case;
@@ -33,8 +34,9 @@ pub struct SnapshotStore {
     /// Per service, what a snapshot holding a result says of its element order when that
     /// order is only documented (from the service's facts).
     pub order_notes: HashMap<String, String>,
-    /// The `description:` of each stored snapshot, by relative path.
-    headers: HashMap<PathBuf, String>,
+    /// The `description:` of each stored snapshot, by relative path, and whether its header
+    /// is written as insta writes one.
+    headers: HashMap<PathBuf, (String, bool)>,
 }
 
 /// How a run's output compares with the stored snapshot.
@@ -134,7 +136,8 @@ impl SnapshotStore {
     fn add(&mut self, root: &Path, path: &Path) -> Result<(), SnapshotError> {
         let stored = file::read(path)?;
         let rel = path.strip_prefix(root).unwrap_or(path).to_owned();
-        self.headers.insert(rel.clone(), stored.description);
+        self.headers
+            .insert(rel.clone(), (stored.description, stored.insta_form));
         self.stored.insert(rel, stored.contents);
         Ok(())
     }
@@ -175,17 +178,22 @@ impl SnapshotStore {
     }
 
     /// Snapshots whose header no longer says what their case says (its line moved, its
-    /// provenance or source changed), with the header each should have. A header that
-    /// record mode wrote for AWS's answer names the recording and is left as it is.
+    /// provenance or source changed) or is not written as insta writes one, with the
+    /// description each should have. A header that record mode wrote for AWS's answer names
+    /// the recording: its words are kept, only its form is made insta's.
     pub fn stale_headers<'c>(&self, cases: &'c [Case]) -> Vec<(&'c Case, String)> {
         cases
             .iter()
             .filter_map(|c| {
                 let rel = Self::relative_path(c);
-                let have = self.headers.get(&rel)?;
+                let (have, insta_form) = self.headers.get(&rel)?;
                 let contents = self.stored.get(&rel)?;
-                let want = self.description(c, contents);
-                (*have != want && !have.contains("recorded against")).then_some((c, want))
+                let want = if have.contains("recorded against") {
+                    have.clone()
+                } else {
+                    self.description(c, contents)
+                };
+                (*have != want || !insta_form).then_some((c, want))
             })
             .collect()
     }
@@ -350,5 +358,5 @@ pub fn file_text(case: &Case, description: &str, contents: &str) -> String {
 
 /// A YAML double-quoted scalar (JSON strings are valid YAML).
 fn yaml_scalar(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+    yaml::scalar(s)
 }
