@@ -1,7 +1,7 @@
 //! `conform cleanup`: finds what recordings created (it carries the tag `conform=<run id>`,
 //! or for a kind that takes no tags, a name setup steps give it) and deletes it, with what it
-//! holds first. Which kinds of resource, and how each is listed
-//! and deleted, is data: `models/<service>.resources.yaml` (`resources`).
+//! holds first. Which kinds of resource, and how each is listed and deleted, is data:
+//! `models/<service>.resources.yaml` (`resources`).
 
 use crate::record_mode::CONFORM_TAG;
 use crate::resources::{Found, Kind, Pagination};
