@@ -1,9 +1,10 @@
-//! `conform cleanup`: finds what recordings created (it carries the tag `conform=<run id>`)
-//! and deletes it, with what it holds first. Which kinds of resource, and how each is listed
-//! and deleted, is data: `models/<service>.resources.yaml` (`resources`).
+//! `conform cleanup`: finds what recordings created (it carries the tag `conform=<run id>`,
+//! or for a kind that takes no tags, a name setup steps give it) and deletes it, with what it
+//! holds first. Which kinds of resource, and how each is listed and deleted, is data:
+//! `models/<service>.resources.yaml` (`resources`).
 
 use crate::record_mode::CONFORM_TAG;
-use crate::resources::{Kind, Pagination};
+use crate::resources::{Found, Kind, Pagination};
 use crate::runner::Runner;
 use crate::scenario::ParamValue;
 use crate::template::Template;
@@ -22,23 +23,31 @@ fn s(v: &str) -> ParamValue {
     ParamValue::Str(Template::literal(v))
 }
 
-fn all(doc: &Element, name: &str) -> Vec<String> {
-    fn walk(e: &Element, name: &str, out: &mut Vec<String>) {
+/// The text of every element `name` at any depth, but for one with a sibling `unless`
+/// saying `true` (a policy's default version).
+fn all(doc: &Element, name: &str, unless: Option<&str>) -> Vec<String> {
+    fn walk(e: &Element, name: &str, unless: Option<&str>, out: &mut Vec<String>) {
+        let kept = || {
+            unless.is_none_or(|u| {
+                !e.elements()
+                    .any(|c| c.local_name() == u && c.text().trim() == "true")
+            })
+        };
         for c in e.elements() {
-            if c.local_name() == name {
+            if c.local_name() == name && kept() {
                 out.push(c.text());
             }
-            walk(c, name, out);
+            walk(c, name, unless, out);
         }
     }
     let mut out = Vec::new();
-    walk(doc, name, &mut out);
+    walk(doc, name, unless, &mut out);
     out
 }
 
 fn tagged(doc: &Option<Element>) -> bool {
     let Some(doc) = doc else { return false };
-    all(doc, "Key").iter().any(|k| k == CONFORM_TAG)
+    all(doc, "Key", None).iter().any(|k| k == CONFORM_TAG)
 }
 
 async fn call(
@@ -61,35 +70,47 @@ async fn call(
     }
 }
 
-/// Deletes every tagged resource of every kind the project's `models/<service>.resources.yaml`
-/// files list, what each holds first. Listing failures end it; a resource that cannot be
-/// deleted is reported.
+/// Deletes every resource of conform's (tagged, or named as setup names what takes no tags)
+/// of every kind the project's `models/<service>.resources.yaml` files list, what each holds
+/// first, kind after kind in the file's order. Listing failures end it; a resource that
+/// cannot be deleted is reported.
 pub async fn run(runner: &Runner, dry_run: bool) -> Result<Cleanup, String> {
     let mut out = Cleanup::default();
     for resources in runner.suite().resources.values() {
         for kind in &resources.kinds {
             let service = resources.service.as_str();
             let paged = resources.pagination.as_ref().filter(|_| kind.paged);
-            let items = list(runner, service, &kind.list, &kind.item, Vec::new(), paged).await?;
+            let params = kind
+                .list_params
+                .iter()
+                .map(|(m, v)| (m.clone(), s(v)))
+                .collect();
+            let listing = Listing {
+                op: &kind.list,
+                item: &kind.item,
+                unless: None,
+                paged,
+            };
+            let items = list(runner, service, &listing, params).await?;
             let wanted = items
                 .into_iter()
                 .filter(|i| kind.name_prefix.as_deref().is_none_or(|p| i.starts_with(p)));
             for item in wanted {
-                let tags = call(
-                    runner,
-                    service,
-                    &kind.tags,
-                    vec![(kind.param.clone(), s(&item))],
-                )
-                .await?;
-                if !tagged(&tags) {
+                let ours = match &kind.found {
+                    Found::Named(pattern) => pattern.is_match(&item),
+                    Found::Tagged(tags) => {
+                        let params = vec![(kind.param.clone(), s(&item))];
+                        tagged(&call(runner, service, tags, params).await?)
+                    }
+                };
+                if !ours {
                     continue;
                 }
                 if dry_run {
                     out.deleted.push(kind.shown(&item));
                     continue;
                 }
-                match delete(runner, service, kind, &item).await {
+                match delete(runner, service, resources.pagination.as_ref(), kind, &item).await {
                     Ok(()) => out.deleted.push(kind.shown(&item)),
                     Err(e) => out.failed.push(format!("{}: {e}", kind.shown(&item))),
                 }
@@ -99,15 +120,28 @@ pub async fn run(runner: &Runner, dry_run: bool) -> Result<Cleanup, String> {
     Ok(out)
 }
 
-/// Every `item` a listing names, page after page when it is `paged`.
+/// A listing: the operation, the element naming each listed thing (skipped when its sibling
+/// `unless` says `true`), and how it pages, if it does.
+struct Listing<'a> {
+    op: &'a str,
+    item: &'a str,
+    unless: Option<&'a str>,
+    paged: Option<&'a Pagination>,
+}
+
+/// Every item a listing names, page after page when it is paged.
 async fn list(
     runner: &Runner,
     service: &str,
-    op: &str,
-    item: &str,
+    listing: &Listing<'_>,
     params: Vec<(String, ParamValue)>,
-    paged: Option<&Pagination>,
 ) -> Result<Vec<String>, String> {
+    let Listing {
+        op,
+        item,
+        unless,
+        paged,
+    } = *listing;
     let mut items = Vec::new();
     let mut marker: Option<String> = None;
     loop {
@@ -118,7 +152,7 @@ async fn list(
         let Some(doc) = call(runner, service, op, p).await? else {
             break;
         };
-        items.extend(all(&doc, item));
+        items.extend(all(&doc, item, unless));
         let Some(paging) = paged else { break };
         let first = |name: &str| {
             ElementPath::parse(&format!("//{name}"))
@@ -138,19 +172,22 @@ async fn list(
 }
 
 /// What the resource holds, then the resource.
-async fn delete(runner: &Runner, service: &str, kind: &Kind, item: &str) -> Result<(), String> {
+async fn delete(
+    runner: &Runner,
+    service: &str,
+    pagination: Option<&Pagination>,
+    kind: &Kind,
+    item: &str,
+) -> Result<(), String> {
     let own = (kind.param.clone(), s(item));
     for held in &kind.holds {
-        for h in list(
-            runner,
-            service,
-            &held.list,
-            &held.item,
-            vec![own.clone()],
-            None,
-        )
-        .await?
-        {
+        let listing = Listing {
+            op: &held.list,
+            item: &held.item,
+            unless: held.unless.as_deref(),
+            paged: pagination.filter(|_| held.paged),
+        };
+        for h in list(runner, service, &listing, vec![own.clone()]).await? {
             let params = vec![own.clone(), (held.param.clone(), s(&h))];
             call(runner, service, &held.delete, params).await?;
         }

@@ -88,7 +88,8 @@ pub(crate) enum Command {
     /// Record fresh snapshots against a real target (AWS, or a local endpoint to try it).
     Record(RecordArgs),
     /// Delete what recordings left behind: the resources each service's resources file names
-    /// (IAM roles, users, policies, providers, SNS topics, ...) tagged `conform`.
+    /// (IAM roles, users, policies, providers, SNS topics, ...) tagged `conform`, and IAM
+    /// groups (which take no tags) named `conform-<run id>-...`.
     Cleanup {
         /// `aws`, or the URL of an endpoint.
         #[arg(long)]
