@@ -4,7 +4,7 @@
 //! propagating, are asked again after a jittered backoff. A conformance run uses none of
 //! this: it reports what it got.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use crate::model::{Model, Operation, ShapeKind};
 use crate::runner::Policy;
@@ -26,14 +26,11 @@ pub struct RecordMode {
 }
 
 impl RecordMode {
-    /// Full-jitter exponential backoff: a random delay up to base x 2^attempt, capped.
+    /// Full-jitter exponential backoff: a delay drawn evenly below base x 2^attempt, capped,
+    /// so that recorders throttled together do not come back together.
     fn delay(&self, attempt: u32) -> Duration {
         let cap = self.base.saturating_mul(1 << attempt.min(16)).min(self.max);
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let fraction = 0.5 + (nanos % 1000) as f64 / 2000.0;
-        cap.mul_f64(fraction)
+        cap.mul_f64(fastrand::f64())
     }
 }
 
@@ -155,7 +152,19 @@ mod tests {
         let m = mode(3);
         let throttled = answer(429, "");
         let (_, first) = m.retry(&throttled, false, 0).unwrap();
-        assert!(first >= Duration::from_millis(100) && first <= Duration::from_millis(200));
+        assert!(first <= Duration::from_millis(200), "{first:?}");
+        // Full jitter: draws spread over the whole range below the cap, not its upper half.
+        let draws: Vec<Duration> = (0..200)
+            .map(|_| m.retry(&throttled, false, 0).unwrap().1)
+            .collect();
+        assert!(
+            draws.iter().any(|d| *d < Duration::from_millis(50)),
+            "{draws:?}"
+        );
+        assert!(
+            draws.iter().any(|d| *d > Duration::from_millis(150)),
+            "{draws:?}"
+        );
         let (_, second) = m.retry(&throttled, false, 1).unwrap();
         assert!(second <= Duration::from_millis(250), "{second:?}");
         assert_eq!(

@@ -21,7 +21,7 @@ const CLOCK_STEPS: i64 = 10;
 /// A small, fast generator (xorshift), seeded from a text and the clock, so that every
 /// answer gets values of its own. Not for secrets anybody relies on: these stand in for
 /// recorded ones.
-pub(super) struct Rng(u64);
+pub(super) struct Rng(fastrand::Rng);
 
 impl Rng {
     pub fn new(seed: &str) -> Rng {
@@ -42,20 +42,16 @@ impl Rng {
         let nanos = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
-        // Never zero: xorshift would stay there.
-        Rng((h ^ nanos) | 1)
+        Rng(fastrand::Rng::with_seed(h ^ nanos))
     }
 
     fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
+        self.0.u64(..)
     }
 
-    /// A number below `n` (multiply and shift: no division, and unbiased enough here).
+    /// A number below `n`.
     fn below(&mut self, n: usize) -> usize {
-        (((self.next() >> 32) * n as u64) >> 32) as usize
+        self.0.usize(..n.max(1))
     }
 }
 
@@ -224,17 +220,19 @@ enum Maker {
 #[derive(Debug, Clone, Default)]
 pub(super) struct Makers {
     makers: HashMap<String, Maker>,
-    /// Placeholders whose value stays the same across the steps of a case.
-    stable: HashSet<String>,
+    /// Placeholders whose value stays the same across the steps of a case, by the service
+    /// whose replay file says so: only that service's answers keep it (IAM keeps the access
+    /// key a user was given; STS hands out a new one on every call, whatever the case).
+    stable: HashSet<(String, String)>,
 }
 
 impl Makers {
     /// From every service's rules and replay file; the first service that says wins.
     pub fn new<'a>(
-        services: impl Iterator<Item = (Vec<(&'a str, Look<'a>)>, Option<&'a StandIn>)>,
+        services: impl Iterator<Item = (&'a str, Vec<(&'a str, Look<'a>)>, Option<&'a StandIn>)>,
     ) -> Makers {
         let mut out = Makers::default();
-        for (looks, stand_in) in services {
+        for (service, looks, stand_in) in services {
             for (name, look) in looks {
                 if out.makers.contains_key(name) {
                     continue;
@@ -263,14 +261,15 @@ impl Makers {
                 out.makers.insert(name.to_owned(), maker);
             }
             if let Some(s) = stand_in {
-                out.stable.extend(s.stable.iter().cloned());
+                out.stable
+                    .extend(s.stable.iter().map(|n| (service.to_owned(), n.clone())));
             }
         }
         out
     }
 
-    pub fn is_stable(&self, name: &str) -> bool {
-        self.stable.contains(name)
+    pub fn is_stable(&self, service: &str, name: &str) -> bool {
+        self.stable.contains(&(service.to_owned(), name.to_owned()))
     }
 
     /// A fresh value for the placeholder `[name:arg]`, as XML text; None when nothing says
@@ -341,19 +340,15 @@ pub(super) fn expiration(arg: &str) -> String {
     }
 }
 
-/// A request id of the server's own answers (errors, the response header).
+/// A request id of the server's own answers (errors, the response header): a version 4 UUID,
+/// as AWS's are.
 pub(super) fn request_id(seed: &str) -> String {
-    const HEX: &[u8] = b"0123456789abcdef";
     let mut rng = Rng::new(seed);
-    // Written in place (every answer carries one): 8-4-4-4-12 hex digits.
-    let mut out = String::with_capacity(36);
-    for i in 0..32 {
-        if matches!(i, 8 | 12 | 16 | 20) {
-            out.push('-');
-        }
-        out.push(HEX[rng.below(16)] as char);
-    }
-    out
+    let bytes = (u128::from(rng.next()) << 64 | u128::from(rng.next())).to_le_bytes();
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
 }
 
 pub(super) fn escape(s: &str) -> String {
@@ -400,7 +395,7 @@ values:
 
     fn makers(stand_in: Option<&StandIn>) -> (Rules, Makers) {
         let rules = Rules::parse(RULES, "r").unwrap();
-        let m = Makers::new(std::iter::once((rules.looks(), stand_in)));
+        let m = Makers::new(std::iter::once(("sts", rules.looks(), stand_in)));
         (rules, m)
     }
 
@@ -487,7 +482,11 @@ values:
             (0..=2).contains(&(first - second - 3600)),
             "{first} {second}"
         );
-        assert!(m.is_stable("role-id") && !m.is_stable("access-key-id"));
+        assert!(m.is_stable("sts", "role-id") && !m.is_stable("sts", "access-key-id"));
+        assert!(
+            !m.is_stable("iam", "role-id"),
+            "only the service that says so"
+        );
     }
 
     #[test]

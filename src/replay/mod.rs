@@ -168,7 +168,7 @@ impl Replay {
         // Where two services' rules name one placeholder, the first (by name) makes it.
         let makers = Makers::new(suite.models.keys().filter_map(|s| {
             let rules = suite.rules.get(s)?;
-            Some((rules.looks(), suite.stand_ins.get(s)))
+            Some((s.as_str(), rules.looks(), suite.stand_ins.get(s)))
         }));
         let services = services(suite);
         let entries = expect::entries(suite, &vars);

@@ -17,6 +17,8 @@ use super::matching::Binding;
 /// the operation that asked.
 pub(super) struct Rendering<'a> {
     pub case: usize,
+    /// The service whose answer this is, for what its replay file keeps stable.
+    pub service: &'a str,
     pub owners: &'a Arc<[usize]>,
     pub op: &'a str,
 }
@@ -25,6 +27,7 @@ impl<'a> Rendering<'a> {
     pub fn of(e: &'a Entry, owners: &'a Arc<[usize]>, op: &'a str) -> Rendering<'a> {
         Rendering {
             case: e.case,
+            service: &e.service,
             owners,
             op,
         }
@@ -73,7 +76,7 @@ impl Replay {
             if let Some(v) = numbered.get(&key) {
                 return v.clone();
             }
-            let stable = self.makers.is_stable(name);
+            let stable = self.makers.is_stable(to.service, name);
             if stable && let Some(v) = st.stable.get(&(to.case, key.clone())) {
                 return v.clone();
             }
@@ -201,14 +204,8 @@ pub(super) fn after_open<'a>(text: &'a str, element: &str) -> Option<&'a str> {
 }
 
 fn unescape(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_owned();
-    }
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+    // A text with an entity XML does not define stays as it was.
+    quick_xml::escape::unescape(s).map_or_else(|_| s.to_owned(), |t| t.into_owned())
 }
 
 /// The answer with the text of its first `<element>` set to `value`.

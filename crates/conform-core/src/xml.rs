@@ -238,8 +238,10 @@ fn start_element(s: &quick_xml::events::BytesStart<'_>) -> Result<Element, XmlEr
     for a in s.attributes() {
         let a = a.map_err(|e| malformed(e.to_string()))?;
         let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+        // Attribute values as an XML 1.0 parser (an SDK's) reads them: entities decoded,
+        // whitespace characters normalized to spaces.
         let value = a
-            .unescape_value()
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|e| malformed(e.to_string()))?
             .into_owned();
         attrs.push((key, value));
@@ -316,17 +318,20 @@ fn indent(out: &mut String, depth: usize) {
     }
 }
 
+/// Text escapes `&`, `<` and `>` only; an attribute value also `"` (its quote). Attribute
+/// values come normalized (no newline left to escape).
 fn escape_into(out: &mut String, s: &str, attr: bool) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if attr => out.push_str("&quot;"),
-            '\n' if attr => out.push_str("&#10;"),
-            c => out.push(c),
-        }
+    let text = quick_xml::escape::partial_escape(s);
+    if attr && text.contains('"') {
+        out.push_str(&text.replace('"', "&quot;"));
+    } else {
+        out.push_str(&text);
     }
+}
+
+/// Element text as the canonical form and the harness's own documents write it.
+pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
+    quick_xml::escape::partial_escape(s)
 }
 
 /// An XPath-like path: `A/B[2]/C` below the root (a leading `/Root/` is accepted), or

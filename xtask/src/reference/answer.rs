@@ -24,9 +24,7 @@ pub(super) fn error_document(ns: &str, status: u16, code: &str, message: &str) -
 }
 
 pub(super) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    conform::xml::escape_text(s).into_owned()
 }
 
 fn request_id() -> String {

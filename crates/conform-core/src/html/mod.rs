@@ -24,19 +24,7 @@ struct Esc<'a>(&'a str);
 impl Display for Esc<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let shown = crate::report::visible(self.0);
-        let mut rest: &str = &shown;
-        while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
-            f.write_str(&rest[..i])?;
-            f.write_str(match rest.as_bytes()[i] {
-                b'&' => "&amp;",
-                b'<' => "&lt;",
-                b'>' => "&gt;",
-                b'"' => "&quot;",
-                _ => "&#39;",
-            })?;
-            rest = &rest[i + 1..];
-        }
-        f.write_str(rest)
+        f.write_str(&quick_xml::escape::escape(shown.as_ref()))
     }
 }
 
@@ -222,7 +210,7 @@ mod tests {
         assert_eq!(html.matches("<script>").count(), 1, "{html}");
         assert!(!html.contains("<img"), "{html}");
         assert!(
-            html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"),
+            html.contains("&lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt;"),
             "{html}"
         );
         assert!(
