@@ -601,3 +601,66 @@ fn what_only_conform_check_can_see_is_listed_and_still_beyond_the_schema() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The workspace settings map the schema to every scenario file and to nothing else in
+/// `scenarios/` (a variables file is another format), as scenarios/README.md shows them.
+#[test]
+fn the_editor_mapping_covers_the_scenario_files_and_only_them() {
+    let text = std::fs::read_to_string(common::repo().join(".vscode/settings.json"))
+        .expect(".vscode/settings.json");
+    let settings: Value = serde_json::from_str(&text).expect("settings are JSON");
+    let mapping = settings["yaml.schemas"]
+        .as_object()
+        .expect("a yaml.schemas mapping");
+    assert_eq!(mapping.len(), 1, "{mapping:?}");
+    let (schema, patterns) = mapping.iter().next().unwrap();
+    assert!(
+        common::repo().join(schema).is_file(),
+        "{schema} is no file"
+    );
+    // The editor's `*` stays within a directory, as globset's does with literal separators.
+    let mut set = globset::GlobSetBuilder::new();
+    for p in patterns.as_array().expect("a list of patterns") {
+        let glob = globset::GlobBuilder::new(p.as_str().unwrap())
+            .literal_separator(true)
+            .build()
+            .unwrap();
+        set.add(glob);
+    }
+    let set = set.build().unwrap();
+    let scenarios = scenario_files();
+    let relative = |p: &Path| p.strip_prefix(common::repo()).unwrap().to_path_buf();
+    for f in &scenarios {
+        assert!(set.is_match(relative(f)), "{} is not mapped", f.display());
+    }
+    for f in common::walk(&common::repo().join("scenarios")) {
+        if !scenarios.contains(&f) {
+            assert!(!set.is_match(relative(&f)), "{} is mapped", f.display());
+        }
+    }
+    let readme = std::fs::read_to_string(common::repo().join("scenarios/README.md")).unwrap();
+    let shown: String = text.lines().map(|l| format!("  {l}\n")).collect();
+    assert!(
+        readme.contains(&shown),
+        "scenarios/README.md shows other settings than .vscode/settings.json"
+    );
+}
+
+/// The modeline scenarios/README.md shows finds the schema from a scenario file.
+#[test]
+fn the_modeline_in_the_readme_finds_the_schema_from_a_scenario_file() {
+    let readme = std::fs::read_to_string(common::repo().join("scenarios/README.md")).unwrap();
+    let marker = "# yaml-language-server: $schema=";
+    let written = readme
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix(marker))
+        .collect::<Vec<_>>();
+    assert!(!written.is_empty(), "scenarios/README.md shows no modeline");
+    let file = &scenario_files()[0];
+    for path in written {
+        let target = file.parent().unwrap().join(path);
+        let same = std::fs::canonicalize(&target).ok()
+            == std::fs::canonicalize(common::repo().join("scenarios/schema.json")).ok();
+        assert!(same, "`{path}` from {} is not scenarios/schema.json", file.display());
+    }
+}
