@@ -121,7 +121,11 @@ fn the_schema_is_draft_07_as_editors_read_it() {
 #[test]
 fn every_scenario_file_of_the_corpus_passes() {
     let files = scenario_files();
-    assert!(files.len() > 600, "only {} scenario files found", files.len());
+    assert!(
+        files.len() > 600,
+        "only {} scenario files found",
+        files.len()
+    );
     let mut failures = Vec::new();
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
@@ -166,19 +170,25 @@ fn refused() -> Vec<Refused> {
         ),
         r(
             "a null value inside a structure in a list",
-            steps("      - params: {RoleArn: a, RoleSessionName: s1, Tags: [{Key: k, Value: ~}]}\n"),
+            steps(
+                "      - params: {RoleArn: a, RoleSessionName: s1, Tags: [{Key: k, Value: ~}]}\n",
+            ),
             "/cases/0/steps/0/params/Tags/0/Value",
             "AssumeRole.Tags[1].Value is a string in the model, but the scenario gives nothing (null)",
         ),
         r(
             "a null item of a list",
-            steps("      - params: {RoleArn: a, RoleSessionName: s1, TransitiveTagKeys: [a, null]}\n"),
+            steps(
+                "      - params: {RoleArn: a, RoleSessionName: s1, TransitiveTagKeys: [a, null]}\n",
+            ),
             "/cases/0/steps/0/params/TransitiveTagKeys/1",
             "AssumeRole.TransitiveTagKeys[2] is a string in the model, but the scenario gives nothing (null)",
         ),
         r(
             "a null value in a list of structures, written in block style",
-            steps("      - params:\n          RoleArn: a\n          RoleSessionName: s1\n          PolicyArns:\n            - arn:\n"),
+            steps(
+                "      - params:\n          RoleArn: a\n          RoleSessionName: s1\n          PolicyArns:\n            - arn:\n",
+            ),
             "/cases/0/steps/0/params/PolicyArns/0/arn",
             "AssumeRole.PolicyArns[1].arn is a string in the model, but the scenario gives nothing (null)",
         ),
@@ -244,13 +254,17 @@ fn refused() -> Vec<Refused> {
         ),
         r(
             "a case of setup and cleanup steps only",
-            steps("      - operation: GetCallerIdentity\n        setup: true\n      - operation: GetCallerIdentity\n        cleanup: yes\n"),
+            steps(
+                "      - operation: GetCallerIdentity\n        setup: true\n      - operation: GetCallerIdentity\n        cleanup: yes\n",
+            ),
             "/cases/0/steps",
             "this case has no step whose answer it checks",
         ),
         r(
             "a step both setup and cleanup",
-            steps("      - operation: GetCallerIdentity\n      - operation: GetCallerIdentity\n        setup: true\n        cleanup: 'On'\n"),
+            steps(
+                "      - operation: GetCallerIdentity\n      - operation: GetCallerIdentity\n        setup: true\n        cleanup: 'On'\n",
+            ),
             "/cases/0/steps/1",
             "a step cannot be both `setup` and `cleanup`",
         ),
@@ -268,7 +282,9 @@ fn refused() -> Vec<Refused> {
         ),
         r(
             "raw with an operation",
-            steps("      - raw: {body: Action=GetCallerIdentity}\n        operation: GetCallerIdentity\n"),
+            steps(
+                "      - raw: {body: Action=GetCallerIdentity}\n        operation: GetCallerIdentity\n",
+            ),
             "/cases/0/steps/0",
             "either `operation`/`params` or `raw`, not both",
         ),
@@ -316,7 +332,9 @@ fn refused() -> Vec<Refused> {
         ),
         r(
             "a credentials key that is a number",
-            format!("{HEAD}{STEP}        credentials: {{access_key_id: 7, secret_access_key: s}}\n"),
+            format!(
+                "{HEAD}{STEP}        credentials: {{access_key_id: 7, secret_access_key: s}}\n"
+            ),
             "/cases/0/steps/0/credentials",
             "`access_key_id` must be text, not the number 7",
         ),
@@ -394,7 +412,9 @@ fn refused() -> Vec<Refused> {
         ),
         r(
             "another service without its operation",
-            steps("      - service: iam\n        setup: true\n      - operation: GetCallerIdentity\n"),
+            steps(
+                "      - service: iam\n        setup: true\n      - operation: GetCallerIdentity\n",
+            ),
             "/cases/0/steps/0",
             "a step that names a service must name its operation",
         ),
@@ -494,11 +514,17 @@ fn what_conform_check_accepts_the_schema_accepts() {
     let mut wrong = Vec::new();
     for (name, yaml) in accepted() {
         if let Err(p) = project.check(&yaml) {
-            wrong.push(format!("{name}: conform check refuses it:\n  {}", p.join("\n  ")));
+            wrong.push(format!(
+                "{name}: conform check refuses it:\n  {}",
+                p.join("\n  ")
+            ));
         }
         let errors = schema_errors(&yaml);
         if !errors.is_empty() {
-            wrong.push(format!("{name}: the schema refuses it:\n  {}", errors.join("\n  ")));
+            wrong.push(format!(
+                "{name}: the schema refuses it:\n  {}",
+                errors.join("\n  ")
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -537,12 +563,16 @@ fn beyond_the_schema() -> Vec<(&'static str, String, &'static str)> {
         ),
         (
             "a setup step after a checked one",
-            steps("      - operation: GetCallerIdentity\n      - operation: GetCallerIdentity\n        setup: true\n"),
+            steps(
+                "      - operation: GetCallerIdentity\n      - operation: GetCallerIdentity\n        setup: true\n",
+            ),
             "steps are out of order",
         ),
         (
             "a variable captured twice",
-            steps("      - operation: GetCallerIdentity\n        capture: {a: Arn}\n      - operation: GetCallerIdentity\n        capture: {a: Arn}\n"),
+            steps(
+                "      - operation: GetCallerIdentity\n        capture: {a: Arn}\n      - operation: GetCallerIdentity\n        capture: {a: Arn}\n",
+            ),
             "variable `a` is captured twice in this case",
         ),
         (
@@ -562,7 +592,9 @@ fn beyond_the_schema() -> Vec<(&'static str, String, &'static str)> {
         ),
         (
             "two cases with one id",
-            format!("{HEAD}{STEP}  - id: c\n    kind: flow\n    provenance: inferred\n    description: again\n{STEP}"),
+            format!(
+                "{HEAD}{STEP}  - id: c\n    kind: flow\n    provenance: inferred\n    description: again\n{STEP}"
+            ),
             "case id `c` is used twice",
         ),
         (
@@ -614,10 +646,7 @@ fn the_editor_mapping_covers_the_scenario_files_and_only_them() {
         .expect("a yaml.schemas mapping");
     assert_eq!(mapping.len(), 1, "{mapping:?}");
     let (schema, patterns) = mapping.iter().next().unwrap();
-    assert!(
-        common::repo().join(schema).is_file(),
-        "{schema} is no file"
-    );
+    assert!(common::repo().join(schema).is_file(), "{schema} is no file");
     // The editor's `*` stays within a directory, as globset's does with literal separators.
     let mut set = globset::GlobSetBuilder::new();
     for p in patterns.as_array().expect("a list of patterns") {
@@ -661,6 +690,10 @@ fn the_modeline_in_the_readme_finds_the_schema_from_a_scenario_file() {
         let target = file.parent().unwrap().join(path);
         let same = std::fs::canonicalize(&target).ok()
             == std::fs::canonicalize(common::repo().join("scenarios/schema.json")).ok();
-        assert!(same, "`{path}` from {} is not scenarios/schema.json", file.display());
+        assert!(
+            same,
+            "`{path}` from {} is not scenarios/schema.json",
+            file.display()
+        );
     }
 }
