@@ -266,6 +266,9 @@ async fn run_against(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_report_filters_from_the_fragment_and_shows_diffs_side_by_side() {
+    if common::skipped(common::Install::Chromium) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let (report, _, page) = run_against(Deviation::ChangedMessage, "emu", dir.path()).await;
     let all = report.cases.len();
@@ -354,6 +357,9 @@ async fn the_report_filters_from_the_fragment_and_shows_diffs_side_by_side() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_matrix_page_shows_each_targets_cell_and_filters_rows() {
+    if common::skipped(common::Install::Chromium) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let (good, good_json, _) = run_against(Deviation::None, "good", dir.path()).await;
     let (bad, bad_json, _) = run_against(Deviation::ChangedMessage, "bad", dir.path()).await;

@@ -341,6 +341,9 @@ async fn the_gate_catches_every_mutation_of_the_replay_servers_answers() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_moto_gate_catches_every_mutation_of_motos_answers() {
+    if common::skipped(common::Install::Moto) {
+        return;
+    }
     let root = common::repo();
     let targets = conform::targets::Targets::load(&root.join("conform.toml")).unwrap();
     let launch = targets.get("moto").unwrap().start.clone().unwrap();

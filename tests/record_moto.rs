@@ -151,6 +151,9 @@ fn record(root: &Path, url: &str, extra: &[&str]) -> Command {
 
 #[test]
 fn the_whole_corpus_records_against_moto_with_no_leak_and_no_leftover() {
+    if common::skipped(common::Install::Moto) {
+        return;
+    }
     let moto = Moto::start();
     let (_dir, root) = corpus_copy();
     // As a user tries record mode: the project's own scenarios, snapshots written elsewhere.
@@ -287,6 +290,9 @@ fn the_whole_corpus_records_against_moto_with_no_leak_and_no_leftover() {
 
 #[test]
 fn an_interrupted_recording_still_tears_down() {
+    if common::skipped(common::Install::Moto) {
+        return;
+    }
     use std::io::{BufRead, BufReader};
     let moto = Moto::start();
     let (_dir, root) = corpus_copy();
@@ -332,6 +338,9 @@ fn an_interrupted_recording_still_tears_down() {
 
 #[test]
 fn cleanup_deletes_what_a_recording_left_and_nothing_else() {
+    if common::skipped(common::Install::Moto) {
+        return;
+    }
     let moto = Moto::start();
     // A case whose setup has no cleanup leaves its role behind, tagged by the recording.
     let yaml = r#"

@@ -185,6 +185,9 @@ fn run_example(aws: &Path, env: &CleanEnv, url: &str, ex: &Example) -> Vec<Recor
 
 #[test]
 fn aws_cli_sends_the_documented_examples_as_printed() {
+    if common::skipped(common::Install::SdkVenv) {
+        return;
+    }
     sdk::install("sdk-venv.sh");
     let aws = common::repo().join("target/sdk-venv/bin/aws");
     let examples = sdk::examples();

@@ -266,6 +266,59 @@ pub fn conform_at(root: &Path) -> std::process::Command {
     cmd
 }
 
+/// What `cargo test` installs the first time it runs, each under a switch that skips the
+/// tests needing it (the README lists them, with their sizes).
+#[derive(Clone, Copy, Debug)]
+pub enum Install {
+    /// moto's server in target/moto-venv (scripts/moto-venv.sh, from PyPI).
+    Moto,
+    /// boto3 and the AWS CLI v1 in target/sdk-venv (scripts/sdk-venv.sh, from PyPI).
+    SdkVenv,
+    /// The JavaScript SDK v3 in target/sdk-node (scripts/sdk-node.sh, from npm).
+    SdkNode,
+    /// Debian's chromium package (scripts/chromium.sh, through apt).
+    Chromium,
+}
+
+impl Install {
+    pub fn switch(self) -> &'static str {
+        match self {
+            Install::Moto => "CONFORM_SKIP_MOTO",
+            Install::SdkVenv => "CONFORM_SKIP_SDK_VENV",
+            Install::SdkNode => "CONFORM_SKIP_SDK_NODE",
+            Install::Chromium => "CONFORM_SKIP_CHROMIUM",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Install::Moto => "moto (scripts/moto-venv.sh)",
+            Install::SdkVenv => "boto3 and the AWS CLI (scripts/sdk-venv.sh)",
+            Install::SdkNode => "the JavaScript SDK (scripts/sdk-node.sh)",
+            Install::Chromium => "Chromium (scripts/chromium.sh)",
+        }
+    }
+}
+
+/// Whether the calling test is to be skipped because its switch is set to 1. Says so on
+/// stderr itself rather than through `eprintln!`, which the test harness captures and
+/// shows only for a failing test: a skip must be seen, or it reads as a pass.
+pub fn skipped(install: Install) -> bool {
+    use std::io::Write;
+    if std::env::var(install.switch()).as_deref() != Ok("1") {
+        return false;
+    }
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped {test}: {}=1 leaves out {}",
+        install.switch(),
+        install.what()
+    );
+    true
+}
+
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
