@@ -113,10 +113,12 @@ pub(crate) fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode>
     let elapsed = started.elapsed();
 
     let write_new = !args.no_new && !is_ci();
+    let here = std::env::current_dir().ok();
     let ran = results.iter().map(|r| {
         let case = &suite.cases[r.index];
         let snap_new = suite.snapshots.path_of(case).with_extension("snap.new");
-        conform::report::Ran::new(case, &r.outcome, snap_new)
+        let file = scenario_file(&suite.layout.scenarios, &case.file, here.as_deref());
+        conform::report::Ran::new(case, &r.outcome, snap_new, file, r.elapsed)
     });
     let mut report = RunReport::from_results(ran, &report_name, shard);
     report.target_version = args.target_version.clone();
@@ -229,4 +231,23 @@ pub(crate) fn write_new_snapshot(suite: &Suite, r: &CaseResult, secrets: &Secret
         ),
         Err(e) => format!("\n  {e}"),
     }
+}
+
+/// A scenario file as CI pages want it: relative to where conform runs (a CI job runs in
+/// the repository's root, and its reporters resolve paths from there), `/`-separated, without
+/// `./`. A file outside the working directory keeps its absolute path.
+pub(crate) fn scenario_file(
+    scenarios: &std::path::Path,
+    file: &str,
+    here: Option<&std::path::Path>,
+) -> String {
+    let whole = scenarios.join(file);
+    let shown = here
+        .and_then(|h| whole.strip_prefix(h).ok())
+        .unwrap_or(&whole);
+    let clean: std::path::PathBuf = shown
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    clean.to_string_lossy().replace('\\', "/")
 }
