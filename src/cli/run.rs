@@ -117,7 +117,12 @@ pub(crate) fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode>
     let ran = results.iter().map(|r| {
         let case = &suite.cases[r.index];
         let snap_new = suite.snapshots.path_of(case).with_extension("snap.new");
-        let file = scenario_file(&suite.layout.scenarios, &case.file, here.as_deref());
+        let project = suite
+            .layout
+            .scenarios
+            .parent()
+            .unwrap_or(&suite.layout.scenarios);
+        let file = scenario_file(project, &case.file, here.as_deref());
         conform::report::Ran::new(case, &r.outcome, snap_new, file, r.elapsed)
     });
     let mut report = RunReport::from_results(ran, &report_name, shard);
@@ -137,6 +142,23 @@ pub(crate) fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode>
         terminal.case(&suite, r, c, &written);
     }
     write_reports(&report, Outputs::of(&args))?;
+    if args.annotations.github(|k| std::env::var(k).ok()) {
+        // What the gate excuses (a setup step the target refuses) is no news to point at.
+        let stopped: Option<std::collections::BTreeSet<String>> =
+            baseline.as_ref().map(|(_, b)| {
+                b.gate(&report)
+                    .stopped
+                    .into_iter()
+                    .map(|(name, ..)| name)
+                    .collect()
+            });
+        let excused = |c: &conform::report::CaseReport| {
+            stopped.as_ref().is_some_and(|s| !s.contains(&c.name))
+        };
+        for line in report.github_annotations(excused) {
+            println!("{line}");
+        }
+    }
     terminal.summary(&report, &target_name, elapsed, jobs);
     let counts = report.counts();
     if interrupt.is_triggered() {
@@ -233,15 +255,16 @@ pub(crate) fn write_new_snapshot(suite: &Suite, r: &CaseResult, secrets: &Secret
     }
 }
 
-/// A scenario file as CI pages want it: relative to where conform runs (a CI job runs in
+/// A scenario file (named from the project root, the scenarios directory's parent) as CI
+/// pages want it: relative to where conform runs (a CI job runs in
 /// the repository's root, and its reporters resolve paths from there), `/`-separated, without
 /// `./`. A file outside the working directory keeps its absolute path.
 pub(crate) fn scenario_file(
-    scenarios: &std::path::Path,
+    project: &std::path::Path,
     file: &str,
     here: Option<&std::path::Path>,
 ) -> String {
-    let whole = scenarios.join(file);
+    let whole = project.join(file);
     let shown = here
         .and_then(|h| whole.strip_prefix(h).ok())
         .unwrap_or(&whole);

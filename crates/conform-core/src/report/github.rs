@@ -118,7 +118,10 @@ mod tests {
         // A baseline that excuses the error's stop leaves only the new deviation.
         let lines = mixed().github_annotations(|c| c.name.ends_with("::c"));
         assert_eq!(lines.len(), 1, "{lines:?}");
-        assert!(lines[0].contains("title=sts%3A%3AAssumeRole%3A%3Ab"), "{lines:?}");
+        assert!(
+            lines[0].contains("title=sts%3A%3AAssumeRole%3A%3Ab"),
+            "{lines:?}"
+        );
     }
 
     #[test]
@@ -153,7 +156,9 @@ mod tests {
         let lines = r.github_annotations(|_| false);
         assert_eq!(
             lines,
-            ["::error file=scenarios/odd%2Cname%3Ax.yaml,line=12,title=sts%3A%3AAssumeRole%3A%3Ac::line one%0Aline two, 100%25"]
+            [
+                "::error file=scenarios/odd%2Cname%3Ax.yaml,line=12,title=sts%3A%3AAssumeRole%3A%3Ac::line one%0Aline two, 100%25"
+            ]
         );
         // One command per line, whatever the texts held.
         assert!(lines.iter().all(|l| !l.contains('\n') && !l.contains('\r')));

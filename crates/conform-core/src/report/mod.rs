@@ -22,7 +22,10 @@ pub use crate::outcome::{CaseOutcome, Status};
 pub use crate::text::{cut, size, thousands, visible};
 pub use case::{CaseReport, Judged, JudgedDeviation, Ran};
 pub use github::{SHOWN_ANNOTATIONS, escape_data, escape_property};
-pub use markdown::{deviations_line, outcome_counts, rule_parts, rule_scope, summary_line};
+pub use markdown::{
+    COMMENT_BYTES, STEP_SUMMARY_BYTES, deviations_line, outcome_counts, rule_parts, rule_scope,
+    summary_line,
+};
 pub use matrix::Matrix;
 pub use shard::{parse_shard, shard_of};
 
