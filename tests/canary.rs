@@ -233,7 +233,10 @@ async fn no_form_of_a_secret_reaches_any_output_or_file() {
     assert!(stdout.contains("[redacted-secret]"), "{stdout}");
 
     // Everything that should have been written was, so the search above covered it.
-    let annotated: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::error ")).collect();
+    let annotated: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("::error "))
+        .collect();
     assert!(
         annotated.iter().any(|l| l.contains("[redacted-secret]")),
         "{annotated:?}"

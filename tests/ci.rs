@@ -102,7 +102,10 @@ async fn junit_names_each_cases_file_line_and_time_as_a_junit_reader_parses_them
         let line: u32 = c.extra.get("line").expect(name).as_str().parse().unwrap();
         assert_eq!(line, line_of(&root, file, &format!("id: {id}")), "{name}");
         let time = c.time.expect(name);
-        assert!(time.as_nanos() > 0 && time.as_secs() < 30, "{name}: {time:?}");
+        assert!(
+            time.as_nanos() > 0 && time.as_secs() < 30,
+            "{name}: {time:?}"
+        );
     }
 }
 
@@ -124,7 +127,13 @@ async fn on_github_each_new_deviation_is_annotated_at_its_case_and_known_ones_ar
     for l in &lines {
         let (file, line) = place(l);
         assert!(l.contains("new deviation(s):%0Astep 1 "), "{l}");
-        let name = l.split("title=").nth(1).unwrap().split("::").next().unwrap();
+        let name = l
+            .split("title=")
+            .nth(1)
+            .unwrap()
+            .split("::")
+            .next()
+            .unwrap();
         let id = name.rsplit("%3A%3A").next().unwrap();
         assert_eq!(line, line_of(&root, &file, &format!("id: {id}")), "{l}");
         assert!(!l[2..].contains("\n"), "{l}");
@@ -145,14 +154,22 @@ async fn on_github_each_new_deviation_is_annotated_at_its_case_and_known_ones_ar
     // Once the baseline knows them, nothing is news: no annotation.
     let baseline = root.join("baseline.toml");
     let b = baseline.to_str().unwrap();
-    let o = conform(&root, &[&run[..], &["--baseline", b, "--update-baseline"]].concat(), &[]);
+    let o = conform(
+        &root,
+        &[&run[..], &["--baseline", b, "--update-baseline"]].concat(),
+        &[],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let o = conform(&root, &[&run[..], &["--baseline", b]].concat(), &gh);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(annotations(&o), Vec::<String>::new(), "{}", text(&o));
 
     // Asked for by name off GitHub; and refused by name on it.
-    let o = conform(&root, &[&run[..], &["--annotations", "github"]].concat(), &[]);
+    let o = conform(
+        &root,
+        &[&run[..], &["--annotations", "github"]].concat(),
+        &[],
+    );
     assert_eq!(annotations(&o).len(), lines.len(), "{}", text(&o));
     let before = std::fs::read_to_string(&summary).unwrap();
     let quiet = ["--annotations", "none", "--no-step-summary"];
@@ -277,7 +294,10 @@ fn conform_commands(script: &str) -> Vec<Vec<String>> {
             line.replace_range(start..end, "1");
         }
         let words = shlex::split(&line).expect("a line a shell can split");
-        if let Some(at) = words.windows(3).position(|w| w == ["cargo", "xtask", "conformance"]) {
+        if let Some(at) = words
+            .windows(3)
+            .position(|w| w == ["cargo", "xtask", "conformance"])
+        {
             let mut args = vec!["run".to_owned()];
             args.extend(words[at + 3..].iter().cloned());
             out.push(args);
