@@ -308,8 +308,8 @@ pub(crate) struct RunArgs {
 /// What a run or a merge writes for a CI page beyond the report files.
 #[derive(Args, Clone, Copy)]
 pub(crate) struct PageArgs {
-    /// Cut the Markdown report to this many bytes, whole cases at a time, with a note of what
-    /// was left out (65536 fits a GitHub pull-request comment).
+    /// Cut the Markdown report (the file and the job summary) to this many bytes, whole cases
+    /// at a time, with a note of what was left out (65536 fits a GitHub pull-request comment).
     #[arg(long, value_parser = clap::value_parser!(u64).range(4096..))]
     pub(crate) md_max_bytes: Option<u64>,
     /// Do not append the Markdown report to $GITHUB_STEP_SUMMARY (the job summary GitHub
@@ -324,6 +324,7 @@ pub(crate) enum Annotations {
     Auto,
     /// GitHub Actions workflow commands on stdout.
     Github,
+    /// No annotations, on GitHub too.
     None,
 }
 
