@@ -175,6 +175,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             junit,
             md,
             html,
+            page,
         } => merge(
             &reports,
             Outputs {
@@ -182,6 +183,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 junit,
                 md,
                 html,
+                page,
             },
         ),
         Command::Matrix {

@@ -207,6 +207,9 @@ async fn no_form_of_a_secret_reaches_any_output_or_file() {
         .env("AWS_SECRET_ACCESS_KEY", SECRET)
         .env("AWS_SESSION_TOKEN", TOKEN)
         .env("CI", "")
+        // As on GitHub: annotations on stdout, the Markdown report in the job summary.
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", reports.join("summary.md"))
         .output()
         .expect("conform runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -230,7 +233,15 @@ async fn no_form_of_a_secret_reaches_any_output_or_file() {
     assert!(stdout.contains("[redacted-secret]"), "{stdout}");
 
     // Everything that should have been written was, so the search above covered it.
-    for name in ["run.json", "run.xml", "run.md", "run.html"] {
+    let annotated: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("::error "))
+        .collect();
+    assert!(
+        annotated.iter().any(|l| l.contains("[redacted-secret]")),
+        "{annotated:?}"
+    );
+    for name in ["run.json", "run.xml", "run.md", "run.html", "summary.md"] {
         let text = std::fs::read_to_string(reports.join(name)).expect("report written");
         assert!(text.contains("[redacted-secret]"), "{name}");
     }

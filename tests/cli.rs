@@ -14,7 +14,9 @@ fn conform(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .env_remove("AWS_SESSION_TOKEN");
-    cmd.env("CI", "");
+    cmd.env("CI", "")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY");
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -75,15 +75,20 @@ pub(crate) enum Command {
     Merge {
         /// The shards' JSON reports.
         reports: Vec<PathBuf>,
+        /// Write the merged report as JSON (the schema `run --report-json` writes).
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Write the merged report as JUnit XML (as `run --report-junit`).
         #[arg(long)]
         junit: Option<PathBuf>,
+        /// Write the merged report as Markdown (as `run --report-md`).
         #[arg(long)]
         md: Option<PathBuf>,
         /// A self-contained HTML page with side-by-side diffs (as `run --report-html`).
         #[arg(long, alias = "report-html")]
         html: Option<PathBuf>,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Record fresh snapshots against a real target (AWS, or a local endpoint to try it).
     Record(RecordArgs),
@@ -271,6 +276,12 @@ pub(crate) struct RunArgs {
     /// deviation, and filters by operation, kind and status kept in the URL's #fragment.
     #[arg(long)]
     pub(crate) report_html: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) page: PageArgs,
+    /// Print a GitHub `::error` annotation at the scenario file and line of each case with
+    /// new deviations or an error (`auto`: when GITHUB_ACTIONS=true).
+    #[arg(long, value_enum, default_value_t = Annotations::Auto)]
+    pub(crate) annotations: Annotations,
     /// The target's name in reports (default: `replay`, or the endpoint).
     #[arg(long)]
     pub(crate) target_name: Option<String>,
@@ -293,6 +304,39 @@ pub(crate) struct RunArgs {
     /// before the summary and reports of what finished (a second signal exits at once).
     #[arg(long, default_value_t = 30)]
     pub(crate) grace: u64,
+}
+
+/// What a run or a merge writes for a CI page beyond the report files.
+#[derive(Args, Clone, Copy)]
+pub(crate) struct PageArgs {
+    /// Cut the Markdown report (the file and the job summary) to this many bytes, whole cases
+    /// at a time, with a note of what was left out (65536 fits a GitHub pull-request comment).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(4096..))]
+    pub(crate) md_max_bytes: Option<u64>,
+    /// Do not append the Markdown report to $GITHUB_STEP_SUMMARY (the job summary GitHub
+    /// shows), as is done whenever that variable is set: for shards whose merge writes it.
+    #[arg(long)]
+    pub(crate) no_step_summary: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Annotations {
+    /// GitHub's when GITHUB_ACTIONS=true, else none.
+    Auto,
+    /// GitHub Actions workflow commands on stdout.
+    Github,
+    /// No annotations, on GitHub too.
+    None,
+}
+
+impl Annotations {
+    pub(crate) fn github(self, env: impl Fn(&str) -> Option<String>) -> bool {
+        match self {
+            Annotations::Auto => env("GITHUB_ACTIONS").as_deref() == Some("true"),
+            Annotations::Github => true,
+            Annotations::None => false,
+        }
+    }
 }
 
 /// Fills what the flags leave open from the named target of the targets file.

@@ -15,6 +15,7 @@ pub(crate) struct Outputs {
     pub(crate) junit: Option<PathBuf>,
     pub(crate) md: Option<PathBuf>,
     pub(crate) html: Option<PathBuf>,
+    pub(crate) page: PageArgs,
 }
 
 impl Outputs {
@@ -24,6 +25,7 @@ impl Outputs {
             junit: args.report_junit.clone(),
             md: args.report_md.clone(),
             html: args.report_html.clone(),
+            page: args.page,
         }
     }
 }
@@ -42,13 +44,46 @@ pub(crate) fn write_reports(
     if let Some(p) = to.junit {
         write_file(&p, report.to_junit())?;
     }
+    let md_max = to
+        .page
+        .md_max_bytes
+        .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
     if let Some(p) = to.md {
-        write_file(&p, report.to_markdown())?;
+        write_file(&p, report.to_markdown_within(md_max))?;
     }
     if let Some(p) = to.html {
         write_file(&p, conform::html::report(report))?;
     }
+    if !to.page.no_step_summary
+        && let Some(p) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty())
+    {
+        append_step_summary(report, std::path::Path::new(&p), md_max)?;
+    }
     Ok(())
+}
+
+/// Appends the Markdown report to GitHub's job summary file, within what GitHub accepts
+/// of one step's summary less what the step wrote there before.
+fn append_step_summary(
+    report: &conform::report::RunReport,
+    path: &std::path::Path,
+    md_max: usize,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let used = std::fs::metadata(path).map_or(0, |m| m.len());
+    let room = conform::report::STEP_SUMMARY_BYTES
+        .saturating_sub(usize::try_from(used).unwrap_or(usize::MAX))
+        .min(md_max);
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .with_context(|| format!("cannot open the job summary {} (GITHUB_STEP_SUMMARY); --no-step-summary leaves it alone", path.display()))?;
+    // A summary an earlier step left without a last newline would swallow the heading.
+    let lead = if used > 0 { "\n" } else { "" };
+    let md = report.to_markdown_within(room.saturating_sub(lead.len()));
+    file.write_all(format!("{lead}{md}").as_bytes())
+        .with_context(|| format!("cannot write the job summary {}", path.display()))
 }
 
 /// The JSON reports of earlier runs (or shards).

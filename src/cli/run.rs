@@ -113,10 +113,17 @@ pub(crate) fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode>
     let elapsed = started.elapsed();
 
     let write_new = !args.no_new && !is_ci();
+    let here = std::env::current_dir().ok();
     let ran = results.iter().map(|r| {
         let case = &suite.cases[r.index];
         let snap_new = suite.snapshots.path_of(case).with_extension("snap.new");
-        conform::report::Ran::new(case, &r.outcome, snap_new)
+        let project = suite
+            .layout
+            .scenarios
+            .parent()
+            .unwrap_or(&suite.layout.scenarios);
+        let file = scenario_file(project, &case.file, here.as_deref());
+        conform::report::Ran::new(case, &r.outcome, snap_new, file, r.elapsed)
     });
     let mut report = RunReport::from_results(ran, &report_name, shard);
     report.target_version = args.target_version.clone();
@@ -135,6 +142,23 @@ pub(crate) fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode>
         terminal.case(&suite, r, c, &written);
     }
     write_reports(&report, Outputs::of(&args))?;
+    if args.annotations.github(|k| std::env::var(k).ok()) {
+        // What the gate excuses (a setup step the target refuses) is no news to point at.
+        let stopped: Option<std::collections::BTreeSet<String>> =
+            baseline.as_ref().map(|(_, b)| {
+                b.gate(&report)
+                    .stopped
+                    .into_iter()
+                    .map(|(name, ..)| name)
+                    .collect()
+            });
+        let excused = |c: &conform::report::CaseReport| {
+            stopped.as_ref().is_some_and(|s| !s.contains(&c.name))
+        };
+        for line in report.github_annotations(excused) {
+            println!("{line}");
+        }
+    }
     terminal.summary(&report, &target_name, elapsed, jobs);
     let counts = report.counts();
     if interrupt.is_triggered() {
@@ -229,4 +253,24 @@ pub(crate) fn write_new_snapshot(suite: &Suite, r: &CaseResult, secrets: &Secret
         ),
         Err(e) => format!("\n  {e}"),
     }
+}
+
+/// A scenario file (named from the project root, the scenarios directory's parent) as CI
+/// pages want it: relative to where conform runs (a CI job runs in
+/// the repository's root, and its reporters resolve paths from there), `/`-separated, without
+/// `./`. A file outside the working directory keeps its absolute path.
+pub(crate) fn scenario_file(
+    project: &std::path::Path,
+    file: &str,
+    here: Option<&std::path::Path>,
+) -> String {
+    let whole = project.join(file);
+    let shown = here
+        .and_then(|h| whole.strip_prefix(h).ok())
+        .unwrap_or(&whole);
+    let clean: std::path::PathBuf = shown
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    clean.to_string_lossy().replace('\\', "/")
 }

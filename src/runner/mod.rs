@@ -50,6 +50,9 @@ pub struct CaseResult {
     pub test_name: String,
     pub run: CaseRun,
     pub outcome: Outcome,
+    /// How long the case took, from its first step to its judgement (zero for a case not
+    /// run): JUnit's `time`.
+    pub elapsed: Duration,
 }
 
 pub struct Runner {
@@ -180,6 +183,7 @@ impl Runner {
                 stop: Some(error),
                 warnings: Vec::new(),
             },
+            elapsed: Duration::ZERO,
         }
     }
 
@@ -193,6 +197,7 @@ impl Runner {
         if self.interrupt.is_triggered() {
             return self.stopped(index, |case| RunError::NotRun { case });
         }
+        let started = Instant::now();
         let test_name = case.test_name();
         events.send(Event::CaseStarted {
             index,
@@ -216,6 +221,7 @@ impl Runner {
             test_name,
             run,
             outcome,
+            elapsed: started.elapsed(),
         }
     }
 
@@ -259,9 +265,8 @@ impl Runner {
                     set.spawn(async move {
                         let keys = claims::keys(&runner.suite, &runner.suite.cases[index]);
                         let _held = runner.claims.hold(&keys).await;
-                        let started = Instant::now();
                         let result = runner.check_telling(index, &events).await;
-                        (slot, result, started.elapsed())
+                        (slot, result)
                     });
                 }
             };
@@ -289,14 +294,14 @@ impl Runner {
             };
             match joined {
                 None => break,
-                Some(Ok((slot, result, elapsed))) => {
+                Some(Ok((slot, result))) => {
                     // What the case told before it ended comes before its end.
                     while let Ok(event) = heard.try_recv() {
                         on_event(&event);
                     }
                     on_event(&Event::CaseFinished {
                         result: &result,
-                        elapsed,
+                        elapsed: result.elapsed,
                     });
                     out[slot] = Some(result);
                     if !gave_up {

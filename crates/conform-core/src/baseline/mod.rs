@@ -185,6 +185,9 @@ mod tests {
             deviations: devs.iter().map(JudgedDeviation::new).collect(),
             grade: None,
             known: None,
+            file: None,
+            line: None,
+            time: None,
         };
         c.regrade();
         c

@@ -160,6 +160,9 @@ mod tests {
                 .collect(),
             grade: None,
             known: None,
+            file: None,
+            line: None,
+            time: None,
         };
         c.regrade();
         c

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -24,10 +25,23 @@ pub struct Ran<'a> {
     pub outcome: &'a Outcome,
     /// The case's `.snap.new`.
     pub snap_new: PathBuf,
+    /// The scenario file as the run names it (CI pages link a case to it).
+    pub file: String,
+    /// Where the case's id is written in `file`.
+    pub line: u32,
+    pub elapsed: Duration,
 }
 
 impl<'a> Ran<'a> {
-    pub fn new(case: &'a Case, outcome: &'a Outcome, snap_new: PathBuf) -> Ran<'a> {
+    /// `file` is the case's scenario file as the run names it: `case.file` is relative to
+    /// the scenarios directory, which only the caller knows.
+    pub fn new(
+        case: &'a Case,
+        outcome: &'a Outcome,
+        snap_new: PathBuf,
+        file: String,
+        elapsed: Duration,
+    ) -> Ran<'a> {
         Ran {
             name: case.test_name(),
             service: &case.service,
@@ -36,6 +50,9 @@ impl<'a> Ran<'a> {
             provenance: case.provenance.to_string(),
             outcome,
             snap_new,
+            file,
+            line: case.line,
+            elapsed,
         }
     }
 }
@@ -98,6 +115,16 @@ pub struct CaseReport {
     /// When the run's baseline lists this case: the case's reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known: Option<String>,
+    /// The scenario file, as the run named it; absent in reports written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The line a CI page points at: the step that stopped an erroneous case, else the
+    /// case's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// Seconds the case took, from its first step to its judgement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<f64>,
 }
 
 impl CaseReport {
@@ -106,6 +133,10 @@ impl CaseReport {
     pub fn of(ran: Ran<'_>) -> CaseReport {
         // An error's text, located at its step, made here and borrowed below.
         let error_text: String;
+        let line = match ran.outcome {
+            Outcome::Error(e) => e.place().line,
+            _ => ran.line,
+        };
         let (outcome, stop, diff, message) = match ran.outcome {
             Outcome::Pass => (CaseOutcome::Pass, None, None, None),
             Outcome::Fail { diff, .. } => (CaseOutcome::Fail, None, Some(diff), None),
@@ -163,6 +194,9 @@ impl CaseReport {
             deviations,
             grade: None,
             known: None,
+            file: Some(ran.file),
+            line: Some(line),
+            time: Some(ran.elapsed.as_secs_f64()),
         };
         report.regrade();
         report
@@ -242,6 +276,9 @@ mod tests {
             provenance: "documented".into(),
             outcome,
             snap_new: PathBuf::from("snapshots/sts/AssumeRole/x.snap.new"),
+            file: "scenarios/sts/AssumeRole/x.yaml".into(),
+            line: 7,
+            elapsed: Duration::from_millis(1_500),
         }
     }
 
@@ -266,6 +303,10 @@ mod tests {
             (CaseOutcome::Fail, None, Some(Level::Order))
         );
         assert_eq!(c.deviations[0].judged, Judged::New);
+        assert_eq!(
+            (c.file.as_deref(), c.line, c.time),
+            (Some("scenarios/sts/AssumeRole/x.yaml"), Some(7), Some(1.5))
+        );
         assert_eq!(c.deviations[0].deviation.actual.as_deref(), Some("b\\u{7}"));
         let diff = c.diff.as_ref().unwrap();
         let shown = diff.to_string();
@@ -299,6 +340,8 @@ mod tests {
             (c.outcome, c.stop, c.grade),
             (CaseOutcome::Error, Some(StopKind::NoAnswer), None)
         );
+        // A CI page points at the step that stopped it, not at the case's id.
+        assert_eq!(c.line, Some(3));
         let message = c.message.unwrap();
         assert!(
             message.ends_with("not shown; the rest of the message was not kept"),

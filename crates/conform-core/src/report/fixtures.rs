@@ -32,6 +32,9 @@ pub(crate) fn case(name: &str, outcome: CaseOutcome, kinds: &[Kind]) -> CaseRepo
         deviations: kinds.iter().map(|k| dev(*k)).collect(),
         grade: None,
         known: None,
+        file: Some(format!("scenarios/{}.yaml", name.replace("::", "/"))),
+        line: Some(12),
+        time: Some(0.25),
     };
     c.regrade();
     c

@@ -77,6 +77,17 @@ impl RunReport {
             };
             let mut case = TestCase::new(c.name.clone(), status);
             case.set_classname(format!("{}::{}", c.service, c.operation));
+            if let Some(t) = c.time.filter(|t| t.is_finite() && *t >= 0.0) {
+                case.set_time(std::time::Duration::from_secs_f64(t));
+            }
+            // Not in the Ant schema, but what GitLab's and GitHub's test reporters (and
+            // pytest, which they follow) read to link a case to its file.
+            if let Some(f) = &c.file {
+                case.extra.insert("file".into(), f.as_str().into());
+            }
+            if let Some(l) = c.line {
+                case.extra.insert("line".into(), l.to_string().into());
+            }
             let unjudged = listing(Judged::NotJudged);
             if !unjudged.is_empty() {
                 case.set_system_out(format!("not judged:\n{unjudged}"));
@@ -128,6 +139,30 @@ impl RunReport {
 #[cfg(test)]
 mod tests {
     use crate::report::fixtures::mixed;
+
+    #[test]
+    fn each_case_carries_its_time_file_and_line_as_a_junit_reader_parses_them() {
+        let x = mixed().to_junit();
+        let parsed = quick_junit::Report::deserialize_from_str(&x).expect("JUnit that parses");
+        let cases: Vec<_> = parsed
+            .test_suites
+            .iter()
+            .flat_map(|s| &s.test_cases)
+            .collect();
+        assert_eq!(cases.len(), 4, "{x}");
+        for c in cases {
+            let name = c.name.as_str();
+            assert_eq!(
+                c.time,
+                Some(std::time::Duration::from_millis(250)),
+                "{name}: {x}"
+            );
+            let file = c.extra.get("file").map(|f| f.as_str());
+            let expected = format!("scenarios/{}.yaml", name.replace("::", "/"));
+            assert_eq!(file, Some(expected.as_str()), "{x}");
+            assert_eq!(c.extra.get("line").map(|l| l.as_str()), Some("12"), "{x}");
+        }
+    }
 
     #[test]
     fn junit_fails_new_deviations_skips_known_ones_and_carries_agreement() {

@@ -6,6 +6,7 @@
 mod case;
 #[cfg(test)]
 pub(crate) mod fixtures;
+mod github;
 mod junit;
 mod markdown;
 mod matrix;
@@ -20,7 +21,11 @@ use crate::deviation::{Kind, Level, NotJudged};
 pub use crate::outcome::{CaseOutcome, Status};
 pub use crate::text::{cut, size, thousands, visible};
 pub use case::{CaseReport, Judged, JudgedDeviation, Ran};
-pub use markdown::{deviations_line, outcome_counts, rule_parts, rule_scope, summary_line};
+pub use github::{SHOWN_ANNOTATIONS, escape_data, escape_property};
+pub use markdown::{
+    COMMENT_BYTES, STEP_SUMMARY_BYTES, deviations_line, outcome_counts, rule_parts, rule_scope,
+    summary_line,
+};
 pub use matrix::Matrix;
 pub use shard::{parse_shard, shard_of};
 

@@ -84,7 +84,7 @@ pub struct Case {
     /// they are: values known not to change from run to run. Checked pinnable at load.
     pub pin: Vec<String>,
     pub steps: Vec<Step>,
-    /// The scenario file, relative to the scenarios root.
+    /// The scenario file, relative to the project root (the scenarios directory's parent).
     pub file: String,
     /// Where the case's id is written.
     pub line: u32,
