@@ -114,7 +114,8 @@ impl Target {
     /// The target `record` and `cleanup` act on. AWS (any amazonaws.com endpoint) must be
     /// `allowed` unless a dry run sends nothing; `what` says what acting on it does. Keys
     /// come from the profile when one is named, else from the target's credential source;
-    /// a dry run looks up no chain, since it sends nothing.
+    /// a dry run never asks the chain (a dry run of cleanup lists with the environment's
+    /// keys, as it always did).
     pub fn acting(
         spec: &Acting,
         allowed: bool,
@@ -145,12 +146,13 @@ impl Target {
         target.name = spec.name.clone();
         match creds {
             Some(c) => target.use_credentials(c),
-            None if !dry_run && !chained => {
+            // A dry run of a chain target keeps the example keys: it calls nothing on AWS.
+            None if spec.credentials == crate::targets::CredentialSource::Chain => {}
+            None => {
                 if let Some(c) = spec.credentials.resolve(&region)? {
                     target.use_credentials(c);
                 }
             }
-            None => {}
         }
         target
             .service_endpoints

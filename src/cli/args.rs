@@ -527,3 +527,51 @@ pub(crate) fn layout(a: &LayoutArgs) -> Layout {
     }
     l
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Every argument and option of every command, with the path of commands to it.
+    fn every_arg(cmd: &clap::Command, path: &str, out: &mut Vec<(String, clap::Arg)>) {
+        for a in cmd.get_arguments() {
+            out.push((path.to_owned(), a.clone()));
+        }
+        for sub in cmd.get_subcommands() {
+            every_arg(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_option_and_argument_says_what_it_is() {
+        let mut args = Vec::new();
+        every_arg(&Cli::command(), "conform", &mut args);
+        let silent: Vec<String> = args
+            .iter()
+            .filter(|(_, a)| a.get_help().is_none() && a.get_long_help().is_none())
+            .map(|(path, a)| format!("{path}: {}", a.get_id()))
+            .collect();
+        assert!(args.len() > 60, "the walk found {} args", args.len());
+        assert!(silent.is_empty(), "without help text:\n{}", silent.join("\n"));
+    }
+
+    #[test]
+    fn every_command_says_what_it_does_and_what_its_exit_codes_mean() {
+        let cli = Cli::command();
+        assert!(cli.get_after_help().is_some_and(|h| h.to_string().contains("Exit codes")));
+        for sub in cli.get_subcommands() {
+            let name = sub.get_name();
+            assert!(sub.get_about().is_some(), "{name} has no description");
+            let after = sub.get_after_help().map(ToString::to_string).unwrap_or_default();
+            assert!(after.starts_with("Exit codes"), "{name}: {after:?}");
+            assert!(after.contains("\n  0 ") && after.contains("\n  2 "), "{name}: {after}");
+        }
+    }
+}
