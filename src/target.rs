@@ -250,21 +250,6 @@ impl Target {
         Ok(())
     }
 
-    /// Real AWS: STS at its regional endpoint (the global one for us-east-1), IAM at its
-    /// global one.
-    pub fn aws(region: &str, env: impl Fn(&str) -> Option<String>) -> Result<Target, TargetError> {
-        let sts = if region == "us-east-1" {
-            "https://sts.amazonaws.com".to_owned()
-        } else {
-            format!("https://sts.{region}.amazonaws.com")
-        };
-        let mut t = Target::at_endpoint(&sts, region, env)?;
-        t.name = "aws".into();
-        t.service_endpoints
-            .insert("iam".into(), AWS_IAM_ENDPOINT.into());
-        Ok(t)
-    }
-
     fn base_for(&self, service: &str) -> &str {
         self.service_endpoints
             .get(service)
@@ -373,6 +358,55 @@ mod tests {
         };
         let t = Target::at_endpoint("https://sts.amazonaws.com", "us-east-1", env).unwrap();
         assert_eq!(t.credentials.access_key_id, "AKIAENV");
+    }
+
+    #[test]
+    fn acting_takes_the_targets_keys_region_and_variables_and_guards_aws() {
+        use crate::targets::CredentialSource;
+        let local = Acting {
+            name: "local".into(),
+            endpoint: "http://127.0.0.1:5000".into(),
+            file_region: Some("eu-west-1".into()),
+            credentials: CredentialSource::Keys(Credentials {
+                access_key_id: "AKIDFILE".into(),
+                secret_access_key: "file-secret".into(),
+                session_token: None,
+            }),
+            vars: vec!["account_id=000000000000".into(), "account_id=111111111111".into()],
+            max_answer_bytes: Some(10),
+            ..Acting::default()
+        };
+        let t = Target::acting(&local, false, false, "it acts", |_| None).unwrap();
+        assert_eq!(t.name, "local");
+        assert_eq!(t.region, "eu-west-1");
+        assert_eq!(t.credentials.access_key_id, "AKIDFILE");
+        assert_eq!(t.vars["access_key_id"], "AKIDFILE");
+        assert_eq!(t.vars["account_id"], "111111111111", "a later assignment wins");
+        assert_eq!(t.max_answer_bytes, 10);
+        let flagged = Acting {
+            region: Some("ap-south-1".into()),
+            ..local
+        };
+        let t = Target::acting(&flagged, false, false, "it acts", |_| None).unwrap();
+        assert_eq!(t.region, "ap-south-1", "--region wins over the file");
+
+        let aws = Acting {
+            name: "aws".into(),
+            endpoint: AWS_STS_ENDPOINT.into(),
+            region: Some("eu-west-1".into()),
+            credentials: CredentialSource::Chain,
+            ..Acting::default()
+        };
+        let e = Target::acting(&aws, false, false, "it costs", |_| None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "it costs; confirm with --allow-aws or CONFORM_ALLOW_AWS=1"
+        );
+        // A dry run neither needs the confirmation nor asks the chain.
+        let t = Target::acting(&aws, false, true, "it costs", |_| None).unwrap();
+        assert_eq!(t.url_for("sts", "/", None), "https://sts.eu-west-1.amazonaws.com/");
+        assert_eq!(t.url_for("iam", "/", None), "https://iam.amazonaws.com/");
+        assert_eq!(t.credentials.access_key_id, EXAMPLE_ACCESS_KEY_ID);
     }
 
     #[test]
