@@ -372,7 +372,10 @@ mod tests {
                 secret_access_key: "file-secret".into(),
                 session_token: None,
             }),
-            vars: vec!["account_id=000000000000".into(), "account_id=111111111111".into()],
+            vars: vec![
+                "account_id=000000000000".into(),
+                "account_id=111111111111".into(),
+            ],
             max_answer_bytes: Some(10),
             ..Acting::default()
         };
@@ -381,7 +384,10 @@ mod tests {
         assert_eq!(t.region, "eu-west-1");
         assert_eq!(t.credentials.access_key_id, "AKIDFILE");
         assert_eq!(t.vars["access_key_id"], "AKIDFILE");
-        assert_eq!(t.vars["account_id"], "111111111111", "a later assignment wins");
+        assert_eq!(
+            t.vars["account_id"], "111111111111",
+            "a later assignment wins"
+        );
         assert_eq!(t.max_answer_bytes, 10);
         let flagged = Acting {
             region: Some("ap-south-1".into()),
@@ -404,7 +410,10 @@ mod tests {
         );
         // A dry run neither needs the confirmation nor asks the chain.
         let t = Target::acting(&aws, false, true, "it costs", |_| None).unwrap();
-        assert_eq!(t.url_for("sts", "/", None), "https://sts.eu-west-1.amazonaws.com/");
+        assert_eq!(
+            t.url_for("sts", "/", None),
+            "https://sts.eu-west-1.amazonaws.com/"
+        );
         assert_eq!(t.url_for("iam", "/", None), "https://iam.amazonaws.com/");
         assert_eq!(t.credentials.access_key_id, EXAMPLE_ACCESS_KEY_ID);
     }

@@ -289,7 +289,10 @@ async fn a_verbose_run_shows_every_exchange_and_no_form_of_a_secret() {
                     .set_body_raw(
                         xml_answer().replace(
                             "</GetCallerIdentityResult>",
-                            &format!("<Padding>{}</Padding></GetCallerIdentityResult>", "x".repeat(8000)),
+                            &format!(
+                                "<Padding>{}</Padding></GetCallerIdentityResult>",
+                                "x".repeat(8000)
+                            ),
                         ),
                         "text/xml",
                     )
@@ -306,7 +309,15 @@ async fn a_verbose_run_shows_every_exchange_and_no_form_of_a_secret() {
     let out = Command::new(env!("CARGO_BIN_EXE_conform"))
         .arg("--root")
         .arg(&root)
-        .args(["run", "--verbose", "--endpoint", &server.uri(), "--jobs", "1", "--no-new"])
+        .args([
+            "run",
+            "--verbose",
+            "--endpoint",
+            &server.uri(),
+            "--jobs",
+            "1",
+            "--no-new",
+        ])
         .env("AWS_ACCESS_KEY_ID", "AKIACANARYEXAMPLE000")
         .env("AWS_SECRET_ACCESS_KEY", SECRET)
         .env("AWS_SESSION_TOKEN", TOKEN)
@@ -319,10 +330,19 @@ async fn a_verbose_run_shows_every_exchange_and_no_form_of_a_secret() {
     assert_eq!(stderr.matches("\n> POST ").count(), 4, "{stderr}");
     assert_eq!(stderr.matches("\n< HTTP ").count(), 4, "{stderr}");
     assert!(stderr.contains("Signature=[left out]"), "{stderr}");
-    assert!(stderr.contains("> x-amz-security-token: [redacted-secret]"), "{stderr}");
-    assert!(stderr.contains("<SecretAccessKey>[redacted-secret]</SecretAccessKey>"), "{stderr}");
+    assert!(
+        stderr.contains("> x-amz-security-token: [redacted-secret]"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("<SecretAccessKey>[redacted-secret]</SecretAccessKey>"),
+        "{stderr}"
+    );
     assert!(stderr.contains("< x-handed: [redacted-secret]"), "{stderr}");
-    assert!(stderr.contains("--verbose shows the first 4 KB of a body"), "{stderr}");
+    assert!(
+        stderr.contains("--verbose shows the first 4 KB of a body"),
+        "{stderr}"
+    );
     let mut hits = Vec::new();
     find_forms("stdout", &out.stdout, &mut hits);
     find_forms("stderr", &out.stderr, &mut hits);

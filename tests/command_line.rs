@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -99,7 +99,10 @@ fn every_help_states_each_exit_code_the_command_has() {
         let have: Vec<i32> = doc.keys().copied().collect();
         assert_eq!(have, codes, "`{command} --help`: {doc:#?}");
         for (code, meaning) in &doc {
-            assert!(meaning.len() > 5, "`{command} --help`: exit {code} says {meaning:?}");
+            assert!(
+                meaning.len() > 5,
+                "`{command} --help`: exit {code} says {meaning:?}"
+            );
         }
     }
 }
@@ -147,7 +150,11 @@ fn exit_2_is_bad_input_and_nothing_is_judged() {
     std::fs::write(root.join("conform.toml"), "[targets.replay]\n").unwrap();
     let o = conform(&root, &["record", "--target", "nosuch"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("no target named `nosuch`"), "{}", text(&o));
+    assert!(
+        text(&o).contains("no target named `nosuch`"),
+        "{}",
+        text(&o)
+    );
     assert!(meaning("record", 2).contains("the targets file"));
     // A report that is no report.
     std::fs::write(root.join("bad.json"), "{").unwrap();
@@ -165,7 +172,14 @@ async fn exit_130_is_a_run_interrupted() {
     let server = common::start(Deviation::Slow(Duration::from_secs(30))).await;
     let (_dir, root) = common::starter_copy();
     let child = common::conform_at(&root)
-        .args(["run", "--endpoint", &server.uri(), "--no-new", "--grace", "1"])
+        .args([
+            "run",
+            "--endpoint",
+            &server.uri(),
+            "--no-new",
+            "--grace",
+            "1",
+        ])
         .env("CI", "")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -173,7 +187,12 @@ async fn exit_130_is_a_run_interrupted() {
         .unwrap();
     // Until the requests are under way.
     for _ in 0..200 {
-        if !server.received_requests().await.unwrap_or_default().is_empty() {
+        if !server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -246,7 +265,11 @@ async fn record_takes_a_target_of_the_targets_file_with_its_keys_region_and_vari
     targets_file(&root, &server.uri());
     let o = conform(&root, &["record", "--target", "local"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("against local (eu-west-1)"), "{}", text(&o));
+    assert!(
+        text(&o).contains("against local (eu-west-1)"),
+        "{}",
+        text(&o)
+    );
     // The file's variables reach the requests.
     let bodies: Vec<String> = server
         .received_requests()
@@ -256,16 +279,24 @@ async fn record_takes_a_target_of_the_targets_file_with_its_keys_region_and_vari
         .map(|r| String::from_utf8_lossy(&r.body).into_owned())
         .collect();
     assert!(
-        bodies.iter().any(|b| b.contains("role%2Ffrom-the-targets-file")),
+        bodies
+            .iter()
+            .any(|b| b.contains("role%2Ffrom-the-targets-file")),
         "{bodies:#?}"
     );
     let keys = keys.lock().unwrap().clone();
-    assert!(!keys.is_empty() && keys.iter().all(|k| k == "AKIDLOCALTARGET"), "{keys:?}");
+    assert!(
+        !keys.is_empty() && keys.iter().all(|k| k == "AKIDLOCALTARGET"),
+        "{keys:?}"
+    );
     let snap = std::fs::read_to_string(
         root.join("snapshots/sts/GetCallerIdentity/get_caller_identity.snap"),
     )
     .unwrap();
-    assert!(snap.contains("answers recorded against local (eu-west-1), not AWS"), "{snap}");
+    assert!(
+        snap.contains("answers recorded against local (eu-west-1), not AWS"),
+        "{snap}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -276,12 +307,29 @@ async fn record_takes_an_endpoint_as_run_does_and_it_wins_over_the_targets() {
     targets_file(&root, "http://127.0.0.1:9");
     let o = conform(
         &root,
-        &["record", "--target", "local", "--endpoint", &server.uri(), "--filter", "get_caller_identity"],
+        &[
+            "record",
+            "--target",
+            "local",
+            "--endpoint",
+            &server.uri(),
+            "--filter",
+            "get_caller_identity",
+        ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(keys.lock().unwrap().iter().all(|k| k == "AKIDLOCALTARGET"));
     // --endpoint alone, with the environment's (here the example) keys.
-    let o = conform(&root, &["record", "--endpoint", &server.uri(), "--filter", "get_caller_identity"]);
+    let o = conform(
+        &root,
+        &[
+            "record",
+            "--endpoint",
+            &server.uri(),
+            "--filter",
+            "get_caller_identity",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
         text(&o).contains(&format!("against {} (us-east-1)", server.uri())),
@@ -295,7 +343,11 @@ async fn record_takes_an_endpoint_as_run_does_and_it_wins_over_the_targets() {
     // The replay target has no endpoint to record against.
     let o = conform(&root, &["record", "--target", "replay"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("target `replay` has no endpoint"), "{}", text(&o));
+    assert!(
+        text(&o).contains("target `replay` has no endpoint"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -304,7 +356,11 @@ async fn run_takes_a_url_as_its_target() {
     let (_dir, root) = common::starter_copy();
     let o = conform(&root, &["run", "--target", &server.uri(), "--no-new"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains(&format!("4 cases against {}", server.uri())), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("4 cases against {}", server.uri())),
+        "{}",
+        text(&o)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -314,9 +370,16 @@ async fn cleanup_takes_a_target_of_the_targets_file() {
     targets_file(&root, &server.uri());
     let o = conform(&root, &["cleanup", "--target", "local", "--dry-run"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("0 would delete, 0 failed, against local"), "{}", text(&o));
+    assert!(
+        text(&o).contains("0 would delete, 0 failed, against local"),
+        "{}",
+        text(&o)
+    );
     let keys = keys.lock().unwrap().clone();
-    assert!(!keys.is_empty() && keys.iter().all(|k| k == "AKIDLOCALTARGET"), "{keys:?}");
+    assert!(
+        !keys.is_empty() && keys.iter().all(|k| k == "AKIDLOCALTARGET"),
+        "{keys:?}"
+    );
     // And a URL, as before.
     let o = conform(&root, &["cleanup", "--target", &server.uri(), "--dry-run"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -327,16 +390,55 @@ fn aws_is_a_target_even_where_no_targets_file_names_it() {
     let (_dir, root) = common::starter_copy();
     assert!(!root.join("conform.toml").exists());
     for command in ["record", "cleanup"] {
-        let o = conform(&root, &[command, "--target", "aws", "--region", "eu-west-1"]);
+        let o = conform(
+            &root,
+            &[command, "--target", "aws", "--region", "eu-west-1"],
+        );
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-        assert!(text(&o).contains("confirm with --allow-aws"), "{}", text(&o));
+        assert!(
+            text(&o).contains("confirm with --allow-aws"),
+            "{}",
+            text(&o)
+        );
     }
-    let o = conform(&root, &["record", "--target", "aws", "--region", "eu-west-1", "--dry-run"]);
+    let o = conform(
+        &root,
+        &[
+            "record",
+            "--target",
+            "aws",
+            "--region",
+            "eu-west-1",
+            "--dry-run",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("at https://sts.eu-west-1.amazonaws.com/"), "{}", text(&o));
+    assert!(
+        text(&o).contains("at https://sts.eu-west-1.amazonaws.com/"),
+        "{}",
+        text(&o)
+    );
     // The project's own file names it too, with the same meaning.
-    std::fs::copy(common::repo().join("conform.toml"), root.join("conform.toml")).unwrap();
-    let o = conform(&root, &["record", "--target", "aws", "--region", "eu-west-1", "--dry-run"]);
+    std::fs::copy(
+        common::repo().join("conform.toml"),
+        root.join("conform.toml"),
+    )
+    .unwrap();
+    let o = conform(
+        &root,
+        &[
+            "record",
+            "--target",
+            "aws",
+            "--region",
+            "eu-west-1",
+            "--dry-run",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("at https://sts.eu-west-1.amazonaws.com/"), "{}", text(&o));
+    assert!(
+        text(&o).contains("at https://sts.eu-west-1.amazonaws.com/"),
+        "{}",
+        text(&o)
+    );
 }

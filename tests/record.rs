@@ -479,10 +479,21 @@ async fn record_missing_records_only_what_this_target_has_not_answered() {
     // One case recorded from this target before, one snapshot gone.
     let o = conform(
         &root,
-        &["record", "--target", "local", "--filter", "doc_example_boto3"],
+        &[
+            "record",
+            "--target",
+            "local",
+            "--filter",
+            "doc_example_boto3",
+        ],
         &[],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     std::fs::remove_file(&missing).unwrap();
     let recorded_before = std::fs::read(&recorded).unwrap();
     let documented_before = std::fs::read_to_string(&documented).unwrap();
@@ -508,10 +519,16 @@ async fn record_missing_records_only_what_this_target_has_not_answered() {
         "the recorded case was sent again: {sent:#?}"
     );
     let written = std::fs::read_to_string(&missing).unwrap();
-    assert!(written.contains("answers recorded against local (us-east-1)"), "{written}");
+    assert!(
+        written.contains("answers recorded against local (us-east-1)"),
+        "{written}"
+    );
     let rerecorded = std::fs::read_to_string(&documented).unwrap();
     assert_ne!(rerecorded, documented_before);
-    assert!(rerecorded.contains("answers recorded against local (us-east-1)"), "{rerecorded}");
+    assert!(
+        rerecorded.contains("answers recorded against local (us-east-1)"),
+        "{rerecorded}"
+    );
 
     // Once everything is recorded, nothing is missing and nothing is sent.
     let sent_before = server.received_requests().await.unwrap().len();

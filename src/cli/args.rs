@@ -44,7 +44,8 @@ Exit codes:
 
 pub(crate) const RECORD_EXITS: &str = "\
 Exit codes:
-  0    every selected case was recorded (or, with --dry-run, listed)
+  0    every selected case was recorded (with --missing, every one missing; with
+       --dry-run, listed)
   1    a case did not run to its end, or its snapshot was refused for holding a secret
   2    bad input: a mistake in a project file, the targets file or an option, no case
        matches the filters, AWS not confirmed, or the credentials do not work
@@ -469,7 +470,9 @@ pub(crate) fn acting(
             } else {
                 None
             };
-            let known = loaded.as_ref().is_some_and(|t| t.names().any(|n| n == name));
+            let known = loaded
+                .as_ref()
+                .is_some_and(|t| t.names().any(|n| n == name));
             if name == "aws" && !known {
                 Acting {
                     name: name.to_owned(),
@@ -559,19 +562,32 @@ mod tests {
             .map(|(path, a)| format!("{path}: {}", a.get_id()))
             .collect();
         assert!(args.len() > 60, "the walk found {} args", args.len());
-        assert!(silent.is_empty(), "without help text:\n{}", silent.join("\n"));
+        assert!(
+            silent.is_empty(),
+            "without help text:\n{}",
+            silent.join("\n")
+        );
     }
 
     #[test]
     fn every_command_says_what_it_does_and_what_its_exit_codes_mean() {
         let cli = Cli::command();
-        assert!(cli.get_after_help().is_some_and(|h| h.to_string().contains("Exit codes")));
+        assert!(
+            cli.get_after_help()
+                .is_some_and(|h| h.to_string().contains("Exit codes"))
+        );
         for sub in cli.get_subcommands() {
             let name = sub.get_name();
             assert!(sub.get_about().is_some(), "{name} has no description");
-            let after = sub.get_after_help().map(ToString::to_string).unwrap_or_default();
+            let after = sub
+                .get_after_help()
+                .map(ToString::to_string)
+                .unwrap_or_default();
             assert!(after.starts_with("Exit codes"), "{name}: {after:?}");
-            assert!(after.contains("\n  0 ") && after.contains("\n  2 "), "{name}: {after}");
+            assert!(
+                after.contains("\n  0 ") && after.contains("\n  2 "),
+                "{name}: {after}"
+            );
         }
     }
 }

@@ -128,9 +128,10 @@ pub(crate) fn record(
         let against_aws = conform::target::is_aws(&target.endpoint);
         let before = selected.len();
         selected.retain(|&i| {
-            !suite.snapshots.header(&suite.cases[i]).is_some_and(|h| {
-                conform::record::recorded_by(h, &target.name, against_aws)
-            })
+            !suite
+                .snapshots
+                .header(&suite.cases[i])
+                .is_some_and(|h| conform::record::recorded_by(h, &target.name, against_aws))
         });
         println!(
             "--missing: {} of {before} cases have a snapshot recorded against {} and are left as they are",
