@@ -168,7 +168,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             run_suite(suite, *args)
         }
-        Command::Record(args) => record(suite, args),
+        Command::Record(args) => record(suite, args, &cli.layout.root),
         Command::Merge {
             reports,
             json,
@@ -194,18 +194,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => matrix(&reports, &baselines, md, html),
         Command::Cleanup {
             target,
+            targets,
             allow_aws,
             region,
             profile,
             dry_run,
-        } => cleanup(
-            suite,
-            &target,
-            allow_aws,
-            region.as_deref(),
-            profile.as_deref(),
-            dry_run,
-        ),
+        } => {
+            let mut spec = acting(Some(&target), None, targets.as_deref(), &cli.layout.root)?;
+            spec.region = region;
+            spec.profile = profile;
+            cleanup(suite, &spec, allow_aws, dry_run)
+        }
     }
 }
 

@@ -74,6 +74,20 @@ impl Recording {
     }
 }
 
+/// Whether a snapshot's header says it holds answers recorded from the target `record
+/// --missing` records against now, so that case is left alone. For AWS that is any
+/// recording from AWS (`provenance: recorded against aws (REGION)`); for another endpoint,
+/// a recording from the same target, named as this run names it (a targets-file name stays
+/// the same from run to run, a URL only as long as its port does): another emulator's
+/// answers, or documented ones, are what is missing from it.
+pub fn recorded_by(header: &str, target: &str, against_aws: bool) -> bool {
+    if against_aws {
+        header.contains("provenance: recorded against ")
+    } else {
+        header.contains(&format!("answers recorded against {target} ("))
+    }
+}
+
 /// Why a text may not be written: a secret of the run, or something shaped like an access key.
 pub fn leak_in(text: &str, secrets: &Secrets) -> Option<String> {
     if secrets.leaks_into(text) {
@@ -255,6 +269,43 @@ mod tests {
             leak_in("x a-run-secret-value", &s).as_deref(),
             Some("a secret of this run")
         );
+    }
+
+    #[test]
+    fn recorded_means_from_aws_for_aws_and_from_the_same_target_otherwise() {
+        let case = Case {
+            id: "a".into(),
+            service: "sts".into(),
+            operation: "AssumeRole".into(),
+            kind: crate::scenario::Kind::Limit,
+            provenance: crate::scenario::Provenance::Documented,
+            description: "d".into(),
+            source: None,
+            requires: Vec::new(),
+            pin: Vec::new(),
+            steps: Vec::new(),
+            file: "f.yaml".into(),
+            line: 3,
+            col: 5,
+        };
+        let rec = |target: &str, against_aws| Recording {
+            target: target.into(),
+            region: "eu-west-1".into(),
+            date: "2026-12-01".into(),
+            account: "123456789012".into(),
+            against_aws,
+        };
+        let by_aws = rec("aws", true).description(&case);
+        let by_moto = rec("moto", false).description(&case);
+        let documented = crate::snapshot::description(&case);
+        assert!(recorded_by(&by_aws, "aws", true));
+        assert!(!recorded_by(&by_moto, "aws", true));
+        assert!(!recorded_by(&documented, "aws", true));
+        assert!(recorded_by(&by_moto, "moto", false));
+        assert!(!recorded_by(&by_moto, "mot", false));
+        assert!(!recorded_by(&by_moto, "localstack", false));
+        assert!(!recorded_by(&by_aws, "moto", false));
+        assert!(!recorded_by(&documented, "moto", false));
     }
 
     #[test]

@@ -117,6 +117,7 @@ mod tests {
             reason: String::new(),
             content_type: Some("text/xml".into()),
             body: format!("<ErrorResponse><Error><Code>{code}</Code></Error></ErrorResponse>"),
+            headers: Vec::new(),
         }
     }
 

@@ -38,6 +38,18 @@ pub fn is_aws(endpoint: &str) -> bool {
         })
 }
 
+/// STS's global endpoint names us-east-1; for another region, requests go to that region's
+/// own endpoint, as `record --target aws --region R` always did. Every other endpoint is
+/// taken as written.
+fn regional(endpoint: &str, region: &str) -> String {
+    let global = endpoint.trim_end_matches('/') == AWS_STS_ENDPOINT;
+    if global && region != "us-east-1" {
+        format!("https://sts.{region}.amazonaws.com")
+    } else {
+        endpoint.to_owned()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Target {
     pub name: String,
@@ -74,39 +86,87 @@ pub enum ActingError {
     Target(#[from] TargetError),
 }
 
+/// STS's global endpoint: what `--target aws` means when the targets file does not say.
+pub const AWS_STS_ENDPOINT: &str = "https://sts.amazonaws.com";
+
+/// What `record` and `cleanup` were told to act on, before any key is looked up: a target of
+/// the targets file, an endpoint URL, or both (the flag's endpoint winning).
+#[derive(Debug, Clone, Default)]
+pub struct Acting {
+    /// The target's name in headers and messages: its name in the targets file, else the URL.
+    pub name: String,
+    pub endpoint: String,
+    /// `--region`: wins over the chain's and the file's.
+    pub region: Option<String>,
+    /// The targets file's region, used when neither the flag nor the chain gives one.
+    pub file_region: Option<String>,
+    /// A profile of the shared files: its keys are used whatever `credentials` says.
+    pub profile: Option<String>,
+    pub credentials: crate::targets::CredentialSource,
+    pub service_endpoints: std::collections::BTreeMap<String, String>,
+    /// `NAME=VALUE`, the file's first and then the flags' (a later one wins).
+    pub vars: Vec<String>,
+    /// The file's `max_answer_bytes`.
+    pub max_answer_bytes: Option<u64>,
+}
+
 impl Target {
-    /// The target `record` and `cleanup` act on: `aws` (which must be `allowed`, unless a dry
-    /// run sends nothing; `what` says what acting on it does) or an endpoint URL. For AWS, or
-    /// when a profile is named, keys and region come from the standard chain; else from `env`.
+    /// The target `record` and `cleanup` act on. AWS (any amazonaws.com endpoint) must be
+    /// `allowed` unless a dry run sends nothing; `what` says what acting on it does. Keys
+    /// come from the profile when one is named, else from the target's credential source;
+    /// a dry run never asks the chain (a dry run of cleanup lists with the environment's
+    /// keys, as it always did).
     pub fn acting(
-        name: &str,
+        spec: &Acting,
         allowed: bool,
         dry_run: bool,
-        region: Option<&str>,
-        profile: Option<&str>,
         what: &str,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Target, ActingError> {
-        if name == "aws" && !dry_run && !allowed {
+        let on_aws = is_aws(&spec.endpoint);
+        if on_aws && !dry_run && !allowed {
             return Err(ActingError::NotConfirmed(what.to_owned()));
         }
-        let (creds, chain_region) = if (name == "aws" && !dry_run) || profile.is_some() {
-            let (c, r) = crate::credentials::chain(profile, region)?;
+        let chained = spec.profile.is_some()
+            || (!dry_run && spec.credentials == crate::targets::CredentialSource::Chain);
+        let (creds, chain_region) = if chained {
+            let (c, r) =
+                crate::credentials::chain(spec.profile.as_deref(), spec.region.as_deref())?;
             (Some(c), r)
         } else {
             (None, None)
         };
-        let region = region
-            .map(str::to_owned)
+        let region = spec
+            .region
+            .clone()
             .or(chain_region)
+            .or_else(|| spec.file_region.clone())
             .unwrap_or_else(|| "us-east-1".into());
-        let mut target = if name == "aws" {
-            Target::aws(&region, env)?
-        } else {
-            Target::at_endpoint(name, &region, env)?
-        };
-        if let Some(c) = creds {
-            target.use_credentials(c);
+        let mut target = Target::at_endpoint(&regional(&spec.endpoint, &region), &region, env)?;
+        target.name = spec.name.clone();
+        match creds {
+            Some(c) => target.use_credentials(c),
+            // A dry run of a chain target keeps the example keys: it calls nothing on AWS.
+            None if spec.credentials == crate::targets::CredentialSource::Chain => {}
+            None => {
+                if let Some(c) = spec.credentials.resolve(&region)? {
+                    target.use_credentials(c);
+                }
+            }
+        }
+        target
+            .service_endpoints
+            .extend(spec.service_endpoints.clone());
+        if on_aws {
+            // IAM has one global endpoint; setup steps must not go to STS's host.
+            target
+                .service_endpoints
+                .entry("iam".into())
+                .or_insert_with(|| AWS_IAM_ENDPOINT.into());
+        }
+        target.set_vars(spec.vars.iter().map(String::as_str))?;
+        if let Some(limit) = spec.max_answer_bytes {
+            target.max_answer_bytes = limit;
         }
         Ok(target)
     }
@@ -188,21 +248,6 @@ impl Target {
             );
         }
         Ok(())
-    }
-
-    /// Real AWS: STS at its regional endpoint (the global one for us-east-1), IAM at its
-    /// global one.
-    pub fn aws(region: &str, env: impl Fn(&str) -> Option<String>) -> Result<Target, TargetError> {
-        let sts = if region == "us-east-1" {
-            "https://sts.amazonaws.com".to_owned()
-        } else {
-            format!("https://sts.{region}.amazonaws.com")
-        };
-        let mut t = Target::at_endpoint(&sts, region, env)?;
-        t.name = "aws".into();
-        t.service_endpoints
-            .insert("iam".into(), AWS_IAM_ENDPOINT.into());
-        Ok(t)
     }
 
     fn base_for(&self, service: &str) -> &str {
@@ -313,6 +358,64 @@ mod tests {
         };
         let t = Target::at_endpoint("https://sts.amazonaws.com", "us-east-1", env).unwrap();
         assert_eq!(t.credentials.access_key_id, "AKIAENV");
+    }
+
+    #[test]
+    fn acting_takes_the_targets_keys_region_and_variables_and_guards_aws() {
+        use crate::targets::CredentialSource;
+        let local = Acting {
+            name: "local".into(),
+            endpoint: "http://127.0.0.1:5000".into(),
+            file_region: Some("eu-west-1".into()),
+            credentials: CredentialSource::Keys(Credentials {
+                access_key_id: "AKIDFILE".into(),
+                secret_access_key: "file-secret".into(),
+                session_token: None,
+            }),
+            vars: vec![
+                "account_id=000000000000".into(),
+                "account_id=111111111111".into(),
+            ],
+            max_answer_bytes: Some(10),
+            ..Acting::default()
+        };
+        let t = Target::acting(&local, false, false, "it acts", |_| None).unwrap();
+        assert_eq!(t.name, "local");
+        assert_eq!(t.region, "eu-west-1");
+        assert_eq!(t.credentials.access_key_id, "AKIDFILE");
+        assert_eq!(t.vars["access_key_id"], "AKIDFILE");
+        assert_eq!(
+            t.vars["account_id"], "111111111111",
+            "a later assignment wins"
+        );
+        assert_eq!(t.max_answer_bytes, 10);
+        let flagged = Acting {
+            region: Some("ap-south-1".into()),
+            ..local
+        };
+        let t = Target::acting(&flagged, false, false, "it acts", |_| None).unwrap();
+        assert_eq!(t.region, "ap-south-1", "--region wins over the file");
+
+        let aws = Acting {
+            name: "aws".into(),
+            endpoint: AWS_STS_ENDPOINT.into(),
+            region: Some("eu-west-1".into()),
+            credentials: CredentialSource::Chain,
+            ..Acting::default()
+        };
+        let e = Target::acting(&aws, false, false, "it costs", |_| None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "it costs; confirm with --allow-aws or CONFORM_ALLOW_AWS=1"
+        );
+        // A dry run neither needs the confirmation nor asks the chain.
+        let t = Target::acting(&aws, false, true, "it costs", |_| None).unwrap();
+        assert_eq!(
+            t.url_for("sts", "/", None),
+            "https://sts.eu-west-1.amazonaws.com/"
+        );
+        assert_eq!(t.url_for("iam", "/", None), "https://iam.amazonaws.com/");
+        assert_eq!(t.credentials.access_key_id, EXAMPLE_ACCESS_KEY_ID);
     }
 
     #[test]

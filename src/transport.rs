@@ -34,6 +34,8 @@ pub struct Transport {
     timeout: Duration,
     retries: u32,
     max_answer: u64,
+    /// Answers come back with their headers (`with_headers`).
+    keep_headers: bool,
     /// With a rate, the time the next request may leave, and the interval between them.
     pace: Option<(
         std::sync::Arc<std::sync::Mutex<tokio::time::Instant>>,
@@ -55,6 +57,7 @@ impl Transport {
             timeout,
             retries,
             max_answer: DEFAULT_MAX_ANSWER_BYTES,
+            keep_headers: false,
             pace: None,
         })
     }
@@ -62,6 +65,12 @@ impl Transport {
     /// Answers longer than `bytes` fail their request after at most that much was read.
     pub fn with_answer_limit(mut self, bytes: u64) -> Self {
         self.max_answer = bytes;
+        self
+    }
+
+    /// Answers carry every header they came with (a verbose run prints them).
+    pub fn with_headers(mut self) -> Self {
+        self.keep_headers = true;
         self
     }
 
@@ -126,6 +135,19 @@ impl Transport {
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let headers = if self.keep_headers {
+            resp.headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let limit = self.max_answer;
         // A declared length over the limit fails before any of the body is read.
         if let Some(n) = resp.content_length()
@@ -161,6 +183,7 @@ impl Transport {
             // replace what is not.
             body: String::from_utf8(bytes)
                 .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            headers,
         })
     }
 

@@ -256,3 +256,115 @@ async fn no_form_of_a_secret_reaches_any_output_or_file() {
         assert!(text.contains("[redacted-secret]"), "{}", p.display());
     }
 }
+
+/// Keys the endpoint hands out in its AssumeRole answer, shaped as STS's are.
+const HANDED_SECRET: &str = "CANARYhandedOUTsecret0815/abcdefghijk+XY";
+const HANDED_TOKEN: &str = "CANARYhandedTOKEN/FwoGZXIvYXdzEJr+handed/out==";
+
+/// An AssumeRole answer handing out keys, then every spelling of them again in elements of
+/// their own, as an endpoint that logs what it made into its answer might.
+fn handing_out_answer() -> String {
+    let mut body = format!(
+        "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><Credentials><AccessKeyId>ASIACANARYHANDED0000</AccessKeyId><SecretAccessKey>{HANDED_SECRET}</SecretAccessKey><SessionToken>{HANDED_TOKEN}</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration></Credentials>"
+    );
+    for (who, s) in [("Secret", HANDED_SECRET), ("Token", HANDED_TOKEN)] {
+        for (i, (_, form)) in spellings(s).iter().enumerate() {
+            let text = if form.contains("&#") {
+                form.clone()
+            } else {
+                xml_named(form)
+            };
+            body.push_str(&format!("<Echo{who}{i}>{text}</Echo{who}{i}>"));
+        }
+        body.push_str(&format!("<Echo{who}Cdata><![CDATA[{s}]]></Echo{who}Cdata>"));
+        for (i, b) in blobs(s).iter().enumerate() {
+            body.push_str(&format!("<Echo{who}Blob{i}>{b}</Echo{who}Blob{i}>"));
+        }
+    }
+    body.push_str("</AssumeRoleResult></AssumeRoleResponse>");
+    body
+}
+
+/// `run --verbose` prints every request and answer as it happens: the target's own secret
+/// and token, and the keys the endpoint hands out, must show in no form, in the requests
+/// (a session token header, the signature) or in the answers, headers included.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_verbose_run_shows_every_exchange_and_no_form_of_a_secret() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(|req: &Request| {
+            let echo = format!("echo={}", percent(TOKEN, |_| false));
+            match common::action(&req.body).as_str() {
+                // Past the 4 KB a verbose run shows of a body, with its secrets at the start.
+                "GetCallerIdentity" => ResponseTemplate::new(200)
+                    .set_body_raw(
+                        xml_answer().replace(
+                            "</GetCallerIdentityResult>",
+                            &format!(
+                                "<Padding>{}</Padding></GetCallerIdentityResult>",
+                                "x".repeat(8000)
+                            ),
+                        ),
+                        "text/xml",
+                    )
+                    .insert_header("x-echo", echo.as_str()),
+                "AssumeRole" => ResponseTemplate::new(200)
+                    .set_body_raw(handing_out_answer(), "text/xml")
+                    .insert_header("x-handed", HANDED_TOKEN),
+                _ => ResponseTemplate::new(400).set_body_raw(text_answer(), "text/plain"),
+            }
+        })
+        .mount(&server)
+        .await;
+    let (_dir, root) = common::starter_copy();
+    let out = Command::new(env!("CARGO_BIN_EXE_conform"))
+        .arg("--root")
+        .arg(&root)
+        .args([
+            "run",
+            "--verbose",
+            "--endpoint",
+            &server.uri(),
+            "--jobs",
+            "1",
+            "--no-new",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "AKIACANARYEXAMPLE000")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_SESSION_TOKEN", TOKEN)
+        .env("CI", "")
+        .output()
+        .expect("conform runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // The one step of each of the four cases showed its request and its answer.
+    assert_eq!(stderr.matches("\n> POST ").count(), 4, "{stderr}");
+    assert_eq!(stderr.matches("\n< HTTP ").count(), 4, "{stderr}");
+    assert!(stderr.contains("Signature=[left out]"), "{stderr}");
+    assert!(
+        stderr.contains("> x-amz-security-token: [redacted-secret]"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("<SecretAccessKey>[redacted-secret]</SecretAccessKey>"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("< x-handed: [redacted-secret]"), "{stderr}");
+    assert!(
+        stderr.contains("--verbose shows the first 4 KB of a body"),
+        "{stderr}"
+    );
+    let mut hits = Vec::new();
+    find_forms("stdout", &out.stdout, &mut hits);
+    find_forms("stderr", &out.stderr, &mut hits);
+    for s in [HANDED_SECRET, HANDED_TOKEN] {
+        for (name, form) in forbidden(s) {
+            for (what, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+                if bytes.windows(form.len()).any(|w| w == form.as_bytes()) {
+                    hits.push(format!("{what}: {name} of {s}"));
+                }
+            }
+        }
+    }
+    assert!(hits.is_empty(), "leaks:\n{}", hits.join("\n"));
+}

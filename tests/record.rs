@@ -458,3 +458,106 @@ async fn a_profile_of_the_shared_files_supplies_keys_and_region() {
         );
     }
 }
+
+/// `record --missing` against a local target (named in the targets file, so its name is the
+/// same from run to run): a snapshot already recorded from it stays byte for byte and its
+/// case is not even sent; a missing one is written, and so is one whose answers came from
+/// elsewhere (here: documented), since that target's recording of it is what is missing.
+#[tokio::test(flavor = "multi_thread")]
+async fn record_missing_records_only_what_this_target_has_not_answered() {
+    let server = common::start(Deviation::None).await;
+    let (_dir, root) = common::starter_copy();
+    std::fs::write(
+        root.join("conform.toml"),
+        format!("[targets.local]\nendpoint = \"{}\"\n", server.uri()),
+    )
+    .unwrap();
+    let snaps = root.join("snapshots/sts");
+    let recorded = snaps.join("AssumeRole/assume_role_doc_example_boto3.snap");
+    let missing = snaps.join("GetCallerIdentity/get_caller_identity.snap");
+    let documented = snaps.join("AssumeRole/assume_role_session_name_too_short.snap");
+    // One case recorded from this target before, one snapshot gone.
+    let o = conform(
+        &root,
+        &[
+            "record",
+            "--target",
+            "local",
+            "--filter",
+            "doc_example_boto3",
+        ],
+        &[],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    std::fs::remove_file(&missing).unwrap();
+    let recorded_before = std::fs::read(&recorded).unwrap();
+    let documented_before = std::fs::read_to_string(&documented).unwrap();
+    let sent_before = server.received_requests().await.unwrap().len();
+
+    let o = conform(&root, &["record", "--target", "local", "--missing"], &[]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains(
+            "--missing: 1 of 4 cases have a snapshot recorded against local and are left as they are"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("recorded 3 snapshots"), "{out}");
+    assert_eq!(std::fs::read(&recorded).unwrap(), recorded_before);
+    let sent: Vec<String> = server.received_requests().await.unwrap()[sent_before..]
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert!(
+        !sent.iter().any(|b| b.contains("testAssumeRoleSession")),
+        "the recorded case was sent again: {sent:#?}"
+    );
+    let written = std::fs::read_to_string(&missing).unwrap();
+    assert!(
+        written.contains("answers recorded against local (us-east-1)"),
+        "{written}"
+    );
+    let rerecorded = std::fs::read_to_string(&documented).unwrap();
+    assert_ne!(rerecorded, documented_before);
+    assert!(
+        rerecorded.contains("answers recorded against local (us-east-1)"),
+        "{rerecorded}"
+    );
+
+    // Once everything is recorded, nothing is missing and nothing is sent.
+    let sent_before = server.received_requests().await.unwrap().len();
+    let o = conform(&root, &["record", "--target", "local", "--missing"], &[]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("nothing is missing"), "{out}");
+    assert_eq!(server.received_requests().await.unwrap().len(), sent_before);
+}
+
+/// For AWS, a snapshot is recorded when its header says it was recorded against AWS.
+#[test]
+fn record_missing_for_aws_leaves_what_aws_answered() {
+    let (_dir, root) = common::starter_copy();
+    let snap = root.join("snapshots/sts/AssumeRole/assume_role_doc_example_boto3.snap");
+    let text = std::fs::read_to_string(&snap).unwrap();
+    let text = text.replace(
+        "provenance: documented,",
+        "provenance: recorded against aws (us-east-1) on 2026-11-30 by conform 0.1.0,",
+    );
+    std::fs::write(&snap, text).unwrap();
+    let o = conform(
+        &root,
+        &["record", "--target", "aws", "--missing", "--dry-run"],
+        &[],
+    );
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("--missing: 1 of 4 cases"), "{out}");
+    assert!(out.contains("would record 3 cases against aws"), "{out}");
+    assert!(!out.contains("assume_role_doc_example_boto3"), "{out}");
+}

@@ -39,6 +39,7 @@ fn transcript(body: &str, status: u16) -> String {
         reason: "OK".to_owned(),
         content_type: Some("text/xml".to_owned()),
         body: body.to_owned(),
+        headers: Vec::new(),
     };
     // A fixed clock, so a crash reproduces.
     let sent_at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);

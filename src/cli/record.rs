@@ -15,23 +15,13 @@ use crate::{allowed_on_aws, is_ci};
 
 /// The target of `record` and `cleanup`; None (after saying why) when AWS is not confirmed.
 pub(crate) fn acting_target(
-    name: &str,
+    spec: &conform::target::Acting,
     allow: bool,
     dry_run: bool,
-    region: Option<&str>,
-    profile: Option<&str>,
     what: &str,
 ) -> anyhow::Result<Option<Target>> {
     let env = |k: &str| std::env::var(k).ok();
-    match Target::acting(
-        name,
-        allowed_on_aws(allow),
-        dry_run,
-        region,
-        profile,
-        what,
-        env,
-    ) {
+    match Target::acting(spec, allowed_on_aws(allow), dry_run, what, env) {
         Ok(t) => Ok(Some(t)),
         Err(e @ conform::target::ActingError::NotConfirmed(_)) => {
             eprintln!(
@@ -50,18 +40,14 @@ pub(crate) fn acting_target(
 
 pub(crate) fn cleanup(
     suite: Suite,
-    target: &str,
+    spec: &conform::target::Acting,
     allow: bool,
-    region: Option<&str>,
-    profile: Option<&str>,
     dry_run: bool,
 ) -> anyhow::Result<ExitCode> {
     let Some(target) = acting_target(
-        target,
+        spec,
         allow,
         dry_run,
-        region,
-        profile,
         "cleanup deletes what recordings left in the account (the resources files name each kind)",
     )?
     else {
@@ -98,19 +84,29 @@ pub(crate) fn cleanup(
     })
 }
 
-pub(crate) fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn record(
+    suite: Suite,
+    args: RecordArgs,
+    root: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let mut spec = acting(
+        args.target.as_deref(),
+        args.endpoint.as_deref(),
+        args.targets.as_deref(),
+        root,
+    )?;
+    spec.region = args.region.clone();
+    spec.profile = args.profile.clone();
+    spec.vars.extend(args.vars.iter().cloned());
     let Some(mut target) = acting_target(
-        &args.target,
+        &spec,
         args.allow_aws,
         args.dry_run,
-        args.region.as_deref(),
-        args.profile.as_deref(),
         "recording against AWS creates resources in the account (IAM roles, SNS topics, ...) and calls each service with its credentials",
     )?
     else {
         return Ok(ExitCode::from(2));
     };
-    target.set_vars(args.vars.iter().map(String::as_str))?;
     // Which answers mean "ask again later", from every service's data.
     let mut retry = conform::resources::Retry::default();
     for r in suite.resources.values() {
@@ -123,10 +119,29 @@ pub(crate) fn record(suite: Suite, args: RecordArgs) -> anyhow::Result<ExitCode>
         target.max_answer_bytes = limit;
     }
     let suite = Arc::new(suite);
-    let selected = suite.select_indices(&args.filters, false);
+    let mut selected = suite.select_indices(&args.filters, false);
     if selected.is_empty() {
         eprintln!("no case matches the filters {:?}", args.filters);
         return Ok(ExitCode::from(2));
+    }
+    if args.missing {
+        let against_aws = conform::target::is_aws(&target.endpoint);
+        let before = selected.len();
+        selected.retain(|&i| {
+            !suite
+                .snapshots
+                .header(&suite.cases[i])
+                .is_some_and(|h| conform::record::recorded_by(h, &target.name, against_aws))
+        });
+        println!(
+            "--missing: {} of {before} cases have a snapshot recorded against {} and are left as they are",
+            before - selected.len(),
+            target.name
+        );
+        if selected.is_empty() {
+            println!("nothing is missing: every selected case is recorded");
+            return Ok(ExitCode::SUCCESS);
+        }
     }
     if args.dry_run {
         println!(

@@ -91,11 +91,13 @@ pub(crate) fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode>
         interrupt.clone(),
         "no more cases start; those under way run their cleanup steps, then the summary and reports",
     );
-    let runner = Arc::new(
-        Runner::new(Arc::clone(&suite), plan.target.clone(), secrets.clone())?
-            .with_interrupt(interrupt.clone())
-            .forgetting_passed(),
-    );
+    let mut runner = Runner::new(Arc::clone(&suite), plan.target.clone(), secrets.clone())?
+        .with_interrupt(interrupt.clone())
+        .forgetting_passed();
+    if args.verbose {
+        runner = runner.showing_exchanges();
+    }
+    let runner = Arc::new(runner);
 
     let terminal =
         terminal::Terminal::new(indices.len(), !is_ci() && std::io::stderr().is_terminal());

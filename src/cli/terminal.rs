@@ -7,12 +7,57 @@ use std::time::Duration;
 use conform::baseline::Gate;
 use conform::deviation::Level;
 use conform::report::{self, CaseReport, Judged, RunReport, Status};
-use conform::runner::{CaseResult, Event, Outcome, StopKind};
+use conform::runner::{CaseResult, Event, Exchange, Outcome, StopKind};
 use conform::suite::Suite;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// The most lines of one kind shown; the reports list them all.
 const SHOWN: usize = 50;
+
+/// How much of a body `run --verbose` shows: a whole STS answer (a few KB) fits, a page of
+/// a long IAM list does not need to.
+const BODY_SHOWN: usize = 4096;
+
+/// A request and its answer as `run --verbose` prints them, in curl's manner: `>` for what
+/// was sent, `<` for what came back, then each body (made visible and cut).
+fn exchange(e: &Exchange) -> String {
+    use std::fmt::Write as _;
+    let body = |text: &str| -> String {
+        let shown = report::cut(
+            text,
+            usize::MAX,
+            BODY_SHOWN,
+            "--verbose shows the first 4 KB of a body",
+        );
+        let mut b = report::visible(&shown).into_owned();
+        if !b.is_empty() && !b.ends_with('\n') {
+            b.push('\n');
+        }
+        b
+    };
+    let r = &e.request;
+    let mut out = format!("* {} step {}\n", e.case, e.call);
+    let _ = writeln!(out, "> {} {}", r.method, report::visible(&r.url));
+    for (k, v) in &r.headers {
+        let _ = writeln!(out, "> {k}: {}", report::visible(v));
+    }
+    out.push_str(">\n");
+    out.push_str(&body(&String::from_utf8_lossy(&r.body)));
+    match &e.answer {
+        Ok(a) => {
+            let _ = writeln!(out, "< HTTP {} {}", a.status, a.reason);
+            for (k, v) in &a.headers {
+                let _ = writeln!(out, "< {k}: {}", report::visible(v));
+            }
+            out.push_str("<\n");
+            out.push_str(&body(&a.body));
+        }
+        Err(why) => {
+            let _ = writeln!(out, "< no answer: {}", report::visible(why));
+        }
+    }
+    out
+}
 
 pub struct Terminal {
     bar: ProgressBar,
@@ -46,6 +91,7 @@ impl Terminal {
             } => self.bar.suspend(|| {
                 eprintln!("retry: {call}: {why}, retrying in {} ms", delay.as_millis())
             }),
+            Event::Exchange(e) => self.bar.suspend(|| eprint!("{}", exchange(e))),
             Event::CaseStarted { .. } | Event::StepAnswered { .. } => {}
         }
     }

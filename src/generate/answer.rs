@@ -70,6 +70,7 @@ pub(super) fn expected(
             .to_owned(),
         content_type: Some("text/xml".to_owned()),
         body,
+        headers: Vec::new(),
     };
     let mut redactor = Redactor::new(rules, vars);
     let normalized = normalize::response(&answer, &mut redactor, SystemTime::now());

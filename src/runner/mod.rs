@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
-pub use self::event::Event;
+pub use self::event::{Event, Exchange};
 pub use self::interrupt::Interrupt;
 pub use self::policy::Policy;
 pub(crate) use self::step::Answer;
@@ -69,6 +69,8 @@ pub struct Runner {
     secrets: Secrets,
     /// Passing cases come back without their transcript (`forgetting_passed`).
     forget_passed: bool,
+    /// Each request and answer is told as an `Event::Exchange` (`showing_exchanges`).
+    show_exchanges: bool,
     /// Account-wide names held by the cases running now.
     claims: claims::Claims,
 }
@@ -103,6 +105,7 @@ impl Runner {
             transport,
             secrets,
             forget_passed: false,
+            show_exchanges: false,
             claims: claims::Claims::default(),
         })
     }
@@ -129,6 +132,14 @@ impl Runner {
     /// files need is only the answers that differ, and a long run's memory stays small.
     pub fn forgetting_passed(mut self) -> Self {
         self.forget_passed = true;
+        self
+    }
+
+    /// Tells every request and its answer, with their headers, as `Event::Exchange`
+    /// (`run --verbose`): scrubbed of every secret the run has met, the answer's own too.
+    pub fn showing_exchanges(mut self) -> Self {
+        self.show_exchanges = true;
+        self.transport = self.transport.with_headers();
         self
     }
 

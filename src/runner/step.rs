@@ -5,7 +5,7 @@
 use std::time::SystemTime;
 
 use super::Runner;
-use super::event::{Event, Events};
+use super::event::{Event, Events, Exchange};
 use crate::model::Model;
 use crate::normalize;
 use crate::query;
@@ -283,11 +283,22 @@ impl Runner {
             .map_err(|e| StepError::NotSent(e.to_string()))?;
             request.headers.extend(signed);
         }
+        let showing = self.show_exchanges && events.listening();
+        let tell = |answer: Result<&crate::http::HttpResponse, String>| {
+            if showing {
+                let case = self.suite.cases[events.index()].test_name();
+                let e = Exchange::scrubbed(case, call_name(step), &request, answer, &self.secrets);
+                events.send(Event::Exchange(Box::new(e)));
+            }
+        };
         let mut sent_at = SystemTime::now();
-        let mut response = self.transport.send(&request).await?;
+        let mut response = self.transport.send(&request).await.inspect_err(|e| {
+            tell(Err(e.to_string()));
+        })?;
         if let Some(policy) = &self.policy {
             let mut retries = 0;
             while let Some((why, delay)) = policy.retry(&response, fresh_state, retries) {
+                tell(Ok(&response));
                 retries += 1;
                 events.send(Event::Retrying {
                     index: events.index(),
@@ -297,10 +308,19 @@ impl Runner {
                 });
                 tokio::time::sleep(delay).await;
                 sent_at = SystemTime::now();
-                response = self.transport.send(&request).await?;
+                response = self.transport.send(&request).await.inspect_err(|e| {
+                    tell(Err(e.to_string()));
+                })?;
             }
         }
         let normalized = normalize::response(&response, redactor, sent_at);
+        if showing {
+            // The answer's own secrets (keys it hands out) are known only now.
+            for s in &redactor.secrets {
+                self.secrets.add(s);
+            }
+            tell(Ok(&response));
+        }
         let (captured, missing) = capture(step, normalized.document.as_ref());
         static CODE: std::sync::LazyLock<Option<ElementPath>> =
             std::sync::LazyLock::new(|| ElementPath::parse("//Code").ok());

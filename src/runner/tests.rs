@@ -138,6 +138,7 @@ async fn captures_feed_later_steps_and_a_case_tells_its_events_in_order() {
                 Event::CaseStarted { test_name, .. } => format!("started {test_name}"),
                 Event::StepAnswered { step, status, .. } => format!("{step}: {status:?}"),
                 Event::Retrying { call, .. } => format!("retrying {call}"),
+                Event::Exchange(e) => format!("exchange {}", e.call),
                 Event::CaseFinished { result, .. } => format!("finished {}", result.test_name),
             })
         })

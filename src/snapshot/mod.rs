@@ -198,6 +198,13 @@ impl SnapshotStore {
             .collect()
     }
 
+    /// The `description:` of `case`'s snapshot, when it was read at load.
+    pub fn header(&self, case: &Case) -> Option<&str> {
+        self.headers
+            .get(&Self::relative_path(case))
+            .map(|(description, _)| description.as_str())
+    }
+
     /// Rewrites the header of `case`'s snapshot, its contents untouched.
     pub fn rewrite_header(&self, case: &Case, description: &str) -> Result<PathBuf, WriteError> {
         let contents = self.expected(case).unwrap_or_default();

@@ -26,7 +26,8 @@ enum Task {
     /// endpoint (your emulator, AWS).
     Conformance(ConformanceArgs),
     /// Record fresh snapshots (`conform record`) into this checkout; every argument is
-    /// `conform record`'s (`--target aws|URL`, `--allow-aws`, `--region`, `--filter`, `--dry-run`).
+    /// `conform record`'s (`--target NAME|URL`, `--endpoint`, `--allow-aws`, `--region`, `--filter`,
+    /// `--missing`, `--dry-run`).
     Record {
         #[arg(
             allow_hyphen_values = true,

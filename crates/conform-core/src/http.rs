@@ -16,4 +16,7 @@ pub struct HttpResponse {
     pub reason: String,
     pub content_type: Option<String>,
     pub body: String,
+    /// Every header as it came, only when the transport was asked to keep them (a verbose
+    /// run shows them); otherwise empty, so a run does not copy what nothing reads.
+    pub headers: Vec<(String, String)>,
 }

@@ -73,6 +73,7 @@ mod tests {
                 .into(),
             content_type: ct.map(str::to_owned),
             body: body.into(),
+            headers: Vec::new(),
         }
     }
 
