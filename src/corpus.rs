@@ -13,9 +13,7 @@ use sha2::Digest;
 pub enum CorpusError {
     #[error("the corpus built into conform is unreadable ({0}); rebuild conform")]
     Archive(std::io::Error),
-    #[error(
-        "{path} exists; export into an empty directory (or a new one), nothing was written"
-    )]
+    #[error("{path} exists; export into an empty directory (or a new one), nothing was written")]
     Exists { path: PathBuf },
     #[error("cannot write {path}: {source}")]
     Write {

@@ -417,11 +417,7 @@ mod tests {
         let layout = Layout::at(std::path::Path::new(env!("CARGO_MANIFEST_DIR")));
         let name = "sts::AssumeRole::assume_role_inline_policy".to_owned();
         let filters = [name.clone()];
-        let against = Suite::load_selected(
-            &layout,
-            Plan::selection(&filters, true, true),
-        )
-        .unwrap();
+        let against = Suite::load_selected(&layout, Plan::selection(&filters, true, true)).unwrap();
         let [case] = against.cases.as_slice() else {
             panic!("one case selected, not {}", against.cases.len())
         };

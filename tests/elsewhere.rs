@@ -38,7 +38,9 @@ fn repo_corpus() -> Vec<PathBuf> {
         for entry in std::fs::read_dir(root.join(rel)).unwrap() {
             let entry = entry.unwrap();
             let name = entry.file_name().into_string().unwrap();
-            if name.starts_with('.') || name.ends_with(".snap.new") || name.ends_with(".pending-snap")
+            if name.starts_with('.')
+                || name.ends_with(".snap.new")
+                || name.ends_with(".pending-snap")
             {
                 continue;
             }
@@ -51,10 +53,14 @@ fn repo_corpus() -> Vec<PathBuf> {
         }
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<PathBuf> = ["conform.toml", "scripts/moto-venv.sh", "scripts/localstack-venv.sh"]
-        .into_iter()
-        .map(PathBuf::from)
-        .collect();
+    let mut files: Vec<PathBuf> = [
+        "conform.toml",
+        "scripts/moto-venv.sh",
+        "scripts/localstack-venv.sh",
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .collect();
     for dir in ["scenarios", "snapshots", "models", "baselines"] {
         walk(root, Path::new(dir), &mut files);
     }
@@ -119,7 +125,9 @@ fn the_exported_corpus_is_the_repositorys_and_runs_on_the_built_in_target() {
         .output()
         .unwrap();
     assert_eq!(again.status.code(), Some(2), "{}", text(&again));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("exists; export into an empty directory"));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("exists; export into an empty directory")
+    );
 
     let run = conform(tmp.path(), &cache)
         .args(["--root", "corpus", "run"])
@@ -127,7 +135,10 @@ fn the_exported_corpus_is_the_repositorys_and_runs_on_the_built_in_target() {
         .unwrap();
     let shown = text(&run);
     assert!(run.status.success(), "{shown}");
-    assert!(shown.contains(" passed, 0 failed, 0 missing a snapshot, 0 errors"), "{shown}");
+    assert!(
+        shown.contains(" passed, 0 failed, 0 missing a snapshot, 0 errors"),
+        "{shown}"
+    );
     assert!(!shown.contains("holds no scenarios"), "{shown}");
     assert!(!cache.exists(), "an exported corpus is run where it is");
 }
@@ -139,7 +150,11 @@ fn a_run_where_the_root_holds_no_scenarios_uses_the_built_in_corpus() {
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     let out = conform(&empty, &cache)
-        .args(["run", "--exact", "sts::GetCallerIdentity::caller_identity_empty_body"])
+        .args([
+            "run",
+            "--exact",
+            "sts::GetCallerIdentity::caller_identity_empty_body",
+        ])
         .output()
         .unwrap();
     let shown = text(&out);
@@ -148,7 +163,10 @@ fn a_run_where_the_root_holds_no_scenarios_uses_the_built_in_corpus() {
         shown.contains(". holds no scenarios/: using the corpus built into conform"),
         "{shown}"
     );
-    assert!(shown.contains("1 cases against the built-in replay server"), "{shown}");
+    assert!(
+        shown.contains("1 cases against the built-in replay server"),
+        "{shown}"
+    );
     // Unpacked once, into the cache directory; the user's directory is left as it was.
     assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
     let unpacked: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
@@ -228,7 +246,10 @@ fn run_target_starts_the_emulator_from_its_recipe_and_stops_it_at_the_end() {
     assert!(out.status.success(), "{shown}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("starting moto from its recipe"), "{shown}");
-    assert!(stderr.contains("fake-moto 1.0 ready on http://127.0.0.1:"), "{shown}");
+    assert!(
+        stderr.contains("fake-moto 1.0 ready on http://127.0.0.1:"),
+        "{shown}"
+    );
     assert!(shown.contains(" passed, 0 failed"), "{shown}");
     let report = std::fs::read_to_string(project.join("report.json")).unwrap();
     assert!(report.contains("\"fake-moto 1.0\""), "{report}");
@@ -242,7 +263,11 @@ fn run_target_starts_the_emulator_from_its_recipe_and_stops_it_at_the_end() {
 
 /// conform with its stderr read line by line until `line` shows.
 fn spawn_until(cmd: &mut Command, line: &str) -> (Child, String) {
-    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut seen = String::new();
     for l in lines.by_ref() {
@@ -255,6 +280,8 @@ fn spawn_until(cmd: &mut Command, line: &str) -> (Child, String) {
             return (child, seen);
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("conform never said {line:?}:\n{seen}");
 }
 

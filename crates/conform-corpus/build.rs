@@ -33,8 +33,8 @@ fn main() {
     let mut tar = tar::Builder::new(gz);
     for rel in &files {
         let path = root.join(rel);
-        let bytes = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let bytes =
+            std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
         let mut header = tar::Header::new_gnu();
         header.set_size(bytes.len() as u64);
         header.set_mode(if executable(&path) { 0o755 } else { 0o644 });
@@ -61,12 +61,15 @@ fn walk(root: &Path, dir: &Path, files: &mut Vec<PathBuf>) {
         let entry = entry.expect("cannot list a corpus directory");
         let name = entry.file_name();
         let name = name.to_str().expect("corpus paths are UTF-8");
-        if name.starts_with('.') || name.ends_with(".snap.new") || name.ends_with(".pending-snap")
-        {
+        if name.starts_with('.') || name.ends_with(".snap.new") || name.ends_with(".pending-snap") {
             continue;
         }
         let rel = dir.join(name);
-        if entry.file_type().expect("cannot stat a corpus file").is_dir() {
+        if entry
+            .file_type()
+            .expect("cannot stat a corpus file")
+            .is_dir()
+        {
             walk(root, &rel, files);
         } else {
             files.push(rel);

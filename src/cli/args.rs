@@ -311,10 +311,7 @@ pub(crate) struct RunArgs {
 /// Fills what the flags leave open from the named target of the targets file (`targets`,
 /// unless --targets names another). A target with a start recipe is started by the run,
 /// unless --endpoint names one already running: the file's endpoint is then not used.
-pub(crate) fn with_target(
-    mut args: RunArgs,
-    targets: &std::path::Path,
-) -> anyhow::Result<RunArgs> {
+pub(crate) fn with_target(mut args: RunArgs, targets: &std::path::Path) -> anyhow::Result<RunArgs> {
     let Some(name) = args.target.clone() else {
         return Ok(args);
     };

@@ -26,7 +26,11 @@ pub(crate) fn export(dir: &Path) -> anyhow::Result<ExitCode> {
 /// (XDG_CACHE_HOME, else ~/.cache) under `conform`. An emulator's recipe installs it beside
 /// the corpus (`target/moto-venv`), so the install is done once per corpus, not per run.
 fn cache_dir() -> PathBuf {
-    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     var("CONFORM_CACHE_DIR")
         .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("conform")))
         .or_else(|| var("HOME").map(|d| d.join(".cache").join("conform")))

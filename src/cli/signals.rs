@@ -10,8 +10,7 @@ pub(crate) const INTERRUPTED: u8 = 130;
 
 /// The emulator a run started, which an exit on a second signal (skipping Drop) must stop:
 /// it runs in a process group of its own, so no signal reaches it but ours.
-static EMULATOR: std::sync::Mutex<Option<conform::emulator::Stopper>> =
-    std::sync::Mutex::new(None);
+static EMULATOR: std::sync::Mutex<Option<conform::emulator::Stopper>> = std::sync::Mutex::new(None);
 
 pub(crate) fn stop_on_exit(stopper: conform::emulator::Stopper) {
     if let Ok(mut e) = EMULATOR.lock() {

@@ -34,7 +34,15 @@ fn the_target_goes_to_conform_run_which_starts_its_emulator() {
     let status = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["conformance", "--targets"])
         .arg(dir.path().join("conform.toml"))
-        .args(["--target", "fake", "--exact", "--jobs", "3", "--", "assume_role"])
+        .args([
+            "--target",
+            "fake",
+            "--exact",
+            "--jobs",
+            "3",
+            "--",
+            "assume_role",
+        ])
         .env("CONFORM_BIN", &bin)
         .env_remove("CONFORM_ENDPOINT")
         .current_dir(dir.path())
