@@ -42,6 +42,8 @@ pub enum EmulatorError {
         log: PathBuf,
         tail: String,
     },
+    #[error("`{name}` was not started: interrupted while it was being brought up")]
+    Interrupted { name: String },
     #[error("`{name}`: {what}: {source}")]
     Io {
         name: String,
@@ -73,21 +75,50 @@ impl Emulator {
     /// `dir` is the targets file's directory. Its output goes to
     /// `dir/target/emulators/<name>/<port>/server.log`, its `{state}` is `state/` beside it.
     pub fn start(name: &str, launch: &Launch, dir: &Path) -> Result<Emulator, EmulatorError> {
+        Emulator::start_unless(name, launch, dir, &|| false)
+    }
+
+    /// [`Emulator::start`], given up as soon as `interrupted` says so (a Ctrl-C while moto
+    /// installs or LocalStack takes a minute to answer): the install step and the emulator
+    /// are stopped, nothing is left running.
+    pub fn start_unless(
+        name: &str,
+        launch: &Launch,
+        dir: &Path,
+        interrupted: &dyn Fn() -> bool,
+    ) -> Result<Emulator, EmulatorError> {
         let io = |what: String| {
             let name = name.to_owned();
             move |source| EmulatorError::Io { name, what, source }
         };
         if let Some((program, args)) = launch.install.split_first() {
-            let status = Command::new(resolve(program, dir))
+            let mut install = Command::new(resolve(program, dir))
                 .args(args)
                 .current_dir(dir)
+                .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .status()
+                .spawn()
                 .map_err(|source| EmulatorError::Spawn {
                     name: name.to_owned(),
                     program: program.clone(),
                     source,
                 })?;
+            let status = loop {
+                if let Some(status) = install
+                    .try_wait()
+                    .map_err(io("cannot wait for the install step".into()))?
+                {
+                    break status;
+                }
+                if interrupted() {
+                    let _ = install.kill();
+                    let _ = install.wait();
+                    return Err(EmulatorError::Interrupted {
+                        name: name.to_owned(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            };
             if !status.success() {
                 return Err(EmulatorError::Install {
                     name: name.to_owned(),
@@ -167,6 +198,12 @@ impl Emulator {
             }
             if answers(port, &launch.ready) {
                 return Ok(emulator);
+            }
+            if interrupted() {
+                // `emulator` drops here and stops the process.
+                return Err(EmulatorError::Interrupted {
+                    name: name.to_owned(),
+                });
             }
             if Instant::now() >= deadline {
                 // `emulator` drops here and stops the process.

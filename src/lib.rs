@@ -13,6 +13,7 @@ pub mod call;
 pub mod check;
 pub mod cleanup;
 pub mod consistency;
+pub mod corpus;
 pub mod coverage;
 pub mod credentials;
 pub mod emulator;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use conform::plan::Plan;
-use conform::suite::{Selection, Suite, SuiteError};
+use conform::suite::{Layout, Selection, Suite, SuiteError};
 
 fn main() -> ExitCode {
     quiet_on_closed_output();
@@ -91,7 +91,29 @@ fn quiet_on_closed_output() {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let layout = layout(&cli.layout);
+    if let Command::Export { dir } = &cli.command {
+        return export(dir);
+    }
+    let mut layout = layout(&cli.layout);
+    let mut targets = cli.layout.root.join("conform.toml");
+    // Run, list and serve only read the project: where the root holds none, they use the
+    // corpus built into this binary, and its targets file unless the root has one.
+    let reads_only = matches!(
+        cli.command,
+        Command::Run(_) | Command::List { .. } | Command::Serve { .. }
+    );
+    let built_in = reads_only
+        && cli.layout.scenarios.is_none()
+        && cli.layout.snapshots.is_none()
+        && cli.layout.models.is_none()
+        && !layout.scenarios.exists();
+    if built_in {
+        let dir = unpacked(&cli.layout.root)?;
+        layout = Layout::at(&dir);
+        if !targets.exists() {
+            targets = dir.join("conform.toml");
+        }
+    }
     // A run with filters reads only what its cases need; every other command reads all.
     // The plan says whether the snapshots stay on disk, from the endpoint the targets file
     // may give, so its entry is read before the suite.
@@ -99,8 +121,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(mut args) => {
             let more = std::mem::take(&mut args.more_filters);
             args.filters.extend(more);
-            let args = with_target(*args, &cli.layout.root)?;
-            let selection = Plan::selection(&args.filters, args.exact, args.endpoint.as_deref());
+            let mut args = with_target(*args, &targets)?;
+            // Candidates for review belong beside the user's snapshots, not in a cache.
+            args.no_new |= built_in;
+            let selection = Plan::selection(
+                &args.filters,
+                args.exact,
+                args.endpoint.is_some() || args.start.is_some(),
+            );
             set_allocator(args.exact);
             (Command::Run(Box::new(args)), selection)
         }
@@ -192,6 +220,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             md,
             html,
         } => matrix(&reports, &baselines, md, html),
+        Command::Export { .. } => unreachable!("handled before the project is loaded"),
         Command::Cleanup {
             target,
             targets,

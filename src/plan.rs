@@ -132,9 +132,10 @@ impl Plan {
     /// their snapshots read at load only when the built-in replay server (no endpoint) needs
     /// them in memory to answer. Against an endpoint each is read once, when its case is
     /// judged; reading them at load too would read each twice.
-    pub fn selection(filters: &[String], exact: bool, endpoint: Option<&str>) -> Selection {
+    /// `endpoint`: the run will have one (given, or an emulator started from its recipe).
+    pub fn selection(filters: &[String], exact: bool, endpoint: bool) -> Selection {
         let selection = Selection::new(filters.to_vec(), exact);
-        if starts_built_in(endpoint) {
+        if !endpoint {
             selection
         } else {
             selection.leaving_snapshots_on_disk()
@@ -416,11 +417,7 @@ mod tests {
         let layout = Layout::at(std::path::Path::new(env!("CARGO_MANIFEST_DIR")));
         let name = "sts::AssumeRole::assume_role_inline_policy".to_owned();
         let filters = [name.clone()];
-        let against = Suite::load_selected(
-            &layout,
-            Plan::selection(&filters, true, Some("http://127.0.0.1:9")),
-        )
-        .unwrap();
+        let against = Suite::load_selected(&layout, Plan::selection(&filters, true, true)).unwrap();
         let [case] = against.cases.as_slice() else {
             panic!("one case selected, not {}", against.cases.len())
         };
@@ -430,7 +427,7 @@ mod tests {
         let judged = against.snapshots.read_expected(case).unwrap().unwrap();
         // The built-in replay server answers from the snapshots, so they are read at load.
         let replayed =
-            Suite::load_selected(&layout, Plan::selection(&filters, true, None)).unwrap();
+            Suite::load_selected(&layout, Plan::selection(&filters, true, false)).unwrap();
         assert_eq!(
             replayed.snapshots.expected(&replayed.cases[0]),
             Some(judged.as_ref())

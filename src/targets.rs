@@ -212,8 +212,8 @@ pub struct TargetSpec {
     /// named goes to `endpoint`.
     #[serde(default)]
     pub endpoints: BTreeMap<String, String>,
-    /// How conform starts it (`cargo xtask conformance --target NAME`); without it the
-    /// target must already be running at `endpoint`.
+    /// How conform starts it (`conform run --target NAME`, unless `--endpoint` names one
+    /// running); without it the target must already be running at `endpoint`.
     pub start: Option<Launch>,
     /// Deviations the target is not judged on (a kind, paths, cases), each with its reason:
     /// reports show them as not judged, the gate and the grades leave them out.

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use conform::suite::Layout;
 
@@ -226,6 +227,13 @@ pub(crate) enum Command {
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         idle_timeout: Option<u64>,
     },
+    /// Write the corpus this binary carries (scenarios, snapshots, models, baselines,
+    /// conform.toml and the install scripts its recipes run) into DIR, to read, change or run
+    /// with --root DIR. Never overwrites a file.
+    Export {
+        /// Where to write it (created if missing).
+        dir: PathBuf,
+    },
     /// Write limit cases from the models: for each refused side of a constraint no
     /// hand-written case covers, scenarios/<service>/<Operation>/limits.generated.yaml and
     /// the snapshots of its cases (the refusal in the service's validation format, from
@@ -320,9 +328,15 @@ pub(crate) struct RunArgs {
     pub(crate) region: Option<String>,
     /// A target named in the targets file: its endpoint, region, credentials, variables and
     /// baseline (flags given here win), or an endpoint URL (as --endpoint). `replay` is the
-    /// built-in replay server.
+    /// built-in replay server. A target with a start recipe (moto, localstack) is installed,
+    /// started on a free loopback port and stopped when the run ends, unless --endpoint names
+    /// one already running.
     #[arg(long)]
     pub(crate) target: Option<String>,
+    /// The emulator to start from its recipe, with the targets file's directory (what the
+    /// recipe's relative paths are relative to).
+    #[arg(skip)]
+    pub(crate) start: Option<(conform::targets::Launch, PathBuf)>,
     /// Where the keys come from: the targets file's word for the target, else the environment.
     #[arg(skip)]
     pub(crate) credentials: conform::targets::CredentialSource,
@@ -334,7 +348,7 @@ pub(crate) struct RunArgs {
     /// CONFORM_ALLOW_AWS=1.
     #[arg(long)]
     pub(crate) allow_aws: bool,
-    /// The targets file (default: conform.toml in the project root).
+    /// The targets file (default: conform.toml in the project root, else the one built in).
     #[arg(long)]
     pub(crate) targets: Option<PathBuf>,
     /// Substrings of test names to run (all when none). With filters, only the scenario files
@@ -451,8 +465,11 @@ impl Annotations {
     }
 }
 
-/// Fills what the flags leave open from the named target of the targets file.
-pub(crate) fn with_target(mut args: RunArgs, root: &std::path::Path) -> anyhow::Result<RunArgs> {
+/// Fills what the flags leave open from the named target of the targets file (`targets`,
+/// unless --targets names another), or takes a URL for --endpoint. A target with a start
+/// recipe is started by the run, unless --endpoint names one already running: the file's
+/// endpoint is then not used.
+pub(crate) fn with_target(mut args: RunArgs, targets: &std::path::Path) -> anyhow::Result<RunArgs> {
     let Some(name) = args.target.clone() else {
         return Ok(args);
     };
@@ -461,13 +478,18 @@ pub(crate) fn with_target(mut args: RunArgs, root: &std::path::Path) -> anyhow::
         args.target = None;
         return Ok(args);
     }
-    let file = args
-        .targets
-        .clone()
-        .unwrap_or_else(|| root.join("conform.toml"));
+    let file = args.targets.clone().unwrap_or_else(|| targets.to_owned());
     let targets = conform::targets::Targets::load(&file)?;
     let spec = targets.get(&name)?;
-    args.endpoint = args.endpoint.or_else(|| spec.endpoint.clone());
+    match (&spec.start, &args.endpoint) {
+        (Some(launch), None) => {
+            // Absolute, so the recipe means the same whatever directory the run started in.
+            let dir = std::path::absolute(targets.dir())
+                .with_context(|| format!("cannot resolve {}", targets.dir().display()))?;
+            args.start = Some((launch.clone(), dir));
+        }
+        _ => args.endpoint = args.endpoint.or_else(|| spec.endpoint.clone()),
+    }
     args.region = args.region.or_else(|| spec.region.clone());
     args.baseline = args.baseline.or_else(|| spec.baseline.clone());
     args.target_name = args.target_name.or(Some(name));

@@ -1,6 +1,7 @@
 //! The binary's rooms: one per command or concern, each printing what the library returns.
 
 mod args;
+mod corpus;
 mod project;
 mod record;
 mod reports;
@@ -10,6 +11,7 @@ mod signals;
 mod terminal;
 
 pub(crate) use args::*;
+pub(crate) use corpus::*;
 pub(crate) use project::*;
 pub(crate) use record::*;
 pub(crate) use reports::*;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use conform::baseline::Baseline;
 use conform::deviation::NotJudgedSet;
+use conform::emulator::{Emulator, EmulatorError};
 use conform::plan::{Plan, PlanOptions};
 use conform::report::{RunReport, Status};
 use conform::runner::{CaseResult, Interrupt, Outcome, Runner, StopKind};
@@ -30,6 +31,29 @@ pub(crate) fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode>
         .build()
         .context("cannot start the async runtime")?;
     let suite = Arc::new(suite);
+    let interrupt = Interrupt::new();
+    // Caught before an emulator starts: a Ctrl-C while it installs or comes up must stop it.
+    on_signals(
+        &runtime,
+        interrupt.clone(),
+        "no more cases start; those under way run their cleanup steps, then the summary and reports",
+    );
+    let mut args = args;
+    // Stopped when dropped, at the end of this function, however the run ends.
+    let _emulator = match args.start.take() {
+        Some((launch, dir)) => {
+            let name = args.target.clone().unwrap_or_default();
+            match start_emulator(&name, &launch, &dir, &interrupt, &mut args) {
+                Ok(e) => Some(e),
+                Err(EmulatorError::Interrupted { .. }) => {
+                    eprintln!("interrupted: {name} was not started, nothing was run");
+                    return Ok(ExitCode::from(INTERRUPTED));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        None => None,
+    };
     let opts = PlanOptions {
         endpoint: args.endpoint.clone(),
         region: args.region.clone(),
@@ -85,12 +109,6 @@ pub(crate) fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode>
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let jobs = args.jobs.unwrap_or(cores * 4).max(1);
     let secrets = Secrets::new();
-    let interrupt = Interrupt::new();
-    on_signals(
-        &runtime,
-        interrupt.clone(),
-        "no more cases start; those under way run their cleanup steps, then the summary and reports",
-    );
     let mut runner = Runner::new(Arc::clone(&suite), plan.target.clone(), secrets.clone())?
         .with_interrupt(interrupt.clone())
         .forgetting_passed();
@@ -240,6 +258,41 @@ pub(crate) fn run_suite(suite: Suite, args: RunArgs) -> anyhow::Result<ExitCode>
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Installs and starts the target's emulator from its recipe (`dir` is the targets file's
+/// directory, which the recipe's relative paths are relative to) and points the run at it.
+fn start_emulator(
+    name: &str,
+    launch: &conform::targets::Launch,
+    dir: &std::path::Path,
+    interrupt: &Interrupt,
+    args: &mut RunArgs,
+) -> Result<Emulator, EmulatorError> {
+    eprintln!(
+        "starting {name} from its recipe (install step, then a free loopback port; up to {} s to answer)",
+        launch.ready_timeout
+    );
+    let e = Emulator::start_unless(name, launch, dir, &|| interrupt.is_triggered())?;
+    // A second signal exits at once, without Drop: that path stops it too.
+    stop_on_exit(e.stopper());
+    let version = conform::emulator::version(launch, dir);
+    eprintln!(
+        "{} ready on {} (log: {})",
+        version.as_deref().unwrap_or(name),
+        e.url(),
+        e.log().display()
+    );
+    args.endpoint = Some(e.url().to_owned());
+    args.target_version = args.target_version.take().or(version);
+    // The snapshots say what AWS does: an emulator's answers are no candidates.
+    args.no_new = true;
+    // An emulator keeps what a case wrongly lets it create (moto makes a role named "None"
+    // when CreateRole has no name), and a later case may meet it. One case at a time, in name
+    // order, meets the same state every run, so the gate's verdict does not depend on which
+    // case finished first. `--jobs` overrides.
+    args.jobs = args.jobs.or(Some(1));
+    Ok(e)
 }
 
 /// Writes the case's answer as a `.snap.new` beside its snapshot, for review; says where

@@ -8,6 +8,23 @@ use conform::runner::{CaseResult, Event, Interrupt, Runner};
 /// The exit code of a run that was interrupted, as shells report a SIGINT.
 pub(crate) const INTERRUPTED: u8 = 130;
 
+/// The emulator a run started, which an exit on a second signal (skipping Drop) must stop:
+/// it runs in a process group of its own, so no signal reaches it but ours.
+static EMULATOR: std::sync::Mutex<Option<conform::emulator::Stopper>> = std::sync::Mutex::new(None);
+
+pub(crate) fn stop_on_exit(stopper: conform::emulator::Stopper) {
+    if let Ok(mut e) = EMULATOR.lock() {
+        *e = Some(stopper);
+    }
+}
+
+fn exit_now() -> ! {
+    if let Some(stopper) = EMULATOR.lock().ok().and_then(|mut e| e.take()) {
+        stopper.stop();
+    }
+    std::process::exit(INTERRUPTED.into());
+}
+
 /// The first SIGINT or SIGTERM triggers `interrupt` (and says what happens now); a second
 /// exits at once. SIGTERM counts as much as Ctrl-C: a run in the background, where the shell
 /// ignores SIGINT for it, or under a CI runner that cancels a job, must still clean up.
@@ -32,7 +49,7 @@ pub(crate) fn on_signals(
             interrupt.trigger();
             signals.next().await;
             eprintln!("interrupted again: exiting now; cleanup steps under way did not finish");
-            std::process::exit(INTERRUPTED.into());
+            exit_now();
         });
     });
 }

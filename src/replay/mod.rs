@@ -37,7 +37,7 @@ use crate::suite::{ClientChosen, Suite};
 use crate::template::Vars;
 
 pub use decode::Incoming;
-pub use server::{Limits, Server, Threaded, serve, serve_threaded, serve_with};
+pub use server::{HEALTH_PATH, Limits, Server, Threaded, serve, serve_threaded, serve_with};
 
 use expect::Entry;
 use fresh::{Makers, request_id};

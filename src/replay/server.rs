@@ -243,6 +243,9 @@ async fn accept_loop(
 
 type Body = http_body_util::Full<hyper::body::Bytes>;
 
+/// Answers 200 once the server listens (`conform serve` as a recipe's emulator).
+pub const HEALTH_PATH: &str = "/_conform/health";
+
 async fn handle(
     replay: &Replay,
     limits: Limits,
@@ -250,6 +253,11 @@ async fn handle(
 ) -> hyper::Response<Body> {
     use http_body_util::BodyExt;
     let (parts, body) = req.into_parts();
+    // No AWS request is a bodiless GET of this path: it says the server is up, for whoever
+    // starts it as an emulator (a start recipe's `ready`).
+    if parts.method == hyper::Method::GET && parts.uri.path() == HEALTH_PATH {
+        return hyper::Response::new(Body::from("ok\n"));
+    }
     let limit = limits.max_body_bytes;
     // Nothing of the request is known yet: errors speak for the suite's main service.
     let namespace = replay.namespace(replay.main_service());

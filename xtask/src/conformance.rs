@@ -1,10 +1,10 @@
 //! `cargo xtask conformance`: the suite against the built-in replay server, an endpoint, or a
-//! target of conform.toml, whose emulator is started from its recipe and stopped here.
+//! target of conform.toml (whose emulator `conform run --target` starts and stops).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 use crate::process::run_conform;
 use crate::workspace;
@@ -15,7 +15,7 @@ use crate::workspace;
 #[derive(clap::Args)]
 pub(crate) struct ConformanceArgs {
     /// A target of the targets file; one with a start recipe (moto, localstack) is installed,
-    /// started on a free port here and stopped when the run ends. `replay` (the default) is
+    /// started on a free port and stopped when the run ends (by `conform run --target`). `replay` (the default) is
     /// the built-in replay server.
     #[arg(long)]
     target: Option<String>,
@@ -96,61 +96,19 @@ pub(crate) fn conformance(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
             fixed.join(" ")
         );
     }
-    let mut endpoint = args.endpoint.clone();
     let mut pass: Vec<String> = Vec::new();
     if let Some(file) = &args.targets {
         pass.extend(["--targets".into(), file.display().to_string()]);
     }
-    let targets_file = args.targets.clone();
-    let target = args.target.clone();
-    let root = workspace();
-    // A target with a start recipe in conform.toml is started here and stopped whatever
-    // happens; any other named target is left to `conform run --target` (its endpoint).
-    let mut _emulator = None;
-    match target.as_deref() {
-        None | Some("replay") => {}
-        Some(name) => {
-            let file = targets_file
-                .clone()
-                .unwrap_or_else(|| root.join("conform.toml"));
-            let targets = conform::targets::Targets::load(&file)?;
-            let spec = targets.get(name)?;
-            if let (Some(launch), None) = (&spec.start, &endpoint) {
-                let e = conform::emulator::Emulator::start(name, launch, targets.dir())?;
-                // A SIGINT or SIGTERM sent to xtask alone (not its process group) would skip
-                // Drop: stop the emulator from the handler, then leave as an interrupted run.
-                on_interrupt_stop(name, e.stopper())?;
-                let version = conform::emulator::version(launch, targets.dir());
-                eprintln!(
-                    "{} ready on {} (log: {})",
-                    version.as_deref().unwrap_or(name),
-                    e.url(),
-                    e.log().display()
-                );
-                if let Some(v) = version {
-                    pass.extend(["--target-version".into(), v]);
-                }
-                endpoint = Some(e.url().to_owned());
-                _emulator = Some(e);
-                // The snapshots say what AWS does: an emulator's answers are no candidates.
-                pass.push("--no-new".into());
-                // An emulator keeps what a case wrongly lets it create (moto makes a role
-                // named "None" when CreateRole has no name), and a later case may meet it. One
-                // case at a time, in name order, meets the same state every run, so the gate's
-                // verdict does not depend on which case finished first. `--jobs` overrides.
-                if !args
-                    .run
-                    .iter()
-                    .any(|a| a == "--jobs" || a.starts_with("--jobs="))
-                {
-                    pass.extend(["--jobs".into(), "1".into()]);
-                }
-            }
-            pass.extend(["--target".into(), name.to_owned()]);
-        }
+    // `conform run --target NAME` starts a target's emulator from its recipe and stops it
+    // whatever happens (the same code as for any user of the binary); the built-in replay
+    // server needs no name.
+    if let Some(name) = args.target.as_deref().filter(|n| *n != "replay") {
+        pass.extend(["--target".into(), name.to_owned()]);
     }
+    let root = workspace();
     // Without an endpoint, `conform run` starts the built-in replay server.
-    let endpoint = endpoint.or_else(|| {
+    let endpoint = args.endpoint.clone().or_else(|| {
         std::env::var("CONFORM_ENDPOINT")
             .ok()
             .filter(|e| !e.is_empty())
@@ -173,29 +131,4 @@ pub(crate) fn conformance(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     // tests, which cannot start cargo while cargo test holds the build directory.
     let refs: Vec<&str> = cmd.iter().map(String::as_str).collect();
     run_conform(&refs, &[(env[0].0, &env[0].1)])
-}
-
-/// The emulator a signal must stop: a SIGINT or SIGTERM sent to xtask alone (not its process
-/// group) would skip Drop. The handler can be installed once per process and `parity` starts
-/// several emulators one after another, so it stops whichever is current.
-static CURRENT: std::sync::Mutex<Option<(String, conform::emulator::Stopper)>> =
-    std::sync::Mutex::new(None);
-
-fn on_interrupt_stop(name: &str, stopper: conform::emulator::Stopper) -> anyhow::Result<()> {
-    static INSTALLED: std::sync::Once = std::sync::Once::new();
-    let mut result = Ok(());
-    INSTALLED.call_once(|| {
-        result = ctrlc::set_handler(|| {
-            if let Some((name, stopper)) = CURRENT.lock().ok().and_then(|mut c| c.take()) {
-                stopper.stop();
-                eprintln!("interrupted: {name} stopped");
-            }
-            std::process::exit(130);
-        });
-    });
-    result.context("cannot install the Ctrl-C handler")?;
-    if let Ok(mut c) = CURRENT.lock() {
-        *c = Some((name.to_owned(), stopper));
-    }
-    Ok(())
 }
