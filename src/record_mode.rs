@@ -86,7 +86,19 @@ fn retryable(
     None
 }
 
-/// `params` with `{Key: conform, Value: <run id>}` added to its Tags.
+/// Whether a tag list already holds a `conform` key: a case at a resource's tag quota names
+/// it among its own tags (`conform: '{{run_id}}'`), so the tag cleanup needs adds none past it.
+fn tags_conform(items: &[ParamValue]) -> bool {
+    items.iter().any(|item| match item {
+        ParamValue::Map(fields) => fields.iter().any(|(k, v)| {
+            k.as_literal() == Some("Key")
+                && matches!(v, ParamValue::Str(t) if t.as_literal() == Some(CONFORM_TAG))
+        }),
+        _ => false,
+    })
+}
+
+/// `params` with `{Key: conform, Value: <run id>}` added to its Tags, unless they hold one.
 fn with_conform_tag(params: &[(String, ParamValue)], vars: &Vars) -> Vec<(String, ParamValue)> {
     let run_id = vars.get("run_id").cloned().unwrap_or_default();
     let tag = ParamValue::Map(vec![
@@ -101,6 +113,7 @@ fn with_conform_tag(params: &[(String, ParamValue)], vars: &Vars) -> Vec<(String
     ]);
     let mut out: Vec<(String, ParamValue)> = params.to_vec();
     match out.iter_mut().find(|(k, _)| k == "Tags") {
+        Some((_, ParamValue::List(items))) if tags_conform(items) => {}
         Some((_, ParamValue::List(items))) => items.push(tag),
         _ => out.push(("Tags".into(), ParamValue::List(vec![tag]))),
     }
@@ -195,5 +208,21 @@ mod tests {
             panic!("{out:?}")
         };
         assert_eq!(items.len(), 2);
+        // A case at the tag quota names the conform tag itself: none is added past it.
+        let own = ParamValue::Map(vec![
+            (
+                Template::literal("Key"),
+                ParamValue::Str(Template::literal("conform")),
+            ),
+            (
+                Template::literal("Value"),
+                ParamValue::Str(Template::parse("{{run_id}}").unwrap()),
+            ),
+        ]);
+        let at_quota = vec![("Tags".to_owned(), ParamValue::List(vec![own]))];
+        let ParamValue::List(items) = &with_conform_tag(&at_quota, &vars)[0].1 else {
+            panic!("a list")
+        };
+        assert_eq!(items.len(), 1);
     }
 }

@@ -141,7 +141,10 @@ fn record(root: &Path, url: &str, extra: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_conform"));
     cmd.arg("--root")
         .arg(root)
+        // moto needs no time to propagate what setup made: the refusals record mode asks
+        // again (NoSuchEntity after a setup step) come back in milliseconds, not seconds.
         .args(["record", "--target", url, "--jobs", "4", "--rate", "1000"])
+        .args(["--retry-base-ms", "10"])
         .args(extra);
     cmd.env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
         .env("AWS_SECRET_ACCESS_KEY", CANARY_SECRET)
@@ -191,12 +194,17 @@ fn the_whole_corpus_records_against_moto_with_no_leak_and_no_leftover() {
         });
         let expected = match &entry.setup_refused {
             Some(refused) => why.ends_with(refused.as_str()),
+            // A capture that found nothing: moto answered the step with another status, or
+            // without the element the capture takes (GetGroup without a Marker).
             None => {
                 why.contains("which capture")
-                    && entry
-                        .deviations
-                        .iter()
-                        .any(|d| d.kind == conform::deviation::Kind::Status)
+                    && entry.deviations.iter().any(|d| {
+                        d.kind == conform::deviation::Kind::Status
+                            || (d.kind == conform::deviation::Kind::MissingElement && {
+                                let below_root = d.path.split_once('/').map_or(&*d.path, |x| x.1);
+                                why.contains(&format!("without `{below_root}`"))
+                            })
+                    })
             }
         };
         assert!(

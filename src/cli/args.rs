@@ -24,6 +24,12 @@ Exit codes:
        matches the filters, or a run against AWS that is not confirmed
   130  interrupted by Ctrl-C or SIGTERM: the reports hold what finished, no gate verdict";
 
+pub(crate) const EXPORT_EXITS: &str = "\
+Exit codes:
+  0    the corpus was written
+  2    a file of the corpus is already in DIR (nothing is overwritten), or DIR cannot be
+       written";
+
 pub(crate) const LIST_EXITS: &str = "\
 Exit codes:
   0    the cases were listed (none, when no name matches)
@@ -230,6 +236,7 @@ pub(crate) enum Command {
     /// Write the corpus this binary carries (scenarios, snapshots, models, baselines,
     /// conform.toml and the install scripts its recipes run) into DIR, to read, change or run
     /// with --root DIR. Never overwrites a file.
+    #[command(after_help = EXPORT_EXITS)]
     Export {
         /// Where to write it (created if missing).
         dir: PathBuf,

@@ -1,7 +1,9 @@
 //! Names a running case holds in the target's account. Two cases that create the user
 //! "Alice" (as the documented examples print it) must not run at the same time, or one
 //! finds the other's user; which members name such things is data (`names` in each
-//! service's resources file), and a case claims every literal value it sends in one.
+//! service's resources file), and a case claims every value it sends in one that is the
+//! same for every case of a run: a literal, or a name made of target variables such as the
+//! run id (`conform-{{run_id}}-noperm`, which several cases may create), not of captures.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -33,9 +35,15 @@ impl Claims {
     }
 }
 
-/// What `case` claims: `service/Member=value` for every literal value of a member its
-/// service's resources file names, sorted, each once.
+/// What `case` claims: `service/Member=value` for every value of a member its service's
+/// resources file names that is the same in every case of a run (no variable an earlier step
+/// captured; written as the template is), sorted, each once.
 pub(super) fn keys(suite: &Suite, case: &Case) -> Vec<String> {
+    let captured: Vec<&str> = case
+        .steps
+        .iter()
+        .flat_map(|s| s.captures.iter().map(|c| c.variable.as_str()))
+        .collect();
     let mut out = Vec::new();
     for step in &case.steps {
         let Request::Call { params, .. } = &step.request else {
@@ -46,10 +54,15 @@ pub(super) fn keys(suite: &Suite, case: &Case) -> Vec<String> {
         };
         for (member, value) in params {
             if let ParamValue::Str(t) = value
-                && let Some(literal) = t.as_literal()
+                && t.variables().all(|v| !captured.contains(&v))
                 && resources.names.iter().any(|n| n == member)
+                && let Ok(name) = t.render(
+                    &t.variables()
+                        .map(|v| (v.to_owned(), format!("{{{{{v}}}}}")))
+                        .collect(),
+                )
             {
-                out.push(format!("{}/{member}={literal}", step.service));
+                out.push(format!("{}/{member}={name}", step.service));
             }
         }
     }
