@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
@@ -43,26 +42,7 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let start = Instant::now();
-        // Ready when it answers HTTP, not merely when its port is open.
-        let answers = || {
-            use std::io::{Read, Write};
-            let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) else {
-                return false;
-            };
-            let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
-            let mut buf = [0u8; 12];
-            c.write_all(b"GET / HTTP/1.0\r\n\r\n").is_ok()
-                && c.read(&mut buf)
-                    .is_ok_and(|n| n >= 5 && buf.starts_with(b"HTTP/"))
-        };
-        while !answers() {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "moto did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        common::wait_for_http(port, "moto");
         Moto {
             child,
             url: format!("http://127.0.0.1:{port}"),

@@ -451,3 +451,27 @@ pub fn run_reporting(root: &Path, endpoint: &str) -> (std::process::Output, [Pat
         .expect("conform runs");
     (out, files)
 }
+
+/// Waits until a server on `port` answers HTTP (not merely accepts connections), for at most
+/// 30 s, failing the test with `what` did not start.
+pub fn wait_for_http(port: u16, what: &str) {
+    use std::io::{Read, Write};
+    let start = std::time::Instant::now();
+    let answers = || {
+        let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let _ = c.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+        let mut buf = [0u8; 12];
+        c.write_all(b"GET / HTTP/1.0\r\n\r\n").is_ok()
+            && c.read(&mut buf)
+                .is_ok_and(|n| n >= 5 && buf.starts_with(b"HTTP/"))
+    };
+    while !answers() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "{what} did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
