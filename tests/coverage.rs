@@ -174,7 +174,13 @@ fn project_beyond(entries: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let (dir, root) = common::project(&[("scenarios/sts/AssumeRole/c.yaml", CASES)]);
     let facts = root.join("models/sts.facts.yaml");
     let text = std::fs::read_to_string(&facts).unwrap();
-    std::fs::write(&facts, format!("{text}\nbeyond_requests:\n{entries}")).unwrap();
+    // The file may declare some already: the entries join its list.
+    let text = if text.contains("\nbeyond_requests:\n") {
+        format!("{}\n{entries}", text.trim_end())
+    } else {
+        format!("{text}\nbeyond_requests:\n{entries}")
+    };
+    std::fs::write(&facts, text).unwrap();
     (dir, root)
 }
 
