@@ -401,44 +401,33 @@ fn aws_is_a_target_even_where_no_targets_file_names_it() {
             text(&o)
         );
     }
-    let o = conform(
-        &root,
-        &[
-            "record",
-            "--target",
-            "aws",
-            "--region",
-            "eu-west-1",
-            "--dry-run",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(
-        text(&o).contains("at https://sts.eu-west-1.amazonaws.com/"),
-        "{}",
-        text(&o)
-    );
+    // A dry run records nothing, so AWS needs no confirmation; the region picks STS's
+    // regional endpoint.
+    let regional_dry_run = |root: &std::path::Path| {
+        let o = conform(
+            root,
+            &[
+                "record",
+                "--target",
+                "aws",
+                "--region",
+                "eu-west-1",
+                "--dry-run",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(
+            text(&o).contains("at https://sts.eu-west-1.amazonaws.com/"),
+            "{}",
+            text(&o)
+        );
+    };
+    regional_dry_run(&root);
     // The project's own file names it too, with the same meaning.
     std::fs::copy(
         common::repo().join("conform.toml"),
         root.join("conform.toml"),
     )
     .unwrap();
-    let o = conform(
-        &root,
-        &[
-            "record",
-            "--target",
-            "aws",
-            "--region",
-            "eu-west-1",
-            "--dry-run",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(
-        text(&o).contains("at https://sts.eu-west-1.amazonaws.com/"),
-        "{}",
-        text(&o)
-    );
+    regional_dry_run(&root);
 }
