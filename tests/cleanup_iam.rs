@@ -17,10 +17,7 @@ mod common;
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime};
-
-use conform::sign::{self, Credentials};
-use conform::transport::HttpRequest;
+use std::time::{Duration, Instant};
 
 const RUN: &str = "1234abcd";
 const DOC: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#;
@@ -72,38 +69,11 @@ impl Moto {
         for (k, v) in params {
             form.append_pair(k, v);
         }
-        let body = form.finish();
-        let creds = Credentials {
-            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
-            secret_access_key: "x".into(),
-            session_token: None,
-        };
-        let host = self.url.trim_start_matches("http://").to_owned();
-        let mut req = HttpRequest {
-            method: "POST".into(),
-            url: format!("{}/", self.url),
-            headers: vec![
-                ("host".into(), host),
-                (
-                    "content-type".into(),
-                    "application/x-www-form-urlencoded".into(),
-                ),
-            ],
-            body: body.into_bytes(),
-        };
-        let signed =
-            sign::sign_headers(&creds, "us-east-1", "iam", &req, SystemTime::now()).unwrap();
-        req.headers.extend(signed);
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let (status, text) = rt.block_on(async {
-            let mut b = reqwest::Client::new().post(&req.url).body(req.body.clone());
-            for (k, v) in &req.headers {
-                b = b.header(k, v);
-            }
-            let answer = b.send().await.unwrap();
-            (answer.status(), answer.text().await.unwrap())
-        });
-        assert!(status.is_success(), "{action} {params:?}: {status}\n{text}");
+        let (status, text) = common::signed_iam_call(&self.url, &form.finish());
+        assert!(
+            (200..300).contains(&status),
+            "{action} {params:?}: {status}\n{text}"
+        );
         text
     }
 

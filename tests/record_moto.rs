@@ -6,10 +6,7 @@ mod common;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
-
-use conform::sign::{self, Credentials};
-use conform::transport::HttpRequest;
+use std::time::{Duration, Instant};
 
 const CANARY_SECRET: &str = "CANARYmotoRECORDsecret/never+on=disk00000";
 
@@ -61,35 +58,7 @@ impl Moto {
 
     /// An IAM call, signed, straight to moto.
     fn iam(&self, body: &str) -> String {
-        let creds = Credentials {
-            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
-            secret_access_key: "x".into(),
-            session_token: None,
-        };
-        let host = self.url.trim_start_matches("http://").to_owned();
-        let mut req = HttpRequest {
-            method: "POST".into(),
-            url: format!("{}/", self.url),
-            headers: vec![
-                ("host".into(), host),
-                (
-                    "content-type".into(),
-                    "application/x-www-form-urlencoded".into(),
-                ),
-            ],
-            body: body.as_bytes().to_vec(),
-        };
-        let signed =
-            sign::sign_headers(&creds, "us-east-1", "iam", &req, SystemTime::now()).unwrap();
-        req.headers.extend(signed);
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async {
-            let mut b = reqwest::Client::new().post(&req.url).body(req.body.clone());
-            for (k, v) in &req.headers {
-                b = b.header(k, v);
-            }
-            b.send().await.unwrap().text().await.unwrap()
-        })
+        common::signed_iam_call(&self.url, body).1
     }
 }
 

@@ -475,3 +475,45 @@ pub fn wait_for_http(port: u16, what: &str) {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+/// An IAM call signed with the documentation's example key, sent straight to the emulator at
+/// `url` (no harness in between): its status and body.
+pub fn signed_iam_call(url: &str, body: &str) -> (u16, String) {
+    use conform::sign::{self, Credentials};
+    let creds = Credentials {
+        access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+        secret_access_key: "x".into(),
+        session_token: None,
+    };
+    let host = url.trim_start_matches("http://").to_owned();
+    let mut req = conform::transport::HttpRequest {
+        method: "POST".into(),
+        url: format!("{url}/"),
+        headers: vec![
+            ("host".into(), host),
+            (
+                "content-type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ),
+        ],
+        body: body.as_bytes().to_vec(),
+    };
+    let signed = sign::sign_headers(
+        &creds,
+        "us-east-1",
+        "iam",
+        &req,
+        std::time::SystemTime::now(),
+    )
+    .unwrap();
+    req.headers.extend(signed);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut b = reqwest::Client::new().post(&req.url).body(req.body.clone());
+        for (k, v) in &req.headers {
+            b = b.header(k, v);
+        }
+        let answer = b.send().await.unwrap();
+        (answer.status().as_u16(), answer.text().await.unwrap())
+    })
+}
