@@ -198,6 +198,28 @@ fn stale_generated(suite: &Suite) -> Result<Vec<StaleGenerated>, CheckError> {
     Ok(out)
 }
 
+/// Every file and directory `check` reads for a project laid out as `layout`: its
+/// scenarios, snapshots and models, the targets file and the baselines it names. A passing
+/// check stays true while the fingerprint of these stays the same ([`crate::memo`]). `None`
+/// when the targets file cannot be read: the check itself says why.
+pub fn inputs(layout: &crate::suite::Layout, targets_file: &Path) -> Option<Vec<PathBuf>> {
+    let mut out = vec![
+        layout.scenarios.clone(),
+        layout.snapshots.clone(),
+        layout.models.clone(),
+        targets_file.to_owned(),
+    ];
+    if targets_file.exists() {
+        let targets = Targets::load(targets_file).ok()?;
+        let baselines: BTreeSet<PathBuf> = targets
+            .names()
+            .filter_map(|n| targets.get(n).ok()?.baseline.clone())
+            .collect();
+        out.extend(baselines);
+    }
+    Some(out)
+}
+
 /// A scoped thread's result; its panic goes on in the caller, as if it had run there.
 fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
     handle

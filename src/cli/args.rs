@@ -140,6 +140,11 @@ pub(crate) enum Command {
         /// left as they are).
         #[arg(long)]
         fix_headers: bool,
+        /// Check anew even when no input changed since the last passing check (by default
+        /// its output is given again: the fingerprint of every scenario, snapshot, model,
+        /// baseline and the targets file, and of this build of conform, is the same).
+        #[arg(long)]
+        no_cache: bool,
     },
     /// Scenarios x targets from the JSON reports of runs: pass, fail or baselined, with pass
     /// rates per operation and overall.

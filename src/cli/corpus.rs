@@ -22,10 +22,10 @@ pub(crate) fn export(dir: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Where the built-in corpus is unpacked: CONFORM_CACHE_DIR, else the user's cache directory
+/// Where the built-in corpus is unpacked and memos are kept: CONFORM_CACHE_DIR, else the user's cache directory
 /// (XDG_CACHE_HOME, else ~/.cache) under `conform`. An emulator's recipe installs it beside
 /// the corpus (`target/moto-venv`), so the install is done once per corpus, not per run.
-fn cache_dir() -> PathBuf {
+pub(crate) fn cache_dir() -> PathBuf {
     let var = |k: &str| {
         std::env::var_os(k)
             .filter(|v| !v.is_empty())

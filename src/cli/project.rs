@@ -1,25 +1,105 @@
 //! `conform check` and `conform coverage`: the library finds, this prints.
 
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::SystemTime;
 
-use conform::suite::Suite;
+use conform::fingerprint::Fingerprint;
+use conform::memo::Memo;
+use conform::suite::{Layout, Suite};
+
+/// The memo of a passing `conform check` of this project, with the fingerprint of its inputs
+/// taken before anything is read.
+pub(crate) struct CheckMemo {
+    memo: Memo,
+    inputs: Vec<PathBuf>,
+    salt: String,
+    print: Fingerprint,
+    started: SystemTime,
+}
+
+impl CheckMemo {
+    /// `None` when the inputs cannot be listed or walked: the check runs and says why.
+    pub(crate) fn of(layout: &Layout, targets_file: &Path) -> Option<CheckMemo> {
+        let started = SystemTime::now();
+        let inputs = conform::check::inputs(layout, targets_file)?;
+        // Another build of conform may judge the same files otherwise.
+        let exe = std::env::current_exe().and_then(std::fs::metadata).ok()?;
+        let salt = format!(
+            "conform {} {} {:?}",
+            env!("CARGO_PKG_VERSION"),
+            exe.len(),
+            exe.modified().ok()
+        );
+        let print = Fingerprint::of(&inputs, &salt).ok()?;
+        Some(CheckMemo {
+            memo: Memo::of(&crate::cache_dir(), "check", &inputs),
+            inputs,
+            salt,
+            print,
+            started,
+        })
+    }
+
+    /// What the last check printed, when it passed and no input has changed since.
+    pub(crate) fn recall(&self) -> Option<String> {
+        self.memo.recall(&self.print)
+    }
+
+    /// A project that does not load has no passing check to give again.
+    pub(crate) fn forget(&self) {
+        self.memo.forget();
+    }
+
+    /// Keeps a passing check's output when its inputs stayed the same while it ran and were
+    /// settled before; forgets any older one otherwise.
+    fn settle(&self, passed: bool, output: &str) {
+        let unchanged =
+            || Fingerprint::of(&self.inputs, &self.salt).ok().as_ref() == Some(&self.print);
+        if passed && self.print.settled(self.started) && unchanged() {
+            // A memo that cannot be written only costs the next check its time.
+            let _ = self.memo.keep(&self.print, output);
+        } else {
+            self.memo.forget();
+        }
+    }
+}
 
 pub(crate) fn check(
     suite: &Suite,
     root: &std::path::Path,
     fix_headers: bool,
+    memo: Option<CheckMemo>,
 ) -> anyhow::Result<ExitCode> {
-    use conform::check::Header;
     let found = conform::check::check(suite, &root.join("conform.toml"), fix_headers)?;
+    let output = check_output(suite, &found);
+    print!("{output}");
+    if let Some(memo) = memo {
+        memo.settle(found.passed(), &output);
+    }
+    Ok(if found.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn check_output(suite: &Suite, found: &conform::check::CheckReport) -> String {
+    use conform::check::Header;
+    let mut out = String::new();
+    // Writing to a String cannot fail.
     for s in &found.stale_entries {
-        println!(
+        let _ = writeln!(
+            out,
             "stale baseline entry: {} lists {}, which is no case (remove the entry, or rename it with its case)",
             s.baseline.display(),
             s.case
         );
     }
     for m in &found.missing {
-        println!(
+        let _ = writeln!(
+            out,
             "missing snapshot: {} (for {}, {}:{})",
             m.snapshot.display(),
             m.case,
@@ -28,32 +108,39 @@ pub(crate) fn check(
         );
     }
     for o in &found.orphans {
-        println!(
+        let _ = writeln!(
+            out,
             "orphan snapshot: {} (no case has this id; delete it or restore its case)",
             o.display()
         );
     }
     for p in &found.pending {
-        println!("pending review: {} (cargo insta review)", p.display());
+        let _ = writeln!(out, "pending review: {} (cargo insta review)", p.display());
     }
     for u in &found.uncovered {
-        println!(
+        let _ = writeln!(
+            out,
             "no case for a constrained member: {}::{} {} (add a limit case; `conform coverage` lists its bounds)",
             u.service, u.operation, u.member
         );
     }
     for h in &found.headers {
         match h {
-            Header::Rewritten(path) => println!("rewrote the header of {}", path.display()),
+            Header::Rewritten(path) => {
+                let _ = writeln!(out, "rewrote the header of {}", path.display());
+            }
             Header::Stale {
                 snapshot,
                 case_id,
                 file,
                 line,
-            } => println!(
-                "stale header: {} does not say what {case_id} at {file}:{line} says (conform check --fix-headers)",
-                snapshot.display()
-            ),
+            } => {
+                let _ = writeln!(
+                    out,
+                    "stale header: {} does not say what {case_id} at {file}:{line} says (conform check --fix-headers)",
+                    snapshot.display()
+                );
+            }
         }
     }
     for g in &found.stale_generated {
@@ -62,19 +149,22 @@ pub(crate) fn check(
         } else {
             "does not hold what is generated now"
         };
-        println!(
+        let _ = writeln!(
+            out,
             "stale generated file: {} {what} (run `conform generate {}`)",
             g.path.display(),
             g.service
         );
     }
     for f in &found.findings {
-        println!(
+        let _ = writeln!(
+            out,
             "{}:{}: {}: {}\n  help: {}",
             f.file, f.line, f.case, f.message, f.help
         );
     }
-    println!(
+    let _ = writeln!(
+        out,
         "{} cases in {} models, {} snapshots: {} missing, {} orphaned, {} stale headers, {} constrained members without a case, {} stale baseline entries, {} contradictions, {} stale generated files",
         suite.cases.len(),
         suite.models.len(),
@@ -87,11 +177,7 @@ pub(crate) fn check(
         found.findings.len(),
         found.stale_generated.len()
     );
-    Ok(if found.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    out
 }
 
 pub(crate) fn generate(
