@@ -19,47 +19,63 @@ pub(super) fn cases(
     rules: &HashMap<String, Rules>,
 ) -> Result<Vec<Case>, SuiteError> {
     let no_rules = Rules::default();
-    let mut cases: Vec<Case> = Vec::new();
-    let mut errors: Vec<Diagnostic> = Vec::new();
-    // A directory named wrong is said once, at its first file.
+    // First, in file order, where each file sits (cheap); then the files placed right are
+    // parsed on every core, and the outcomes are taken in file order again, so cases and
+    // problems come out as one pass over the files would give them.
+    let mut outcomes: Vec<Option<Result<Vec<Case>, Vec<Diagnostic>>>> = Vec::new();
+    let mut to_parse: Vec<(usize, &str, &str, &str)> = Vec::new();
     let mut refused: Option<&Place> = None;
     for file in files {
+        outcomes.push(None);
+        let at = outcomes.len() - 1;
         if refused == Some(&file.place) {
             continue;
         }
         let text = match &file.text {
             Ok(t) => t.as_str(),
             Err(d) => {
-                errors.push((**d).clone());
+                outcomes[at] = Some(Err(vec![(**d).clone()]));
                 continue;
             }
         };
         let (service, operation) = match &file.place {
             Place::Operation { service, operation } => (service, operation),
             Place::Root => {
-                errors.push(misplaced(
+                outcomes[at] = Some(Err(vec![misplaced(
                     file,
                     "a scenario file outside a service and operation directory".into(),
                     "move it to scenarios/<service>/<operation>/".into(),
-                ));
+                )]));
                 continue;
             }
             Place::Service(service) => {
-                errors.push(misplaced(
+                outcomes[at] = Some(Err(vec![misplaced(
                     file,
                     "a scenario file outside an operation directory".into(),
                     format!("move it to scenarios/{service}/<operation>/"),
-                ));
+                )]));
                 continue;
             }
         };
         if let Err(d) = placed(file, service, operation, models) {
-            errors.push(*d);
+            outcomes[at] = Some(Err(vec![*d]));
             refused = Some(&file.place);
             continue;
         }
+        to_parse.push((at, text, service, operation));
+    }
+    let parse = |(at, text, service, operation): (usize, &str, &str, &str)| {
         let rules = rules.get(service).unwrap_or(&no_rules);
-        match scenario::parse_file(&file.rel, text, models, rules, service, operation) {
+        let parsed = scenario::parse_file(&files[at].rel, text, models, rules, service, operation);
+        (at, parsed)
+    };
+    for (at, parsed) in on_every_core(to_parse, |(_, text, _, _)| text.len(), parse) {
+        outcomes[at] = Some(parsed);
+    }
+    let mut cases: Vec<Case> = Vec::new();
+    let mut errors: Vec<Diagnostic> = Vec::new();
+    for outcome in outcomes.into_iter().flatten() {
+        match outcome {
             Ok(mut c) => cases.append(&mut c),
             Err(mut e) => errors.append(&mut e),
         }
@@ -74,6 +90,43 @@ pub(super) fn cases(
 }
 
 /// A file's directories must name a modelled service and one of its operations.
+/// `work` applied to every item, on as many threads as there are cores (at most 4), each
+/// taking a run of items of about the same total `size`; the results in no particular order.
+fn on_every_core<I: Send, R: Send>(
+    items: Vec<I>,
+    size: impl Fn(&I) -> usize,
+    work: impl Fn(I) -> R + Sync,
+) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let total: usize = items.iter().map(&size).sum();
+    if threads < 2 || items.len() < 2 {
+        return items.into_iter().map(work).collect();
+    }
+    let share = total.div_ceil(threads).max(1);
+    let mut runs: Vec<Vec<I>> = vec![Vec::new()];
+    let mut filled = 0;
+    for item in items {
+        let n = size(&item);
+        if filled >= share && runs.len() < threads {
+            runs.push(Vec::new());
+            filled = 0;
+        }
+        filled += n;
+        runs.last_mut().expect("one run at least").push(item);
+    }
+    let work = &work;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = runs
+            .into_iter()
+            .map(|run| scope.spawn(move || run.into_iter().map(work).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
 fn placed(
     file: &ScenarioFile,
     service: &str,
