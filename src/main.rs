@@ -139,6 +139,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut args = with_target(*args, &targets)?;
             // Candidates for review belong beside the user's snapshots, not in a cache.
             args.no_new |= built_in;
+            // Nor does a baseline: rewritten in the cache, it would be lost with the cache and
+            // judge no later run of another conform.
+            let corpus = layout.scenarios.parent().unwrap_or(&layout.scenarios);
+            if let Some(file) = args
+                .baseline
+                .as_ref()
+                .filter(|_| built_in && args.update_baseline)
+                && file.starts_with(corpus)
+            {
+                anyhow::bail!(
+                    "--update-baseline would rewrite {}, inside the corpus built into conform: run `conform export DIR` and update the baseline there with --root DIR, or give --baseline FILE of your own",
+                    file.display()
+                );
+            }
             let selection = Plan::selection(
                 &args.filters,
                 args.exact,

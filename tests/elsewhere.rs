@@ -173,6 +173,50 @@ fn a_run_where_the_root_holds_no_scenarios_uses_the_built_in_corpus() {
     assert_eq!(unpacked.len(), 1, "{unpacked:?}");
 }
 
+/// A baseline of the built-in corpus lives in the cache: `--update-baseline` refuses to
+/// rewrite it there, before any emulator starts, and says how to keep one.
+#[test]
+fn the_built_in_corpus_baselines_are_not_updated_in_the_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = conform(&empty, &cache)
+        .args([
+            "run",
+            "--target",
+            "moto",
+            "--update-baseline",
+            "--filter",
+            "sts::",
+        ])
+        .output()
+        .unwrap();
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{shown}");
+    assert!(
+        shown.contains("inside the corpus built into conform: run `conform export DIR`"),
+        "{shown}"
+    );
+    // The baseline in the cache is as the binary carries it, and no emulator was installed.
+    let unpacked = std::fs::read_dir(&cache)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let kept = std::fs::read(unpacked.join("baselines/moto.toml")).unwrap();
+    assert_eq!(
+        kept,
+        std::fs::read(repo().join("baselines/moto.toml")).unwrap()
+    );
+    assert!(!shown.contains("moto-venv"), "{shown}");
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
 /// A project with only a targets file: target `moto` is `conform serve` on the port conform
 /// picks, writing its pid where the test can find it.
 fn emulator_project(dir: &Path, command: &str, ready: &str) {
