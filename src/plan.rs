@@ -134,7 +134,7 @@ impl Plan {
     /// judged; reading them at load too would read each twice.
     /// `endpoint`: the run will have one (given, or an emulator started from its recipe).
     pub fn selection(filters: &[String], exact: bool, endpoint: bool) -> Selection {
-        let selection = Selection::new(filters.to_vec(), exact);
+        let selection = Selection::new(filters.to_vec(), exact).with_named_models_only();
         if !endpoint {
             selection
         } else {

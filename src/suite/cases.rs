@@ -72,7 +72,14 @@ pub(super) fn cases(
     for (at, parsed) in on_every_core(to_parse, |(_, text, _, _)| text.len(), parse) {
         outcomes[at] = Some(parsed);
     }
-    let mut cases: Vec<Case> = Vec::new();
+    // Sized once: grown by doubling, the list would hold up to twice the cases for a moment
+    // while every file's own list still holds them too.
+    let total = outcomes
+        .iter()
+        .flatten()
+        .map(|o| o.as_ref().map_or(0, Vec::len))
+        .sum();
+    let mut cases: Vec<Case> = Vec::with_capacity(total);
     let mut errors: Vec<Diagnostic> = Vec::new();
     for outcome in outcomes.into_iter().flatten() {
         match outcome {

@@ -12,6 +12,9 @@ pub struct Selection {
     /// Whether snapshots stay on disk until a case is judged (a run against an endpoint),
     /// instead of all being read at load: 10,000 of them were a fifth of a run's memory.
     pub snapshots_on_disk: bool,
+    /// Whether only the models of services the scenario files name are loaded (a run), also
+    /// when every case is selected: a project of STS cases has no use for IAM's model.
+    pub named_models_only: bool,
 }
 
 impl Selection {
@@ -25,6 +28,15 @@ impl Selection {
             filters,
             exact,
             snapshots_on_disk: false,
+            named_models_only: false,
+        }
+    }
+
+    /// The same cases, with only the models of the services their files name.
+    pub fn with_named_models_only(self) -> Selection {
+        Selection {
+            named_models_only: true,
+            ..self
         }
     }
 

@@ -102,7 +102,7 @@ impl Sources {
         selection: &Selection,
     ) -> Result<Sources, SuiteError> {
         let scenarios = scenario_files(&layout.scenarios, selection)?;
-        let wanted = (!selection.is_all()).then(|| {
+        let wanted = (!selection.is_all() || selection.named_models_only).then(|| {
             let mut named = services_named(&scenarios);
             named.extend(key_issuers(&layout.models, &scenarios));
             named
