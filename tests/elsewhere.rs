@@ -143,20 +143,24 @@ fn the_exported_corpus_is_the_repositorys_and_runs_on_the_built_in_target() {
     assert!(!cache.exists(), "an exported corpus is run where it is");
 }
 
-#[test]
-fn a_run_where_the_root_holds_no_scenarios_uses_the_built_in_corpus() {
+/// `conform ARGS` in an empty directory with a cache of its own: the temporary directory
+/// holding both, the cache, the empty directory and what conform said.
+fn in_an_empty_dir(args: &[&str]) -> (tempfile::TempDir, PathBuf, PathBuf, Output) {
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    let out = conform(&empty, &cache)
-        .args([
-            "run",
-            "--exact",
-            "sts::GetCallerIdentity::caller_identity_empty_body",
-        ])
-        .output()
-        .unwrap();
+    let out = conform(&empty, &cache).args(args).output().unwrap();
+    (tmp, cache, empty, out)
+}
+
+#[test]
+fn a_run_where_the_root_holds_no_scenarios_uses_the_built_in_corpus() {
+    let (_tmp, cache, empty, out) = in_an_empty_dir(&[
+        "run",
+        "--exact",
+        "sts::GetCallerIdentity::caller_identity_empty_body",
+    ]);
     let shown = text(&out);
     assert!(out.status.success(), "{shown}");
     assert!(
@@ -177,21 +181,14 @@ fn a_run_where_the_root_holds_no_scenarios_uses_the_built_in_corpus() {
 /// rewrite it there, before any emulator starts, and says how to keep one.
 #[test]
 fn the_built_in_corpus_baselines_are_not_updated_in_the_cache() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cache = tmp.path().join("cache");
-    let empty = tmp.path().join("empty");
-    std::fs::create_dir(&empty).unwrap();
-    let out = conform(&empty, &cache)
-        .args([
-            "run",
-            "--target",
-            "moto",
-            "--update-baseline",
-            "--filter",
-            "sts::",
-        ])
-        .output()
-        .unwrap();
+    let (_tmp, cache, _, out) = in_an_empty_dir(&[
+        "run",
+        "--target",
+        "moto",
+        "--update-baseline",
+        "--filter",
+        "sts::",
+    ]);
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(2), "{shown}");
     assert!(
