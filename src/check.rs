@@ -210,12 +210,7 @@ pub fn inputs(layout: &crate::suite::Layout, targets_file: &Path) -> Option<Vec<
         targets_file.to_owned(),
     ];
     if targets_file.exists() {
-        let targets = Targets::load(targets_file).ok()?;
-        let baselines: BTreeSet<PathBuf> = targets
-            .names()
-            .filter_map(|n| targets.get(n).ok()?.baseline.clone())
-            .collect();
-        out.extend(baselines);
+        out.extend(Targets::load(targets_file).ok()?.baselines());
     }
     Some(out)
 }
@@ -232,14 +227,11 @@ fn stale_entries(suite: &Suite, targets_file: &Path) -> Result<Vec<StaleEntry>, 
         return Ok(Vec::new());
     }
     let names: BTreeSet<String> = suite.cases.iter().map(|c| c.test_name()).collect();
-    let targets = Targets::load(targets_file)?;
-    let files: BTreeSet<PathBuf> = targets
-        .names()
-        .filter_map(|n| targets.get(n).ok()?.baseline.clone())
-        .filter(|p| p.exists())
-        .collect();
     let mut stale = Vec::new();
-    for file in files {
+    for file in Targets::load(targets_file)?.baselines() {
+        if !file.exists() {
+            continue;
+        }
         for d in crate::input::baseline(&file)?.unknown_cases(&names) {
             stale.push(StaleEntry {
                 baseline: file.clone(),

@@ -90,6 +90,7 @@ impl Walk {
     fn stamp(&mut self, rel: &str, meta: &std::fs::Metadata) {
         let kind = if meta.is_dir() { 'd' } else { 'f' };
         let modified = meta.modified().ok();
+        let mut times: Vec<SystemTime> = modified.into_iter().collect();
         let line = format!("{rel}\0{kind} {} {:?}", meta.len(), modified);
         self.hash.update(line.as_bytes());
         #[cfg(unix)]
@@ -97,28 +98,15 @@ impl Walk {
             // The change time moves whenever the inode does, also when a tool puts an old
             // modification time back (`cp -p`, `touch -d`, an unpacked archive).
             use std::os::unix::fs::MetadataExt;
-            let line = format!(
-                " {} {}.{} {}",
-                meta.ino(),
-                meta.ctime(),
-                meta.ctime_nsec(),
-                meta.dev()
-            );
+            let (secs, nanos) = (meta.ctime(), meta.ctime_nsec());
+            let line = format!(" {} {secs}.{nanos} {}", meta.ino(), meta.dev());
             self.hash.update(line.as_bytes());
-            let changed = SystemTime::UNIX_EPOCH
-                .checked_add(Duration::new(
-                    meta.ctime().max(0) as u64,
-                    meta.ctime_nsec().clamp(0, 999_999_999) as u32,
-                ))
-                .into_iter();
-            for t in modified.into_iter().chain(changed) {
-                self.newest = Some(self.newest.map_or(t, |n| n.max(t)));
-            }
+            times.extend(SystemTime::UNIX_EPOCH.checked_add(Duration::new(
+                secs.max(0) as u64,
+                nanos.clamp(0, 999_999_999) as u32,
+            )));
         }
-        #[cfg(not(unix))]
-        for t in modified {
-            self.newest = Some(self.newest.map_or(t, |n| n.max(t)));
-        }
+        self.newest = times.into_iter().chain(self.newest).max();
         self.hash.update([b'\n']);
     }
 }

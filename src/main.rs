@@ -119,7 +119,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check {
             fix_headers: false,
             no_cache: false,
-        } => CheckMemo::of(&layout, &cli.layout.root.join("conform.toml")),
+        } => CheckMemo::of(&layout, &targets),
         _ => None,
     };
     if let Some(answer) = memo.as_ref().and_then(CheckMemo::recall) {

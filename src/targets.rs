@@ -342,6 +342,13 @@ impl Targets {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.targets.keys().map(String::as_str)
     }
+
+    /// The baseline files the targets name, each once.
+    pub fn baselines(&self) -> std::collections::BTreeSet<PathBuf> {
+        self.names()
+            .filter_map(|n| self.get(n).ok()?.baseline.clone())
+            .collect()
+    }
 }
 
 #[cfg(test)]
