@@ -517,3 +517,19 @@ pub fn signed_iam_call(url: &str, body: &str) -> (u16, String) {
         (answer.status().as_u16(), answer.text().await.unwrap())
     })
 }
+
+/// Stops a server the test started: SIGTERM, so it can tidy up (moto writes its state),
+/// then SIGKILL after 3 s.
+pub fn stop(child: &mut std::process::Child) {
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(3) {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
