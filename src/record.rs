@@ -271,23 +271,28 @@ mod tests {
         );
     }
 
-    #[test]
-    fn recorded_means_from_aws_for_aws_and_from_the_same_target_otherwise() {
-        let case = Case {
-            id: "a".into(),
+    /// A step-less STS AssumeRole limit case of `f.yaml`.
+    fn limit_case(id: &str, provenance: crate::scenario::Provenance, line: u32, col: u32) -> Case {
+        Case {
+            id: id.into(),
             service: "sts".into(),
             operation: "AssumeRole".into(),
             kind: crate::scenario::Kind::Limit,
-            provenance: crate::scenario::Provenance::Documented,
+            provenance,
             description: "d".into(),
             source: None,
             requires: Vec::new(),
             pin: Vec::new(),
             steps: Vec::new(),
             file: "f.yaml".into(),
-            line: 3,
-            col: 5,
-        };
+            line,
+            col,
+        }
+    }
+
+    #[test]
+    fn recorded_means_from_aws_for_aws_and_from_the_same_target_otherwise() {
+        let case = limit_case("a", crate::scenario::Provenance::Documented, 3, 5);
         let rec = |target: &str, against_aws| Recording {
             target: target.into(),
             region: "eu-west-1".into(),
@@ -311,21 +316,8 @@ mod tests {
     #[test]
     fn only_the_cases_own_provenance_line_flips() {
         let text = "cases:\n  - id: a\n    kind: limit\n    provenance: documented\n  - id: b\n    provenance: inferred\n";
-        let suite_case = |line: u32| Case {
-            id: "b".into(),
-            service: "sts".into(),
-            operation: "AssumeRole".into(),
-            kind: crate::scenario::Kind::Limit,
-            provenance: crate::scenario::Provenance::Inferred,
-            description: "d".into(),
-            source: None,
-            requires: Vec::new(),
-            pin: Vec::new(),
-            steps: Vec::new(),
-            file: "f.yaml".into(),
-            line,
-            col: 9,
-        };
+        let suite_case =
+            |line: u32| limit_case("b", crate::scenario::Provenance::Inferred, line, 9);
         let out = flip_provenance(text, &suite_case(5)).unwrap();
         assert_eq!(
             out,
