@@ -69,6 +69,9 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--measure") {
+        return child::measure(&args[1..]);
+    }
     if args.first().map(String::as_str) == Some("--bare-client") {
         return clients::bare_client(&args[1..]);
     }
