@@ -231,7 +231,7 @@ pub fn save(
     for r in results {
         let case = &suite.cases[r.index];
         let kept = if let Some(e) = &r.run.stop {
-            Kept::NotRecorded(e.clone())
+            Kept::NotRecorded((**e).clone())
         } else {
             match write(&suite.snapshots, case, &r.run.transcript, rec, secrets) {
                 Ok(_) => {

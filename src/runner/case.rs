@@ -151,7 +151,7 @@ impl Runner {
         let scrub = |e: RunError| e.scrubbed(|t| self.secrets.scrub(t));
         CaseRun {
             transcript: self.secrets.scrub_owned(transcript),
-            stop: stop.map(scrub),
+            stop: stop.map(|e| Box::new(scrub(e))),
             warnings: warnings.into_iter().map(scrub).collect(),
         }
     }

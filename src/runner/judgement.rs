@@ -56,7 +56,7 @@ mod tests {
     fn run(transcript: &str, stop: Option<RunError>) -> CaseRun {
         CaseRun {
             transcript: transcript.into(),
-            stop,
+            stop: stop.map(Box::new),
             warnings: Vec::new(),
         }
     }
@@ -141,7 +141,7 @@ mod tests {
         assert_eq!(deviations[0].kind, Kind::MissingStep);
         assert_eq!(
             judge(None, &run(ANSWER, Some(capture())), &secrets),
-            Outcome::Error(capture())
+            Outcome::Error(Box::new(capture()))
         );
     }
 
@@ -155,7 +155,7 @@ mod tests {
         };
         assert_eq!(
             judge(Some(ANSWER), &run("", Some(silent.clone())), &secrets),
-            Outcome::Error(silent)
+            Outcome::Error(Box::new(silent))
         );
     }
 }

@@ -38,7 +38,7 @@ pub struct CaseRun {
     /// Every step's normalized answer: the snapshot's contents.
     pub transcript: String,
     /// Why the case could not run to its end.
-    pub stop: Option<RunError>,
+    pub stop: Option<Box<RunError>>,
     /// Problems that do not change the verdict (a cleanup step that failed).
     pub warnings: Vec<RunError>,
 }
@@ -184,7 +184,7 @@ impl Runner {
     /// A case that has no run to show, only what stopped it.
     fn stopped(&self, index: usize, error: impl FnOnce(Place) -> RunError) -> CaseResult {
         let case = &self.suite.cases[index];
-        let error = error(case::case_place(case));
+        let error = Box::new(error(case::case_place(case)));
         CaseResult {
             index,
             test_name: case.test_name(),
@@ -217,10 +217,10 @@ impl Runner {
         let mut run = self.run_case_telling(case, events).await;
         let outcome = match self.suite.snapshots.read_expected(case) {
             Ok(expected) => judgement::judge(expected.as_deref(), &run, &self.secrets),
-            Err(e) => Outcome::Error(RunError::Snapshot {
+            Err(e) => Outcome::Error(Box::new(RunError::Snapshot {
                 case: case::case_place(case),
                 cause: e.to_string(),
-            }),
+            })),
         };
         if self.forget_passed && outcome == Outcome::Pass {
             // A passing case's answer is its snapshot, which is on disk: keeping 10,000 of

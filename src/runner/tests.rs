@@ -256,13 +256,13 @@ async fn once_interrupted_no_case_starts_yet_each_gets_a_result_and_an_event() {
     for r in &results {
         assert_eq!(
             r.outcome,
-            Outcome::Error(RunError::NotRun {
+            Outcome::Error(Box::new(RunError::NotRun {
                 case: Place {
                     file: "scenarios/sts/GetCallerIdentity/a.yaml".into(),
                     line: 2,
                     col: 9,
                 }
-            })
+            }))
         );
     }
     assert!(actions(&server).await.is_empty());

@@ -27,7 +27,7 @@ pub enum Outcome {
     /// No snapshot is stored for the case yet.
     Missing,
     /// The case could not be run to its end, and nothing can be judged.
-    Error(RunError),
+    Error(Box<RunError>),
 }
 
 impl Outcome {

@@ -7,15 +7,22 @@ use std::fmt;
 /// Variables visible to a step: the target's, then the captures of earlier steps.
 pub type Vars = HashMap<String, String>;
 
+/// Most templates a suite holds are plain text (a parameter's value), and a suite holds
+/// tens of thousands: those are one allocation, their text; only a template with variables
+/// keeps its pieces.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Template {
-    parts: Vec<Part>,
+pub struct Template(Repr);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Repr {
+    Text(Box<str>),
+    Parts(Box<[Part]>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
-    Lit(String),
-    Var(String),
+    Lit(Box<str>),
+    Var(Box<str>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,7 +43,10 @@ pub struct UnknownVariable {
 
 impl Template {
     pub fn parse(text: &str) -> Result<Template, TemplateError> {
-        let mut parts = Vec::new();
+        if !text.contains("{{") {
+            return Ok(Template(Repr::Text(text.into())));
+        }
+        let mut parts: Vec<Part> = Vec::new();
         let mut rest = text;
         while let Some(start) = rest.find("{{") {
             if start > 0 {
@@ -66,35 +76,41 @@ impl Template {
             if !is_variable_name(name) {
                 return Err(TemplateError::BadName(after[..end].to_owned()));
             }
-            parts.push(Part::Var(name.to_owned()));
+            parts.push(Part::Var(name.into()));
             rest = &after[end + 2..];
         }
         if !rest.is_empty() || parts.is_empty() {
             push_lit(&mut parts, rest);
         }
-        // Kept for the whole run: no room for pieces that will never come.
-        parts.shrink_to_fit();
-        Ok(Template { parts })
+        Ok(Template(match parts.as_mut_slice() {
+            [Part::Lit(text)] => Repr::Text(std::mem::take(text)),
+            _ => Repr::Parts(parts.into_boxed_slice()),
+        }))
+    }
+
+    fn parts(&self) -> &[Part] {
+        match &self.0 {
+            Repr::Text(_) => &[],
+            Repr::Parts(parts) => parts,
+        }
     }
 
     /// The text when the template has no variables.
     pub fn as_literal(&self) -> Option<&str> {
-        match self.parts.as_slice() {
-            [Part::Lit(s)] => Some(s),
-            _ => None,
+        match &self.0 {
+            Repr::Text(text) => Some(text),
+            Repr::Parts(_) => None,
         }
     }
 
     /// A template that is only text (no variables).
     pub fn literal(text: impl Into<String>) -> Template {
-        Template {
-            parts: vec![Part::Lit(text.into())],
-        }
+        Template(Repr::Text(text.into().into_boxed_str()))
     }
 
     pub fn variables(&self) -> impl Iterator<Item = &str> {
-        self.parts.iter().filter_map(|p| match p {
-            Part::Var(v) => Some(v.as_str()),
+        self.parts().iter().filter_map(|p| match p {
+            Part::Var(v) => Some(&**v),
             Part::Lit(_) => None,
         })
     }
@@ -104,16 +120,20 @@ impl Template {
     }
 
     pub fn render(&self, vars: &Vars) -> Result<String, UnknownVariable> {
-        if let [Part::Lit(s)] = self.parts.as_slice() {
-            return Ok(s.clone());
+        if let Repr::Text(text) = &self.0 {
+            return Ok(text.to_string());
         }
         let mut out = String::new();
-        for p in &self.parts {
+        for p in self.parts() {
             match p {
                 Part::Lit(s) => out.push_str(s),
-                Part::Var(v) => match vars.get(v) {
+                Part::Var(v) => match vars.get(&**v) {
                     Some(value) => out.push_str(value),
-                    None => return Err(UnknownVariable { name: v.clone() }),
+                    None => {
+                        return Err(UnknownVariable {
+                            name: v.to_string(),
+                        });
+                    }
                 },
             }
         }
@@ -131,15 +151,18 @@ pub fn is_variable_name(name: &str) -> bool {
 
 fn push_lit(parts: &mut Vec<Part>, text: &str) {
     if let Some(Part::Lit(prev)) = parts.last_mut() {
-        prev.push_str(text);
+        *prev = format!("{prev}{text}").into_boxed_str();
     } else {
-        parts.push(Part::Lit(text.to_owned()));
+        parts.push(Part::Lit(text.into()));
     }
 }
 
 impl fmt::Display for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for p in &self.parts {
+        if let Repr::Text(text) = &self.0 {
+            return f.write_str(text);
+        }
+        for p in self.parts() {
             match p {
                 Part::Lit(s) => f.write_str(s)?,
                 Part::Var(v) => write!(f, "{{{{{v}}}}}")?,
@@ -166,6 +189,19 @@ mod tests {
         );
         assert_eq!(t.to_string(), "arn:aws:iam::{{account_id}}:role/{{role}}");
         assert_eq!(t.variables().collect::<Vec<_>>(), ["account_id", "role"]);
+    }
+
+    #[test]
+    fn text_reads_the_same_however_it_was_written() {
+        // A suite holds plain text as one piece: parsed, built or expanded, it compares equal.
+        let expanded = Template::parse("a{{repeat 2 b}}c").unwrap();
+        assert_eq!(expanded, Template::literal("abbc"));
+        assert_eq!(Template::parse("abbc").unwrap(), expanded);
+        assert_eq!(expanded.to_string(), "abbc");
+        assert!(!expanded.has_variables());
+        let mixed = Template::parse("x{{repeat 2 y}}{{v}}z").unwrap();
+        assert_eq!(mixed.as_literal(), None);
+        assert_eq!(mixed.to_string(), "xyy{{v}}z");
     }
 
     #[test]

@@ -322,7 +322,7 @@ mod tests {
             "the whole transcript is in snapshots/sts/AssumeRole/x.snap.new when conform writes one (not with --no-new or in CI), else it was not kept"
         );
 
-        let error = Outcome::Error(crate::run_error::RunError::NoAnswer {
+        let error = Outcome::Error(Box::new(crate::run_error::RunError::NoAnswer {
             step: crate::run_error::StepRef {
                 place: crate::run_error::Place {
                     file: "scenarios/sts/x.yaml".into(),
@@ -334,7 +334,7 @@ mod tests {
             },
             cause: "refused\n".repeat(100),
             why: crate::run_error::Silence::Unreachable,
-        });
+        }));
         let c = CaseReport::of(ran(&error));
         assert_eq!(
             (c.outcome, c.stop, c.grade),

@@ -134,7 +134,7 @@ pub enum Request {
         params: Vec<(String, ParamValue)>,
     },
     /// A hand-written request for protocol-level cases.
-    Raw(RawRequest),
+    Raw(Box<RawRequest>),
 }
 
 #[derive(Debug, Clone)]

@@ -157,7 +157,8 @@ impl Checker<'_> {
                     .with_help("write the parameters into `raw.body` or `raw.query`"),
             );
         }
-        self.raw_request(raw.value, errors).map(Request::Raw)
+        self.raw_request(raw.value, errors)
+            .map(|r| Request::Raw(Box::new(r)))
     }
 
     fn raw_request(&self, r: RawHttp, errors: &mut Vec<Diagnostic>) -> Option<RawRequest> {
