@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::model::{Model, Operation, ShapeKind};
-use crate::runner::Policy;
+use crate::runner::{Attempt, Policy};
 use crate::scenario::{ParamValue, Role, Step};
 use crate::template::{Template, Vars};
 use crate::transport::HttpResponse;
@@ -53,22 +53,23 @@ impl Policy for RecordMode {
     fn retry(
         &self,
         answer: &HttpResponse,
-        fresh_state: bool,
-        retries: u32,
+        attempt: &Attempt<'_>,
     ) -> Option<(&'static str, Duration)> {
-        if retries + 1 >= self.attempts {
+        if attempt.retries + 1 >= self.attempts {
             return None;
         }
-        retryable(&self.retry, answer, fresh_state).map(|why| (why, self.delay(retries + 1)))
+        retryable(&self.retry, answer, attempt).map(|why| (why, self.delay(attempt.retries + 1)))
     }
 }
 
 /// Why an answer is worth asking again, if it is: HTTP 429 or 503, a throttling code, or
-/// (while what setup created may be propagating) a refusal the services' data name.
+/// (while what setup created may be propagating) a refusal the services' data name, unless
+/// the case's snapshot expects that very refusal (a user deleted twice: waiting for
+/// NoSuchEntity to go away cost seconds per such case against AWS).
 fn retryable(
     retry: &crate::resources::Retry,
     resp: &HttpResponse,
-    fresh_state: bool,
+    attempt: &Attempt<'_>,
 ) -> Option<&'static str> {
     let code = resp
         .body
@@ -80,7 +81,7 @@ fn retryable(
     if resp.status == 429 || resp.status == 503 || named(&retry.throttled) {
         return Some("throttled");
     }
-    if fresh_state && named(&retry.propagating) {
+    if attempt.fresh_state && named(&retry.propagating) && attempt.expected_code != Some(code) {
         return Some("refused while what setup created may still be propagating");
     }
     None
@@ -134,6 +135,14 @@ mod tests {
         }
     }
 
+    fn at(fresh_state: bool, retries: u32) -> Attempt<'static> {
+        Attempt {
+            retries,
+            fresh_state,
+            expected_code: None,
+        }
+    }
+
     fn mode(attempts: u32) -> RecordMode {
         RecordMode {
             attempts,
@@ -151,25 +160,48 @@ mod tests {
         let m = mode(3);
         for throttled in [answer(429, ""), answer(503, ""), answer(400, "Throttling")] {
             assert_eq!(
-                m.retry(&throttled, false, 0).map(|r| r.0),
+                m.retry(&throttled, &at(false, 0)).map(|r| r.0),
                 Some("throttled")
             );
         }
         let denied = answer(403, "AccessDenied");
-        assert_eq!(m.retry(&denied, false, 0), None);
-        assert!(m.retry(&denied, true, 0).is_some());
-        assert_eq!(m.retry(&answer(400, "ValidationError"), true, 0), None);
+        assert_eq!(m.retry(&denied, &at(false, 0)), None);
+        assert!(m.retry(&denied, &at(true, 0)).is_some());
+        assert_eq!(m.retry(&answer(400, "ValidationError"), &at(true, 0)), None);
+    }
+
+    #[test]
+    fn a_refusal_the_snapshot_expects_is_not_waited_out_but_throttling_still_is() {
+        let m = mode(3);
+        let expecting = |code| Attempt {
+            expected_code: Some(code),
+            ..at(true, 0)
+        };
+        assert_eq!(
+            m.retry(&answer(403, "AccessDenied"), &expecting("AccessDenied")),
+            None
+        );
+        assert!(
+            m.retry(&answer(403, "AccessDenied"), &expecting("NoSuchEntity"))
+                .is_some(),
+            "a refusal other than the expected one may still be propagation"
+        );
+        assert_eq!(
+            m.retry(&answer(400, "Throttling"), &expecting("Throttling"))
+                .map(|r| r.0),
+            Some("throttled")
+        );
     }
 
     #[test]
     fn attempts_count_the_first_and_delays_stay_under_the_cap() {
         let m = mode(3);
         let throttled = answer(429, "");
-        let (_, first) = m.retry(&throttled, false, 0).unwrap();
+        let (_, first) = m.retry(&throttled, &at(false, 0)).unwrap();
         assert!(first <= Duration::from_millis(200), "{first:?}");
         // Full jitter: draws spread over the whole range below the cap, not its upper half.
         let draws: Vec<Duration> = (0..200)
-            .map(|_| m.retry(&throttled, false, 0).unwrap().1)
+            .map(|_| m.retry(&throttled, &at(false, 0)).unwrap().1)
             .collect();
         assert!(
             draws.iter().any(|d| *d < Duration::from_millis(50)),
@@ -179,14 +211,14 @@ mod tests {
             draws.iter().any(|d| *d > Duration::from_millis(150)),
             "{draws:?}"
         );
-        let (_, second) = m.retry(&throttled, false, 1).unwrap();
+        let (_, second) = m.retry(&throttled, &at(false, 1)).unwrap();
         assert!(second <= Duration::from_millis(250), "{second:?}");
         assert_eq!(
-            m.retry(&throttled, false, 2),
+            m.retry(&throttled, &at(false, 2)),
             None,
             "the third attempt is the last"
         );
-        assert_eq!(mode(1).retry(&throttled, false, 0), None);
+        assert_eq!(mode(1).retry(&throttled, &at(false, 0)), None);
     }
 
     #[test]

@@ -391,6 +391,73 @@ cases:
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_refusal_the_snapshot_expects_is_recorded_without_waiting() {
+    let yaml = r#"
+cases:
+  - id: fresh_role
+    kind: exception
+    provenance: inferred
+    description: A role made for the case, assumed at once.
+    steps:
+      - service: iam
+        operation: CreateRole
+        setup: true
+        params: {RoleName: 'conform-{{run_id}}-fresh', AssumeRolePolicyDocument: '{}'}
+        capture: {fresh_arn: CreateRoleResult/Role/Arn, fresh_name: //RoleName}
+      - operation: AssumeRole
+        params: {RoleArn: '{{fresh_arn}}', RoleSessionName: s1}
+      - service: iam
+        operation: DeleteRole
+        cleanup: true
+        params: {RoleName: '{{fresh_name}}'}
+"#;
+    let (_dir, root) = common::project(&[("scenarios/sts/AssumeRole/fresh.yaml", yaml)]);
+    let record = |uri: &str| {
+        let o = conform(
+            &root,
+            &["record", "--target", uri, "--retry-base-ms", "5"],
+            &[],
+        );
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        err
+    };
+    // No snapshot yet: the refusal may be IAM still propagating the role, so it is asked
+    // again until the attempts run out, and what stays is recorded.
+    let (server, seen) = refusing("AccessDenied", usize::MAX).await;
+    let err = record(&server.uri());
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        6,
+        "the first and 5 retries: {err}"
+    );
+    let snap = root.join("snapshots/sts/AssumeRole/fresh_role.snap");
+    let first = std::fs::read_to_string(&snap).unwrap();
+    assert!(first.contains("<Code>AccessDenied</Code>"), "{first}");
+
+    // Recorded again: the snapshot expects that refusal at that step, so it is taken at once.
+    let (server, seen) = refusing("AccessDenied", usize::MAX).await;
+    let err = record(&server.uri());
+    assert_eq!(seen.load(Ordering::SeqCst), 1, "{err}");
+    assert!(!err.contains("retry:"), "{err}");
+    let body = |s: &str| s.split_once("\n---\n").map(|(_, b)| b.to_owned());
+    assert_eq!(
+        body(&std::fs::read_to_string(&snap).unwrap()),
+        body(&first),
+        "the same answer is recorded"
+    );
+
+    // A refusal other than the one expected may still be propagation (STS's data name
+    // InvalidClientTokenId too): it is waited out.
+    let (server, seen) = refusing("InvalidClientTokenId", usize::MAX).await;
+    record(&server.uri());
+    assert_eq!(seen.load(Ordering::SeqCst), 6);
+    let (server, seen) = refusing("AccessDenied", 0).await;
+    record(&server.uri());
+    assert_eq!(seen.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_profile_of_the_shared_files_supplies_keys_and_region() {
     let (verified, rejected) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let server = MockServer::start().await;

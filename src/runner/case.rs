@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::event::{Event, Events};
 use super::step::Answer;
-use super::{CaseRun, Runner, step};
+use super::{Attempt, CaseRun, Runner, step};
 use crate::redact::{Redactor, Rules};
 use crate::run_error::{Place, RunError, StepRef, Which};
 use crate::scenario::{Case, Role, Step};
@@ -31,6 +31,23 @@ pub(crate) fn case_place(case: &Case) -> Place {
 }
 
 impl Runner {
+    /// The error code the case's snapshot holds for each checked step (none for a step that
+    /// succeeded), read only for a policy that may send a step again: an answer the snapshot
+    /// expects is not worth waiting out. A snapshot that cannot be read expects nothing.
+    fn expected_codes(&self, case: &Case) -> Vec<Option<String>> {
+        if self.policy.is_none() {
+            return Vec::new();
+        }
+        let Ok(Some(snapshot)) = self.suite.snapshots.read_expected(case) else {
+            return Vec::new();
+        };
+        let mut codes = vec![None; crate::transcript::steps(&snapshot).len()];
+        for e in crate::answers::error_steps(&snapshot, &case.operation) {
+            codes[e.step] = Some(e.error.code);
+        }
+        codes
+    }
+
     /// Runs the steps of a case against the target.
     pub async fn run_case(&self, case: &Case) -> CaseRun {
         self.run_case_telling(case, &Events::default()).await
@@ -49,12 +66,21 @@ impl Runner {
         let mut stop: Option<RunError> = None;
         let mut checked = 0;
         let fresh_state = case.steps.iter().any(|s| s.role == Role::Setup);
+        let expected = self.expected_codes(case);
         for step in case.steps.iter().filter(|s| s.role != Role::Cleanup) {
             let which = if step.role == Role::Check {
                 checked += 1;
                 Which::Checked(checked)
             } else {
                 Which::Setup
+            };
+            let attempt = Attempt {
+                fresh_state,
+                expected_code: match which {
+                    Which::Checked(n) => expected.get(n - 1).and_then(Option::as_deref),
+                    _ => None,
+                },
+                ..Attempt::default()
             };
             let at = StepRef {
                 place: place(case, step),
@@ -79,7 +105,7 @@ impl Runner {
             let started = Instant::now();
             let outcome = tokio::select! {
                 biased;
-                o = self.run_step(step, &vars, r, fresh_state, events) => o,
+                o = self.run_step(step, &vars, r, attempt, events) => o,
                 () = self.interrupt.triggered() => {
                     told(events, &at, None, started);
                     stop = Some(RunError::Interrupted { step: at });
@@ -133,7 +159,16 @@ impl Runner {
             };
             let started = Instant::now();
             let outcome = self
-                .run_step(step, &vars, &mut plumbing, fresh_state, events)
+                .run_step(
+                    step,
+                    &vars,
+                    &mut plumbing,
+                    Attempt {
+                        fresh_state,
+                        ..Attempt::default()
+                    },
+                    events,
+                )
                 .await;
             told(events, &at, outcome.as_ref().ok(), started);
             match outcome {

@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 
 pub use self::event::{Event, Exchange};
 pub use self::interrupt::Interrupt;
-pub use self::policy::Policy;
+pub use self::policy::{Attempt, Policy};
 pub(crate) use self::step::Answer;
 pub use self::step::StepError;
 pub use crate::outcome::{Outcome, StopKind};
@@ -171,7 +171,7 @@ impl Runner {
                 step,
                 &self.target.vars,
                 &mut redactor,
-                false,
+                Attempt::default(),
                 &Events::default(),
             )
             .await?;

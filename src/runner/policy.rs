@@ -22,15 +22,25 @@ pub trait Policy: Send + Sync {
         None
     }
 
-    /// Whether to send a request again after `answer`, why and after how long. `retries` is
-    /// how many times it went again already; `fresh_state` says the case created account
-    /// state in setup steps, which a service may still be propagating.
+    /// Whether to send a request again after `answer`, why and after how long.
     fn retry(
         &self,
         _answer: &HttpResponse,
-        _fresh_state: bool,
-        _retries: u32,
+        _attempt: &Attempt<'_>,
     ) -> Option<(&'static str, Duration)> {
         None
     }
+}
+
+/// What the runner knows of a request it may send again.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Attempt<'a> {
+    /// How many times it went again already.
+    pub retries: u32,
+    /// The case created account state in setup steps, which a service may still be
+    /// propagating.
+    pub fresh_state: bool,
+    /// The error code the case's snapshot holds for this step, when it holds one: an answer
+    /// with that code is the one expected, not a sign of state still settling.
+    pub expected_code: Option<&'a str>,
 }

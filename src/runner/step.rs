@@ -4,8 +4,8 @@
 
 use std::time::SystemTime;
 
-use super::Runner;
 use super::event::{Event, Events, Exchange};
+use super::{Attempt, Runner};
 use crate::model::Model;
 use crate::normalize;
 use crate::query;
@@ -236,14 +236,14 @@ pub(crate) fn capture(
 }
 
 impl Runner {
-    /// Sends one step and reads its answer. `fresh_state`: the case created account state in
-    /// setup steps, which the run's policy may wait for.
+    /// Sends one step and reads its answer. `attempt` says what the run's policy needs to
+    /// decide whether to send it again (its `retries` counted here).
     pub(crate) async fn run_step(
         &self,
         step: &Step,
         vars: &Vars,
         redactor: &mut Redactor<'_>,
-        fresh_state: bool,
+        mut attempt: Attempt<'_>,
         events: &Events,
     ) -> Result<Answer, StepError> {
         let model = &self.suite.models[&step.service];
@@ -296,10 +296,9 @@ impl Runner {
             tell(Err(e.to_string()));
         })?;
         if let Some(policy) = &self.policy {
-            let mut retries = 0;
-            while let Some((why, delay)) = policy.retry(&response, fresh_state, retries) {
+            while let Some((why, delay)) = policy.retry(&response, &attempt) {
                 tell(Ok(&response));
-                retries += 1;
+                attempt.retries += 1;
                 events.send(Event::Retrying {
                     index: events.index(),
                     call: call_name(step),

@@ -333,12 +333,11 @@ impl Policy for Eager {
     fn retry(
         &self,
         answer: &crate::transport::HttpResponse,
-        fresh_state: bool,
-        retries: u32,
+        attempt: &Attempt<'_>,
     ) -> Option<(&'static str, Duration)> {
-        assert!(!fresh_state, "the case has no setup step");
-        self.seen.lock().unwrap().push(retries);
-        (answer.status == 429 && retries < 5).then_some(("throttled", self.delay))
+        assert!(!attempt.fresh_state, "the case has no setup step");
+        self.seen.lock().unwrap().push(attempt.retries);
+        (answer.status == 429 && attempt.retries < 5).then_some(("throttled", self.delay))
     }
 }
 
