@@ -342,9 +342,8 @@ async fn throttling_is_retried_with_backoff_in_record_mode_only() {
     assert_eq!(seen.load(Ordering::SeqCst), 1);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_refusal_right_after_setup_is_retried_while_iam_propagates() {
-    let yaml = r#"
+/// A case that assumes a role its setup step has just created.
+const FRESH_ROLE: &str = r#"
 cases:
   - id: fresh_role
     kind: exception
@@ -363,7 +362,10 @@ cases:
         cleanup: true
         params: {RoleName: '{{fresh_name}}'}
 "#;
-    let (_dir, root) = common::project(&[("scenarios/sts/AssumeRole/fresh.yaml", yaml)]);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refusal_right_after_setup_is_retried_while_iam_propagates() {
+    let (_dir, root) = common::project(&[("scenarios/sts/AssumeRole/fresh.yaml", FRESH_ROLE)]);
     let (server, seen) = refusing("AccessDenied", 2).await;
     let o = conform(
         &root,
@@ -392,26 +394,7 @@ cases:
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refusal_the_snapshot_expects_is_recorded_without_waiting() {
-    let yaml = r#"
-cases:
-  - id: fresh_role
-    kind: exception
-    provenance: inferred
-    description: A role made for the case, assumed at once.
-    steps:
-      - service: iam
-        operation: CreateRole
-        setup: true
-        params: {RoleName: 'conform-{{run_id}}-fresh', AssumeRolePolicyDocument: '{}'}
-        capture: {fresh_arn: CreateRoleResult/Role/Arn, fresh_name: //RoleName}
-      - operation: AssumeRole
-        params: {RoleArn: '{{fresh_arn}}', RoleSessionName: s1}
-      - service: iam
-        operation: DeleteRole
-        cleanup: true
-        params: {RoleName: '{{fresh_name}}'}
-"#;
-    let (_dir, root) = common::project(&[("scenarios/sts/AssumeRole/fresh.yaml", yaml)]);
+    let (_dir, root) = common::project(&[("scenarios/sts/AssumeRole/fresh.yaml", FRESH_ROLE)]);
     let record = |uri: &str| {
         let o = conform(
             &root,
