@@ -107,8 +107,10 @@ struct State {
     unmatched_count: usize,
     counter: u64,
     /// Stable values (role ids) stay the same across the steps of a case, as the same
-    /// role's id does in AWS.
-    stable: HashMap<(usize, String), String>,
+    /// role's id does in AWS: by case, run id (empty for a client that sends none) and
+    /// placeholder. Another run of the case gets values of its own, and they are forgotten
+    /// with their run id.
+    stable: HashMap<(usize, String, String), String>,
     /// Run ids the clients' requests carried, the newest last: an answer that names a run
     /// id its own request does not carry takes one of these, not the server's.
     run_ids: Vec<String>,
@@ -320,7 +322,8 @@ impl Replay {
             {
                 st.run_ids.push(run_id.clone());
                 if st.run_ids.len() > RUN_IDS {
-                    st.run_ids.remove(0);
+                    let gone = st.run_ids.remove(0);
+                    st.stable.retain(|(_, run, _), _| *run != gone);
                 }
             }
         }

@@ -76,18 +76,26 @@ impl Replay {
             if let Some(v) = numbered.get(&key) {
                 return v.clone();
             }
-            let stable = self.makers.is_stable(to.service, name);
-            if stable && let Some(v) = st.stable.get(&(to.case, key.clone())) {
-                return v.clone();
-            }
-            let Some(v) = self.makers.make(name, arg, &mut rng) else {
-                return whole.to_owned();
+            let kept = self
+                .makers
+                .is_stable(to.service, name)
+                .then(|| (to.case, run_id.clone().unwrap_or_default(), key.clone()));
+            let v = match kept.as_ref().and_then(|k| st.stable.get(k)) {
+                Some(v) => v.clone(),
+                None => {
+                    let Some(v) = self.makers.make(name, arg, &mut rng) else {
+                        return whole.to_owned();
+                    };
+                    if let Some(k) = kept {
+                        st.stable.insert(k, v.clone());
+                    }
+                    v
+                }
             };
+            // A key handed out again (a stable one, in a later step) stands for whom this
+            // answer names: the request that has it now binds it.
             if let Some(service) = self.issuer_of(name) {
                 issued.push((v.clone(), service));
-            }
-            if stable {
-                st.stable.insert((to.case, key.clone()), v.clone());
             }
             numbered.insert(key, v.clone());
             v
