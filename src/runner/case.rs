@@ -31,21 +31,17 @@ pub(crate) fn case_place(case: &Case) -> Place {
 }
 
 impl Runner {
-    /// The error code the case's snapshot holds for each checked step (none for a step that
-    /// succeeded), read only for a policy that may send a step again: an answer the snapshot
-    /// expects is not worth waiting out. A snapshot that cannot be read expects nothing.
-    fn expected_codes(&self, case: &Case) -> Vec<Option<String>> {
+    /// The error steps of the case's snapshot, read only for a policy that may send a step
+    /// again: an answer the snapshot expects is not worth waiting out. A snapshot that cannot
+    /// be read expects nothing.
+    fn expected_errors(&self, case: &Case) -> Vec<crate::answers::ErrorStep> {
         if self.policy.is_none() {
             return Vec::new();
         }
-        let Ok(Some(snapshot)) = self.suite.snapshots.read_expected(case) else {
-            return Vec::new();
-        };
-        let mut codes = vec![None; crate::transcript::steps(&snapshot).len()];
-        for e in crate::answers::error_steps(&snapshot, &case.operation) {
-            codes[e.step] = Some(e.error.code);
+        match self.suite.snapshots.read_expected(case) {
+            Ok(Some(snapshot)) => crate::answers::error_steps(&snapshot, &case.operation),
+            _ => Vec::new(),
         }
-        codes
     }
 
     /// Runs the steps of a case against the target.
@@ -66,7 +62,7 @@ impl Runner {
         let mut stop: Option<RunError> = None;
         let mut checked = 0;
         let fresh_state = case.steps.iter().any(|s| s.role == Role::Setup);
-        let expected = self.expected_codes(case);
+        let expected = self.expected_errors(case);
         for step in case.steps.iter().filter(|s| s.role != Role::Cleanup) {
             let which = if step.role == Role::Check {
                 checked += 1;
@@ -77,7 +73,10 @@ impl Runner {
             let attempt = Attempt {
                 fresh_state,
                 expected_code: match which {
-                    Which::Checked(n) => expected.get(n - 1).and_then(Option::as_deref),
+                    Which::Checked(n) => expected
+                        .iter()
+                        .find(|e| e.step == n - 1)
+                        .map(|e| e.error.code.as_str()),
                     _ => None,
                 },
                 ..Attempt::default()
