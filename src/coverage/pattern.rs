@@ -1,5 +1,7 @@
 //! Model patterns as AWS applies them, compiled once per process.
 
+use std::sync::{Arc, Mutex};
+
 use regex::Regex;
 
 /// A model pattern as AWS applies it: the whole value must match, and `\w`/`\d` are ASCII.
@@ -15,16 +17,25 @@ pub fn compile_pattern(pattern: &str) -> Option<Regex> {
 /// Runs `f` with the pattern compiled once per process. A model has a few dozen patterns and
 /// every case is checked against them: compiling each once keeps `conform check` linear in
 /// the cases, and matching through the one stored regex reuses its search caches, which a
-/// clone would build again.
+/// clone would build again. The lock is held only to find the regex, never while matching:
+/// `conform check` matches on two threads at once.
 fn with_pattern<T>(pattern: &str, f: impl FnOnce(Option<&Regex>) -> T) -> T {
-    static COMPILED: std::sync::LazyLock<
-        std::sync::Mutex<std::collections::HashMap<String, Option<Regex>>>,
-    > = std::sync::LazyLock::new(Default::default);
-    let mut compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
-    let re = compiled
-        .entry(pattern.to_owned())
-        .or_insert_with(|| compile_uncached(pattern));
-    f(re.as_ref())
+    type Compiled = std::collections::HashMap<String, Option<Arc<Regex>>>;
+    static COMPILED: std::sync::LazyLock<Mutex<Compiled>> =
+        std::sync::LazyLock::new(Default::default);
+    let found = {
+        let compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+        compiled.get(pattern).cloned()
+    };
+    let re = match found {
+        Some(re) => re,
+        None => {
+            let re = compile_uncached(pattern).map(Arc::new);
+            let mut compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+            compiled.entry(pattern.to_owned()).or_insert(re).clone()
+        }
+    };
+    f(re.as_deref())
 }
 
 fn compile_uncached(pattern: &str) -> Option<Regex> {
