@@ -73,16 +73,38 @@ impl Walk {
             Err(e) => return Err(e),
         };
         self.stamp(rel, &meta);
-        if !meta.is_dir() {
-            return Ok(());
+        if meta.is_dir() {
+            self.children(path, rel)?;
         }
-        let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(path)?
-            .map(|e| e.map(|e| e.file_name()))
-            .collect::<Result<_, _>>()?;
-        names.sort();
-        for name in names {
-            let child = format!("{rel}/{}", name.to_string_lossy());
-            self.entry(&path.join(&name), &child)?;
+        Ok(())
+    }
+
+    /// A directory's entries in name order. Each is looked at through the directory already
+    /// open (a path looked up from the root each time was most of a walk's cost), but a
+    /// symbolic link is followed, as for the inputs themselves.
+    fn children(&mut self, path: &Path, rel: &str) -> std::io::Result<()> {
+        let mut entries: Vec<std::fs::DirEntry> =
+            std::fs::read_dir(path)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(std::fs::DirEntry::file_name);
+        for entry in entries {
+            let child = format!("{rel}/{}", entry.file_name().to_string_lossy());
+            if entry.file_type()?.is_symlink() {
+                self.entry(&entry.path(), &child)?;
+                continue;
+            }
+            let meta = match entry.metadata() {
+                Ok(m) => m,
+                // Gone since the directory was listed: as if it had not been there.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    self.hash.update(format!("{child}\0absent\0"));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            self.stamp(&child, &meta);
+            if meta.is_dir() {
+                self.children(&entry.path(), &child)?;
+            }
         }
         Ok(())
     }
