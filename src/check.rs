@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::answers::Answers;
 use crate::baseline::BaselineError;
 use crate::consistency::{self, Finding};
+use crate::memo::TextMemos;
 use crate::snapshot::WriteError;
 use crate::suite::Suite;
 use crate::targets::{Targets, TargetsError};
@@ -106,32 +107,51 @@ impl CheckReport {
 
 /// Checks a loaded project. `targets_file` (when it exists) names the baselines to check for
 /// entries of no case; `fix_headers` rewrites stale snapshot headers instead of listing them.
+/// With a `cache` directory, the case names each baseline lists are kept there by the
+/// baseline's text: parsing the corpus's 3 MB of TOML again was a seventh of a check.
 pub fn check(
     suite: &Suite,
     targets_file: &Path,
     fix_headers: bool,
+    cache: Option<&Path>,
 ) -> Result<CheckReport, CheckError> {
-    // The long parts read the suite only: on two cores they run side by side (the
-    // baselines' TOML beside the snapshots' error answers, then the coverage beside the
-    // facts), so `check` on the corpus stays under 100 ms. The answers are parsed once, for
-    // both of the latter.
-    let (stale, coverage, findings, generated) = std::thread::scope(|scope| {
-        let stale = scope.spawn(|| stale_entries(suite, targets_file));
-        let generated = scope.spawn(|| stale_generated(suite));
+    // The parts read the suite only: on two cores they run side by side (the baselines
+    // and the snapshots' files beside the generated files, the coverage beside the facts).
+    // The answers are parsed once, for both of the latter.
+    let (stale, snapshots, coverage, findings, generated) = std::thread::scope(|scope| {
+        let stale = scope.spawn(|| {
+            let stale = stale_entries(suite, targets_file, cache);
+            (stale, snapshot_files(suite, fix_headers))
+        });
+        let generated = scope.spawn(|| stale_generated(suite, cache));
         let answers = Answers::of_suite(suite);
         let (coverage, findings) = std::thread::scope(|inner| {
             let coverage = inner.spawn(|| crate::coverage::of_suite(suite, &answers));
             (joined(coverage), consistency::check(suite, &answers))
         });
-        (joined(stale), coverage, findings, joined(generated))
+        let (stale, snapshots) = joined(stale);
+        (stale, snapshots, coverage, findings, joined(generated))
     });
-    let mut report = CheckReport {
-        stale_entries: stale?,
-        stale_generated: generated?,
-        findings,
-        ..CheckReport::default()
-    };
-    report.missing = suite
+    let mut report = snapshots?;
+    report.stale_entries = stale?;
+    report.stale_generated = generated?;
+    report.findings = findings;
+    for (_, cov) in coverage {
+        for (operation, member) in cov.uncovered_members() {
+            report.uncovered.push(Uncovered {
+                service: cov.service.clone(),
+                operation,
+                member,
+            });
+        }
+    }
+    Ok(report)
+}
+
+/// What is wrong with the snapshot files: missing, orphaned, pending and stale headers
+/// (rewritten instead with `fix_headers`).
+fn snapshot_files(suite: &Suite, fix_headers: bool) -> Result<CheckReport, CheckError> {
+    let missing = suite
         .snapshots
         .missing(&suite.cases)
         .into_iter()
@@ -142,24 +162,15 @@ pub fn check(
             line: c.line,
         })
         .collect();
-    report.orphans = suite
+    let orphans = suite
         .snapshots
         .orphans(&suite.cases)
         .into_iter()
         .map(|o| suite.layout.snapshots.join(o))
         .collect();
-    report.pending = suite.snapshots.pending().to_vec();
-    for (_, cov) in coverage {
-        for (operation, member) in cov.uncovered_members() {
-            report.uncovered.push(Uncovered {
-                service: cov.service.clone(),
-                operation,
-                member,
-            });
-        }
-    }
+    let mut headers = Vec::new();
     for (case, header) in suite.snapshots.stale_headers(&suite.cases) {
-        report.headers.push(if fix_headers {
+        headers.push(if fix_headers {
             Header::Rewritten(suite.snapshots.rewrite_header(case, &header)?)
         } else {
             Header::Stale {
@@ -170,12 +181,18 @@ pub fn check(
             }
         });
     }
-    Ok(report)
+    Ok(CheckReport {
+        missing,
+        orphans,
+        pending: suite.snapshots.pending().to_vec(),
+        headers,
+        ..CheckReport::default()
+    })
 }
 
 /// The generated files of each service that has any, against what generating writes now.
-fn stale_generated(suite: &Suite) -> Result<Vec<StaleGenerated>, CheckError> {
-    use crate::generate::{Change, changes, generate, is_generated};
+fn stale_generated(suite: &Suite, cache: Option<&Path>) -> Result<Vec<StaleGenerated>, CheckError> {
+    use crate::generate::{Change, changes, generate_remembering, is_generated};
     let services: BTreeSet<String> = suite
         .cases
         .iter()
@@ -186,7 +203,15 @@ fn stale_generated(suite: &Suite) -> Result<Vec<StaleGenerated>, CheckError> {
         return Ok(Vec::new());
     }
     let services: Vec<String> = services.into_iter().collect();
-    let generated = generate(suite, &services)?;
+    let memos = cache.and_then(|c| {
+        let program = crate::memo::program()?;
+        let inputs = [suite.layout.scenarios.clone(), suite.layout.models.clone()];
+        Some(TextMemos::of(c, "generated", &inputs, program))
+    });
+    let generated = generate_remembering(suite, &services, memos.as_ref())?;
+    if let Some(m) = &memos {
+        m.prune();
+    }
     let mut out = Vec::new();
     for change in changes(suite, &generated)? {
         out.push(StaleGenerated {
@@ -222,22 +247,61 @@ fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
-fn stale_entries(suite: &Suite, targets_file: &Path) -> Result<Vec<StaleEntry>, CheckError> {
+fn stale_entries(
+    suite: &Suite,
+    targets_file: &Path,
+    cache: Option<&Path>,
+) -> Result<Vec<StaleEntry>, CheckError> {
     if !targets_file.exists() {
         return Ok(Vec::new());
     }
+    let memos = cache.and_then(|c| {
+        let program = crate::memo::program()?;
+        Some(TextMemos::of(
+            c,
+            "baseline-cases",
+            &[targets_file.to_owned()],
+            program,
+        ))
+    });
     let names: BTreeSet<String> = suite.cases.iter().map(|c| c.test_name()).collect();
     let mut stale = Vec::new();
     for file in Targets::load(targets_file)?.baselines() {
         if !file.exists() {
             continue;
         }
-        for d in crate::input::baseline(&file)?.unknown_cases(&names) {
+        let listed = baseline_cases(&file, memos.as_ref())?;
+        for case in listed.into_iter().filter(|n| !names.contains(n)) {
             stale.push(StaleEntry {
                 baseline: file.clone(),
-                case: d.name.clone(),
+                case,
             });
         }
     }
+    if let Some(m) = &memos {
+        m.prune();
+    }
     Ok(stale)
+}
+
+/// The names of the cases a baseline lists, in its order; a baseline that does not parse is
+/// the error it gives.
+fn baseline_cases(file: &Path, memos: Option<&TextMemos>) -> Result<Vec<String>, CheckError> {
+    let shown = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|source| BaselineError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    if let Some(names) = memos.and_then(|m| m.recall::<Vec<String>>(&shown, &text)) {
+        return Ok(names);
+    }
+    let names: Vec<String> = crate::baseline::Baseline::parse(&text, &shown)?
+        .cases
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    if let Some(m) = memos {
+        m.keep(&shown, &text, &names);
+    }
+    Ok(names)
 }

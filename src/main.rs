@@ -168,7 +168,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // Check and serve build every client-chosen shape first, so a shape too big to build is
     // a located error there rather than a shape that matches nothing.
     let builds_shapes = matches!(command, Command::Check { .. } | Command::Serve { .. });
-    let loaded = Suite::load_selected(&layout, selection).and_then(|s| {
+    // `check --no-cache` reads every file anew; every other load keeps what each scenario
+    // file yields.
+    let anew = matches!(command, Command::Check { no_cache: true, .. });
+    let loaded = if anew {
+        Suite::load_selected(&layout, selection)
+    } else {
+        Suite::load_remembering(&layout, selection, &crate::cache_dir())
+    };
+    let loaded = loaded.and_then(|s| {
         if builds_shapes {
             s.build_shapes()?;
         }
@@ -201,7 +209,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { fix_headers, .. } => check(&suite, &cli.layout.root, fix_headers, memo),
+        Command::Check {
+            fix_headers,
+            no_cache,
+        } => {
+            // `--no-cache` reads every file anew.
+            let cache = (!no_cache).then(crate::cache_dir);
+            check(&suite, &cli.layout.root, fix_headers, memo, cache)
+        }
         Command::Coverage { check } => coverage(&suite, check),
         Command::Generate { services, check } => generate(&suite, &services, check),
         Command::Serve {

@@ -132,3 +132,135 @@ fn a_passing_check_is_given_again_until_an_input_changes() {
         }
     }
 }
+
+/// The files of the repository's corpus, copied: a project the memos of parts can be tried on.
+fn corpus_copy() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("p");
+    for part in ["scenarios", "snapshots", "models", "baselines"] {
+        common::copy_dir(&common::repo().join(part), &root.join(part));
+    }
+    std::fs::copy(
+        common::repo().join("conform.toml"),
+        root.join("conform.toml"),
+    )
+    .unwrap();
+    (dir, root)
+}
+
+/// The memos of one kind, without the list of the project's inputs kept beside them.
+fn memos_of(cache: &Path, kind: &str) -> Vec<std::path::PathBuf> {
+    let dir = cache.join(kind);
+    if !dir.exists() {
+        return Vec::new();
+    }
+    common::walk(&dir)
+        .into_iter()
+        .filter(|p| !p.ends_with("inputs"))
+        .collect()
+}
+
+/// Memos of what single files yield (a scenario file's cases, a baseline's names, an
+/// operation's generated files) make a check after an edit quick; none of them may hide what
+/// the edit broke, and the check they help says what a check reading everything anew says.
+#[test]
+fn what_files_yield_is_kept_without_hiding_any_edit() {
+    let (_dir, root) = corpus_copy();
+    let cache = tempfile::tempdir().unwrap();
+    let first = check(&root, cache.path(), &[]);
+    let (clean, err) = said(&first);
+    assert!(first.status.success(), "{clean}{err}");
+    let scenario_files = common::walk(&root.join("scenarios"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .filter(|p| !p.ends_with("variables.yaml"))
+        .count();
+    assert_eq!(memos_of(cache.path(), "cases").len(), scenario_files);
+    assert_eq!(memos_of(cache.path(), "baseline-cases").len(), 2);
+    assert!(!memos_of(cache.path(), "generated").is_empty());
+
+    // Each edit is made, checked with the memos there, then undone.
+    let edit = |rel: &str, change: &dyn Fn(&str) -> String, expect: &str| {
+        let path = root.join(rel);
+        let before = std::fs::read_to_string(&path).unwrap();
+        let changed = change(&before);
+        assert_ne!(changed, before, "{rel}: the edit changes nothing");
+        std::fs::write(&path, changed).unwrap();
+        let o = check(&root, cache.path(), &[]);
+        let (out, err) = said(&o);
+        assert_eq!(o.status.code(), Some(1), "{rel}: {out}{err}");
+        assert!(
+            out.contains(expect),
+            "{rel}: wanted {expect:?} in\n{out}{err}"
+        );
+        // The memos give what reading everything anew gives.
+        let anew = check(&root, cache.path(), &["--no-cache"]);
+        assert_eq!(said(&anew).0, out, "{rel}");
+        std::fs::write(&path, before).unwrap();
+    };
+    let generated = "scenarios/iam/CreateRole/limits.generated.yaml";
+    edit(
+        generated,
+        &|t| format!("{t}# edited by hand\n"),
+        &format!("stale generated file: {}", root.join(generated).display()),
+    );
+    let snapshot = "snapshots/iam/CreateRole/create_role_assume_role_policy_document_missing.snap";
+    edit(
+        snapshot,
+        &|t| t.replace("ValidationError", "ValidationErr"),
+        "stale generated file",
+    );
+    edit(
+        "models/iam-2010-05-08.json",
+        &|t| {
+            t.replacen(
+                "\"max\": 64,\n   \"min\": 1,\n   \"pattern\": \"[\\\\w+=,.@-]+\"",
+                "\"max\": 63,\n   \"min\": 1,\n   \"pattern\": \"[\\\\w+=,.@-]+\"",
+                1,
+            )
+        },
+        "stale generated file",
+    );
+    edit(
+        "models/iam.facts.yaml",
+        &|t| {
+            t.replace(
+                "have length less than or equal to {max}",
+                "be at most {max} long",
+            )
+        },
+        "stale generated file",
+    );
+    edit(
+        "baselines/moto.toml",
+        &|t| {
+            format!(
+                "{t}\n[[case]]\nname = \"iam::CreateRole::no_such_case\"\nreason = \"x\"\ndeviations = [{{ step = 1, kind = \"status\", expected = \"400\", actual = \"501\" }}]\n"
+            )
+        },
+        "stale baseline entry",
+    );
+    edit(
+        "scenarios/iam/CreateRole/doc-examples.yaml",
+        &|t| t.replacen("- id: ", "- id: renamed_", 1),
+        "missing snapshot",
+    );
+
+    // All undone: the memos are the ones of files there are, and the check is as at first.
+    let again = check(&root, cache.path(), &["--no-cache"]);
+    assert_eq!(said(&again).0, clean);
+    let last = check(&root, cache.path(), &[]);
+    assert_eq!(said(&last).0, clean);
+    assert_eq!(memos_of(cache.path(), "cases").len(), scenario_files);
+    let renamed = root.join("scenarios/iam/CreateRole/doc-examples.yaml");
+    std::fs::rename(&renamed, renamed.with_file_name("examples.yaml")).unwrap();
+    // A file moved is read anew (its snapshots' headers name the old place), and the memo
+    // of where it was is gone.
+    let moved = check(&root, cache.path(), &[]);
+    assert!(
+        said(&moved).0.contains("stale header"),
+        "{}",
+        said(&moved).0
+    );
+    assert_eq!(memos_of(cache.path(), "cases").len(), scenario_files);
+}

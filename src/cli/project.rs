@@ -24,14 +24,7 @@ impl CheckMemo {
     pub(crate) fn of(layout: &Layout, targets_file: &Path) -> Option<CheckMemo> {
         let started = SystemTime::now();
         let inputs = conform::check::inputs(layout, targets_file)?;
-        // Another build of conform may judge the same files otherwise.
-        let exe = std::env::current_exe().and_then(std::fs::metadata).ok()?;
-        let salt = format!(
-            "conform {} {} {:?}",
-            env!("CARGO_PKG_VERSION"),
-            exe.len(),
-            exe.modified().ok()
-        );
+        let salt = conform::memo::program()?;
         let print = Fingerprint::of(&inputs, &salt).ok()?;
         Some(CheckMemo {
             memo: Memo::of(&crate::cache_dir(), "check", &inputs),
@@ -71,8 +64,14 @@ pub(crate) fn check(
     root: &std::path::Path,
     fix_headers: bool,
     memo: Option<CheckMemo>,
+    cache: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    let found = conform::check::check(suite, &root.join("conform.toml"), fix_headers)?;
+    let found = conform::check::check(
+        suite,
+        &root.join("conform.toml"),
+        fix_headers,
+        cache.as_deref(),
+    )?;
     let output = check_output(suite, &found);
     print!("{output}");
     if let Some(memo) = memo {

@@ -28,11 +28,16 @@ struct Observed<'c> {
 }
 
 impl<'c> Observed<'c> {
-    fn of(model: &Model, cases: &'c [Case], errors: &[&[ErrorStep]], vars: &Vars) -> Self {
+    fn of(
+        model: &Model,
+        cases: impl IntoIterator<Item = &'c Case>,
+        errors: &[&[ErrorStep]],
+        vars: &Vars,
+    ) -> Self {
         let mut o = Observed::default();
         let none: &[ErrorStep] = &[];
         let errors = errors.iter().copied().chain(std::iter::repeat(none));
-        for (case, errors) in cases.iter().zip(errors) {
+        for (case, errors) in cases.into_iter().zip(errors) {
             if case.service != model.service {
                 continue;
             }
@@ -160,9 +165,9 @@ impl ServiceCoverage {
     /// (`errors[i]` for `cases[i]`; a case past the end has none) for error codes. `vars`
     /// renders templates that use target variables (their defaults will do: only lengths
     /// matter). The service's `facts` say which errors no request brings about.
-    pub fn compute(
+    pub fn compute<'c>(
         model: &Model,
-        cases: &[Case],
+        cases: impl IntoIterator<Item = &'c Case>,
         errors: &[&[ErrorStep]],
         vars: &Vars,
         facts: Option<&Facts>,

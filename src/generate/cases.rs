@@ -32,7 +32,7 @@ pub(super) struct Planned {
 }
 
 /// A refused side no case covers that nothing could be generated for, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Skipped {
     pub service: String,
     pub operation: String,
@@ -321,6 +321,11 @@ fn suffix(check: &Check, shape: &Shape) -> &'static str {
         Check::PatternBroken => "pattern_broken",
         Check::NotInEnum => "not_in_enum",
     }
+}
+
+/// What every id generated for `op` starts with: only a case id that does can clash.
+pub(super) fn id_prefix(op: &Operation) -> String {
+    format!("{}_", snake(&op.name)).chars().take(96).collect()
 }
 
 /// Ids are at most 100 characters and unique in the suite: a long one is cut and a clash

@@ -16,11 +16,12 @@ mod files;
 mod value;
 mod yaml;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use crate::coverage::ServiceCoverage;
-use crate::scenario::{self, Case};
+use crate::memo::TextMemos;
+use crate::scenario::{self, Case, Request};
 use crate::suite::Suite;
 
 pub use cases::Skipped;
@@ -32,7 +33,9 @@ pub const FILE_NAME: &str = "limits.generated.yaml";
 
 /// Whether a case comes from a generated file.
 pub fn is_generated(case: &Case) -> bool {
-    case.file.ends_with(&format!("/{FILE_NAME}"))
+    case.file
+        .strip_suffix(FILE_NAME)
+        .is_some_and(|dir| dir.ends_with('/'))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +64,7 @@ pub enum GenerateError {
 }
 
 /// A file generation yields, with its whole text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Output {
     pub path: PathBuf,
     pub text: String,
@@ -83,8 +86,29 @@ pub struct Generated {
     pub services: Vec<String>,
 }
 
+/// What generating for one operation yielded, kept in a memo.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ForOperation {
+    outputs: Vec<Output>,
+    cases: usize,
+    skipped: Vec<Skipped>,
+}
+
 /// The generated files of `services` (every service with a validation format when empty).
 pub fn generate(suite: &Suite, services: &[String]) -> Result<Generated, GenerateError> {
+    generate_remembering(suite, services, None)
+}
+
+/// [`generate`], keeping in `memos` what each operation yields, by everything it is made
+/// from: the model, facts, redaction rules and variables (the files' contents), the
+/// operation's coverage by the hand-written cases, and the ids its cases could clash with.
+/// `conform check` after an edit then generates only for the operations it touched:
+/// generating everything was the longest part of a check.
+pub fn generate_remembering(
+    suite: &Suite,
+    services: &[String],
+    memos: Option<&TextMemos>,
+) -> Result<Generated, GenerateError> {
     let wanted: Vec<String> = if services.is_empty() {
         suite
             .facts
@@ -99,13 +123,42 @@ pub fn generate(suite: &Suite, services: &[String]) -> Result<Generated, Generat
         services: wanted.clone(),
         ..Generated::default()
     };
+    let inputs = memos.map(|_| inputs_digest(suite));
     for service in &wanted {
-        service_files(suite, service, &mut out)?;
+        let memos = memos.zip(inputs.as_deref());
+        service_files(suite, service, memos, &mut out)?;
     }
     Ok(out)
 }
 
-fn service_files(suite: &Suite, service: &str, out: &mut Generated) -> Result<(), GenerateError> {
+/// The digest of every file generating may read besides the scenarios: the models
+/// directory and each service's variables.
+fn inputs_digest(suite: &Suite) -> String {
+    let files = |dir: &std::path::Path| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let mut all: Vec<PathBuf> = files(&suite.layout.models)
+        .into_iter()
+        .filter(|p| p.is_file())
+        .collect();
+    all.extend(
+        files(&suite.layout.scenarios)
+            .into_iter()
+            .map(|d| d.join("variables.yaml")),
+    );
+    crate::memo::contents_digest(&all)
+}
+
+fn service_files(
+    suite: &Suite,
+    service: &str,
+    memos: Option<(&TextMemos, &str)>,
+    out: &mut Generated,
+) -> Result<(), GenerateError> {
     let Some(model) = suite.models.get(service) else {
         return Err(GenerateError::UnknownService {
             name: service.to_owned(),
@@ -123,10 +176,6 @@ fn service_files(suite: &Suite, service: &str, out: &mut Generated) -> Result<()
             file: facts.file.clone(),
         });
     }
-    let echoes = facts
-        .validation
-        .as_ref()
-        .is_some_and(|v| v.spec.echoes_value);
     // Fillers may name only a built-in target variable that points at something read, not
     // changed (`{{role_arn}}`): every target has it, a run of one case included, and no
     // case can alter it for another, as a shared name (`{{role_name}}`) could.
@@ -138,29 +187,116 @@ fn service_files(suite: &Suite, service: &str, out: &mut Generated) -> Result<()
     for (k, v) in suite.default_vars() {
         vars.entry(k.clone()).or_insert_with(|| v.clone());
     }
-    let by_hand: Vec<Case> = suite
-        .cases
-        .iter()
-        .filter(|c| !is_generated(c))
-        .cloned()
-        .collect();
+    // Borrowed, not cloned: the corpus's cases cloned once per service were a third of
+    // what `conform check` spent on generated files.
+    let by_hand: Vec<&Case> = suite.cases.iter().filter(|c| !is_generated(c)).collect();
     let taken: BTreeSet<String> = by_hand.iter().map(|c| c.id.clone()).collect();
-    let coverage = ServiceCoverage::compute(model, &by_hand, &[], &vars, None);
+    // An operation's coverage comes from the hand-written cases of its directory and those
+    // that call it: those cases (as loaded), with the files named above and the ids its
+    // cases could clash with, are all its generated files are made from. Operations whose
+    // memo holds for these are not generated again, nor is the coverage computed when none
+    // needs it.
+    let memos = memos.map(|(m, inputs)| {
+        // Each case is digested once (as loaded), then named by its digest in the keys of
+        // every operation it makes: a cleanup step's operation is made by hundreds.
+        let mut making: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
+        for &case in by_hand.iter().filter(|c| c.service == service) {
+            let Ok(bytes) = postcard::to_allocvec(case) else {
+                continue;
+            };
+            let digest = crate::memo::digest_hex(&bytes);
+            let mut ops: BTreeSet<&str> = BTreeSet::from([case.operation.as_str()]);
+            for step in case.steps.iter().filter(|s| s.service == service) {
+                if let Request::Call { operation, .. } = &step.request {
+                    ops.insert(operation);
+                }
+            }
+            for op in ops {
+                making
+                    .entry(op)
+                    .or_default()
+                    .extend_from_slice(digest.as_bytes());
+            }
+        }
+        (m, inputs, making)
+    });
+    let mut done: Vec<Option<ForOperation>> = Vec::new();
+    let mut keys: Vec<Option<(String, String)>> = Vec::new();
+    for op in model.operations.values() {
+        let key = memos.as_ref().map(|(_, inputs, making)| {
+            let made_of = making.get(op.name.as_str()).map_or(&[][..], Vec::as_slice);
+            let prefix = cases::id_prefix(op);
+            let clashing: Vec<&String> = taken
+                .range(prefix.clone()..)
+                .take_while(|id| id.starts_with(&prefix))
+                .collect();
+            let key = format!(
+                "{inputs}\n{}\n{clashing:?}",
+                crate::memo::digest_hex(made_of)
+            );
+            (format!("{service}/{}", op.name), key)
+        });
+        let kept = memos
+            .as_ref()
+            .zip(key.as_ref())
+            .and_then(|((m, ..), (name, key))| m.recall::<ForOperation>(name, key));
+        done.push(kept);
+        keys.push(key);
+    }
+    let coverage = done
+        .iter()
+        .any(Option::is_none)
+        .then(|| ServiceCoverage::compute(model, by_hand.iter().copied(), &[], &vars, None));
+    let ops = model.operations.values().zip(done).zip(keys);
+    for (i, ((op, kept), key)) in ops.enumerate() {
+        if let Some(kept) = kept {
+            out.cases += kept.cases;
+            out.outputs.extend(kept.outputs);
+            out.skipped.extend(kept.skipped);
+            continue;
+        }
+        let Some(op_cov) = coverage.as_ref().map(|c| &c.operations[i]) else {
+            continue;
+        };
+        let before = (out.outputs.len(), out.skipped.len(), out.cases);
+        operation_files(suite, service, op, op_cov, &taken, &fillers, &vars, out)?;
+        if let (Some((m, ..)), Some((name, key))) = (&memos, &key) {
+            let kept = ForOperation {
+                outputs: out.outputs[before.0..].to_vec(),
+                cases: out.cases - before.2,
+                skipped: out.skipped[before.1..].to_vec(),
+            };
+            m.keep(name, key, &kept);
+        }
+    }
+    Ok(())
+}
+
+/// The generated scenario file of one operation and its cases' snapshots.
+#[allow(clippy::too_many_arguments)]
+fn operation_files(
+    suite: &Suite,
+    service: &str,
+    op: &crate::model::Operation,
+    op_cov: &crate::coverage::OperationCoverage,
+    taken: &BTreeSet<String>,
+    fillers: &crate::template::Vars,
+    vars: &crate::template::Vars,
+    out: &mut Generated,
+) -> Result<(), GenerateError> {
+    let model = &suite.models[service];
+    let facts = &suite.facts[service];
+    let echoes = facts
+        .validation
+        .as_ref()
+        .is_some_and(|v| v.spec.echoes_value);
     let no_rules = crate::redact::Rules::default();
     let rules = suite.rules.get(service).unwrap_or(&no_rules);
     let model_file = format!("models/{}-{}.json", model.service, model.api_version);
     let facts_file = format!("models/{service}.facts.yaml");
-    for op_cov in &coverage.operations {
-        let op = &model.operations[&op_cov.operation];
-        let mut planned = cases::for_operation(
-            model,
-            op,
-            op_cov,
-            &taken,
-            &fillers,
-            echoes,
-            &mut out.skipped,
-        );
+    {
+        let mut planned =
+            cases::for_operation(model, op, op_cov, taken, fillers, echoes, &mut out.skipped);
         let rel = format!("scenarios/{service}/{}/{FILE_NAME}", op.name);
         // A case whose request the model accepts once serialized (a list item whose only
         // member is the one left out sends nothing at all) is dropped and the file written
@@ -178,34 +314,30 @@ fn service_files(suite: &Suite, service: &str, out: &mut Generated) -> Result<()
                 .join(FILE_NAME);
             // The file on disk holds this very text (the usual case for `conform check`):
             // the suite parsed it already, so its cases are these.
-            let loaded: Vec<Case> = if files::holds(&path, &text) {
-                suite
-                    .cases
-                    .iter()
-                    .filter(|c| c.file == rel)
-                    .cloned()
-                    .collect()
+            let loaded: Vec<&Case> = if files::holds(&path, &text) {
+                suite.cases.iter().filter(|c| c.file == rel).collect()
             } else {
                 Vec::new()
             };
+            let fresh: Vec<Case>;
             let parsed = if loaded.is_empty() {
-                scenario::parse_file(&rel, &text, &suite.models, rules, service, &op.name).map_err(
-                    |d| GenerateError::Unloadable {
+                fresh = scenario::parse_file(&rel, &text, &suite.models, rules, service, &op.name)
+                    .map_err(|d| GenerateError::Unloadable {
                         file: rel.clone(),
                         problems: d
                             .iter()
                             .map(|d| d.render_inline())
                             .collect::<Vec<_>>()
                             .join("; "),
-                    },
-                )?
+                    })?;
+                fresh.iter().collect()
             } else {
                 loaded
             };
             let mut snapshots = Vec::new();
             let mut accepted = Vec::new();
-            for case in &parsed {
-                match answer::expected(model, facts, rules, &vars, case) {
+            for &case in &parsed {
+                match answer::expected(model, facts, rules, vars, case) {
                     Ok(contents) => {
                         let description = suite.snapshots.description(case, &contents);
                         snapshots.push(Output {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::SuiteError;
 use super::sources::{Place, ScenarioFile};
 use crate::diagnostic::{Diagnostic, did_you_mean, span_at};
+use crate::memo::TextMemos;
 use crate::model::Model;
 use crate::redact::Rules;
 use crate::scenario::{self, Case};
@@ -17,6 +18,7 @@ pub(super) fn cases(
     files: &[ScenarioFile],
     models: &BTreeMap<String, Model>,
     rules: &HashMap<String, Rules>,
+    memos: Option<&TextMemos>,
 ) -> Result<Vec<Case>, SuiteError> {
     let no_rules = Rules::default();
     // First, in file order, where each file sits (cheap); then the files placed right are
@@ -65,8 +67,15 @@ pub(super) fn cases(
         to_parse.push((at, text, service, operation));
     }
     let parse = |(at, text, service, operation): (usize, &str, &str, &str)| {
+        let rel = &files[at].rel;
+        if let Some(cases) = memos.and_then(|m| m.recall::<Vec<Case>>(rel, text)) {
+            return (at, Ok(cases));
+        }
         let rules = rules.get(service).unwrap_or(&no_rules);
-        let parsed = scenario::parse_file(&files[at].rel, text, models, rules, service, operation);
+        let parsed = scenario::parse_file(rel, text, models, rules, service, operation);
+        if let (Some(m), Ok(cases)) = (memos, &parsed) {
+            m.keep(rel, text, cases);
+        }
         (at, parsed)
     };
     for (at, parsed) in on_every_core(to_parse, |(_, text, _, _)| text.len(), parse) {

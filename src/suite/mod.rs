@@ -21,6 +21,7 @@ pub use variables::{ClientChosen, Variable};
 
 use crate::diagnostic::Diagnostic;
 use crate::facts::Facts;
+use crate::memo::TextMemos;
 use crate::model::{Model, ModelError};
 use crate::redact::{Rules, RulesError};
 use crate::resources::Resources;
@@ -120,10 +121,48 @@ impl Suite {
         Suite::from_sources(Sources::read_selected(layout, selection)?)
     }
 
+    /// [`Suite::load_selected`], keeping in `cache` what each scenario file yields when every
+    /// file is read: a file whose text (and the models and redaction rules) is as it was when
+    /// it last loaded gives its cases again unparsed. Only files that load are kept, so every
+    /// mistake is still found; parsing was a third of what `conform check` spent.
+    pub fn load_remembering(
+        layout: &Layout,
+        selection: Selection,
+        cache: &Path,
+    ) -> Result<Suite, SuiteError> {
+        let memos = selection
+            .is_all()
+            .then(|| scenario_memos(layout, cache))
+            .flatten();
+        // The snapshots are read on a thread of their own while the rest is read and the
+        // suite built from it: reading them was the longest part of a load.
+        let suite = std::thread::scope(|scope| {
+            let snapshots = scope.spawn(|| Sources::snapshots_of(layout, &selection));
+            let suite = Sources::read_besides_snapshots(layout, &selection)
+                .and_then(|sources| Suite::from_sources_with(sources, memos.as_ref()));
+            let snapshots = snapshots
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            let mut suite = suite?;
+            let mut snapshots = snapshots?;
+            snapshots.order_notes = std::mem::take(&mut suite.snapshots.order_notes);
+            suite.snapshots = snapshots;
+            Ok(suite)
+        });
+        if let (Ok(_), Some(m)) = (&suite, &memos) {
+            m.prune();
+        }
+        suite
+    }
+
     /// Builds the suite from files already read: checks every input against the models
     /// and each other, reading nothing more. The first file with a mistake in the
     /// redaction rules, facts or variables stops here; every scenario problem is reported.
     pub fn from_sources(sources: Sources) -> Result<Suite, SuiteError> {
+        Suite::from_sources_with(sources, None)
+    }
+
+    fn from_sources_with(sources: Sources, memos: Option<&TextMemos>) -> Result<Suite, SuiteError> {
         let Sources {
             layout,
             models,
@@ -178,7 +217,7 @@ impl Suite {
         if !errors.is_empty() {
             return Err(SuiteError::Scenarios(errors));
         }
-        let mut cases = cases::cases(&scenarios, &models, &rules)?;
+        let mut cases = cases::cases(&scenarios, &models, &rules, memos)?;
         check_variables(&cases, &declared.variables, &cases::texts(&scenarios))?;
         if !selection.is_all() {
             cases.retain(|c| selection.wants(&c.test_name()));
@@ -230,6 +269,30 @@ impl Suite {
     pub fn default_vars(&self) -> impl Iterator<Item = (&String, &String)> {
         self.variables.iter().map(|(k, v)| (k, &v.default))
     }
+}
+
+/// The memos of what scenario files yield, for the project laid out as `layout`: named after
+/// this build of conform and the contents of what a file's cases depend on besides its text
+/// (every model, since a step may call another service, and the redaction rules).
+fn scenario_memos(layout: &Layout, cache: &Path) -> Option<TextMemos> {
+    let program = crate::memo::program()?;
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(&layout.models)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(".json") || n.ends_with(".redact.yaml"))
+        })
+        .collect();
+    inputs.sort();
+    let salt = format!("{program}\0{}", crate::memo::contents_digest(&inputs));
+    Some(TextMemos::of(
+        cache,
+        "cases",
+        &[layout.scenarios.clone(), layout.models.clone()],
+        salt,
+    ))
 }
 
 /// A service's redaction rules, or the first mistake in them.

@@ -79,14 +79,7 @@ impl Sources {
         // The snapshots (12 MB for the corpus) are read on a thread of their own while the
         // scenarios and models are read and parsed here.
         std::thread::scope(|scope| {
-            let snapshots = scope.spawn(|| {
-                SnapshotStore::load_where(
-                    &layout.snapshots,
-                    |dir| selection.may_hold_snapshots_in(dir),
-                    |rel| selection.wants_snapshot(rel),
-                    !selection.snapshots_on_disk,
-                )
-            });
+            let snapshots = scope.spawn(|| Sources::snapshots_of(layout, &selection));
             let sources = Sources::read_besides_snapshots(layout, &selection);
             let snapshots = snapshots
                 .join()
@@ -97,7 +90,21 @@ impl Sources {
         })
     }
 
-    fn read_besides_snapshots(
+    /// The snapshots of the selected cases (all of them listed, only theirs read).
+    pub(super) fn snapshots_of(
+        layout: &Layout,
+        selection: &Selection,
+    ) -> Result<SnapshotStore, crate::snapshot::SnapshotError> {
+        SnapshotStore::load_where(
+            &layout.snapshots,
+            |dir| selection.may_hold_snapshots_in(dir),
+            |rel| selection.wants_snapshot(rel),
+            !selection.snapshots_on_disk,
+        )
+    }
+
+    /// Everything but the snapshots, which are left empty.
+    pub(super) fn read_besides_snapshots(
         layout: &Layout,
         selection: &Selection,
     ) -> Result<Sources, SuiteError> {

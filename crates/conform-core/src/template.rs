@@ -4,22 +4,24 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// Variables visible to a step: the target's, then the captures of earlier steps.
 pub type Vars = HashMap<String, String>;
 
 /// Most templates a suite holds are plain text (a parameter's value), and a suite holds
 /// tens of thousands: those are one allocation, their text; only a template with variables
 /// keeps its pieces.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Template(Repr);
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 enum Repr {
     Text(Box<str>),
     Parts(Box<[Part]>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 enum Part {
     Lit(Box<str>),
     Var(Box<str>),

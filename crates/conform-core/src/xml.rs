@@ -336,7 +336,7 @@ pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
 
 /// An XPath-like path: `A/B[2]/C` below the root (a leading `/Root/` is accepted), or
 /// `//Name` for the first element of that name anywhere.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ElementPath {
     descendant: bool,
     steps: Vec<PathStep>,
@@ -344,7 +344,7 @@ pub struct ElementPath {
     root: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct PathStep {
     name: String,
     /// 1-based, as in XPath.

@@ -2,11 +2,13 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use crate::template::Template;
 use crate::xml::ElementPath;
 
 /// What a case is about; drives reports and coverage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Kind {
     DocExample,
     Limit,
@@ -16,7 +18,7 @@ pub enum Kind {
 }
 
 /// Where the expected outcome of a case comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Provenance {
     Documented,
     Recorded,
@@ -66,7 +68,7 @@ impl fmt::Display for Provenance {
 }
 
 /// One scenario: a named, self-contained sequence of requests with one snapshot.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Case {
     pub id: String,
     pub service: String,
@@ -98,7 +100,7 @@ impl Case {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Step {
     /// The service the step calls: the case's own unless the step names another (an IAM
     /// setup step in an STS case).
@@ -116,7 +118,7 @@ pub struct Step {
 
 /// What a step is for. Setup and cleanup steps prepare and remove account state (an IAM
 /// role to assume); their answers vary from run to run and stay out of the snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {
     /// Runs first; must succeed (2xx), or the case stops with an error.
     Setup,
@@ -126,7 +128,7 @@ pub enum Role {
     Cleanup,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Request {
     /// A modelled call, serialized from the model.
     Call {
@@ -137,7 +139,7 @@ pub enum Request {
     Raw(Box<RawRequest>),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RawRequest {
     pub method: String,
     pub path: Template,
@@ -146,7 +148,7 @@ pub struct RawRequest {
     pub headers: Vec<(String, Template)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum CredentialsSpec {
     /// The target's credentials, or unsigned when the model says the operation is.
     Default,
@@ -162,14 +164,14 @@ pub enum CredentialsSpec {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Capture {
     pub variable: String,
     pub path: ElementPath,
 }
 
 /// A parameter value checked against its model shape.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ParamValue {
     Str(Template),
     Int(i64),
