@@ -44,6 +44,7 @@ type RuleKey = (String, String, String, String);
 /// steps of the suite's snapshots ([`Answers::of_suite`]).
 pub fn check(suite: &Suite, answers: &Answers) -> Vec<Finding> {
     let vars = crate::target::default_vars("us-east-1");
+    let mut judge = coverage::Judge::default();
     let mut out = Vec::new();
     let mut alike: BTreeMap<RuleKey, Vec<(&Case, String)>> = BTreeMap::new();
     // (service, code) -> the first case that holds it.
@@ -63,7 +64,7 @@ pub fn check(suite: &Suite, answers: &Answers) -> Vec<Finding> {
         }
         // A case that breaks exactly one rule in its first checked step speaks for that rule.
         if let Some(model) = suite.models.get(&case.service) {
-            let hits = coverage::hits(model, case, &vars);
+            let hits = judge.hits(model, case, &vars);
             let broken: Vec<_> = hits.iter().filter(|h| h.step == 0 && !h.accepted).collect();
             if let ([rule], Some(first)) = (broken.as_slice(), answers.iter().find(|a| a.step == 0))
             {

@@ -19,7 +19,7 @@ use crate::scenario::{Kind, Provenance};
 
 pub use check::Check;
 pub use file::{CoverageFile, FileState, of_suite, refresh};
-pub use hit::{Hit, hits};
+pub use hit::{Hit, Judge};
 pub use pattern::{as_regex, compile_pattern, pattern_matches};
 
 #[derive(Debug, Clone)]
