@@ -12,7 +12,7 @@ use std::sync::Arc;
 use regex::Regex;
 use serde_saphyr::Spanned;
 
-use crate::diagnostic::{Diagnostic, Span, did_you_mean, yaml_error, yaml_span};
+use crate::diagnostic::{Diagnostic, Span, did_you_mean, span_at, yaml_error, yaml_span};
 use crate::model::{Member, Model, ShapeKind};
 
 /// How listings of the service are paged: the request and answer member holding where the
@@ -143,6 +143,8 @@ struct RawResources {
     retry: Retry,
     #[serde(default)]
     names: Vec<Spanned<String>>,
+    #[serde(default)]
+    sees: std::collections::BTreeMap<String, Vec<Spanned<String>>>,
 }
 
 /// One service's resources.
@@ -156,6 +158,10 @@ pub struct Resources {
     /// that send the same literal value in such a member never run at the same time, so
     /// two cases creating the documented user "Alice" cannot collide.
     pub names: Vec<String>,
+    /// Listing operations and the operations that make what they list: a case calling the
+    /// listing never runs beside one calling a maker, whose resource (an MFA device with its
+    /// seed) it would otherwise show.
+    pub sees: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Resources {
@@ -307,6 +313,58 @@ impl Resources {
                 );
             }
         }
+        // A key carries no place of its own: the line that writes it, and the listings in
+        // the order the file writes them.
+        let line_of = |listing: &str| {
+            text.lines()
+                .position(|l| l.trim_start().starts_with(&format!("{listing}:")))
+                .map_or(1, |i| i + 1)
+        };
+        let mut listings: Vec<(usize, &String, &Vec<Spanned<String>>)> = raw
+            .sees
+            .iter()
+            .map(|(listing, makers)| (line_of(listing), listing, makers))
+            .collect();
+        listings.sort_by_key(|(line, listing, _)| (*line, listing.as_str()));
+        for (line, listing, makers) in listings {
+            if model.operation(listing).is_none() {
+                let col = text
+                    .lines()
+                    .nth(line - 1)
+                    .map_or(1, |l| l.len() - l.trim_start().len() + 1);
+                let at = span_at(text, line as u32, col as u32, listing.len());
+                errors.push(
+                    Diagnostic::new(
+                        path,
+                        source.clone(),
+                        at,
+                        format!(
+                            "`sees` names `{listing}`, which is no operation of {}",
+                            model.service
+                        ),
+                    )
+                    .with_help(
+                        "name the listing operation as the model writes it (`ListVirtualMFADevices`)",
+                    ),
+                );
+            }
+            for m in makers
+                .iter()
+                .filter(|m| model.operation(&m.value).is_none())
+            {
+                errors.push(
+                    Diagnostic::new(
+                        path,
+                        source.clone(),
+                        yaml_span(m),
+                        format!("`{}` is no operation of {}", m.value, model.service),
+                    )
+                    .with_help(
+                        "name an operation that makes what the listing lists (`CreateVirtualMFADevice`)",
+                    ),
+                );
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -316,6 +374,11 @@ impl Resources {
             kinds,
             retry: raw.retry,
             names: raw.names.into_iter().map(|n| n.value).collect(),
+            sees: raw
+                .sees
+                .into_iter()
+                .map(|(listing, makers)| (listing, makers.into_iter().map(|m| m.value).collect()))
+                .collect(),
         })
     }
 }
@@ -486,6 +549,28 @@ mod tests {
             ("ResourceArn", "TopicArn")
         );
         assert_eq!(r.retry.throttled, ["Throttled"]);
+    }
+
+    #[test]
+    fn a_listing_or_maker_that_is_no_operation_is_named_at_its_line() {
+        let text = "names: [UserName]\nsees:\n  ListVirtualMFADevice: [CreateVirtualMFADevice]\n  ListUsers: [CreateUsr]\n";
+        let errors = Resources::parse(text, Path::new("x.resources.yaml"), &iam()).unwrap_err();
+        let shown: Vec<String> = errors.iter().map(Diagnostic::render_inline).collect();
+        assert_eq!(errors.len(), 2, "{shown:?}");
+        assert!(shown[0].contains("x.resources.yaml:3:3"), "{shown:?}");
+        assert!(shown[0].contains("`ListVirtualMFADevice`"), "{shown:?}");
+        assert!(shown[1].contains("x.resources.yaml:4:15"), "{shown:?}");
+        assert!(
+            shown[1].contains("`CreateUsr` is no operation of iam"),
+            "{shown:?}"
+        );
+        let ok = Resources::parse(
+            "sees:\n  ListVirtualMFADevices: [CreateVirtualMFADevice]\n",
+            Path::new("x"),
+            &iam(),
+        )
+        .unwrap();
+        assert_eq!(ok.sees["ListVirtualMFADevices"], ["CreateVirtualMFADevice"]);
     }
 
     #[test]

@@ -4,6 +4,9 @@
 //! service's resources file), and a case claims every value it sends in one that is the
 //! same for every case of a run: a literal, or a name made of target variables such as the
 //! run id (`conform-{{run_id}}-noperm`, which several cases may create), not of captures.
+//! Likewise a case calling a listing never runs beside one that makes what it lists (`sees`
+//! in the resources file): it would show that case's resource too (moto lists a virtual MFA
+//! device with its seed).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -46,12 +49,18 @@ pub(super) fn keys(suite: &Suite, case: &Case) -> Vec<String> {
         .collect();
     let mut out = Vec::new();
     for step in &case.steps {
-        let Request::Call { params, .. } = &step.request else {
+        let Request::Call { operation, params } = &step.request else {
             continue;
         };
         let Some(resources) = suite.resources.get(&step.service) else {
             continue;
         };
+        // A listing and the operations that make what it lists take one claim.
+        for (listing, makers) in &resources.sees {
+            if listing == operation || makers.contains(operation) {
+                out.push(format!("{}/{listing} lists", step.service));
+            }
+        }
         for (member, value) in params {
             if let ParamValue::Str(t) = value
                 && t.variables().all(|v| !captured.contains(&v))

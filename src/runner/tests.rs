@@ -495,6 +495,24 @@ async fn cases_claiming_the_same_account_wide_name_run_one_after_the_other() {
 }
 
 #[test]
+fn a_listing_and_what_makes_what_it_lists_take_one_claim() {
+    let (_dir, lists) = suite(
+        "      - service: iam\n        operation: ListVirtualMFADevices\n        params: {AssignmentStatus: Any}\n",
+    );
+    let (_dir2, makes) = suite(
+        "      - service: iam\n        operation: CreateVirtualMFADevice\n        params: {VirtualMFADeviceName: 'conform-{{run_id}}-mfa'}\n",
+    );
+    let (_dir3, other) = suite("      - service: iam\n        operation: ListUsers\n");
+    let claim = "iam/ListVirtualMFADevices lists".to_owned();
+    assert_eq!(
+        super::claims::keys(&lists, &lists.cases[0]),
+        [claim.clone()]
+    );
+    assert!(super::claims::keys(&makes, &makes.cases[0]).contains(&claim));
+    assert!(super::claims::keys(&other, &other.cases[0]).is_empty());
+}
+
+#[test]
 fn a_name_taken_from_a_capture_claims_nothing() {
     let (_dir, suite) = suite(
         "      - service: iam\n        operation: GetUser\n        capture: {who: 'GetUserResult/User/UserName'}\n      - service: iam\n        operation: CreateUser\n        params: {UserName: '{{who}}'}\n      - service: iam\n        operation: CreateGroup\n        params: {GroupName: 'conform-{{run_id}}-g'}\n",
