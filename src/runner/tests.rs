@@ -506,7 +506,7 @@ fn a_listing_and_what_makes_what_it_lists_take_one_claim() {
     let claim = "iam/ListVirtualMFADevices lists".to_owned();
     assert_eq!(
         super::claims::keys(&lists, &lists.cases[0]),
-        [claim.clone()]
+        [claim.as_str()]
     );
     assert!(super::claims::keys(&makes, &makes.cases[0]).contains(&claim));
     assert!(super::claims::keys(&other, &other.cases[0]).is_empty());
