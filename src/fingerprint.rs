@@ -26,24 +26,42 @@ impl Fingerprint {
     /// name order, or a path that does not exist, which counts as such), and of `salt`: what
     /// else the answer depends on, such as the program giving it.
     pub fn of(inputs: &[PathBuf], salt: &str) -> std::io::Result<Fingerprint> {
-        let mut walk = Walk {
-            hash: Sha256::new(),
-            newest: None,
-        };
-        walk.hash.update(salt.as_bytes());
-        walk.hash.update([0]);
-        for (i, input) in inputs.iter().enumerate() {
-            walk.hash.update(format!("input {i} {}\0", input.display()));
-            walk.entry(input, "")?;
+        // Each input is walked on a thread of its own (the snapshots are half of the
+        // corpus's files), then their digests are taken in order.
+        let walked: Vec<std::io::Result<Walk>> = std::thread::scope(|scope| {
+            let walk = |input: &PathBuf| {
+                let mut walk = Walk {
+                    hash: Sha256::new(),
+                    newest: None,
+                };
+                walk.entry(input, "").map(|()| walk)
+            };
+            let later: Vec<_> = inputs
+                .iter()
+                .skip(1)
+                .map(|input| scope.spawn(move || walk(input)))
+                .collect();
+            let mut out: Vec<_> = inputs.first().map(walk).into_iter().collect();
+            out.extend(
+                later
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
+            );
+            out
+        });
+        let mut hash = Sha256::new();
+        hash.update(salt.as_bytes());
+        hash.update([0]);
+        let mut newest = None;
+        for (i, (input, walk)) in inputs.iter().zip(walked).enumerate() {
+            let walk = walk?;
+            hash.update(format!("input {i} {}\0", input.display()));
+            hash.update(walk.hash.finalize());
+            newest = newest.max(walk.newest);
         }
         Ok(Fingerprint {
-            digest: walk
-                .hash
-                .finalize()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
-            newest: walk.newest,
+            digest: hash.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+            newest,
         })
     }
 
