@@ -26,9 +26,11 @@ pub enum SnapshotError {
 #[derive(Debug, Default)]
 pub struct SnapshotStore {
     pub root: PathBuf,
-    stored: HashMap<PathBuf, String>,
+    /// By relative path written with `/` ([`key`]): hashing a string, not a path's
+    /// components, for the several lookups each case makes.
+    stored: HashMap<String, String>,
     /// Snapshots left on disk, read when their case is judged (`read_expected`).
-    on_disk: std::collections::HashSet<PathBuf>,
+    on_disk: std::collections::HashSet<String>,
     /// `.snap.new` files waiting for review.
     pending: Vec<PathBuf>,
     /// Per service, what a snapshot holding a result says of its element order when that
@@ -36,7 +38,7 @@ pub struct SnapshotStore {
     pub order_notes: HashMap<String, String>,
     /// The `description:` of each stored snapshot, by relative path, and whether its header
     /// is written as insta writes one.
-    headers: HashMap<PathBuf, (String, bool)>,
+    headers: HashMap<String, (String, bool)>,
 }
 
 /// How a run's output compares with the stored snapshot.
@@ -121,7 +123,7 @@ impl SnapshotStore {
                         (false, _) => {}
                         (true, true) => store.add(root, &entry.path())?,
                         (true, false) => {
-                            store.on_disk.insert(rel);
+                            store.on_disk.insert(key_of(&rel));
                         }
                     }
                 } else if name.ends_with(".snap.new") {
@@ -135,7 +137,7 @@ impl SnapshotStore {
 
     fn add(&mut self, root: &Path, path: &Path) -> Result<(), SnapshotError> {
         let stored = file::read(path)?;
-        let rel = path.strip_prefix(root).unwrap_or(path).to_owned();
+        let rel = key_of(path.strip_prefix(root).unwrap_or(path));
         self.headers
             .insert(rel.clone(), (stored.description, stored.insta_form));
         self.stored.insert(rel, stored.contents);
@@ -156,21 +158,19 @@ impl SnapshotStore {
     /// The snapshot of `case` when it was read at load (`None` for one left on disk: see
     /// `read_expected`).
     pub fn expected(&self, case: &Case) -> Option<&str> {
-        self.stored
-            .get(&Self::relative_path(case))
-            .map(String::as_str)
+        self.stored.get(&key(case)).map(String::as_str)
     }
 
     /// The snapshot of `case`, read now if it was left on disk.
     pub fn read_expected(&self, case: &Case) -> Result<Option<Cow<'_, str>>, SnapshotError> {
-        let rel = Self::relative_path(case);
+        let rel = key(case);
         if let Some(s) = self.stored.get(&rel) {
             return Ok(Some(Cow::Borrowed(s)));
         }
         if !self.on_disk.contains(&rel) {
             return Ok(None);
         }
-        Ok(Some(Cow::Owned(file::read(&self.root.join(rel))?.contents)))
+        Ok(Some(Cow::Owned(file::read(&self.path_of(case))?.contents)))
     }
 
     pub fn compare(&self, case: &Case, actual: &str) -> Verdict {
@@ -185,7 +185,7 @@ impl SnapshotStore {
         cases
             .iter()
             .filter_map(|c| {
-                let rel = Self::relative_path(c);
+                let rel = key(c);
                 let (have, insta_form) = self.headers.get(&rel)?;
                 let contents = self.stored.get(&rel)?;
                 let want = if have.contains("recorded against") {
@@ -201,7 +201,7 @@ impl SnapshotStore {
     /// The `description:` of `case`'s snapshot, when it was read at load.
     pub fn header(&self, case: &Case) -> Option<&str> {
         self.headers
-            .get(&Self::relative_path(case))
+            .get(&key(case))
             .map(|(description, _)| description.as_str())
     }
 
@@ -213,14 +213,13 @@ impl SnapshotStore {
 
     /// Stored snapshots no case produces.
     pub fn orphans<'a>(&'a self, cases: &[Case]) -> Vec<&'a Path> {
-        let wanted: std::collections::HashSet<PathBuf> =
-            cases.iter().map(Self::relative_path).collect();
+        let wanted: std::collections::HashSet<String> = cases.iter().map(key).collect();
         let mut out: Vec<&Path> = self
             .stored
             .keys()
             .chain(&self.on_disk)
             .filter(|p| !wanted.contains(*p))
-            .map(PathBuf::as_path)
+            .map(Path::new)
             .collect();
         out.sort();
         out
@@ -231,7 +230,7 @@ impl SnapshotStore {
         cases
             .iter()
             .filter(|c| {
-                let rel = Self::relative_path(c);
+                let rel = key(c);
                 !self.stored.contains_key(&rel) && !self.on_disk.contains(&rel)
             })
             .collect()
@@ -267,6 +266,20 @@ pub fn compare(expected: Option<&str>, actual: &str) -> Verdict {
             diff: Diff::between(expected, &actual),
         }
     }
+}
+
+/// `<service>/<operation>/<case-id>.snap`: a case's snapshot as the store's maps name it.
+fn key(case: &Case) -> String {
+    format!("{}/{}/{}.snap", case.service, case.operation, case.id)
+}
+
+/// A relative path as the store's maps name it, its parts joined by `/`.
+fn key_of(rel: &Path) -> String {
+    let parts: Vec<std::borrow::Cow<'_, str>> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect();
+    parts.join("/")
 }
 
 /// The header line that says where a snapshot's truth comes from.
