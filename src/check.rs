@@ -205,7 +205,12 @@ fn stale_generated(suite: &Suite, cache: Option<&Path>) -> Result<Vec<StaleGener
     let services: Vec<String> = services.into_iter().collect();
     let memos = cache.and_then(|c| {
         let program = crate::memo::program()?;
-        let inputs = [suite.layout.scenarios.clone(), suite.layout.models.clone()];
+        // The snapshots' place too: the files kept are named by their paths.
+        let inputs = [
+            suite.layout.scenarios.clone(),
+            suite.layout.models.clone(),
+            suite.layout.snapshots.clone(),
+        ];
         Some(TextMemos::of(c, "generated", &inputs, program))
     });
     let generated = generate_remembering(suite, &services, memos.as_ref())?;

@@ -246,6 +246,25 @@ fn what_files_yield_is_kept_without_hiding_any_edit() {
         "missing snapshot",
     );
 
+    // The same scenarios and models with snapshots elsewhere: the generated snapshots
+    // compared are those of that place.
+    common::copy_dir(&root.join("snapshots"), &root.join("elsewhere"));
+    let moved = root.join("elsewhere").join(&snapshot["snapshots/".len()..]);
+    let text = std::fs::read_to_string(&moved).unwrap();
+    std::fs::write(&moved, text.replace("ValidationError", "ValidationErr")).unwrap();
+    let elsewhere = root.join("elsewhere");
+    let other = check(
+        &root,
+        cache.path(),
+        &["--snapshots", elsewhere.to_str().unwrap()],
+    );
+    let (out, err) = said(&other);
+    assert!(
+        out.contains(&format!("stale generated file: {}", moved.display())),
+        "{out}{err}"
+    );
+    std::fs::remove_dir_all(root.join("elsewhere")).unwrap();
+
     // All undone: the memos are the ones of files there are, and the check is as at first.
     let again = check(&root, cache.path(), &["--no-cache"]);
     assert_eq!(said(&again).0, clean);
