@@ -101,7 +101,8 @@ pub fn generate(suite: &Suite, services: &[String]) -> Result<Generated, Generat
 
 /// [`generate`], keeping in `memos` what each operation yields, by everything it is made
 /// from: the model, facts, redaction rules and variables (the files' contents), the
-/// operation's coverage by the hand-written cases, and the ids its cases could clash with.
+/// hand-written cases its coverage comes from (as loaded), and the ids its cases could clash
+/// with.
 /// `conform check` after an edit then generates only for the operations it touched:
 /// generating everything was the longest part of a check.
 pub fn generate_remembering(
@@ -259,7 +260,14 @@ fn service_files(
             continue;
         };
         let before = (out.outputs.len(), out.skipped.len(), out.cases);
-        operation_files(suite, service, op, op_cov, &taken, &fillers, &vars, out)?;
+        let making = Making {
+            suite,
+            service,
+            taken: &taken,
+            fillers: &fillers,
+            vars: &vars,
+        };
+        operation_files(&making, op, op_cov, out)?;
         if let (Some((m, ..)), Some((name, key))) = (&memos, &key) {
             let kept = ForOperation {
                 outputs: out.outputs[before.0..].to_vec(),
@@ -272,18 +280,32 @@ fn service_files(
     Ok(())
 }
 
+/// What every operation of a service is generated with.
+struct Making<'a> {
+    suite: &'a Suite,
+    service: &'a str,
+    /// The hand-written cases' ids.
+    taken: &'a BTreeSet<String>,
+    /// The variables a generated value may name.
+    fillers: &'a crate::template::Vars,
+    /// The variables templates are rendered with.
+    vars: &'a crate::template::Vars,
+}
+
 /// The generated scenario file of one operation and its cases' snapshots.
-#[allow(clippy::too_many_arguments)]
 fn operation_files(
-    suite: &Suite,
-    service: &str,
+    making: &Making<'_>,
     op: &crate::model::Operation,
     op_cov: &crate::coverage::OperationCoverage,
-    taken: &BTreeSet<String>,
-    fillers: &crate::template::Vars,
-    vars: &crate::template::Vars,
     out: &mut Generated,
 ) -> Result<(), GenerateError> {
+    let Making {
+        suite,
+        service,
+        taken,
+        fillers,
+        vars,
+    } = *making;
     let model = &suite.models[service];
     let facts = &suite.facts[service];
     let echoes = facts
