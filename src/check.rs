@@ -107,8 +107,9 @@ impl CheckReport {
 
 /// Checks a loaded project. `targets_file` (when it exists) names the baselines to check for
 /// entries of no case; `fix_headers` rewrites stale snapshot headers instead of listing them.
-/// With a `cache` directory, the case names each baseline lists are kept there by the
-/// baseline's text: parsing the corpus's 3 MB of TOML again was a seventh of a check.
+/// With a `cache` directory, what files yield is kept there ([`TextMemos`]): the case names
+/// each baseline lists, by the baseline's text (parsing the corpus's 3 MB of TOML again was
+/// a seventh of a check), and each operation's generated files, by what they are made from.
 pub fn check(
     suite: &Suite,
     targets_file: &Path,
