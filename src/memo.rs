@@ -127,7 +127,7 @@ impl TextMemos {
     /// per file there is.
     ///
     /// The memos of other projects go too when a project's inputs are gone, and beyond the
-    /// [`PROJECTS`] used last: the cache holds what a few projects yield, however many
+    /// eight used last: the cache holds what a few projects yield, however many
     /// were ever read.
     pub fn prune(&self) {
         let used = self.used.lock().unwrap_or_else(|p| p.into_inner());
