@@ -44,12 +44,24 @@ pub struct Transport {
 }
 
 impl Transport {
-    pub fn new(timeout: Duration, retries: u32) -> Result<Transport, TransportError> {
+    /// A transport whose requests say they come from conform, and from the run `run_id`
+    /// names when there is one (`conform/0.1.0 run/1a2b3c4d`): a replay server serving
+    /// several runs at once tells from it which run a request that carries no run id of its
+    /// own (a listing) belongs to. The header is not signed.
+    pub fn new(
+        timeout: Duration,
+        retries: u32,
+        run_id: Option<&str>,
+    ) -> Result<Transport, TransportError> {
+        let agent = match run_id {
+            Some(run) => format!("conform/{} run/{run}", env!("CARGO_PKG_VERSION")),
+            None => format!("conform/{}", env!("CARGO_PKG_VERSION")),
+        };
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .pool_max_idle_per_host(64)
-            .user_agent(concat!("conform/", env!("CARGO_PKG_VERSION")))
+            .user_agent(agent)
             .build()
             .map_err(|e| TransportError::Other(chain(&e)))?;
         Ok(Transport {

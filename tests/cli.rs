@@ -341,7 +341,8 @@ fn serve_logs_unmatched_requests_and_strict_makes_them_fail_the_exit_code() {
 
 /// `conform serve` in one process, `conform run --target replay --endpoint` in another: the
 /// run names its own run id, and the server answers with it, on the second run too (keys a
-/// case's setup got in the first run once kept naming the first run's user).
+/// case's setup got in the first run once kept naming the first run's user), and to two
+/// runs at once (a listing carries no run id: the run its client names is answered for).
 #[test]
 fn a_run_against_conform_serve_in_another_process_passes_every_replayable_case() {
     use std::io::{BufRead, BufReader};
@@ -381,6 +382,24 @@ fn a_run_against_conform_serve_in_another_process_passes_every_replayable_case()
             err.contains("cases need what only a real target provides (`requires:`); a replay server is none, so they are skipped"),
             "{err}"
         );
+    }
+    let together: Vec<_> = (0..2)
+        .map(|_| {
+            let uri = uri.clone();
+            std::thread::spawn(move || {
+                conform(
+                    root,
+                    &["run", "--target", "replay", "--endpoint", &uri, "--no-new"],
+                    &[],
+                )
+            })
+        })
+        .collect();
+    for run in together {
+        let o = run.join().unwrap();
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "runs at once:\n{out}\n{err}");
+        assert!(out.contains(" 0 failed,"), "runs at once: {out}");
     }
 }
 

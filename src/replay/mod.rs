@@ -56,6 +56,20 @@ pub const REJECTED_CODE: &str = "ConformRequestRejected";
 /// The code of the error a request whose body is over the limit gets.
 pub const TOO_LARGE_CODE: &str = "RequestEntityTooLarge";
 
+/// The run a conform client names in its User-Agent (`conform/0.1.0 run/1a2b3c4d`).
+fn run_of_agent(agent: &str) -> Option<&str> {
+    let rest = agent.strip_prefix("conform/")?;
+    let run = rest
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("run/"))?;
+    (!run.is_empty()
+        && run.len() <= 64
+        && run
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then_some(run)
+}
+
 /// How many run ids the server remembers (one per client run it serves at once).
 const RUN_IDS: usize = 64;
 /// Rounds of repeated requests under way that the server remembers (`in_turn`).
@@ -297,6 +311,13 @@ impl Replay {
                 return self.no_match(req, &params, near);
             }
         };
+        // A request whose own values carry no run id (a listing) belongs to the run its
+        // client names, when it is conform's: concurrent runs get their own names back.
+        if !binding.vars.contains_key("run_id")
+            && let Some(run) = req.header("user-agent").and_then(run_of_agent)
+        {
+            binding.vars.insert("run_id".into(), run.to_owned());
+        }
         let entry = self.in_turn(entry, &binding);
         if let Some(problem) = protocol_problem(entry, req) {
             return self.rejected(entry, &problem);
@@ -474,5 +495,20 @@ fn error_reply(status: u16, code: &str, message: &str, namespace: Option<&str>) 
         status,
         content_type: Some("text/xml".into()),
         body: crate::query::error_document(namespace, code, message, &request_id(code)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_conform_client_names_its_run_in_its_agent() {
+        assert_eq!(
+            super::run_of_agent("conform/0.1.0 run/1a2b3c4d"),
+            Some("1a2b3c4d")
+        );
+        assert_eq!(super::run_of_agent("conform/0.1.0"), None);
+        assert_eq!(super::run_of_agent("aws-sdk-rust/1.0 run/1a2b"), None);
+        assert_eq!(super::run_of_agent("conform/0.1.0 run/"), None);
+        assert_eq!(super::run_of_agent("conform/0.1.0 run/a{b}"), None);
     }
 }

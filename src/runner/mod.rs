@@ -85,7 +85,8 @@ impl Runner {
         for (k, v) in suite.default_vars() {
             target.vars.entry(k.clone()).or_insert_with(|| v.clone());
         }
-        let transport = Transport::new(target.timeout, target.retries)?
+        let run_id = target.vars.get("run_id").map(String::as_str);
+        let transport = Transport::new(target.timeout, target.retries, run_id)?
             .with_answer_limit(target.max_answer_bytes);
         secrets.add(&target.credentials.secret_access_key);
         if let Some(t) = &target.credentials.session_token {
